@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages ccrex needs to build and test. Idempotent: packages
+# that are already installed are skipped, and nothing runs when all are present.
+#
+#   scripts/install-deps.sh           build + test dependencies
+#   scripts/install-deps.sh --bench   also the benchmark contenders (ccache, hyperfine)
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libssl-dev libre2-dev libgtest-dev libgmock-dev
+  bazel-bootstrap-source   # official REAPI and googleapis .proto files
+  clang clang-format       # second compiler family for the end-to-end tests; formatting
+  bazel-bootstrap          # third-party REAPI client for the interop test
+  make python3
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(ccache hyperfine)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# bazel-bootstrap is optional: the interop test skips with a message where it cannot be had.
+if ! $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+  optional=(bazel-bootstrap hyperfine)
+  required=()
+  for p in "${missing[@]}"; do
+    [[ " ${optional[*]} " == *" $p "* ]] || required+=("$p")
+  done
+  $sudo apt-get install -y -qq --no-install-recommends "${required[@]}" >/dev/null
+fi

@@ -1,0 +1,229 @@
+#include "util/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <vector>
+
+namespace ccrex::util {
+namespace {
+
+Status write_all(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return errno_error("write " + what, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+} // namespace
+
+Result<std::string> read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return errno_error("open " + path, errno);
+  }
+  std::string out;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    out.reserve(static_cast<size_t>(st.st_size));
+  }
+  std::array<char, 1 << 16> buf{};
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      const int err = errno;
+      ::close(fd);
+      return errno_error("read " + path, err);
+    }
+    if (n == 0) {
+      break;
+    }
+    out.append(buf.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+std::string temp_sibling(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+}
+
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode, bool sync) {
+  const std::string tmp = temp_sibling(path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return errno_error("create " + tmp, errno);
+  }
+  Status st = write_all(fd, data, tmp);
+  if (st && ::fchmod(fd, mode) != 0) {
+    st = errno_error("chmod " + tmp, errno);
+  }
+  if (st && sync && ::fsync(fd) != 0) {
+    st = errno_error("fsync " + tmp, errno);
+  }
+  if (::close(fd) != 0 && st) {
+    st = errno_error("close " + tmp, errno);
+  }
+  if (st && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = errno_error("rename to " + path, errno);
+  }
+  if (!st) {
+    ::unlink(tmp.c_str());
+  }
+  return st;
+}
+
+Status copy_file_atomic(const std::string& from, const std::string& to, mode_t mode) {
+  CCREX_ASSIGN_OR_RETURN(const std::string data, read_file(from));
+  return write_file_atomic(to, data, mode);
+}
+
+Status make_dirs(const std::string& path, mode_t mode) {
+  if (path.empty()) {
+    return {};
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      return {};
+    }
+    return Error(ErrorCode::already_exists, "not a directory: " + path);
+  }
+  const std::string parent = dirname(path);
+  if (parent != path && parent != "." && parent != "/") {
+    CCREX_TRY(make_dirs(parent, mode));
+  }
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
+    return errno_error("mkdir " + path, errno);
+  }
+  return {};
+}
+
+Status remove_all(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) {
+    return io_error("remove " + path + ": " + ec.message());
+  }
+  return {};
+}
+
+std::string dirname(std::string_view path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string_view::npos) {
+    return ".";
+  }
+  if (slash == 0) {
+    return "/";
+  }
+  return std::string(path.substr(0, slash));
+}
+
+std::string_view basename(std::string_view path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+std::string join_path(std::string_view a, std::string_view b) {
+  if (a.empty() || a == ".") {
+    return std::string(b);
+  }
+  if (b.empty()) {
+    return std::string(a);
+  }
+  std::string out(a);
+  if (out.back() != '/') {
+    out += '/';
+  }
+  out += b.front() == '/' ? b.substr(1) : b;
+  return out;
+}
+
+std::string normalize_path(std::string_view path) {
+  const bool absolute = !path.empty() && path.front() == '/';
+  std::vector<std::string_view> parts;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t next = path.find('/', pos);
+    if (next == std::string_view::npos) {
+      next = path.size();
+    }
+    const std::string_view part = path.substr(pos, next - pos);
+    pos = next + 1;
+    if (part.empty() || part == ".") {
+      continue;
+    }
+    if (part == "..") {
+      if (!parts.empty() && parts.back() != "..") {
+        parts.pop_back();
+        continue;
+      }
+      if (absolute) {
+        continue; // "/.." is "/"
+      }
+    }
+    parts.push_back(part);
+  }
+  std::string out = absolute ? "/" : "";
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) {
+      out += '/';
+    }
+    out += parts[i];
+  }
+  if (out.empty()) {
+    out = ".";
+  }
+  return out;
+}
+
+bool is_safe_relative_path(std::string_view path) {
+  if (path.empty() || path.front() == '/') {
+    return false;
+  }
+  const std::string norm = normalize_path(path);
+  return norm != ".." && norm.rfind("../", 0) != 0;
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+TempDir::TempDir(std::string_view prefix) {
+  const char* base = std::getenv("TMPDIR"); // NOLINT(concurrency-mt-unsafe)
+  std::string tmpl = join_path(base != nullptr && *base != '\0' ? base : "/tmp", prefix);
+  tmpl += "XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr) {
+    throw std::runtime_error("cannot create a temporary directory from " + tmpl);
+  }
+  m_path = buf.data();
+}
+
+TempDir::~TempDir() {
+  if (!m_keep) {
+    (void)remove_all(m_path);
+  }
+}
+
+} // namespace ccrex::util

@@ -1,0 +1,64 @@
+#include "util/file.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <string>
+
+namespace ccrex::util {
+namespace {
+
+TEST(File, AtomicWriteReplacesAndSetsMode) {
+  TempDir dir;
+  const std::string path = dir.path() + "/out.o";
+  ASSERT_TRUE(write_file_atomic(path, "old"));
+  ASSERT_TRUE(write_file_atomic(path, "new content", 0755));
+  EXPECT_EQ(*read_file(path), "new content");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755U);
+}
+
+TEST(File, AtomicWriteIntoMissingDirectoryFailsCleanly) {
+  TempDir dir;
+  const auto st = write_file_atomic(dir.path() + "/no/such/dir/file", "x");
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), ErrorCode::not_found);
+}
+
+TEST(File, MakeDirsAndRemoveAll) {
+  TempDir dir;
+  const std::string deep = dir.path() + "/a/b/c";
+  ASSERT_TRUE(make_dirs(deep));
+  ASSERT_TRUE(make_dirs(deep)); // idempotent
+  ASSERT_TRUE(write_file_atomic(deep + "/f", "x"));
+  ASSERT_TRUE(remove_all(dir.path() + "/a"));
+  EXPECT_FALSE(path_exists(dir.path() + "/a"));
+  EXPECT_TRUE(remove_all(dir.path() + "/a")); // missing is fine
+}
+
+TEST(File, PathHelpers) {
+  EXPECT_EQ(dirname("/a/b/c.h"), "/a/b");
+  EXPECT_EQ(dirname("c.h"), ".");
+  EXPECT_EQ(dirname("/c.h"), "/");
+  EXPECT_EQ(basename("/a/b/c.h"), "c.h");
+  EXPECT_EQ(join_path("a/", "/b"), "a/b");
+  EXPECT_EQ(join_path(".", "b"), "b");
+  EXPECT_EQ(normalize_path("a/./b//../c"), "a/c");
+  EXPECT_EQ(normalize_path("../x/../../y"), "../../y");
+  EXPECT_EQ(normalize_path("/../a"), "/a");
+  EXPECT_EQ(normalize_path("a/.."), ".");
+}
+
+TEST(File, SafeRelativePaths) {
+  EXPECT_TRUE(is_safe_relative_path("out/a.o"));
+  EXPECT_TRUE(is_safe_relative_path("a/../b"));
+  EXPECT_FALSE(is_safe_relative_path("/etc/passwd"));
+  EXPECT_FALSE(is_safe_relative_path("../a"));
+  EXPECT_FALSE(is_safe_relative_path("a/../../b"));
+  EXPECT_FALSE(is_safe_relative_path(""));
+}
+
+} // namespace
+} // namespace ccrex::util
