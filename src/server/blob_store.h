@@ -1,0 +1,104 @@
+#pragma once
+
+// BlobStore: the content-addressed store on disk, shared by every service of one server.
+//
+// Layout under the cache directory:
+//   cas/ab/<hash>         blob content, mode 0444, named by its SHA-256
+//   ac/ab/<key>           serialized ActionResult for an action digest (per instance)
+//   tmp/                  in-progress writes; emptied at start-up
+//
+// Every blob enters the store through a temporary file that is renamed into place after its
+// digest was verified, so a crash at any moment leaves either no blob or a complete, correct
+// one. The store keeps an in-memory LRU index of the CAS (rebuilt from the directory at
+// open) and evicts least recently used blobs when the total exceeds the size cap.
+//
+// Thread safety: all methods may be called concurrently from any thread.
+
+#include "util/result.h"
+#include "util/sha256.h"
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace ccrex::server {
+
+class BlobStore {
+public:
+  // Open (creating if needed) the store under `dir`, capped at `max_size` bytes of CAS
+  // content. Removes leftovers of interrupted writes and files whose name is not a valid
+  // hash.
+  static util::Result<std::unique_ptr<BlobStore>> open(const std::string& dir, int64_t max_size);
+
+  // Return whether the blob is present (the empty blob always is). Marks it recently used.
+  bool contains(const util::Digest& d);
+  // Return the subset of `digests` that is absent, in input order. Marks present ones used.
+  std::vector<util::Digest> find_missing(const std::vector<util::Digest>& digests);
+
+  // Return the content of a blob; not_found when absent.
+  util::Result<std::string> read(const util::Digest& d);
+  // Return the path of a stored blob for reading or hard-linking (read-only file; never
+  // write through it). The empty blob has no file: not_found for it too, callers create
+  // empty files themselves. A concurrent eviction may remove the file after this returns;
+  // callers that need it to stay must link or copy it and handle ENOENT as not_found.
+  util::Result<std::string> path_of(const util::Digest& d);
+
+  // Store `data` under `d` after checking that it hashes to `d`: invalid_argument on a
+  // mismatch (nothing stored), resource_exhausted when the disk is full.
+  util::Status put(const util::Digest& d, std::string_view data);
+  // Store `data`, computing its digest. For blobs the server produces itself.
+  util::Result<util::Digest> put_computed(std::string_view data);
+  // Move the file at `temp_path` (which must come from new_temp_path()) into the store as
+  // blob `d` after verifying its content. The temp file is consumed either way.
+  util::Status put_temp_file(const util::Digest& d, const std::string& temp_path);
+  // Copy the file at `path` into the store, computing its digest (output collection).
+  util::Result<util::Digest> put_file(const std::string& path);
+  // Return a fresh path in the store's temp directory (same file system as the CAS).
+  std::string new_temp_path();
+
+  // Return the serialized ActionResult stored for (`instance`, `action_hash`), if any.
+  std::optional<std::string> get_action_result(std::string_view instance,
+                                               std::string_view action_hash);
+  // Store a serialized ActionResult for (`instance`, `action_hash`), replacing any old one.
+  util::Status put_action_result(std::string_view instance,
+                                 std::string_view action_hash,
+                                 std::string_view serialized);
+
+  // Total bytes of CAS content currently stored.
+  int64_t total_size();
+  int64_t max_size() const { return m_max_size; }
+  const std::string& dir() const { return m_dir; }
+
+  // Walk the whole CAS and re-hash every blob; return the digests whose file content does
+  // not match its name (should always be empty). Used by tests and `--check`.
+  std::vector<std::string> verify_all();
+
+private:
+  BlobStore(std::string dir, int64_t max_size);
+  struct Entry {
+    int64_t size = 0;
+    std::list<std::string>::iterator lru;
+  };
+  util::Status load_index();
+  std::string cas_path(std::string_view hash) const;
+  std::string ac_path(std::string_view instance, std::string_view hash) const;
+  // Record a blob that was just renamed into place and evict if over the cap.
+  void insert(const std::string& hash, int64_t size);
+  void touch_locked(std::unordered_map<std::string, Entry>::iterator it);
+  void evict_locked();
+
+  const std::string m_dir;
+  const int64_t m_max_size;
+  std::mutex m_mutex;
+  std::unordered_map<std::string, Entry> m_index; // guarded by m_mutex
+  std::list<std::string> m_lru;                   // front = most recent; guarded by m_mutex
+  int64_t m_total = 0;                            // guarded by m_mutex
+};
+
+} // namespace ccrex::server

@@ -1,0 +1,43 @@
+#pragma once
+
+// Settings of the REAPI server library, shared by `ccrex-server` and the server embedded in
+// ccrexd. A plain struct: every field has its default here and is documented.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ccrex::server {
+
+struct Config {
+  // Addresses to listen on: "unix:/path", "HOST:PORT" (port 0 picks a free port).
+  std::vector<std::string> listen;
+  // Root of the on-disk store (CAS blobs, action results, temporary files, work dirs).
+  std::string cache_dir;
+  // Size cap of the CAS in bytes; least recently used blobs are evicted beyond it.
+  int64_t max_size = int64_t{5} << 30;
+  // Number of concurrent executions; 0 means the number of cores.
+  int workers = 0;
+  // Largest total of blob bytes accepted in one Batch* request, and advertised as
+  // max_batch_total_size_bytes. gRPC's receive limit is set well above it.
+  int64_t max_batch_bytes = int64_t{4} << 20;
+  // Platform properties this server's workers offer: name -> accepted values. An action may
+  // ask for any subset; a name may repeat (ISA) and each value must be offered.
+  std::map<std::string, std::vector<std::string>> platform;
+  // Ignore platform property names that are not in `platform` (Bazel setups often send
+  // e.g. container-image) instead of rejecting the action.
+  bool lenient_platform = false;
+  // Execution time limit when the Action sets none, and the largest one accepted.
+  std::chrono::seconds default_timeout{600};
+  std::chrono::seconds max_timeout{3600};
+  // How long finished operations stay available to WaitExecution.
+  std::chrono::seconds operation_retention{600};
+};
+
+// Return the platform properties the host offers: OSFamily from uname (lowercase), ISA from
+// the machine type (x86-64, arm-a64, ...) plus the x86 extensions the CPU reports.
+std::map<std::string, std::vector<std::string>> host_platform();
+
+} // namespace ccrex::server

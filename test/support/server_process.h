@@ -1,0 +1,53 @@
+#pragma once
+
+// ServerProcess: runs the real `ccrex-server` binary (path from $CCREX_SERVER_BIN) in a
+// fresh cache directory and reports the address it bound. Tests talk to it over a real
+// socket, exactly as a third-party client would.
+//
+//   ServerProcess server({"--workers", "2"});
+//   ASSERT_TRUE(server.ok()) << server.error();
+//   auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+
+#include "util/file.h"
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ccrex::test {
+
+class ServerProcess {
+public:
+  // Start the server listening on 127.0.0.1:0 (or `listen` when given) with `extra_args`.
+  // The cache directory is `cache_dir` if given, else a fresh temporary one.
+  explicit ServerProcess(std::vector<std::string> extra_args = {},
+                         std::string listen = "127.0.0.1:0",
+                         std::string cache_dir = "");
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  bool ok() const { return !m_address.empty(); }
+  const std::string& error() const { return m_error; }
+  // gRPC target of the first listening address ("127.0.0.1:PORT" or "unix:/path").
+  const std::string& address() const { return m_address; }
+  const std::string& cache_dir() const { return m_cache_dir; }
+  pid_t pid() const { return m_pid; }
+
+  // Send `sig` and wait for the process to exit; return its wait status.
+  int kill_and_wait(int sig);
+
+private:
+  std::unique_ptr<util::TempDir> m_temp;
+  std::string m_cache_dir;
+  std::string m_address;
+  std::string m_error;
+  pid_t m_pid = -1;
+};
+
+// Path of the ccrex-server binary under test.
+std::string server_binary();
+
+} // namespace ccrex::test
