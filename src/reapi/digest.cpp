@@ -53,9 +53,13 @@ v2::Digest to_proto(const util::Digest& d) {
   return out;
 }
 
-util::Digest from_proto(const v2::Digest& d) { return {d.hash(), d.size_bytes()}; }
+util::Digest from_proto(const v2::Digest& d) {
+  return {d.hash(), d.size_bytes()};
+}
 
-v2::Digest digest_of(std::string_view data) { return to_proto(util::digest_of(data)); }
+v2::Digest digest_of(std::string_view data) {
+  return to_proto(util::digest_of(data));
+}
 
 v2::Digest digest_of_message(const google::protobuf::Message& message) {
   return digest_of(message.SerializeAsString());

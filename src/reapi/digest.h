@@ -35,9 +35,9 @@ std::string to_string(const v2::Digest& d);
 
 // A parsed ByteStream resource name.
 struct ResourceName {
-  std::string instance_name;  // may contain '/', empty for the default instance
-  std::string upload_uuid;    // set for write resource names only
-  v2::Digest digest;          // validated
+  std::string instance_name; // may contain '/', empty for the default instance
+  std::string upload_uuid;   // set for write resource names only
+  v2::Digest digest;         // validated
 };
 
 // Parse "{instance}/blobs/{hash}/{size}" (reads).
@@ -47,9 +47,7 @@ util::Result<ResourceName> parse_write_resource(std::string_view name);
 // Build the read resource name for `d` in `instance`.
 std::string read_resource(std::string_view instance, const v2::Digest& d);
 // Build a write resource name for `d` in `instance` with the given upload id.
-std::string write_resource(std::string_view instance,
-                           std::string_view uuid,
-                           const v2::Digest& d);
+std::string write_resource(std::string_view instance, std::string_view uuid, const v2::Digest& d);
 
 // Translate between util::Error and grpc::Status, keeping the code.
 grpc::Status to_grpc(const util::Error& e);

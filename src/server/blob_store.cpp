@@ -1,1 +1,319 @@
-// Implementation in progress.
+#include "server/blob_store.h"
+
+#include "util/file.h"
+#include "util/logging.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+
+namespace ccrex::server {
+namespace {
+
+// Evict down to this fraction of the cap so that eviction does not run on every insert.
+constexpr int64_t k_evict_percent = 90;
+
+std::vector<std::string> list_dir(const std::string& path) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(path.c_str());
+  if (d == nullptr) {
+    return out;
+  }
+  while (const dirent* e = ::readdir(d)) { // NOLINT(concurrency-mt-unsafe): one DIR per thread
+    const std::string_view name = e->d_name;
+    if (name != "." && name != "..") {
+      out.emplace_back(name);
+    }
+  }
+  ::closedir(d);
+  return out;
+}
+
+int64_t mtime_ns(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+} // namespace
+
+BlobStore::BlobStore(std::string dir, int64_t max_size)
+    : m_dir(std::move(dir)),
+      m_max_size(max_size) {}
+
+util::Result<std::unique_ptr<BlobStore>> BlobStore::open(const std::string& dir, int64_t max_size) {
+  if (max_size <= 0) {
+    return util::invalid_argument("store size cap must be positive");
+  }
+  std::unique_ptr<BlobStore> store(new BlobStore(util::normalize_path(dir), max_size));
+  for (const char* sub : {"cas", "ac", "tmp"}) {
+    CCREX_TRY(util::make_dirs(util::join_path(store->m_dir, sub)));
+  }
+  // Leftovers of writes interrupted by a crash: never visible as blobs, safe to delete.
+  const std::string tmp = util::join_path(store->m_dir, "tmp");
+  for (const auto& name : list_dir(tmp)) {
+    (void)util::remove_all(util::join_path(tmp, name));
+  }
+  CCREX_TRY(store->load_index());
+  return store;
+}
+
+util::Status BlobStore::load_index() {
+  struct Found {
+    std::string hash;
+    int64_t size;
+    int64_t mtime;
+  };
+  std::vector<Found> found;
+  const std::string cas = util::join_path(m_dir, "cas");
+  for (const auto& shard : list_dir(cas)) {
+    const std::string shard_dir = util::join_path(cas, shard);
+    for (const auto& name : list_dir(shard_dir)) {
+      const std::string path = util::join_path(shard_dir, name);
+      struct stat st {};
+      if (!util::is_valid_sha256_hex(name) || name.compare(0, 2, shard) != 0
+          || ::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        CCREX_LOG_WARN("store: removing stray file " << path);
+        (void)util::remove_all(path);
+        continue;
+      }
+      found.push_back({name, static_cast<int64_t>(st.st_size), mtime_ns(st)});
+    }
+  }
+  // Most recently used (newest mtime) first.
+  std::sort(
+      found.begin(), found.end(), [](const Found& a, const Found& b) { return a.mtime > b.mtime; });
+  const std::lock_guard lock(m_mutex);
+  for (auto& f : found) {
+    m_lru.push_back(f.hash);
+    m_index.emplace(std::move(f.hash), Entry{f.size, std::prev(m_lru.end())});
+    m_total += f.size;
+  }
+  evict_locked();
+  return {};
+}
+
+std::string BlobStore::cas_path(std::string_view hash) const {
+  std::string p = m_dir;
+  p += "/cas/";
+  p += hash.substr(0, 2);
+  p += '/';
+  p += hash;
+  return p;
+}
+
+std::string BlobStore::ac_path(std::string_view instance, std::string_view hash) const {
+  // Instances share the CAS but not action results; the key mixes the instance in.
+  const std::string key = instance.empty()
+                              ? std::string(hash)
+                              : util::sha256_hex(std::string(instance) + '\0' + std::string(hash));
+  std::string p = m_dir;
+  p += "/ac/";
+  p += key.substr(0, 2);
+  p += '/';
+  p += key;
+  return p;
+}
+
+std::string BlobStore::new_temp_path() {
+  static std::atomic<uint64_t> counter{0};
+  return m_dir + "/tmp/" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+void BlobStore::touch_locked(std::unordered_map<std::string, Entry>::iterator it) {
+  m_lru.splice(m_lru.begin(), m_lru, it->second.lru);
+}
+
+bool BlobStore::contains(const util::Digest& d) {
+  if (d.size == 0 && d.hash == util::k_empty_sha256) {
+    return true;
+  }
+  const std::lock_guard lock(m_mutex);
+  const auto it = m_index.find(d.hash);
+  if (it == m_index.end() || it->second.size != d.size) {
+    return false;
+  }
+  touch_locked(it);
+  return true;
+}
+
+std::vector<util::Digest> BlobStore::find_missing(const std::vector<util::Digest>& digests) {
+  std::vector<util::Digest> missing;
+  for (const auto& d : digests) {
+    if (!contains(d)) {
+      missing.push_back(d);
+    }
+  }
+  return missing;
+}
+
+util::Result<std::string> BlobStore::read(const util::Digest& d) {
+  if (d.size == 0 && d.hash == util::k_empty_sha256) {
+    return std::string();
+  }
+  if (!contains(d)) {
+    return util::not_found("blob " + d.to_string() + " not in CAS");
+  }
+  auto data = util::read_file(cas_path(d.hash));
+  if (!data) {
+    return util::not_found("blob " + d.to_string() + " not in CAS (evicted)");
+  }
+  if (static_cast<int64_t>(data->size()) != d.size) {
+    return util::Error(util::ErrorCode::data_loss, "blob " + d.to_string() + " has wrong size");
+  }
+  return data;
+}
+
+util::Result<std::string> BlobStore::path_of(const util::Digest& d) {
+  if (d.size == 0 || !contains(d)) {
+    return util::not_found("blob " + d.to_string() + " not in CAS");
+  }
+  return cas_path(d.hash);
+}
+
+void BlobStore::insert(const std::string& hash, int64_t size) {
+  const std::lock_guard lock(m_mutex);
+  const auto it = m_index.find(hash);
+  if (it != m_index.end()) {
+    touch_locked(it);
+    return;
+  }
+  m_lru.push_front(hash);
+  m_index.emplace(hash, Entry{size, m_lru.begin()});
+  m_total += size;
+  evict_locked();
+}
+
+void BlobStore::evict_locked() {
+  if (m_total <= m_max_size) {
+    return;
+  }
+  const int64_t target = m_max_size / 100 * k_evict_percent;
+  // Never evict the most recent entry: it was just stored for a caller still using it.
+  while (m_total > target && m_lru.size() > 1) {
+    const std::string hash = m_lru.back();
+    m_lru.pop_back();
+    const auto it = m_index.find(hash);
+    m_total -= it->second.size;
+    m_index.erase(it);
+    ::unlink(cas_path(hash).c_str());
+  }
+}
+
+util::Status BlobStore::put(const util::Digest& d, std::string_view data) {
+  if (static_cast<int64_t>(data.size()) != d.size) {
+    return util::invalid_argument("blob " + d.to_string() + ": got " + std::to_string(data.size())
+                                  + " bytes");
+  }
+  if (util::sha256_hex(data) != d.hash) {
+    return util::invalid_argument("blob " + d.to_string() + ": content does not match hash");
+  }
+  if (d.size == 0 || contains(d)) {
+    return {};
+  }
+  const std::string tmp = new_temp_path();
+  const std::string dest = cas_path(d.hash);
+  CCREX_TRY(util::make_dirs(util::dirname(dest)));
+  CCREX_TRY(util::write_file_atomic(tmp, data, 0444));
+  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return util::errno_error("store blob " + d.hash, err);
+  }
+  insert(d.hash, d.size);
+  return {};
+}
+
+util::Result<util::Digest> BlobStore::put_computed(std::string_view data) {
+  const util::Digest d = util::digest_of(data);
+  CCREX_TRY(put(d, data));
+  return d;
+}
+
+util::Status BlobStore::put_temp_file(const util::Digest& d, const std::string& temp_path) {
+  auto actual = util::digest_file(temp_path);
+  if (!actual || *actual != d) {
+    ::unlink(temp_path.c_str());
+    if (!actual) {
+      return actual.error();
+    }
+    return util::invalid_argument("blob " + d.to_string() + ": uploaded content hashes to "
+                                  + actual->to_string());
+  }
+  if (d.size == 0 || contains(d)) {
+    ::unlink(temp_path.c_str());
+    return {};
+  }
+  const std::string dest = cas_path(d.hash);
+  CCREX_TRY(util::make_dirs(util::dirname(dest)));
+  if (::chmod(temp_path.c_str(), 0444) != 0 || ::rename(temp_path.c_str(), dest.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp_path.c_str());
+    return util::errno_error("store blob " + d.hash, err);
+  }
+  insert(d.hash, d.size);
+  return {};
+}
+
+util::Result<util::Digest> BlobStore::put_file(const std::string& path) {
+  const std::string tmp = new_temp_path();
+  // A hard link avoids copying outputs that already live on the store's file system; the
+  // digest is computed from the linked inode, so later changes to `path` cannot slip in
+  // unverified (the runner's process group is dead by then).
+  if (::link(path.c_str(), tmp.c_str()) != 0) {
+    CCREX_TRY(util::copy_file_atomic(path, tmp, 0444));
+  }
+  auto d = util::digest_file(tmp);
+  if (!d) {
+    ::unlink(tmp.c_str());
+    return d.error();
+  }
+  CCREX_TRY(put_temp_file(*d, tmp));
+  return d;
+}
+
+std::optional<std::string> BlobStore::get_action_result(std::string_view instance,
+                                                        std::string_view action_hash) {
+  auto data = util::read_file(ac_path(instance, action_hash));
+  if (!data) {
+    return std::nullopt;
+  }
+  return std::move(data).value();
+}
+
+util::Status BlobStore::put_action_result(std::string_view instance,
+                                          std::string_view action_hash,
+                                          std::string_view serialized) {
+  const std::string path = ac_path(instance, action_hash);
+  CCREX_TRY(util::make_dirs(util::dirname(path)));
+  return util::write_file_atomic(path, serialized, 0644);
+}
+
+int64_t BlobStore::total_size() {
+  const std::lock_guard lock(m_mutex);
+  return m_total;
+}
+
+std::vector<std::string> BlobStore::verify_all() {
+  std::vector<std::pair<std::string, int64_t>> entries;
+  {
+    const std::lock_guard lock(m_mutex);
+    for (const auto& [hash, e] : m_index) {
+      entries.emplace_back(hash, e.size);
+    }
+  }
+  std::vector<std::string> bad;
+  for (const auto& [hash, size] : entries) {
+    auto d = util::digest_file(cas_path(hash));
+    if (d && (d->hash != hash || d->size != size)) {
+      bad.push_back(hash);
+    }
+  }
+  return bad;
+}
+
+} // namespace ccrex::server

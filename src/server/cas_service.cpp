@@ -1,1 +1,255 @@
-// Implementation in progress.
+#include "server/cas_service.h"
+
+#include "server/grpc_util.h"
+#include "util/file.h"
+#include "util/strings.h"
+
+#include <deque>
+#include <unordered_set>
+
+namespace ccrex::server {
+namespace {
+
+namespace v2 = reapi::v2;
+
+// Walk the tree below `root` breadth first, each distinct directory once, in a stable
+// order (so page tokens, which are offsets into this walk, stay valid between pages).
+// Directories missing from the CAS are skipped: GetTree returns what exists.
+std::vector<v2::Directory> walk_tree(BlobStore& store, const v2::Digest& root) {
+  std::vector<v2::Directory> out;
+  std::deque<v2::Digest> queue{root};
+  std::unordered_set<std::string> seen{root.hash()};
+  while (!queue.empty()) {
+    const v2::Digest d = queue.front();
+    queue.pop_front();
+    auto bytes = store.read(reapi::from_proto(d));
+    v2::Directory dir;
+    if (!bytes || !dir.ParseFromString(*bytes)) {
+      continue;
+    }
+    for (const auto& child : dir.directories()) {
+      if (seen.insert(child.digest().hash()).second) {
+        queue.push_back(child.digest());
+      }
+    }
+    out.push_back(std::move(dir));
+  }
+  return out;
+}
+
+} // namespace
+
+grpc::Status CasService::FindMissingBlobs(grpc::ServerContext* /*context*/,
+                                          const v2::FindMissingBlobsRequest* request,
+                                          v2::FindMissingBlobsResponse* response) {
+  return guarded("FindMissingBlobs", [&]() -> grpc::Status {
+    for (const auto& d : request->blob_digests()) {
+      if (auto st = check_digest(d, "blob_digests"); !st.ok()) {
+        return st;
+      }
+    }
+    for (const auto& d : request->blob_digests()) {
+      if (!m_store.contains(reapi::from_proto(d))) {
+        *response->add_missing_blob_digests() = d;
+      }
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status CasService::BatchUpdateBlobs(grpc::ServerContext* /*context*/,
+                                          const v2::BatchUpdateBlobsRequest* request,
+                                          v2::BatchUpdateBlobsResponse* response) {
+  return guarded("BatchUpdateBlobs", [&]() -> grpc::Status {
+    int64_t total = 0;
+    for (const auto& r : request->requests()) {
+      total += static_cast<int64_t>(r.data().size());
+    }
+    if (total > m_config.max_batch_bytes) {
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "batch of " + std::to_string(total) + " bytes exceeds the limit of "
+                  + std::to_string(m_config.max_batch_bytes) + "; use ByteStream"};
+    }
+    for (const auto& r : request->requests()) {
+      auto* out = response->add_responses();
+      *out->mutable_digest() = r.digest();
+      if (auto st = reapi::validate(r.digest()); !st) {
+        *out->mutable_status() =
+            rpc_status(grpc::StatusCode::INVALID_ARGUMENT, st.error().message());
+        continue;
+      }
+      auto st = m_store.put(reapi::from_proto(r.digest()), r.data());
+      if (!st) {
+        const grpc::Status g = reapi::to_grpc(st.error());
+        *out->mutable_status() = rpc_status(g.error_code(), g.error_message());
+        continue;
+      }
+      *out->mutable_status() = rpc_status(grpc::StatusCode::OK, "");
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status CasService::BatchReadBlobs(grpc::ServerContext* /*context*/,
+                                        const v2::BatchReadBlobsRequest* request,
+                                        v2::BatchReadBlobsResponse* response) {
+  return guarded("BatchReadBlobs", [&]() -> grpc::Status {
+    int64_t total = 0;
+    for (const auto& d : request->digests()) {
+      if (auto st = check_digest(d, "digests"); !st.ok()) {
+        return st;
+      }
+      total += d.size_bytes();
+    }
+    if (total > m_config.max_batch_bytes) {
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "batch of " + std::to_string(total) + " bytes exceeds the limit of "
+                  + std::to_string(m_config.max_batch_bytes) + "; use ByteStream"};
+    }
+    for (const auto& d : request->digests()) {
+      auto* out = response->add_responses();
+      *out->mutable_digest() = d;
+      auto data = m_store.read(reapi::from_proto(d));
+      if (!data) {
+        const grpc::Status g = reapi::to_grpc(data.error());
+        *out->mutable_status() = rpc_status(g.error_code(), g.error_message());
+        continue;
+      }
+      out->set_data(std::move(data).value());
+      *out->mutable_status() = rpc_status(grpc::StatusCode::OK, "");
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status CasService::GetTree(grpc::ServerContext* context,
+                                 const v2::GetTreeRequest* request,
+                                 grpc::ServerWriter<v2::GetTreeResponse>* writer) {
+  return guarded("GetTree", [&]() -> grpc::Status {
+    if (auto st = check_digest(request->root_digest(), "root_digest"); !st.ok()) {
+      return st;
+    }
+    if (request->page_size() < 0) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "negative page_size"};
+    }
+    if (!m_store.contains(reapi::from_proto(request->root_digest()))) {
+      return {grpc::StatusCode::NOT_FOUND,
+              "root directory " + reapi::to_string(request->root_digest()) + " not in CAS"};
+    }
+    int64_t offset = 0;
+    if (!request->page_token().empty()) {
+      auto parsed = util::parse_int(request->page_token());
+      if (!parsed) {
+        return {grpc::StatusCode::INVALID_ARGUMENT, "invalid page_token"};
+      }
+      offset = *parsed;
+    }
+    const auto dirs = walk_tree(m_store, request->root_digest());
+    const int64_t page = request->page_size() > 0 ? request->page_size() : 1000;
+    while (offset < static_cast<int64_t>(dirs.size()) && !context->IsCancelled()) {
+      v2::GetTreeResponse resp;
+      const int64_t end = std::min<int64_t>(offset + page, static_cast<int64_t>(dirs.size()));
+      for (int64_t i = offset; i < end; ++i) {
+        *resp.add_directories() = dirs[static_cast<size_t>(i)];
+      }
+      offset = end;
+      if (offset < static_cast<int64_t>(dirs.size())) {
+        resp.set_next_page_token(std::to_string(offset));
+      }
+      writer->Write(resp);
+      // With an explicit page size the client asks for one page per call.
+      if (request->page_size() > 0) {
+        break;
+      }
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext* /*context*/,
+                                                  const v2::GetCapabilitiesRequest* /*request*/,
+                                                  v2::ServerCapabilities* response) {
+  auto* cache = response->mutable_cache_capabilities();
+  cache->add_digest_function(v2::DigestFunction::SHA256);
+  cache->mutable_action_cache_update_capabilities()->set_update_enabled(true);
+  cache->set_max_batch_total_size_bytes(m_config.max_batch_bytes);
+  cache->set_symlink_absolute_path_strategy(v2::SymlinkAbsolutePathStrategy::DISALLOWED);
+  auto* exec = response->mutable_execution_capabilities();
+  exec->set_digest_function(v2::DigestFunction::SHA256);
+  exec->set_exec_enabled(true);
+  // 2.0 stays inside the range for older clients (Bazel 4 speaks only 2.0); 2.2 is the
+  // newest the packaged protos describe (output_paths, Action.platform).
+  response->mutable_deprecated_api_version()->set_major(2);
+  response->mutable_low_api_version()->set_major(2);
+  response->mutable_high_api_version()->set_major(2);
+  response->mutable_high_api_version()->set_minor(2);
+  return grpc::Status::OK;
+}
+
+grpc::Status ActionCacheService::GetActionResult(grpc::ServerContext* /*context*/,
+                                                 const v2::GetActionResultRequest* request,
+                                                 v2::ActionResult* response) {
+  return guarded("GetActionResult", [&]() -> grpc::Status {
+    if (auto st = check_digest(request->action_digest(), "action_digest"); !st.ok()) {
+      return st;
+    }
+    auto result = m_cache.get(request->instance_name(), request->action_digest());
+    if (!result) {
+      return {grpc::StatusCode::NOT_FOUND,
+              "no result for action " + reapi::to_string(request->action_digest())};
+    }
+    int64_t budget = k_max_inline_bytes;
+    const auto inline_blob = [&](const v2::Digest& d, std::string* out) {
+      if (d.size_bytes() == 0 || d.size_bytes() > budget) {
+        return;
+      }
+      if (auto data = m_store.read(reapi::from_proto(d))) {
+        budget -= d.size_bytes();
+        *out = std::move(data).value();
+      }
+    };
+    if (request->inline_stdout()) {
+      inline_blob(result->stdout_digest(), result->mutable_stdout_raw());
+    }
+    if (request->inline_stderr()) {
+      inline_blob(result->stderr_digest(), result->mutable_stderr_raw());
+    }
+    const auto& wanted = request->inline_output_files();
+    for (auto& f : *result->mutable_output_files()) {
+      if (std::find(wanted.begin(), wanted.end(), f.path()) != wanted.end()) {
+        inline_blob(f.digest(), f.mutable_contents());
+      }
+    }
+    *response = std::move(*result);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ActionCacheService::UpdateActionResult(grpc::ServerContext* /*context*/,
+                                                    const v2::UpdateActionResultRequest* request,
+                                                    v2::ActionResult* response) {
+  return guarded("UpdateActionResult", [&]() -> grpc::Status {
+    if (auto st = check_digest(request->action_digest(), "action_digest"); !st.ok()) {
+      return st;
+    }
+    for (const auto& f : request->action_result().output_files()) {
+      if (auto st = check_digest(f.digest(), "output_files.digest"); !st.ok()) {
+        return st;
+      }
+      if (!util::is_safe_relative_path(f.path())) {
+        return {grpc::StatusCode::INVALID_ARGUMENT, "unsafe output path '" + f.path() + "'"};
+      }
+    }
+    auto st =
+        m_cache.put(request->instance_name(), request->action_digest(), request->action_result());
+    if (!st) {
+      return reapi::to_grpc(st.error());
+    }
+    CCREX_LOG_INFO("ac " << request->action_digest().hash().substr(0, 12) << ": updated");
+    auto stored = m_cache.get(request->instance_name(), request->action_digest());
+    *response = stored ? std::move(*stored) : request->action_result();
+    return grpc::Status::OK;
+  });
+}
+
+} // namespace ccrex::server

@@ -42,7 +42,9 @@ std::string_view level_name(Level level) {
 
 } // namespace
 
-void log_to_stderr(Level level) { set_fd(STDERR_FILENO, false, level); }
+void log_to_stderr(Level level) {
+  set_fd(STDERR_FILENO, false, level);
+}
 
 bool log_to_file(const std::string& path, Level level) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -54,7 +56,9 @@ bool log_to_file(const std::string& path, Level level) {
   return true;
 }
 
-void disable() { set_fd(-1, false, Level::error); }
+void disable() {
+  set_fd(-1, false, Level::error);
+}
 
 bool enabled(Level level) {
   return g_fd.load(std::memory_order_relaxed) >= 0

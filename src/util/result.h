@@ -58,10 +58,18 @@ private:
 inline Error invalid_argument(std::string msg) {
   return {ErrorCode::invalid_argument, std::move(msg)};
 }
-inline Error not_found(std::string msg) { return {ErrorCode::not_found, std::move(msg)}; }
-inline Error io_error(std::string msg) { return {ErrorCode::io_error, std::move(msg)}; }
-inline Error internal_error(std::string msg) { return {ErrorCode::internal, std::move(msg)}; }
-inline Error unsupported(std::string msg) { return {ErrorCode::unsupported, std::move(msg)}; }
+inline Error not_found(std::string msg) {
+  return {ErrorCode::not_found, std::move(msg)};
+}
+inline Error io_error(std::string msg) {
+  return {ErrorCode::io_error, std::move(msg)};
+}
+inline Error internal_error(std::string msg) {
+  return {ErrorCode::internal, std::move(msg)};
+}
+inline Error unsupported(std::string msg) {
+  return {ErrorCode::unsupported, std::move(msg)};
+}
 // Return an io_error naming `what` and the text of `err` (an errno value).
 Error errno_error(std::string_view what, int err);
 

@@ -117,8 +117,9 @@ Result<bool> parse_bool(std::string_view text) {
 
 std::string shell_quote(std::string_view arg) {
   if (!arg.empty() && std::all_of(arg.begin(), arg.end(), [](unsigned char c) {
-        return std::isalnum(c) != 0 || std::string_view("-_./=:,+@%").find(static_cast<char>(c))
-                                           != std::string_view::npos;
+        return std::isalnum(c) != 0
+               || std::string_view("-_./=:,+@%").find(static_cast<char>(c))
+                      != std::string_view::npos;
       })) {
     return std::string(arg);
   }

@@ -155,9 +155,8 @@ void pump(pid_t pid, Redirects& r, const SubprocessOptions& opts, SubprocessResu
 
 } // namespace
 
-std::optional<std::string> find_in_path(const std::string& name,
-                                        const std::string& path_list,
-                                        const std::string& skip) {
+std::optional<std::string>
+find_in_path(const std::string& name, const std::string& path_list, const std::string& skip) {
   size_t pos = 0;
   while (pos <= path_list.size()) {
     size_t next = path_list.find(':', pos);

@@ -51,8 +51,7 @@ Result<SubprocessResult> run_subprocess(const SubprocessOptions& options);
 
 // Return the full path of `name` found in the ':'-separated `path_list`, or nullopt.
 // `skip` names a file (by real path) to pass over, for masquerading wrappers.
-std::optional<std::string> find_in_path(const std::string& name,
-                                        const std::string& path_list,
-                                        const std::string& skip = "");
+std::optional<std::string>
+find_in_path(const std::string& name, const std::string& path_list, const std::string& skip = "");
 
 } // namespace ccrex::util

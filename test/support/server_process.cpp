@@ -29,8 +29,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
   } else {
     m_cache_dir = cache_dir;
   }
-  std::vector<std::string> args = {
-      server_binary(), "--listen", listen, "--cache-dir", m_cache_dir};
+  std::vector<std::string> args = {server_binary(), "--listen", listen, "--cache-dir", m_cache_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) {

@@ -1,6 +1,5 @@
-#include "util/sha256.h"
-
 #include "util/file.h"
+#include "util/sha256.h"
 
 #include <gtest/gtest.h>
 
@@ -37,7 +36,8 @@ TEST(Sha256, FileDigestMatchesContent) {
 
 TEST(Sha256, HexValidation) {
   EXPECT_TRUE(is_valid_sha256_hex(k_empty_sha256));
-  EXPECT_FALSE(is_valid_sha256_hex("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
+  EXPECT_FALSE(
+      is_valid_sha256_hex("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
   EXPECT_FALSE(is_valid_sha256_hex("abc"));
   EXPECT_FALSE(is_valid_sha256_hex(std::string(64, 'g')));
 }

@@ -1,6 +1,5 @@
-#include "util/subprocess.h"
-
 #include "util/file.h"
+#include "util/subprocess.h"
 
 #include <gtest/gtest.h>
 

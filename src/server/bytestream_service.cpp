@@ -1,0 +1,248 @@
+#include "server/bytestream_service.h"
+
+#include "server/grpc_util.h"
+#include "util/scope_exit.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+namespace ccrex::server {
+namespace {
+
+namespace bs = reapi::bytestream;
+
+constexpr size_t k_read_chunk = size_t{1} << 20;
+constexpr auto k_upload_expiry = std::chrono::hours(1);
+
+// Key of a partial upload: the resource name without trailing metadata.
+std::string upload_key(const reapi::ResourceName& rn) {
+  return rn.instance_name + "|" + rn.upload_uuid + "|" + reapi::to_string(rn.digest);
+}
+
+grpc::Status invalid(const std::string& msg) {
+  return {grpc::StatusCode::INVALID_ARGUMENT, msg};
+}
+
+} // namespace
+
+ByteStreamService::~ByteStreamService() {
+  for (const auto& [key, upload] : m_uploads) {
+    ::unlink(upload.temp_path.c_str());
+  }
+}
+
+grpc::Status ByteStreamService::Read(grpc::ServerContext* context,
+                                     const bs::ReadRequest* request,
+                                     grpc::ServerWriter<bs::ReadResponse>* writer) {
+  return guarded("Read", [&]() -> grpc::Status {
+    auto rn = reapi::parse_read_resource(request->resource_name());
+    if (!rn) {
+      return invalid(rn.error().message());
+    }
+    const auto& d = rn->digest;
+    if (request->read_limit() < 0) {
+      return invalid("negative read_limit");
+    }
+    if (request->read_offset() < 0 || request->read_offset() > d.size_bytes()) {
+      return {grpc::StatusCode::OUT_OF_RANGE,
+              "read_offset " + std::to_string(request->read_offset()) + " outside blob of "
+                  + std::to_string(d.size_bytes()) + " bytes"};
+    }
+    if (reapi::is_empty_blob(d)) {
+      return grpc::Status::OK;
+    }
+    auto path = m_store.path_of(reapi::from_proto(d));
+    if (!path) {
+      return {grpc::StatusCode::NOT_FOUND, "blob " + reapi::to_string(d) + " not in CAS"};
+    }
+    const int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return {grpc::StatusCode::NOT_FOUND, "blob " + reapi::to_string(d) + " not in CAS"};
+    }
+    const util::ScopeExit close_fd([fd] { ::close(fd); });
+    int64_t offset = request->read_offset();
+    int64_t left = d.size_bytes() - offset;
+    if (request->read_limit() > 0) {
+      left = std::min(left, request->read_limit());
+    }
+    std::vector<char> buf(k_read_chunk);
+    while (left > 0) {
+      if (context->IsCancelled()) {
+        return {grpc::StatusCode::CANCELLED, "read cancelled"};
+      }
+      const size_t want = static_cast<size_t>(std::min<int64_t>(left, k_read_chunk));
+      const ssize_t n = ::pread(fd, buf.data(), want, offset);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        return {grpc::StatusCode::DATA_LOSS, "blob " + reapi::to_string(d) + " is truncated"};
+      }
+      bs::ReadResponse resp;
+      resp.set_data(buf.data(), static_cast<size_t>(n));
+      if (!writer->Write(resp)) {
+        return {grpc::StatusCode::CANCELLED, "client went away"};
+      }
+      offset += n;
+      left -= n;
+    }
+    return grpc::Status::OK;
+  });
+}
+
+ByteStreamService::Upload* ByteStreamService::claim(const std::string& key) {
+  const std::lock_guard lock(m_mutex);
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = m_uploads.begin(); it != m_uploads.end();) {
+    if (!it->second.busy && now - it->second.last_used > k_upload_expiry) {
+      ::unlink(it->second.temp_path.c_str());
+      it = m_uploads.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto [it, inserted] = m_uploads.try_emplace(key);
+  if (inserted) {
+    it->second.temp_path = m_store.new_temp_path();
+  } else if (it->second.busy) {
+    return nullptr;
+  }
+  it->second.busy = true;
+  it->second.last_used = now;
+  return &it->second;
+}
+
+void ByteStreamService::release(const std::string& key, bool drop) {
+  const std::lock_guard lock(m_mutex);
+  const auto it = m_uploads.find(key);
+  if (it == m_uploads.end()) {
+    return;
+  }
+  if (drop) {
+    ::unlink(it->second.temp_path.c_str());
+    m_uploads.erase(it);
+  } else {
+    it->second.busy = false;
+    it->second.last_used = std::chrono::steady_clock::now();
+  }
+}
+
+grpc::Status ByteStreamService::Write(grpc::ServerContext* /*context*/,
+                                      grpc::ServerReader<bs::WriteRequest>* reader,
+                                      bs::WriteResponse* response) {
+  return guarded("Write", [&]() -> grpc::Status {
+    bs::WriteRequest first;
+    if (!reader->Read(&first)) {
+      return invalid("empty write stream");
+    }
+    return write_stream(reader, first, response);
+  });
+}
+
+grpc::Status ByteStreamService::write_stream(grpc::ServerReader<bs::WriteRequest>* reader,
+                                             bs::WriteRequest& req,
+                                             bs::WriteResponse* response) {
+  if (req.resource_name().empty()) {
+    return invalid("the first WriteRequest must carry resource_name");
+  }
+  const std::string name = req.resource_name();
+  auto rn = reapi::parse_write_resource(name);
+  if (!rn) {
+    return invalid(rn.error().message());
+  }
+  const auto& d = rn->digest;
+  const int64_t size = d.size_bytes();
+  if (m_store.contains(reapi::from_proto(d))) {
+    response->set_committed_size(size); // already stored: finish early
+    return grpc::Status::OK;
+  }
+  const std::string key = upload_key(*rn);
+  Upload* up = claim(key);
+  if (up == nullptr) {
+    return {grpc::StatusCode::ABORTED, "another stream is writing " + name};
+  }
+  bool drop = false;
+  const util::ScopeExit release_upload([&] { release(key, drop); });
+  if (req.write_offset() == 0 && up->committed > 0) {
+    up->committed = 0; // the client restarts from scratch
+  }
+  if (req.write_offset() != up->committed) {
+    return invalid("write_offset " + std::to_string(req.write_offset())
+                   + " does not match the committed size " + std::to_string(up->committed));
+  }
+  const int fd = ::open(up->temp_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || ::ftruncate(fd, up->committed) != 0) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    drop = true;
+    return reapi::to_grpc(util::errno_error("upload temp file", errno));
+  }
+  util::ScopeExit close_fd([fd] { ::close(fd); });
+  for (;;) {
+    if (!req.resource_name().empty() && req.resource_name() != name) {
+      drop = true;
+      return invalid("resource_name changed within one write stream");
+    }
+    if (req.write_offset() != up->committed) {
+      drop = true;
+      return invalid("write_offset " + std::to_string(req.write_offset()) + ", expected "
+                     + std::to_string(up->committed));
+    }
+    if (up->committed + static_cast<int64_t>(req.data().size()) > size) {
+      drop = true;
+      return invalid("upload exceeds the blob size " + std::to_string(size));
+    }
+    if (::pwrite(fd, req.data().data(), req.data().size(), up->committed)
+        != static_cast<ssize_t>(req.data().size())) {
+      drop = true;
+      return reapi::to_grpc(util::errno_error("write upload", errno));
+    }
+    up->committed += static_cast<int64_t>(req.data().size());
+    if (req.finish_write()) {
+      break;
+    }
+    if (!reader->Read(&req)) {
+      return invalid("write stream ended before finish_write; committed "
+                     + std::to_string(up->committed) + " bytes");
+    }
+  }
+  close_fd.dismiss();
+  ::close(fd);
+  drop = true; // consumed by put_temp_file whatever happens
+  auto st = m_store.put_temp_file(reapi::from_proto(d), up->temp_path);
+  if (!st) {
+    return reapi::to_grpc(st.error());
+  }
+  response->set_committed_size(size);
+  return grpc::Status::OK;
+}
+
+grpc::Status ByteStreamService::QueryWriteStatus(grpc::ServerContext* /*context*/,
+                                                 const bs::QueryWriteStatusRequest* request,
+                                                 bs::QueryWriteStatusResponse* response) {
+  return guarded("QueryWriteStatus", [&]() -> grpc::Status {
+    auto rn = reapi::parse_write_resource(request->resource_name());
+    if (!rn) {
+      return invalid(rn.error().message());
+    }
+    if (m_store.contains(reapi::from_proto(rn->digest))) {
+      response->set_committed_size(rn->digest.size_bytes());
+      response->set_complete(true);
+      return grpc::Status::OK;
+    }
+    const std::lock_guard lock(m_mutex);
+    const auto it = m_uploads.find(upload_key(*rn));
+    if (it == m_uploads.end()) {
+      return {grpc::StatusCode::NOT_FOUND, "no upload " + request->resource_name()};
+    }
+    response->set_committed_size(it->second.committed);
+    response->set_complete(false);
+    return grpc::Status::OK;
+  });
+}
+
+} // namespace ccrex::server

@@ -1,0 +1,137 @@
+#include "server/cli.h"
+
+#include "util/file.h"
+#include "util/strings.h"
+
+#include <cstdlib>
+
+namespace ccrex::server {
+namespace {
+
+std::string default_cache_dir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME"); // NOLINT(concurrency-mt-unsafe)
+  if (xdg != nullptr && *xdg != '\0') {
+    return util::join_path(xdg, "ccrex-server");
+  }
+  const char* home = std::getenv("HOME"); // NOLINT(concurrency-mt-unsafe)
+  return util::join_path(home != nullptr ? home : "/tmp", ".cache/ccrex-server");
+}
+
+util::Result<std::chrono::seconds> parse_seconds(const std::string& text) {
+  CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(text));
+  return std::chrono::seconds(n);
+}
+
+util::Status add_platform(Config& cfg, const std::string& spec) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return util::invalid_argument("--platform expects NAME=VALUE, got '" + spec + "'");
+  }
+  cfg.platform[spec.substr(0, eq)].push_back(spec.substr(eq + 1));
+  return {};
+}
+
+} // namespace
+
+std::string usage() {
+  return R"(Usage: ccrex-server [options]
+
+A Remote Execution API v2 server: CAS, ActionCache, ByteStream, Capabilities and
+Execution with a local worker pool.
+
+Options:
+  --listen ADDR          listen on ADDR: unix:/path or HOST:PORT (port 0 picks a free
+                         port); repeatable; default 127.0.0.1:8980
+  --cache-dir DIR        store directory (default ~/.cache/ccrex-server)
+  --max-size SIZE        CAS size cap, e.g. 500M, 5G (default 5G)
+  --workers N            concurrent executions (default: number of cores)
+  --platform NAME=VALUE  offer a platform property (repeatable); replaces the host
+                         defaults (OSFamily, ISA) for that NAME
+  --lenient-platform     ignore platform property names the server does not know
+  --default-timeout SEC  execution time limit when an action sets none (default 600)
+  --max-timeout SEC      largest action timeout accepted (default 3600)
+  --log-level LEVEL      error, warn, info (default) or debug; logs go to stderr
+  --check                verify every stored blob against its digest and exit
+  --help                 show this help
+  --version              show the version
+
+Each bound address is printed on stdout as "ccrex-server: listening on ADDR".
+)";
+}
+
+util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
+  CliOptions out;
+  out.config.cache_dir = default_cache_dir();
+  Config platform_overrides;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string opt = args[i];
+    std::string value;
+    bool has_inline_value = false;
+    if (const size_t eq = opt.find('='); opt.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = opt.substr(eq + 1);
+      opt = opt.substr(0, eq);
+      has_inline_value = true;
+    }
+    const auto next = [&]() -> util::Result<std::string> {
+      if (has_inline_value) {
+        return value;
+      }
+      if (i + 1 >= args.size()) {
+        return util::invalid_argument(opt + " needs a value");
+      }
+      return args[++i];
+    };
+    if (opt == "--help" || opt == "-h") {
+      out.help = true;
+    } else if (opt == "--version") {
+      out.version = true;
+    } else if (opt == "--check") {
+      out.check = true;
+    } else if (opt == "--lenient-platform") {
+      out.config.lenient_platform = true;
+    } else if (opt == "--listen") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      out.config.listen.push_back(v);
+    } else if (opt == "--cache-dir") {
+      CCREX_ASSIGN_OR_RETURN(out.config.cache_dir, next());
+    } else if (opt == "--max-size") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_ASSIGN_OR_RETURN(out.config.max_size, util::parse_size(v));
+    } else if (opt == "--workers") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
+      if (n < 1 || n > 1024) {
+        return util::invalid_argument("--workers must be between 1 and 1024");
+      }
+      out.config.workers = static_cast<int>(n);
+    } else if (opt == "--platform") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_TRY(add_platform(platform_overrides, v));
+    } else if (opt == "--default-timeout") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_ASSIGN_OR_RETURN(out.config.default_timeout, parse_seconds(v));
+    } else if (opt == "--max-timeout") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_ASSIGN_OR_RETURN(out.config.max_timeout, parse_seconds(v));
+    } else if (opt == "--log-level") {
+      CCREX_ASSIGN_OR_RETURN(out.log_level, next());
+    } else {
+      return util::invalid_argument("unknown option '" + args[i] + "' (see --help)");
+    }
+  }
+  if (out.config.listen.empty()) {
+    out.config.listen.emplace_back("127.0.0.1:8980");
+  }
+  if (!platform_overrides.platform.empty()) {
+    out.config.platform = host_platform();
+    for (auto& [name, values] : platform_overrides.platform) {
+      out.config.platform[name] = values;
+    }
+  }
+  if (out.config.default_timeout > out.config.max_timeout) {
+    return util::invalid_argument("--default-timeout is larger than --max-timeout");
+  }
+  return out;
+}
+
+} // namespace ccrex::server
