@@ -1,0 +1,139 @@
+#include "toolchain/toolchain_id.h"
+
+#include "util/sha256.h"
+#include "util/strings.h"
+
+#include <climits>
+#include <cstdlib>
+#include <tuple>
+
+namespace ccrex::toolchain {
+namespace {
+
+constexpr std::string_view k_search_start = "#include <...> search starts here:";
+constexpr std::string_view k_search_end = "End of search list.";
+constexpr std::string_view k_framework_suffix = " (framework directory)";
+
+util::Result<std::string> resolve(const std::string& path) {
+  char* resolved = ::realpath(path.c_str(), nullptr);
+  if (resolved == nullptr) {
+    return util::errno_error("realpath " + path, errno);
+  }
+  std::string result(resolved);
+  std::free(resolved); // NOLINT(cppcoreguidelines-no-malloc): realpath allocates with malloc
+  return result;
+}
+
+util::Result<ProbeOutput> run_probe(const ProbeRunner& runner,
+                                    const std::vector<std::string>& argv) {
+  CCREX_ASSIGN_OR_RETURN(auto output, runner(argv));
+  if (output.exit_code != 0) {
+    return util::Error(util::ErrorCode::failed_precondition,
+                       "`" + util::join(argv, " ") + "` exited with "
+                           + std::to_string(output.exit_code) + ": " + output.stderr_data);
+  }
+  return output;
+}
+
+std::string first_line(std::string_view text) {
+  return std::string(util::trim(text.substr(0, text.find('\n'))));
+}
+
+util::Result<std::vector<std::string>> probe_include_dirs(const ProbeRunner& runner,
+                                                          const std::string& compiler,
+                                                          std::string_view language) {
+  CCREX_ASSIGN_OR_RETURN(
+      auto output,
+      run_probe(runner, {compiler, "-x", std::string(language), "-E", "-v", "/dev/null"}));
+  return parse_include_search_list(output.stderr_data);
+}
+
+void append_list(std::string& out, std::string_view label, const std::vector<std::string>& list) {
+  out += label;
+  out += ":\n";
+  for (const auto& entry : list) {
+    out += "  ";
+    out += entry;
+    out += '\n';
+  }
+}
+
+} // namespace
+
+std::string ToolchainId::description() const {
+  std::string out = "ccrex-toolchain-id 1\n";
+  out += "family: " + std::string(family_name(family)) + "\n";
+  out += "binary: " + binary_sha256 + "\n";
+  out += "version: " + version + "\n";
+  out += "target: " + target + "\n";
+  append_list(out, "c include dirs", builtin_include_dirs_c);
+  append_list(out, "c++ include dirs", builtin_include_dirs_cxx);
+  return out;
+}
+
+std::vector<std::string> parse_include_search_list(std::string_view verbose_output) {
+  std::vector<std::string> dirs;
+  bool in_list = false;
+  for (const auto line : util::split(verbose_output, '\n')) {
+    if (line.starts_with(k_search_start)) {
+      in_list = true;
+    } else if (line.starts_with(k_search_end)) {
+      break;
+    } else if (in_list && line.starts_with(' ')) {
+      auto dir = util::trim(line);
+      if (dir.ends_with(k_framework_suffix)) {
+        dir.remove_suffix(k_framework_suffix.size());
+      }
+      dirs.emplace_back(dir);
+    }
+  }
+  return dirs;
+}
+
+bool ToolchainIdCache::Key::operator<(const Key& other) const {
+  return std::tie(path, stamp.dev, stamp.ino, stamp.size, stamp.mtime_ns) < std::tie(
+             other.path, other.stamp.dev, other.stamp.ino, other.stamp.size, other.stamp.mtime_ns);
+}
+
+ToolchainIdCache::ToolchainIdCache(ProbeRunner runner) : m_runner(std::move(runner)) {}
+
+util::Result<std::shared_ptr<const ToolchainId>>
+ToolchainIdCache::get(const std::string& compiler_path) {
+  CCREX_ASSIGN_OR_RETURN(const auto stamp, stamp_file(compiler_path));
+  std::shared_ptr<Slot> slot;
+  {
+    const std::lock_guard lock(m_mutex);
+    auto& entry = m_slots[Key{compiler_path, stamp}];
+    if (!entry) {
+      entry = std::make_shared<Slot>();
+    }
+    slot = entry;
+  }
+  const std::lock_guard lock(slot->mutex);
+  if (!slot->id) {
+    CCREX_ASSIGN_OR_RETURN(slot->id, compute(compiler_path));
+  }
+  return slot->id;
+}
+
+util::Result<std::shared_ptr<const ToolchainId>>
+ToolchainIdCache::compute(const std::string& compiler_path) {
+  auto id = std::make_shared<ToolchainId>();
+  id->compiler_path = compiler_path;
+  CCREX_ASSIGN_OR_RETURN(id->resolved_path, resolve(compiler_path));
+  CCREX_ASSIGN_OR_RETURN(const auto digest, util::digest_file(id->resolved_path));
+  id->binary_sha256 = digest.hash;
+  CCREX_ASSIGN_OR_RETURN(const auto version, run_probe(m_runner, {compiler_path, "--version"}));
+  id->version = first_line(version.stdout_data);
+  id->family = family_from_version_output(version.stdout_data);
+  CCREX_ASSIGN_OR_RETURN(const auto machine, run_probe(m_runner, {compiler_path, "-dumpmachine"}));
+  id->target = first_line(machine.stdout_data);
+  CCREX_ASSIGN_OR_RETURN(id->builtin_include_dirs_c,
+                         probe_include_dirs(m_runner, compiler_path, "c"));
+  CCREX_ASSIGN_OR_RETURN(id->builtin_include_dirs_cxx,
+                         probe_include_dirs(m_runner, compiler_path, "c++"));
+  id->key = util::sha256_hex(id->description());
+  return std::shared_ptr<const ToolchainId>(std::move(id));
+}
+
+} // namespace ccrex::toolchain

@@ -1,0 +1,82 @@
+#pragma once
+
+// Compiler identity: what makes two compilers produce the same object from the same inputs.
+// It is the SHA-256 of the compiler binary (resolved through symlinks), its `--version`
+// first line, its `-dumpmachine` target and its built-in include directories for C and
+// C++, combined into one key that goes into the action key. Never assumed from the path.
+
+#include "toolchain/compiler_family.h"
+#include "toolchain/probe.h"
+#include "util/result.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ccrex::toolchain {
+
+struct ToolchainId {
+  // The path it was looked up by.
+  std::string compiler_path;
+  // The binary after resolving symlinks (what was hashed).
+  std::string resolved_path;
+  // gcc or clang according to `--version` (unknown for anything else).
+  CompilerFamily family = CompilerFamily::unknown;
+  // Lowercase hex SHA-256 of the resolved binary.
+  std::string binary_sha256;
+  // First line of `--version` ("gcc (Debian 12.2.0-14) 12.2.0").
+  std::string version;
+  // Output of `-dumpmachine` ("x86_64-linux-gnu"): the platform-ish part of the identity.
+  std::string target;
+  // The `#include <...>` search list printed by `-E -v` for C and for C++, in search order,
+  // exactly as the compiler printed them (framework-directory notes removed).
+  std::vector<std::string> builtin_include_dirs_c;
+  std::vector<std::string> builtin_include_dirs_cxx;
+  // Lowercase hex SHA-256 of description(): the string to put into action keys.
+  std::string key;
+
+  // Return a canonical multi-line text of every identity field (path names excluded, so
+  // the same compiler installed elsewhere has the same key).
+  std::string description() const;
+};
+
+// Parse the stderr of `<compiler> -E -v` and return the directories between
+// "#include <...> search starts here:" and "End of search list.".
+std::vector<std::string> parse_include_search_list(std::string_view verbose_output);
+
+// Compute identities, caching them per path and FileStamp: a repeated lookup of an
+// unchanged compiler costs one stat(2); a replaced binary is probed again.
+//
+// Thread safety: get() may be called from any thread. Concurrent lookups of the same
+// compiler wait for a single probe; different compilers are probed in parallel.
+class ToolchainIdCache {
+public:
+  explicit ToolchainIdCache(ProbeRunner runner = default_probe_runner());
+
+  // Return the identity of the compiler at `compiler_path` (absolute or cwd-relative,
+  // already resolved through PATH). Fails when the file is missing or a probe fails;
+  // failures are not cached.
+  util::Result<std::shared_ptr<const ToolchainId>> get(const std::string& compiler_path);
+
+private:
+  struct Slot {
+    std::mutex mutex;
+    std::shared_ptr<const ToolchainId> id; // guarded by mutex
+  };
+  struct Key {
+    std::string path;
+    FileStamp stamp;
+    bool operator<(const Key& other) const;
+  };
+
+  util::Result<std::shared_ptr<const ToolchainId>> compute(const std::string& compiler_path);
+
+  ProbeRunner m_runner;
+  std::mutex m_mutex;
+  std::map<Key, std::shared_ptr<Slot>> m_slots; // guarded by m_mutex
+};
+
+} // namespace ccrex::toolchain
