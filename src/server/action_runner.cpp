@@ -1,1 +1,282 @@
-// Implementation in progress.
+#include "server/action_runner.h"
+
+#include "reapi/digest.h"
+#include "server/output_collector.h"
+#include "server/staging.h"
+#include "util/file.h"
+#include "util/logging.h"
+#include "util/scope_exit.h"
+#include "util/strings.h"
+#include "util/subprocess.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace ccrex::server {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+using reapi::v2::ExecuteResponse;
+
+constexpr const char* k_default_path = "/usr/local/bin:/usr/bin:/bin";
+
+int grpc_code(const util::Error& e) {
+  return static_cast<int>(reapi::to_grpc(e).error_code());
+}
+
+void set_status(ExecuteResponse& resp,
+                int code,
+                const std::string& message,
+                const std::vector<reapi::v2::Digest>& missing = {}) {
+  *resp.mutable_status() = make_rpc_status(code, message, missing);
+  resp.set_message(message);
+}
+
+std::string describe_duration(std::chrono::milliseconds ms) {
+  if (ms.count() % 1000 == 0) {
+    return std::to_string(ms.count() / 1000) + " s";
+  }
+  return std::to_string(ms.count()) + " ms";
+}
+
+util::Result<std::string> make_work_dir(const std::string& work_root) {
+  CCREX_TRY(util::make_dirs(work_root));
+  std::string path = util::join_path(work_root, "XXXXXX");
+  if (::mkdtemp(path.data()) == nullptr) {
+    return util::errno_error("create work directory in " + work_root, errno);
+  }
+  return path;
+}
+
+std::vector<std::string> environment_of(const reapi::v2::Command& command) {
+  std::vector<std::string> env;
+  env.reserve(static_cast<size_t>(command.environment_variables_size()));
+  for (const auto& var : command.environment_variables()) {
+    env.push_back(var.name() + "=" + var.value());
+  }
+  return env;
+}
+
+// Create the parent directories of every output (for 2.0 output_directories: the parents
+// only, not the directory itself). Failures are left for the command to trip over.
+void create_output_parents(const std::string& cwd, const reapi::v2::Command& command) {
+  const auto parent_of = [&](const std::string& p) {
+    if (p.find('/') == std::string::npos) {
+      return;
+    }
+    if (auto st = util::make_dirs(util::dirname(util::join_path(cwd, p))); !st) {
+      CCREX_LOG_DEBUG("execute: cannot create parent of output " << p << ": "
+                                                                 << st.error().message());
+    }
+  };
+  for (const auto& p : command.output_paths()) {
+    parent_of(p);
+  }
+  for (const auto& p : command.output_files()) {
+    parent_of(p);
+  }
+  for (const auto& p : command.output_directories()) {
+    parent_of(p);
+  }
+}
+
+util::Result<reapi::v2::Digest> store_stream(BlobStore& store, const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || st.st_size == 0) {
+    return reapi::digest_of("");
+  }
+  CCREX_ASSIGN_OR_RETURN(const auto d, store.put_file(path));
+  return reapi::to_proto(d);
+}
+
+// Everything one run() needs, so the phases stay small functions.
+struct Execution {
+  const PreparedAction& action;
+  std::string work_dir;
+  std::string root;
+  std::string cwd;
+  ExecuteResponse response;
+  reapi::v2::ExecutedActionMetadata& meta() {
+    return *response.mutable_result()->mutable_execution_metadata();
+  }
+};
+
+bool stage(BlobStore& store, const ActionRunnerOptions& options, Execution& ex) {
+  ex.meta().mutable_input_fetch_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
+  StagingOptions staging;
+  staging.hard_link_inputs = options.hard_link_inputs;
+  staging.writable_paths = output_paths_from_root(ex.action.command);
+  std::vector<reapi::v2::Digest> missing;
+  if (::mkdir(ex.root.c_str(), 0755) != 0) {
+    set_status(ex.response, grpc::StatusCode::INTERNAL, "cannot create " + ex.root);
+    return false;
+  }
+  auto st = stage_input_tree(store, ex.action.input, ex.root, staging, missing);
+  ex.meta().mutable_input_fetch_completed_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
+  if (!st) {
+    const auto code = st.error().code() == util::ErrorCode::failed_precondition
+                          ? grpc::StatusCode::FAILED_PRECONDITION
+                          : grpc::StatusCode::INTERNAL;
+    set_status(ex.response, code, "staging the input root: " + st.error().message(), missing);
+    return false;
+  }
+  create_output_parents(ex.cwd, ex.action.command);
+  return true;
+}
+
+// Run the command; return the subprocess result or set the response's status.
+std::optional<util::SubprocessResult> execute(Execution& ex, const std::atomic<bool>* cancel) {
+  const auto& command = ex.action.command;
+  util::SubprocessOptions opts;
+  opts.argv.assign(command.arguments().begin(), command.arguments().end());
+  opts.env = environment_of(command);
+  opts.cwd = ex.cwd;
+  opts.stdout_path = util::join_path(ex.work_dir, "stdout");
+  opts.stderr_path = util::join_path(ex.work_dir, "stderr");
+  opts.capture_output = false;
+  opts.new_process_group = true;
+  opts.timeout = ex.action.timeout;
+  opts.cancel = cancel;
+  auto program = resolve_program(opts.argv[0], ex.cwd, *opts.env);
+  if (!program) {
+    set_status(ex.response, grpc::StatusCode::FAILED_PRECONDITION, program.error().message());
+    return std::nullopt;
+  }
+  opts.argv[0] = *program;
+  ex.meta().mutable_execution_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
+  auto res = util::run_subprocess(opts);
+  ex.meta().mutable_execution_completed_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
+  if (!res) {
+    set_status(ex.response,
+               grpc::StatusCode::FAILED_PRECONDITION,
+               "cannot run '" + command.arguments(0) + "': " + res.error().message());
+    return std::nullopt;
+  }
+  return std::move(res).value();
+}
+
+void finish(BlobStore& store, Execution& ex, const util::SubprocessResult& res) {
+  auto& result = *ex.response.mutable_result();
+  ex.meta().mutable_output_upload_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
+  result.set_exit_code(res.exit_code);
+  for (const auto& [name, field] : {std::pair{"stdout", result.mutable_stdout_digest()},
+                                    std::pair{"stderr", result.mutable_stderr_digest()}}) {
+    auto d = store_stream(store, util::join_path(ex.work_dir, name));
+    if (!d) {
+      set_status(ex.response,
+                 grpc_code(d.error()),
+                 "storing " + std::string(name) + ": " + d.error().message());
+      return;
+    }
+    *field = *d;
+  }
+  if (res.cancelled) {
+    set_status(
+        ex.response, grpc::StatusCode::UNAVAILABLE, "execution aborted: server shutting down");
+  } else if (res.timed_out) {
+    set_status(ex.response,
+               grpc::StatusCode::DEADLINE_EXCEEDED,
+               "command timed out after " + describe_duration(ex.action.timeout));
+  } else {
+    if (res.signal != 0) {
+      ex.response.set_message("command terminated by signal " + std::to_string(res.signal) + " ("
+                              + ::strsignal(res.signal) + "); exit code reported as 128 + "
+                              + std::to_string(res.signal));
+    }
+    if (auto st = collect_outputs(store, ex.cwd, ex.action.command, result); !st) {
+      set_status(ex.response, grpc_code(st.error()), "collecting outputs: " + st.error().message());
+    }
+  }
+  ex.meta().mutable_output_upload_completed_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
+}
+
+} // namespace
+
+ActionRunner::ActionRunner(BlobStore& store, ActionRunnerOptions options)
+    : m_store(store),
+      m_options(std::move(options)) {}
+
+ExecuteResponse ActionRunner::run(const PreparedAction& action,
+                                  const std::atomic<bool>* cancel) const {
+  Execution ex{action, {}, {}, {}, {}};
+  ex.meta().set_worker(m_options.worker_name);
+  ex.meta().mutable_worker_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
+  auto work_dir = make_work_dir(m_options.work_root);
+  if (!work_dir) {
+    set_status(ex.response, grpc::StatusCode::INTERNAL, work_dir.error().message());
+    return ex.response;
+  }
+  ex.work_dir = *work_dir;
+  ex.root = util::join_path(ex.work_dir, "root");
+  ex.cwd = util::join_path(ex.root, action.command.working_directory());
+  util::ScopeExit cleanup([&] {
+    if (auto st = remove_tree(ex.work_dir); !st) {
+      CCREX_LOG_WARN("execute: cannot remove " << ex.work_dir << ": " << st.error().message());
+    }
+  });
+  if (stage(m_store, m_options, ex)) {
+    if (auto res = execute(ex, cancel)) {
+      finish(m_store, ex, *res);
+    }
+  }
+  ex.meta().mutable_worker_completed_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
+  return ex.response;
+}
+
+util::Result<std::string> resolve_program(const std::string& arguments0,
+                                          const std::string& cwd,
+                                          const std::vector<std::string>& env) {
+  if (arguments0.find('/') != std::string::npos) {
+    return arguments0;
+  }
+  std::string path_list = k_default_path;
+  for (const auto& kv : env) {
+    if (kv.rfind("PATH=", 0) == 0) {
+      path_list = kv.substr(5);
+    }
+  }
+  std::string absolute_list;
+  bool has_relative = false;
+  for (auto dir : util::split(path_list, ':')) {
+    std::string entry(dir);
+    if (entry.empty() || entry.front() != '/') {
+      entry = util::join_path(cwd, entry.empty() ? "." : entry);
+      has_relative = true;
+    }
+    absolute_list += (absolute_list.empty() ? "" : ":") + entry;
+  }
+  auto found = util::find_in_path(arguments0, absolute_list);
+  if (!found) {
+    return util::not_found("command not found: '" + arguments0 + "' (PATH=" + path_list + ")");
+  }
+  // With only absolute PATH entries, keep argv[0] as the client wrote it: the spawn does the
+  // same lookup. Otherwise hand over the resolved path.
+  return has_relative ? *found : arguments0;
+}
+
+google::rpc::Status make_rpc_status(int code,
+                                    const std::string& message,
+                                    const std::vector<reapi::v2::Digest>& missing) {
+  google::rpc::Status status;
+  status.set_code(code);
+  status.set_message(message);
+  if (!missing.empty()) {
+    google::rpc::PreconditionFailure failure;
+    for (const auto& d : missing) {
+      auto* v = failure.add_violations();
+      v->set_type("MISSING");
+      v->set_subject("blobs/" + reapi::to_string(d));
+      v->set_description("blob not in the CAS");
+    }
+    status.add_details()->PackFrom(failure);
+  }
+  return status;
+}
+
+} // namespace ccrex::server

@@ -1,1 +1,382 @@
-// Implementation in progress.
+#include "server/execution_service.h"
+
+#include "reapi/digest.h"
+#include "server/action_runner.h"
+#include "server/grpc_util.h"
+#include "server/staging.h"
+#include "server/tree_validation.h"
+#include "server/worker_pool.h"
+#include "util/file.h"
+#include "util/logging.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <limits>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+
+namespace ccrex::server {
+namespace {
+
+using google::longrunning::Operation;
+using reapi::v2::ExecuteResponse;
+using Stage = reapi::v2::ExecutionStage;
+using SteadyClock = std::chrono::steady_clock;
+
+// Idle streams get the current state again this often, so proxies and client deadlines
+// see traffic during long executions.
+constexpr auto k_resend_interval = std::chrono::seconds(30);
+// How often a waiting stream checks for a client that went away.
+constexpr auto k_poll_interval = std::chrono::milliseconds(200);
+constexpr uint64_t k_never_sent = std::numeric_limits<uint64_t>::max();
+
+// State of one execution, shared by the streams that watch it and the worker running it.
+// Every field is guarded by Impl::m_mutex.
+struct OperationState {
+  std::string name;
+  reapi::v2::Digest action_digest;
+  Stage::Value stage = Stage::QUEUED;
+  bool done = false;
+  ExecuteResponse response;
+  uint64_t version = 0; // bumped on every change
+  SteadyClock::time_point finished_at;
+};
+
+std::string random_uuid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::array<uint64_t, 2> v{rng(), rng()};
+  v[0] = (v[0] & ~uint64_t{0xf000}) | 0x4000;                   // version 4
+  v[1] = (v[1] & ~(uint64_t{0xc} << 60)) | (uint64_t{8} << 60); // variant 10
+  std::array<char, 40> buf{};
+  std::snprintf(buf.data(),
+                buf.size(),
+                "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(v[0] >> 32),
+                static_cast<unsigned>((v[0] >> 16) & 0xffff),
+                static_cast<unsigned>(v[0] & 0xffff),
+                static_cast<unsigned>(v[1] >> 48),
+                static_cast<unsigned long long>(v[1] & 0xffffffffffffULL));
+  return buf.data();
+}
+
+std::string short_digest(const reapi::v2::Digest& d) {
+  return d.hash().substr(0, 12) + "/" + std::to_string(d.size_bytes());
+}
+
+std::string host_name() {
+  std::array<char, 256> buf{};
+  if (::gethostname(buf.data(), buf.size() - 1) != 0) {
+    return "localhost";
+  }
+  return buf.data();
+}
+
+grpc::Status rejection_status(const ActionRejection& r) {
+  const auto code = reapi::to_grpc(util::Error(r.code, r.message)).error_code();
+  if (r.missing.empty()) {
+    return {code, r.message};
+  }
+  return {code,
+          r.message,
+          make_rpc_status(static_cast<int>(code), r.message, r.missing).SerializeAsString()};
+}
+
+std::string describe_outcome(const ExecuteResponse& resp) {
+  if (resp.status().code() != 0) {
+    return "failed: " + resp.status().message();
+  }
+  return std::string(resp.cached_result() ? "cache hit, " : "") + "exit "
+         + std::to_string(resp.result().exit_code());
+}
+
+} // namespace
+
+struct ExecutionService::Impl {
+  Impl(const Config& cfg, BlobStore& blob_store, ActionCache& action_cache);
+
+  grpc::Status execute(grpc::ServerContext* ctx,
+                       const reapi::v2::ExecuteRequest& req,
+                       grpc::ServerWriter<Operation>* writer);
+  grpc::Status
+  wait(grpc::ServerContext* ctx, const std::string& name, grpc::ServerWriter<Operation>* writer);
+  void shutdown();
+
+private:
+  std::shared_ptr<OperationState> create_operation(const std::string& instance,
+                                                   const reapi::v2::Digest& digest,
+                                                   Stage::Value stage);
+  void set_stage(OperationState& op, Stage::Value stage);
+  void complete(OperationState& op, ExecuteResponse response);
+  Operation snapshot_locked(const OperationState& op) const;
+  void purge_expired_locked();
+  grpc::Status stream(grpc::ServerContext* ctx,
+                      grpc::ServerWriter<Operation>* writer,
+                      OperationState& op,
+                      uint64_t sent_version);
+  bool try_cache(const std::string& instance, OperationState& op);
+  void run_job(const std::shared_ptr<OperationState>& op,
+               const std::shared_ptr<const PreparedAction>& action,
+               const std::string& instance,
+               const google::protobuf::Timestamp& queued,
+               int worker);
+
+  Config m_config;
+  BlobStore& m_store;
+  ActionCache& m_cache;
+  const std::string m_host;
+  ActionRunner m_runner;
+  std::atomic<bool> m_stopping{false};
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  std::unordered_map<std::string, std::shared_ptr<OperationState>> m_operations; // m_mutex
+  WorkerPool m_pool; // last: its threads use the members above
+};
+
+ExecutionService::Impl::Impl(const Config& cfg, BlobStore& blob_store, ActionCache& action_cache)
+    : m_config(cfg),
+      m_store(blob_store),
+      m_cache(action_cache),
+      m_host(host_name()),
+      m_runner(blob_store, {util::join_path(cfg.cache_dir, "work"), m_host, ::geteuid() != 0}),
+      m_pool(cfg.workers > 0
+                 ? cfg.workers
+                 : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()))) {
+  if (m_config.platform.empty()) {
+    m_config.platform = host_platform();
+  }
+  // Work directories left behind by a crash are of no use to anyone.
+  if (auto st = remove_tree(m_runner.options().work_root); !st) {
+    CCREX_LOG_WARN("execution: " << st.error().message());
+  }
+}
+
+std::shared_ptr<OperationState> ExecutionService::Impl::create_operation(
+    const std::string& instance, const reapi::v2::Digest& digest, Stage::Value stage) {
+  auto op = std::make_shared<OperationState>();
+  op->name = (instance.empty() ? "" : instance + "/") + "operations/" + random_uuid();
+  op->action_digest = digest;
+  op->stage = stage;
+  const std::lock_guard lock(m_mutex);
+  purge_expired_locked();
+  m_operations.emplace(op->name, op);
+  return op;
+}
+
+void ExecutionService::Impl::set_stage(OperationState& op, Stage::Value stage) {
+  {
+    const std::lock_guard lock(m_mutex);
+    op.stage = stage;
+    ++op.version;
+  }
+  m_changed.notify_all();
+}
+
+void ExecutionService::Impl::complete(OperationState& op, ExecuteResponse response) {
+  {
+    const std::lock_guard lock(m_mutex);
+    op.response = std::move(response);
+    op.stage = Stage::COMPLETED;
+    op.done = true;
+    op.finished_at = SteadyClock::now();
+    ++op.version;
+  }
+  m_changed.notify_all();
+}
+
+Operation ExecutionService::Impl::snapshot_locked(const OperationState& op) const {
+  Operation out;
+  out.set_name(op.name);
+  reapi::v2::ExecuteOperationMetadata meta;
+  meta.set_stage(op.stage);
+  *meta.mutable_action_digest() = op.action_digest;
+  out.mutable_metadata()->PackFrom(meta);
+  out.set_done(op.done);
+  if (op.done) {
+    out.mutable_response()->PackFrom(op.response);
+  }
+  return out;
+}
+
+void ExecutionService::Impl::purge_expired_locked() {
+  const auto now = SteadyClock::now();
+  for (auto it = m_operations.begin(); it != m_operations.end();) {
+    const auto& op = *it->second;
+    if (op.done && now - op.finished_at > m_config.operation_retention) {
+      it = m_operations.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+grpc::Status ExecutionService::Impl::stream(grpc::ServerContext* ctx,
+                                            grpc::ServerWriter<Operation>* writer,
+                                            OperationState& op,
+                                            uint64_t sent_version) {
+  auto last_sent = SteadyClock::now();
+  std::unique_lock lock(m_mutex);
+  for (;;) {
+    if (op.version != sent_version || SteadyClock::now() - last_sent >= k_resend_interval) {
+      const Operation msg = snapshot_locked(op);
+      const bool done = op.done;
+      sent_version = op.version;
+      lock.unlock();
+      if (!writer->Write(msg)) {
+        return {grpc::StatusCode::CANCELLED, "client went away"};
+      }
+      last_sent = SteadyClock::now();
+      if (done) {
+        return grpc::Status::OK;
+      }
+      lock.lock();
+      continue;
+    }
+    if (m_stopping) {
+      return {grpc::StatusCode::UNAVAILABLE, "server shutting down"};
+    }
+    if (ctx->IsCancelled()) {
+      return {grpc::StatusCode::CANCELLED, "call cancelled by the client"};
+    }
+    m_changed.wait_for(lock, k_poll_interval);
+  }
+}
+
+bool ExecutionService::Impl::try_cache(const std::string& instance, OperationState& op) {
+  auto hit = m_cache.get(instance, op.action_digest);
+  if (!hit) {
+    return false;
+  }
+  ExecuteResponse resp;
+  *resp.mutable_result() = std::move(*hit);
+  resp.set_cached_result(true);
+  CCREX_LOG_INFO("execute " << short_digest(op.action_digest) << ": cache hit, exit "
+                            << resp.result().exit_code());
+  complete(op, std::move(resp));
+  return true;
+}
+
+grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
+                                             const reapi::v2::ExecuteRequest& req,
+                                             grpc::ServerWriter<Operation>* writer) {
+  if (m_stopping) {
+    return {grpc::StatusCode::UNAVAILABLE, "server shutting down"};
+  }
+  if (!req.has_action_digest()) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, "action_digest is missing"};
+  }
+  if (auto st = check_digest(req.action_digest(), "action_digest"); !st.ok()) {
+    return st;
+  }
+  auto prepared = prepare_action(m_store, req.action_digest(), m_config);
+  if (!prepared) {
+    CCREX_LOG_INFO("execute " << short_digest(req.action_digest())
+                              << ": rejected: " << prepared.error().message);
+    return rejection_status(prepared.error());
+  }
+  auto action = std::make_shared<const PreparedAction>(std::move(prepared).value());
+  const bool check_cache = !req.skip_cache_lookup() && !action->action.do_not_cache();
+  auto op = create_operation(
+      req.instance_name(), req.action_digest(), check_cache ? Stage::CACHE_CHECK : Stage::QUEUED);
+  uint64_t sent = k_never_sent;
+  {
+    std::unique_lock lock(m_mutex);
+    const Operation first = snapshot_locked(*op);
+    sent = op->version;
+    lock.unlock();
+    writer->Write(first); // a client gone already does not cancel the action
+  }
+  if (check_cache && try_cache(req.instance_name(), *op)) {
+    return stream(ctx, writer, *op, sent);
+  }
+  if (check_cache) {
+    set_stage(*op, Stage::QUEUED);
+  }
+  const auto queued = google::protobuf::util::TimeUtil::GetCurrentTime();
+  const bool accepted =
+      m_pool.submit([this, op, action, instance = req.instance_name(), queued](int worker) {
+        run_job(op, action, instance, queued, worker);
+      });
+  if (!accepted) {
+    return {grpc::StatusCode::UNAVAILABLE, "server shutting down"};
+  }
+  return stream(ctx, writer, *op, sent);
+}
+
+void ExecutionService::Impl::run_job(const std::shared_ptr<OperationState>& op,
+                                     const std::shared_ptr<const PreparedAction>& action,
+                                     const std::string& instance,
+                                     const google::protobuf::Timestamp& queued,
+                                     int worker) {
+  set_stage(*op, Stage::EXECUTING);
+  ExecuteResponse resp = m_runner.run(*action, &m_stopping);
+  auto* meta = resp.mutable_result()->mutable_execution_metadata();
+  *meta->mutable_queued_timestamp() = queued;
+  meta->set_worker(m_host + "/worker-" + std::to_string(worker));
+  const bool cacheable =
+      resp.status().code() == 0 && resp.result().exit_code() == 0 && !action->action.do_not_cache();
+  if (cacheable) {
+    if (auto st = m_cache.put(instance, action->action_digest, resp.result()); !st) {
+      CCREX_LOG_WARN("execute " << short_digest(action->action_digest)
+                                << ": cannot cache the result: " << st.error().message());
+    }
+  }
+  CCREX_LOG_INFO("execute " << short_digest(action->action_digest) << ": " << describe_outcome(resp)
+                            << (cacheable ? " (cached)" : ""));
+  complete(*op, std::move(resp));
+}
+
+grpc::Status ExecutionService::Impl::wait(grpc::ServerContext* ctx,
+                                          const std::string& name,
+                                          grpc::ServerWriter<Operation>* writer) {
+  std::shared_ptr<OperationState> op;
+  {
+    const std::lock_guard lock(m_mutex);
+    purge_expired_locked();
+    const auto it = m_operations.find(name);
+    if (it != m_operations.end()) {
+      op = it->second;
+    }
+  }
+  if (!op) {
+    return {grpc::StatusCode::NOT_FOUND, "unknown or expired operation '" + name + "'"};
+  }
+  return stream(ctx, writer, *op, k_never_sent);
+}
+
+void ExecutionService::Impl::shutdown() {
+  m_stopping = true;
+  m_changed.notify_all();
+  m_pool.shutdown();
+}
+
+ExecutionService::ExecutionService(const Config& config, BlobStore& store, ActionCache& cache)
+    : m_impl(std::make_unique<Impl>(config, store, cache)) {}
+
+ExecutionService::~ExecutionService() {
+  shutdown();
+}
+
+grpc::Status ExecutionService::Execute(grpc::ServerContext* context,
+                                       const reapi::v2::ExecuteRequest* request,
+                                       grpc::ServerWriter<Operation>* writer) {
+  return guarded("Execute", [&] { return m_impl->execute(context, *request, writer); });
+}
+
+grpc::Status ExecutionService::WaitExecution(grpc::ServerContext* context,
+                                             const reapi::v2::WaitExecutionRequest* request,
+                                             grpc::ServerWriter<Operation>* writer) {
+  return guarded("WaitExecution", [&] { return m_impl->wait(context, request->name(), writer); });
+}
+
+void ExecutionService::shutdown() {
+  m_impl->shutdown();
+}
+
+} // namespace ccrex::server

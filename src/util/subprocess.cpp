@@ -103,6 +103,9 @@ int wait_status_to_code(int status, int& signal_out) {
   return 255;
 }
 
+// How often the cancel flag is checked while the child runs.
+constexpr int k_cancel_poll_ms = 100;
+
 // Read both pipes until EOF and wait for the child, enforcing the timeout.
 void pump(pid_t pid, Redirects& r, const SubprocessOptions& opts, SubprocessResult& res) {
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -119,11 +122,20 @@ void pump(pid_t pid, Redirects& r, const SubprocessOptions& opts, SubprocessResu
           deadline - std::chrono::steady_clock::now());
       wait_ms = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(left.count(), INT_MAX)));
     }
+    if (opts.cancel != nullptr && !res.cancelled) {
+      wait_ms = wait_ms < 0 ? k_cancel_poll_ms : std::min(wait_ms, k_cancel_poll_ms);
+    }
     const int n = ::poll(pfds.data(), pfds.size(), wait_ms);
     if (n < 0 && errno != EINTR) {
       break;
     }
-    if (n == 0 && opts.timeout.count() > 0 && !res.timed_out) {
+    if (!exited && opts.cancel != nullptr && !res.cancelled && opts.cancel->load()) {
+      res.cancelled = true;
+      ::kill(opts.new_process_group ? -pid : pid, SIGKILL);
+      continue;
+    }
+    if (n == 0 && opts.timeout.count() > 0 && !res.timed_out
+        && std::chrono::steady_clock::now() >= deadline) {
       res.timed_out = true;
       ::kill(opts.new_process_group ? -pid : pid, SIGKILL);
       continue;

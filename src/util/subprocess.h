@@ -6,6 +6,7 @@
 
 #include "util/result.h"
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -32,6 +33,10 @@ struct SubprocessOptions {
   bool new_process_group = true;
   // Kill the child after this long; zero means no limit.
   std::chrono::milliseconds timeout{0};
+  // When set, the flag is checked about every 100 ms while the child runs; once it reads
+  // true the child (or its process group) is killed with SIGKILL. Used to abort running
+  // actions when a server shuts down.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct SubprocessResult {
@@ -41,6 +46,8 @@ struct SubprocessResult {
   int signal = 0;
   // True when the timeout expired and the child was killed.
   bool timed_out = false;
+  // True when the child was killed because `cancel` became true.
+  bool cancelled = false;
   // Captured output (only when capture_output and no file redirection was given).
   std::string stdout_data;
   std::string stderr_data;

@@ -1,0 +1,84 @@
+#pragma once
+
+// ActionRunner: executes one validated action on this machine, without any gRPC.
+//
+//   ActionRunner runner(store, {.work_root = cache_dir + "/work", .worker_name = "host"});
+//   reapi::v2::ExecuteResponse r = runner.run(prepared);   // prepared: see tree_validation.h
+//
+// Steps of run():
+//   1. stage the input root into a fresh directory <work_root>/<random>/root (staging.h);
+//   2. create the parent directories of every output; inputs that are outputs are staged as
+//      private writable copies and left in place, so a command that does not rewrite them
+//      reports them with their input content (choice documented here on purpose: deleting
+//      them would break commands that update a file in place);
+//   3. run Command.arguments with exactly Command.environment_variables, in
+//      root/working_directory, in a new process group, stdout/stderr to files, stdin from
+//      /dev/null, killed after PreparedAction::timeout. arguments[0] containing '/' is taken
+//      relative to the working directory (or absolute); a bare name is looked up in the
+//      Command's PATH (REAPI 2.3), relative PATH entries relative to the working directory;
+//   4. store stdout, stderr and the outputs (output_collector.h), fill execution_metadata
+//      (worker name, timestamps of every phase);
+//   5. remove the work directory.
+//
+// The response's status is OK when the command ran to completion, whatever its exit code
+// (a signal gives exit code 128 + signal and a note in `message`). Otherwise:
+//   DEADLINE_EXCEEDED  the timeout fired; result carries the stdout/stderr produced so far;
+//   FAILED_PRECONDITION  an input blob vanished (PreconditionFailure MISSING detail), the
+//                      program could not be found or started, or an output has the wrong
+//                      type;
+//   UNAVAILABLE        `cancel` became true (server shutting down);
+//   INTERNAL           the worker itself failed (disk full, ...).
+// The runner never writes the ActionCache; the caller decides what is cached.
+//
+// Thread safety: run() may be called concurrently from several threads.
+
+#include "reapi/proto.h"
+#include "server/blob_store.h"
+#include "server/tree_validation.h"
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace ccrex::server {
+
+struct ActionRunnerOptions {
+  // Parent of the per-execution directories; created if missing.
+  std::string work_root;
+  // Reported as ExecutedActionMetadata.worker.
+  std::string worker_name;
+  // Hard-link read-only inputs from the store (see StagingOptions); default: unless root.
+  bool hard_link_inputs = true;
+};
+
+class ActionRunner {
+public:
+  ActionRunner(BlobStore& store, ActionRunnerOptions options);
+
+  // Execute `action` and return its response (see above). Never throws for action-level
+  // problems. When `cancel` is given and becomes true, the command is killed.
+  reapi::v2::ExecuteResponse run(const PreparedAction& action,
+                                 const std::atomic<bool>* cancel = nullptr) const;
+
+  const ActionRunnerOptions& options() const { return m_options; }
+
+private:
+  BlobStore& m_store;
+  ActionRunnerOptions m_options;
+};
+
+// Return the program to execute for `arguments0` run in `cwd` with `env` (REAPI 2.3):
+// contains '/' -> as given (relative to cwd at exec time); bare name -> first executable
+// match in the env's PATH (default "/usr/local/bin:/usr/bin:/bin"), relative entries taken
+// relative to `cwd`. not_found when nothing matches.
+util::Result<std::string> resolve_program(const std::string& arguments0,
+                                          const std::string& cwd,
+                                          const std::vector<std::string>& env);
+
+// Return a google.rpc.Status with `code` and `message`, plus a PreconditionFailure detail
+// with one MISSING violation ("blobs/{hash}/{size}") per digest in `missing` (if any).
+google::rpc::Status make_rpc_status(int code,
+                                    const std::string& message,
+                                    const std::vector<reapi::v2::Digest>& missing = {});
+
+} // namespace ccrex::server

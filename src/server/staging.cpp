@@ -1,0 +1,180 @@
+#include "server/staging.h"
+
+#include "reapi/digest.h"
+#include "util/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+namespace ccrex::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct StageContext {
+  BlobStore& store;
+  const InputTree& tree;
+  const StagingOptions& options;
+  std::vector<reapi::v2::Digest>& missing;
+};
+
+bool is_writable_path(const StagingOptions& options, const std::string& rel) {
+  for (const auto& prefix : options.writable_paths) {
+    if (prefix.empty() || rel == prefix
+        || (rel.size() > prefix.size() && rel.compare(0, prefix.size(), prefix) == 0
+            && rel[prefix.size()] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+util::Error evicted(StageContext& ctx, const reapi::v2::Digest& d) {
+  ctx.missing.push_back(d);
+  return {util::ErrorCode::failed_precondition,
+          "input blob " + reapi::to_string(d) + " disappeared from the store"};
+}
+
+// Write the blob `d` into a new file at `dest` with `mode` (copy, never a link).
+util::Status
+copy_blob(StageContext& ctx, const reapi::v2::Digest& d, const std::string& dest, mode_t mode) {
+  if (!reapi::is_empty_blob(d)) {
+    if (auto src = ctx.store.path_of(reapi::from_proto(d))) {
+      std::error_code ec;
+      if (fs::copy_file(*src, dest, ec) && ::chmod(dest.c_str(), mode) == 0) {
+        return {};
+      }
+      ::unlink(dest.c_str()); // evicted mid-copy or similar: retry from the store below
+    }
+  }
+  auto data = ctx.store.read(reapi::from_proto(d));
+  if (!data) {
+    if (data.error().code() == util::ErrorCode::not_found) {
+      return evicted(ctx, d);
+    }
+    return data.error();
+  }
+  const int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return util::errno_error("create " + dest, errno);
+  }
+  size_t done = 0;
+  while (done < data->size()) {
+    const ssize_t n = ::write(fd, data->data() + done, data->size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return util::errno_error("write " + dest, err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, mode) != 0 || ::close(fd) != 0) {
+    return util::errno_error("finish " + dest, errno);
+  }
+  return {};
+}
+
+util::Status stage_file(StageContext& ctx,
+                        const reapi::v2::FileNode& file,
+                        const std::string& dest,
+                        const std::string& rel) {
+  const bool writable = is_writable_path(ctx.options, rel);
+  if (writable) {
+    return copy_blob(ctx, file.digest(), dest, file.is_executable() ? 0755 : 0644);
+  }
+  if (file.is_executable()) {
+    return copy_blob(ctx, file.digest(), dest, 0555);
+  }
+  if (ctx.options.hard_link_inputs && !reapi::is_empty_blob(file.digest())) {
+    if (auto src = ctx.store.path_of(reapi::from_proto(file.digest()))) {
+      if (::link(src->c_str(), dest.c_str()) == 0) {
+        return {};
+      }
+    }
+  }
+  return copy_blob(ctx, file.digest(), dest, 0444);
+}
+
+util::Status stage_directory(StageContext& ctx,
+                             const reapi::v2::Directory& dir,
+                             const std::string& path,
+                             const std::string& rel) {
+  for (const auto& file : dir.files()) {
+    CCREX_TRY(stage_file(
+        ctx, file, util::join_path(path, file.name()), util::join_path(rel, file.name())));
+  }
+  for (const auto& link : dir.symlinks()) {
+    const std::string dest = util::join_path(path, link.name());
+    if (::symlink(link.target().c_str(), dest.c_str()) != 0) {
+      return util::errno_error("symlink " + dest, errno);
+    }
+  }
+  for (const auto& sub : dir.directories()) {
+    const std::string dest = util::join_path(path, sub.name());
+    if (::mkdir(dest.c_str(), 0755) != 0) {
+      return util::errno_error("mkdir " + dest, errno);
+    }
+    CCREX_TRY(stage_directory(
+        ctx, ctx.tree.directory(sub.digest()), dest, util::join_path(rel, sub.name())));
+  }
+  return {};
+}
+
+} // namespace
+
+std::vector<std::string> output_paths_from_root(const reapi::v2::Command& command) {
+  std::vector<std::string> out;
+  const auto add = [&](const std::string& p) {
+    std::string joined = util::normalize_path(util::join_path(command.working_directory(), p));
+    out.push_back(joined == "." ? std::string() : joined);
+  };
+  for (const auto& p : command.output_paths()) {
+    add(p);
+  }
+  if (command.output_paths_size() == 0) {
+    for (const auto& p : command.output_files()) {
+      add(p);
+    }
+    for (const auto& p : command.output_directories()) {
+      add(p);
+    }
+  }
+  return out;
+}
+
+util::Status stage_input_tree(BlobStore& store,
+                              const InputTree& tree,
+                              const std::string& dest,
+                              const StagingOptions& options,
+                              std::vector<reapi::v2::Digest>& missing) {
+  StageContext ctx{store, tree, options, missing};
+  return stage_directory(ctx, tree.directory(tree.root), dest, "");
+}
+
+util::Status remove_tree(const std::string& path) {
+  if (util::remove_all(path)) {
+    return {};
+  }
+  // The command may have left directories without write or search permission.
+  ::chmod(path.c_str(), 0700);
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(
+           path, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      ::chmod(it->path().c_str(), 0700);
+    }
+  }
+  return util::remove_all(path);
+}
+
+} // namespace ccrex::server

@@ -1,0 +1,53 @@
+#pragma once
+
+// Materialising an input tree on disk for one execution.
+//
+// Layout produced under `dest` (which must exist and be empty):
+//   - every Directory becomes a directory (mode 0755, so the command can write outputs);
+//   - a non-executable file is hard-linked from the store (the store's files are 0444, so
+//     the link is read-only) when hard links are enabled, else copied with mode 0444;
+//   - an executable file is always copied with mode 0555 (a hard link would share the
+//     store's 0444 inode);
+//   - a file that is also an output, or lies below an output directory, is copied with mode
+//     0644/0755 so the command may rewrite it in place without touching the store;
+//   - an empty-digest file is created empty (it was never uploaded), empty directories are
+//     created, symlinks are created with their (relative) targets.
+// A blob evicted between validation and staging is read through BlobStore::read instead;
+// if it is really gone, staging fails with failed_precondition and names it in `missing`.
+//
+// Thread-safe: concurrent calls must use different destinations.
+
+#include "reapi/proto.h"
+#include "server/blob_store.h"
+#include "server/tree_validation.h"
+#include "util/result.h"
+
+#include <string>
+#include <vector>
+
+namespace ccrex::server {
+
+struct StagingOptions {
+  // Hard-link read-only inputs from the store instead of copying them. Unsafe when the
+  // commands run as root (root may write through a 0444 link into the store).
+  bool hard_link_inputs = true;
+  // Paths relative to the input root under which inputs must be private writable copies
+  // (the outputs of the command). An empty string means the whole tree.
+  std::vector<std::string> writable_paths;
+};
+
+// Return the input-root-relative paths of `command`'s outputs (for writable_paths).
+std::vector<std::string> output_paths_from_root(const reapi::v2::Command& command);
+
+// Create `tree` under the existing directory `dest`. On a blob that disappeared from the
+// store, fails with failed_precondition and appends its digest to `missing`.
+util::Status stage_input_tree(BlobStore& store,
+                              const InputTree& tree,
+                              const std::string& dest,
+                              const StagingOptions& options,
+                              std::vector<reapi::v2::Digest>& missing);
+
+// Remove `path` recursively even when the command left read-only directories behind.
+util::Status remove_tree(const std::string& path);
+
+} // namespace ccrex::server

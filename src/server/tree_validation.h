@@ -1,0 +1,85 @@
+#pragma once
+
+// Loading and validating everything an Execute request refers to, before it is queued:
+// the Action, its Command and the whole input tree must be in the CAS (every absent blob is
+// reported at once, so a client can upload them all in one round), and they must be in the
+// canonical form REAPI prescribes:
+//
+//   - Directory: files, directories and symlinks each sorted by name; names unique across
+//     the three lists; every name one path segment (not empty, no '/', not "." or "..");
+//     symlink targets relative (the server advertises SymlinkAbsolutePathStrategy
+//     DISALLOWED); digests well formed.
+//   - Command: at least one argument; environment variables sorted by name and unique;
+//     output paths relative, without empty or "." segments and without a trailing '/',
+//     sorted and unique per list; ".." segments are allowed as long as the path stays inside
+//     the input root once joined to the working directory (recc-style clients need that);
+//     no path both in output_files and output_directories.
+//   - Platform properties sorted by name, then value.
+//   - The working directory is a directory of the input tree.
+//   - Action.timeout not negative and not above Config::max_timeout.
+//   - Platform (Action.platform, else Command.platform) offered by the server.
+//
+// Functions are thread-safe; they only read the BlobStore.
+
+#include "reapi/proto.h"
+#include "server/blob_store.h"
+#include "server/config.h"
+#include "util/result.h"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace ccrex::server {
+
+// Every Directory reachable from an input root, read from the CAS.
+struct InputTree {
+  reapi::v2::Digest root;
+  // Directory messages by digest hash (the empty directory included when referenced).
+  std::unordered_map<std::string, reapi::v2::Directory> directories;
+
+  // Return the Directory with digest `d`; it must be part of the tree.
+  const reapi::v2::Directory& directory(const reapi::v2::Digest& d) const;
+};
+
+// An action that passed every check, ready for a worker.
+struct PreparedAction {
+  reapi::v2::Digest action_digest;
+  reapi::v2::Action action;
+  reapi::v2::Command command;
+  InputTree input;
+  // Action.timeout, or the server default when the Action has none.
+  std::chrono::milliseconds timeout{0};
+};
+
+// Why an action was refused. `code` is invalid_argument or failed_precondition; `missing`
+// lists every absent blob when that is the reason (then code is failed_precondition).
+struct ActionRejection {
+  util::ErrorCode code = util::ErrorCode::invalid_argument;
+  std::string message;
+  std::vector<reapi::v2::Digest> missing;
+};
+
+// Load and validate the action `action_digest` (already checked to be well formed).
+util::Result<PreparedAction, ActionRejection>
+prepare_action(BlobStore& store, const reapi::v2::Digest& action_digest, const Config& config);
+
+// The individual checks, exposed for tests. Each returns invalid_argument on a violation.
+util::Status validate_name(std::string_view name);
+util::Status validate_directory(const reapi::v2::Directory& dir);
+util::Status validate_command(const reapi::v2::Command& command);
+util::Status validate_platform_order(const reapi::v2::Platform& platform);
+// Check `working_directory` names a directory of `tree` (empty = the root).
+util::Status check_working_directory(const InputTree& tree, std::string_view working_directory);
+
+// Read every Directory of the tree rooted at `root` into `tree` and check its canonical
+// form. Absent Directory and file blobs are appended to `missing` (each once) and the walk
+// goes on; invalid_argument on a malformed Directory.
+util::Status load_input_tree(BlobStore& store,
+                             const reapi::v2::Digest& root,
+                             InputTree& tree,
+                             std::vector<reapi::v2::Digest>& missing);
+
+} // namespace ccrex::server
