@@ -36,7 +36,6 @@ size_t Parser::parse_one(size_t i) {
   const std::string& arg = m_args[i];
   if (arg == "-") {
     fail(UnsupportedReason::stdin_input, "source read from stdin");
-    m_out.inputs.push_back({arg, m_x_language});
     return i + 1;
   }
   if (arg.empty() || arg[0] != '-') {
