@@ -39,6 +39,16 @@ std::string first_line(std::string_view text) {
   return std::string(util::trim(text.substr(0, text.find('\n'))));
 }
 
+// gcc starts its version line with the name it was invoked as ("my-gcc (Debian 12.2.0-14)
+// 12.2.0"); drop it so that the same compiler behind another name has the same identity.
+std::string normalized_version(std::string line, CompilerFamily family) {
+  const auto paren = line.find(" (");
+  if (family == CompilerFamily::gcc && paren != std::string::npos) {
+    line.erase(0, paren + 1);
+  }
+  return line;
+}
+
 util::Result<std::vector<std::string>> probe_include_dirs(const ProbeRunner& runner,
                                                           const std::string& compiler,
                                                           std::string_view language) {
@@ -124,8 +134,8 @@ ToolchainIdCache::compute(const std::string& compiler_path) {
   CCREX_ASSIGN_OR_RETURN(const auto digest, util::digest_file(id->resolved_path));
   id->binary_sha256 = digest.hash;
   CCREX_ASSIGN_OR_RETURN(const auto version, run_probe(m_runner, {compiler_path, "--version"}));
-  id->version = first_line(version.stdout_data);
   id->family = family_from_version_output(version.stdout_data);
+  id->version = normalized_version(first_line(version.stdout_data), id->family);
   CCREX_ASSIGN_OR_RETURN(const auto machine, run_probe(m_runner, {compiler_path, "-dumpmachine"}));
   id->target = first_line(machine.stdout_data);
   CCREX_ASSIGN_OR_RETURN(id->builtin_include_dirs_c,

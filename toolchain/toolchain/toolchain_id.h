@@ -27,7 +27,8 @@ struct ToolchainId {
   CompilerFamily family = CompilerFamily::unknown;
   // Lowercase hex SHA-256 of the resolved binary.
   std::string binary_sha256;
-  // First line of `--version` ("gcc (Debian 12.2.0-14) 12.2.0").
+  // First line of `--version`, without the program name gcc puts first ("(Debian
+  // 12.2.0-14) 12.2.0", "Debian clang version 14.0.6").
   std::string version;
   // Output of `-dumpmachine` ("x86_64-linux-gnu"): the platform-ish part of the identity.
   std::string target;

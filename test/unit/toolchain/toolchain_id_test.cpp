@@ -1,0 +1,203 @@
+#include "toolchain/toolchain_id.h"
+#include "util/file.h"
+#include "util/sha256.h"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+namespace ccrex::toolchain {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+TEST(IncludeSearchList, ParsesVerboseOutput) {
+  const std::string output = "ignoring nonexistent directory \"/usr/local/include/x86_64\"\n"
+                             "#include \"...\" search starts here:\n"
+                             " /quote/dir\n"
+                             "#include <...> search starts here:\n"
+                             " /usr/lib/gcc/x86_64-linux-gnu/12/include\n"
+                             " /usr/local/include\n"
+                             " /System/Library/Frameworks (framework directory)\n"
+                             " /usr/include\n"
+                             "End of search list.\n"
+                             " /not/a/dir\n";
+  EXPECT_EQ(parse_include_search_list(output),
+            (Strings{"/usr/lib/gcc/x86_64-linux-gnu/12/include",
+                     "/usr/local/include",
+                     "/System/Library/Frameworks",
+                     "/usr/include"}));
+  EXPECT_TRUE(parse_include_search_list("garbage").empty());
+}
+
+struct CountingRunner {
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  ProbeRunner runner() {
+    auto counter = calls;
+    auto real = default_probe_runner();
+    return [counter, real](const Strings& argv) {
+      ++*counter;
+      return real(argv);
+    };
+  }
+};
+
+bool have(const char* path) {
+  return util::path_exists(path);
+}
+
+void expect_existing_dirs(const Strings& dirs) {
+  EXPECT_FALSE(dirs.empty());
+  for (const auto& d : dirs) {
+    struct stat st {};
+    EXPECT_EQ(::stat(d.c_str(), &st), 0) << d;
+    EXPECT_TRUE(S_ISDIR(st.st_mode)) << d;
+  }
+}
+
+TEST(ToolchainId, RealGcc) {
+  if (!have("/usr/bin/gcc")) {
+    GTEST_SKIP();
+  }
+  CountingRunner counting;
+  ToolchainIdCache cache(counting.runner());
+  const auto id = cache.get("/usr/bin/gcc");
+  ASSERT_TRUE(id) << id.error().to_string();
+  const auto& gcc = **id;
+  EXPECT_EQ(gcc.family, CompilerFamily::gcc);
+  EXPECT_EQ(gcc.resolved_path.find("/usr/bin/"), 0U);
+  EXPECT_NE(gcc.resolved_path, "/usr/bin/gcc"); // a symlink on Debian
+  EXPECT_TRUE(util::is_valid_sha256_hex(gcc.binary_sha256));
+  EXPECT_TRUE(util::is_valid_sha256_hex(gcc.key));
+  EXPECT_EQ(gcc.version.find("(Debian"), 0U) << gcc.version;
+  EXPECT_NE(gcc.target.find("linux"), std::string::npos) << gcc.target;
+  expect_existing_dirs(gcc.builtin_include_dirs_c);
+  expect_existing_dirs(gcc.builtin_include_dirs_cxx);
+  // The C++ list has the libstdc++ directories in front of the C ones.
+  EXPECT_GT(gcc.builtin_include_dirs_cxx.size(), gcc.builtin_include_dirs_c.size());
+  EXPECT_EQ(counting.calls->load(), 4);
+}
+
+TEST(ToolchainId, StableAcrossCallsAndCachedPerStat) {
+  if (!have("/usr/bin/gcc")) {
+    GTEST_SKIP();
+  }
+  CountingRunner counting;
+  ToolchainIdCache cache(counting.runner());
+  const auto first = cache.get("/usr/bin/gcc");
+  ASSERT_TRUE(first);
+  const int probes = counting.calls->load();
+  const auto second = cache.get("/usr/bin/gcc");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(counting.calls->load(), probes); // cache hit: no compiler run
+  EXPECT_EQ(first->get(), second->get());
+
+  // A fresh cache computes the same key.
+  ToolchainIdCache other;
+  const auto again = other.get("/usr/bin/gcc");
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)->key, (*first)->key);
+  EXPECT_EQ((*again)->description(), (*first)->description());
+}
+
+TEST(ToolchainId, GccGxxAndClangDiffer) {
+  if (!have("/usr/bin/gcc") || !have("/usr/bin/g++") || !have("/usr/bin/clang")) {
+    GTEST_SKIP();
+  }
+  ToolchainIdCache cache;
+  const auto gcc = cache.get("/usr/bin/gcc");
+  const auto gxx = cache.get("/usr/bin/g++");
+  const auto clang = cache.get("/usr/bin/clang");
+  ASSERT_TRUE(gcc && gxx && clang);
+  EXPECT_EQ((*clang)->family, CompilerFamily::clang);
+  EXPECT_NE((*gcc)->key, (*clang)->key);
+  EXPECT_NE((*gcc)->binary_sha256, (*clang)->binary_sha256);
+  // g++ is a different driver binary than gcc.
+  EXPECT_NE((*gcc)->key, (*gxx)->key);
+  EXPECT_EQ((*gxx)->family, CompilerFamily::gcc);
+  expect_existing_dirs((*clang)->builtin_include_dirs_c);
+  expect_existing_dirs((*clang)->builtin_include_dirs_cxx);
+  EXPECT_FALSE((*clang)->target.empty());
+}
+
+TEST(ToolchainId, SameCompilerThroughSymlinkHasSameKey) {
+  if (!have("/usr/bin/gcc")) {
+    GTEST_SKIP();
+  }
+  util::TempDir dir;
+  const std::string link = dir.path() + "/my-gcc";
+  ASSERT_EQ(::symlink("/usr/bin/gcc", link.c_str()), 0);
+  ToolchainIdCache cache;
+  const auto direct = cache.get("/usr/bin/gcc");
+  const auto via_link = cache.get(link);
+  ASSERT_TRUE(direct && via_link);
+  EXPECT_EQ((*direct)->key, (*via_link)->key);
+}
+
+TEST(ToolchainId, ChangedBinaryIsProbedAgain) {
+  if (!have("/usr/bin/gcc")) {
+    GTEST_SKIP();
+  }
+  util::TempDir dir;
+  // A wrapper script stands in for a compiler binary we are allowed to touch.
+  const std::string copy = dir.path() + "/gcc";
+  ASSERT_TRUE(util::write_file_atomic(copy, "#!/bin/sh\nexec /usr/bin/gcc \"$@\"\n", 0755));
+  CountingRunner counting;
+  ToolchainIdCache cache(counting.runner());
+  const auto first = cache.get(copy);
+  ASSERT_TRUE(first) << first.error().to_string();
+  const int probes = counting.calls->load();
+  ASSERT_TRUE(cache.get(copy));
+  EXPECT_EQ(counting.calls->load(), probes);
+
+  // Same content, new mtime: the stamp differs, so the compiler is probed again.
+  const struct timespec times[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, copy.c_str(), times, 0), 0);
+  const auto second = cache.get(copy);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(counting.calls->load(), 2 * probes);
+  EXPECT_EQ((*first)->key, (*second)->key);
+}
+
+TEST(ToolchainId, ConcurrentLookupsProbeOnce) {
+  if (!have("/usr/bin/clang")) {
+    GTEST_SKIP();
+  }
+  CountingRunner counting;
+  ToolchainIdCache cache(counting.runner());
+  std::vector<std::string> keys(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    threads.emplace_back([&cache, &keys, i] {
+      const auto id = cache.get("/usr/bin/clang");
+      keys[i] = id ? (*id)->key : "error";
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  for (const auto& k : keys) {
+    EXPECT_EQ(k, keys[0]);
+  }
+  EXPECT_NE(keys[0], "error");
+  EXPECT_EQ(counting.calls->load(), 4);
+}
+
+TEST(ToolchainId, Failures) {
+  ToolchainIdCache cache;
+  EXPECT_FALSE(cache.get("/nonexistent/gcc"));
+  util::TempDir dir;
+  const std::string broken = dir.path() + "/gcc";
+  ASSERT_TRUE(util::write_file_atomic(broken, "#!/bin/sh\nexit 3\n", 0755));
+  const auto r = cache.get(broken);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("exited with 3"), std::string::npos) << r.error().message();
+}
+
+} // namespace
+} // namespace ccrex::toolchain
