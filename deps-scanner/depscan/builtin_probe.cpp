@@ -1,0 +1,136 @@
+#include "depscan/builtin_probe.h"
+
+#include "util/strings.h"
+#include "util/subprocess.h"
+
+#include <algorithm>
+
+extern char** environ;
+
+namespace ccrex::depscan {
+namespace {
+
+bool is_include_path_var(std::string_view entry) {
+  for (const std::string_view name : {"CPATH=",
+                                      "C_INCLUDE_PATH=",
+                                      "CPLUS_INCLUDE_PATH=",
+                                      "OBJC_INCLUDE_PATH=",
+                                      "OBJCPLUS_INCLUDE_PATH="}) {
+    if (entry.starts_with(name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::string> probe_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (!is_include_path_var(*e)) {
+      env.emplace_back(*e);
+    }
+  }
+  return env;
+}
+
+} // namespace
+
+std::optional<std::vector<std::string>> parse_search_list(std::string_view verbose_output) {
+  std::vector<std::string> dirs;
+  bool in_list = false;
+  bool seen = false;
+  for (const std::string_view raw : util::split(verbose_output, '\n')) {
+    const std::string_view line = util::trim(raw);
+    if (line == "#include <...> search starts here:") {
+      in_list = true;
+      seen = true;
+      continue;
+    }
+    if (!in_list) {
+      continue;
+    }
+    if (line == "End of search list.") {
+      return dirs;
+    }
+    std::string_view dir = line;
+    constexpr std::string_view k_framework = " (framework directory)";
+    if (dir.ends_with(k_framework)) {
+      continue; // frameworks are not searched for ordinary includes on Linux
+    }
+    dirs.emplace_back(dir);
+  }
+  if (!seen) {
+    return std::nullopt;
+  }
+  return dirs;
+}
+
+ScanResultOr<std::vector<std::string>> CompilerProber::builtin_dirs(
+    const std::string& compiler, Language language, const std::vector<std::string>& probe_args) {
+  std::string key = compiler + '\0' + std::string(language_name(language));
+  for (const std::string& a : probe_args) {
+    key += '\0' + a;
+  }
+  {
+    const std::lock_guard lock(m_mutex);
+    const auto it = m_cache.find(key);
+    if (it != m_cache.end()) {
+      return it->second;
+    }
+  }
+  util::SubprocessOptions opts;
+  opts.argv.push_back(compiler);
+  opts.argv.insert(opts.argv.end(), probe_args.begin(), probe_args.end());
+  for (const char* a : {"-x", "", "-E", "-v", "/dev/null"}) {
+    opts.argv.emplace_back(a);
+  }
+  opts.argv[probe_args.size() + 2] = std::string(language_name(language));
+  opts.env = probe_environment();
+  opts.new_process_group = false;
+  opts.timeout = std::chrono::seconds(60);
+  auto run = util::run_subprocess(opts);
+  if (!run) {
+    return ScanFailure{FailureReason::probe_failed, run.error().message()};
+  }
+  auto dirs = parse_search_list(run->stderr_data);
+  if (run->exit_code != 0 || !dirs) {
+    return ScanFailure{FailureReason::probe_failed,
+                       compiler + " -E -v failed for " + std::string(language_name(language))};
+  }
+  const std::lock_guard lock(m_mutex);
+  ++m_runs;
+  return m_cache.emplace(key, std::move(*dirs)).first->second;
+}
+
+int CompilerProber::runs() const {
+  const std::lock_guard lock(m_mutex);
+  return m_runs;
+}
+
+ScanResultOr<bool>
+fill_builtin_dirs(SearchConfig& config, const std::string& compiler, BuiltinProber& prober) {
+  if (config.nostdinc) {
+    config.builtin_dirs.clear();
+    config.builtin_cxx_only.clear();
+    return true;
+  }
+  CCREX_ASSIGN_OR_RETURN(config.builtin_dirs,
+                         prober.builtin_dirs(compiler, config.language, config.probe_args));
+  const bool is_cxx = config.language == Language::cxx || config.language == Language::objcxx;
+  if (config.nostdincxx && is_cxx) {
+    CCREX_ASSIGN_OR_RETURN(
+        const auto c_dirs,
+        prober.builtin_dirs(compiler,
+                            config.language == Language::cxx ? Language::c : Language::objc,
+                            config.probe_args));
+    config.builtin_cxx_only.clear();
+    for (const std::string& d : config.builtin_dirs) {
+      if (std::find(c_dirs.begin(), c_dirs.end(), d) == c_dirs.end()) {
+        config.builtin_cxx_only.push_back(d);
+      }
+    }
+  }
+  return true;
+}
+
+} // namespace ccrex::depscan

@@ -1,0 +1,59 @@
+#pragma once
+
+// Learns a compiler's built-in include directories by running it once:
+// `<compiler> [probe args] -x <lang> -E -v /dev/null`, whose stderr lists them between
+// "#include <...> search starts here:" and "End of search list.". Results are cached per
+// (compiler path, language, probe args) for the life of the prober.
+//
+// Thread safety: CompilerProber is thread-safe; concurrent first probes of the same key may
+// both run the compiler, and the first answer stored wins.
+
+#include "depscan/search_config.h"
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ccrex::depscan {
+
+// Parse the "#include <...> search starts here:" block of `cc -E -v` output. Framework
+// directory annotations (" (framework directory)") are dropped. Returns the directories in
+// order, or nullopt when the block is missing.
+std::optional<std::vector<std::string>> parse_search_list(std::string_view verbose_output);
+
+class BuiltinProber {
+public:
+  virtual ~BuiltinProber() = default;
+  // Return the built-in directories of `compiler` for `language` with `probe_args`.
+  virtual ScanResultOr<std::vector<std::string>>
+  builtin_dirs(const std::string& compiler,
+               Language language,
+               const std::vector<std::string>& probe_args) = 0;
+};
+
+// Runs the real compiler, with CPATH and the *_INCLUDE_PATH variables removed from its
+// environment so that only built-in directories are listed.
+class CompilerProber final : public BuiltinProber {
+public:
+  ScanResultOr<std::vector<std::string>>
+  builtin_dirs(const std::string& compiler,
+               Language language,
+               const std::vector<std::string>& probe_args) override;
+
+  // Number of compiler runs so far (for tests).
+  int runs() const;
+
+private:
+  mutable std::mutex m_mutex;
+  std::map<std::string, std::vector<std::string>> m_cache;
+  int m_runs = 0;
+};
+
+// Fill `config.builtin_dirs` (and `builtin_cxx_only` when -nostdinc++ needs it) from
+// `prober`, then apply -nostdinc / -nostdinc++. Does nothing to the built-ins for -nostdinc.
+ScanResultOr<bool>
+fill_builtin_dirs(SearchConfig& config, const std::string& compiler, BuiltinProber& prober);
+
+} // namespace ccrex::depscan

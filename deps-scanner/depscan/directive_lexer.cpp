@@ -1,0 +1,528 @@
+#include "depscan/directive_lexer.h"
+
+#include <array>
+#include <cstring>
+
+namespace ccrex::depscan {
+namespace {
+
+constexpr bool is_ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
+         || c == '$';
+}
+
+constexpr bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+constexpr bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// Characters that end the fast skip over ordinary code in the middle of a line.
+constexpr std::array<bool, 256> make_special_table() {
+  std::array<bool, 256> t{};
+  for (const unsigned char c : {'\n', '\\', '/', '"', '\''}) {
+    t[c] = true;
+  }
+  return t;
+}
+constexpr std::array<bool, 256> k_special = make_special_table();
+
+constexpr std::string_view trim_view(std::string_view s) {
+  while (!s.empty() && (is_space(s.front()) || s.front() == '\n')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (is_space(s.back()) || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// Scans one buffer. Positions are byte offsets into m_text; m_line is the current physical
+// line (1-based).
+class Lexer {
+public:
+  explicit Lexer(std::string_view text) : m_text(text) {}
+
+  std::vector<Directive> run();
+
+private:
+  char at(size_t i) const { return i < m_text.size() ? m_text[i] : '\0'; }
+  size_t splice_length(size_t i) const;
+  size_t skip_splices(size_t i);
+  void skip_line_comment();
+  void skip_block_comment();
+  void skip_quoted(char quote);
+  bool try_skip_raw_string();
+  bool is_digit_separator() const;
+  void lex_directive(size_t after_hash);
+  std::string read_logical_line();
+  bool read_header_name_verbatim(std::string& out, const std::string& so_far);
+  void parse_directive(const std::string& logical, uint32_t line);
+  void scan_has_include(std::string_view rest, bool allow_computed, uint32_t line);
+
+  std::string_view m_text;
+  size_t m_pos = 0;
+  uint32_t m_line = 1;
+  std::vector<Directive> m_out;
+};
+
+// Return the length of a backslash-newline splice starting at `i` (a backslash, optional
+// horizontal space as GCC and Clang accept with a warning, an optional CR, then LF), or 0.
+size_t Lexer::splice_length(size_t i) const {
+  if (at(i) != '\\') {
+    return 0;
+  }
+  size_t j = i + 1;
+  while (j < m_text.size() && (m_text[j] == ' ' || m_text[j] == '\t' || m_text[j] == '\r')) {
+    ++j;
+  }
+  return at(j) == '\n' ? j + 1 - i : 0;
+}
+
+// Return the first position at or after `i` that does not start a splice, counting lines.
+size_t Lexer::skip_splices(size_t i) {
+  while (const size_t n = splice_length(i)) {
+    i += n;
+    ++m_line;
+  }
+  return i;
+}
+
+// m_pos is just after "//". Stop at the newline that ends the logical line (not consumed).
+void Lexer::skip_line_comment() {
+  for (;;) {
+    const void* nl = std::memchr(m_text.data() + m_pos, '\n', m_text.size() - m_pos);
+    if (nl == nullptr) {
+      m_pos = m_text.size();
+      return;
+    }
+    const size_t nl_pos = static_cast<const char*>(nl) - m_text.data();
+    size_t j = nl_pos;
+    while (j > m_pos && (m_text[j - 1] == ' ' || m_text[j - 1] == '\t' || m_text[j - 1] == '\r')) {
+      --j;
+    }
+    if (j > m_pos && m_text[j - 1] == '\\') {
+      ++m_line;
+      m_pos = nl_pos + 1;
+      continue;
+    }
+    m_pos = nl_pos;
+    return;
+  }
+}
+
+// m_pos is just after "/*". Consume through the closing "*/" (splices may sit between them).
+void Lexer::skip_block_comment() {
+  while (m_pos < m_text.size()) {
+    const char c = m_text[m_pos];
+    if (c == '\n') {
+      ++m_line;
+      ++m_pos;
+    } else if (c == '*') {
+      const size_t j = skip_splices(m_pos + 1);
+      if (at(j) == '/') {
+        m_pos = j + 1;
+        return;
+      }
+      m_pos = j;
+    } else {
+      ++m_pos;
+    }
+  }
+}
+
+// m_pos is on the opening quote. Stop after the closing quote or at an unspliced newline.
+void Lexer::skip_quoted(char quote) {
+  ++m_pos;
+  while (m_pos < m_text.size()) {
+    const char c = m_text[m_pos];
+    if (c == quote) {
+      ++m_pos;
+      return;
+    }
+    if (c == '\n') {
+      return;
+    }
+    if (c == '\\') {
+      if (const size_t n = splice_length(m_pos)) {
+        m_pos += n;
+        ++m_line;
+        continue;
+      }
+      m_pos += at(m_pos + 1) == '\n' ? 1 : 2;
+      continue;
+    }
+    ++m_pos;
+  }
+}
+
+// m_pos is on a '"'. If an R, u8R, uR, UR or LR prefix precedes it and a valid delimiter
+// follows, consume the whole raw string and return true.
+bool Lexer::try_skip_raw_string() {
+  if (m_pos == 0 || m_text[m_pos - 1] != 'R') {
+    return false;
+  }
+  size_t start = m_pos - 1;
+  if (start >= 2 && m_text[start - 1] == '8' && m_text[start - 2] == 'u') {
+    start -= 2;
+  } else if (start >= 1
+             && (m_text[start - 1] == 'u' || m_text[start - 1] == 'U'
+                 || m_text[start - 1] == 'L')) {
+    start -= 1;
+  }
+  if (start > 0 && is_ident_char(m_text[start - 1])) {
+    return false;
+  }
+  size_t open = m_pos + 1;
+  while (open < m_text.size() && open - m_pos <= 17 && m_text[open] != '(') {
+    const char c = m_text[open];
+    if (c == ' ' || c == ')' || c == '\\' || c == '\t' || c == '\n' || c == '"') {
+      return false;
+    }
+    ++open;
+  }
+  if (at(open) != '(') {
+    return false;
+  }
+  std::string close = ")";
+  close.append(m_text.substr(m_pos + 1, open - m_pos - 1));
+  close.push_back('"');
+  const size_t end = m_text.find(close, open + 1);
+  const size_t stop = end == std::string_view::npos ? m_text.size() : end + close.size();
+  for (size_t i = m_pos; i < stop; ++i) {
+    m_line += m_text[i] == '\n' ? 1 : 0;
+  }
+  m_pos = stop;
+  return true;
+}
+
+// m_pos is on a '\''. Return whether it separates digits of a number (1'000).
+bool Lexer::is_digit_separator() const {
+  size_t j = m_pos;
+  while (j > 0 && (is_ident_char(m_text[j - 1]) || m_text[j - 1] == '.')) {
+    --j;
+  }
+  return j < m_pos && (is_digit(m_text[j]) || (m_text[j] == '.' && is_digit(at(j + 1))));
+}
+
+std::vector<Directive> Lexer::run() {
+  bool at_line_start = true;
+  const size_t n = m_text.size();
+  while (m_pos < n) {
+    const char c = m_text[m_pos];
+    switch (c) {
+    case '\n':
+      ++m_line;
+      ++m_pos;
+      at_line_start = true;
+      break;
+    case ' ':
+    case '\t':
+    case '\r':
+    case '\f':
+    case '\v':
+      ++m_pos;
+      break;
+    case '\\':
+      if (splice_length(m_pos) != 0) {
+        m_pos = skip_splices(m_pos);
+      } else {
+        ++m_pos;
+        at_line_start = false;
+      }
+      break;
+    case '/': {
+      const size_t j = skip_splices(m_pos + 1);
+      if (at(j) == '/') {
+        m_pos = j + 1;
+        skip_line_comment();
+      } else if (at(j) == '*') {
+        m_pos = j + 1;
+        skip_block_comment();
+      } else {
+        m_pos = j;
+        at_line_start = false;
+      }
+      break;
+    }
+    case '#':
+      if (at_line_start) {
+        lex_directive(m_pos + 1);
+      } else {
+        ++m_pos;
+      }
+      break;
+    case '%':
+      if (at_line_start && at(skip_splices(m_pos + 1)) == ':') {
+        lex_directive(skip_splices(m_pos + 1) + 1);
+      } else {
+        ++m_pos;
+        at_line_start = false;
+      }
+      break;
+    case '"':
+      if (!try_skip_raw_string()) {
+        skip_quoted('"');
+      }
+      at_line_start = false;
+      break;
+    case '\'':
+      if (is_digit_separator()) {
+        ++m_pos;
+      } else {
+        skip_quoted('\'');
+      }
+      at_line_start = false;
+      break;
+    default:
+      at_line_start = false;
+      ++m_pos;
+      while (m_pos < n && !k_special[static_cast<unsigned char>(m_text[m_pos])]) {
+        ++m_pos;
+      }
+      break;
+    }
+  }
+  return std::move(m_out);
+}
+
+void Lexer::lex_directive(size_t after_hash) {
+  const uint32_t line = m_line;
+  m_pos = after_hash;
+  const std::string logical = read_logical_line();
+  parse_directive(logical, line);
+}
+
+// Return whether `so_far` (a logical directive line without its '#') is exactly an
+// include-like directive name followed by space, so that a following '<' opens a header name.
+bool expects_header_name(const std::string& so_far) {
+  const std::string_view t = trim_view(so_far);
+  return t == "include" || t == "include_next" || t == "import";
+}
+
+// m_pos is on '<' that opens a header name: copy it through '>' without comment processing.
+bool Lexer::read_header_name_verbatim(std::string& out, const std::string& so_far) {
+  if (!expects_header_name(so_far)) {
+    return false;
+  }
+  while (m_pos < m_text.size()) {
+    if (const size_t n = splice_length(m_pos)) {
+      m_pos += n;
+      ++m_line;
+      continue;
+    }
+    const char c = m_text[m_pos];
+    if (c == '\n') {
+      return true;
+    }
+    out.push_back(c);
+    ++m_pos;
+    if (c == '>') {
+      return true;
+    }
+  }
+  return true;
+}
+
+// Read the rest of a directive line from m_pos: splices removed, comments replaced by one
+// space, literals copied. Stops at (without consuming) the newline that ends it.
+std::string Lexer::read_logical_line() {
+  std::string out;
+  while (m_pos < m_text.size()) {
+    const char c = m_text[m_pos];
+    if (c == '\n') {
+      break;
+    }
+    if (c == '\\' && splice_length(m_pos) != 0) {
+      m_pos = skip_splices(m_pos);
+      continue;
+    }
+    if (c == '/') {
+      const size_t j = skip_splices(m_pos + 1);
+      if (at(j) == '/') {
+        m_pos = j + 1;
+        skip_line_comment();
+        break;
+      }
+      if (at(j) == '*') {
+        m_pos = j + 1;
+        skip_block_comment();
+        out.push_back(' ');
+        continue;
+      }
+    }
+    if (c == '<' && read_header_name_verbatim(out, out)) {
+      continue;
+    }
+    if (c == '"' || (c == '\'' && !is_digit_separator())) {
+      const size_t start = m_pos;
+      const uint32_t start_line = m_line;
+      skip_quoted(c);
+      std::string_view piece = m_text.substr(start, m_pos - start);
+      if (m_line != start_line) {
+        // The literal had splices: copy it without them.
+        for (size_t i = 0; i < piece.size(); ++i) {
+          const size_t n = splice_length(start + i);
+          if (n != 0) {
+            i += n - 1;
+          } else {
+            out.push_back(piece[i]);
+          }
+        }
+      } else {
+        out.append(piece);
+      }
+      continue;
+    }
+    out.push_back(c);
+    ++m_pos;
+  }
+  return out;
+}
+
+// Parse a header-name operand at the start of `s` ("x.h" or <x.h>). On success fill
+// `d.name`/`d.angled` and return the length consumed; return 0 when `s` holds no literal.
+size_t parse_header_name(std::string_view s, Directive& d) {
+  if (s.empty() || (s[0] != '<' && s[0] != '"')) {
+    return 0;
+  }
+  const char close = s[0] == '<' ? '>' : '"';
+  const size_t end = s.find(close, 1);
+  if (end == std::string_view::npos || end == 1) {
+    return 0;
+  }
+  d.angled = s[0] == '<';
+  d.name = std::string(s.substr(1, end - 1));
+  return end + 1;
+}
+
+void Lexer::parse_directive(const std::string& logical, uint32_t line) {
+  std::string_view rest = logical;
+  while (!rest.empty() && is_space(rest.front())) {
+    rest.remove_prefix(1);
+  }
+  size_t name_len = 0;
+  while (name_len < rest.size() && is_ident_char(rest[name_len])) {
+    ++name_len;
+  }
+  const std::string_view name = rest.substr(0, name_len);
+  rest.remove_prefix(name_len);
+  Directive d;
+  d.line = line;
+  if (name == "include" || name == "include_next" || name == "import") {
+    d.kind = name == "include"        ? DirectiveKind::include
+             : name == "include_next" ? DirectiveKind::include_next
+                                      : DirectiveKind::import;
+    const std::string_view operand = trim_view(rest);
+    if (parse_header_name(operand, d) == 0) {
+      d.computed = true;
+      d.name = std::string(operand);
+    }
+    m_out.push_back(std::move(d));
+    return;
+  }
+  if (name == "if" || name == "elif") {
+    scan_has_include(rest, true, line);
+  } else if (name == "define" || name == "elifdef" || name == "elifndef" || name == "ifdef"
+             || name == "ifndef") {
+    scan_has_include(rest, false, line);
+  }
+}
+
+// Find __has_include / __has_include_next invocations in a directive's operand text. A
+// non-literal operand is reported as computed only when `allow_computed` (#if/#elif, where it
+// decides a condition); in a #define it is a macro parameter and is ignored.
+void Lexer::scan_has_include(std::string_view rest, bool allow_computed, uint32_t line) {
+  size_t i = 0;
+  while (i < rest.size()) {
+    const char c = rest[i];
+    if (c == '"' || c == '\'') {
+      const size_t end = rest.find(c, i + 1);
+      i = end == std::string_view::npos ? rest.size() : end + 1;
+      continue;
+    }
+    if (!is_ident_char(c)) {
+      ++i;
+      continue;
+    }
+    const size_t start = i;
+    while (i < rest.size() && is_ident_char(rest[i])) {
+      ++i;
+    }
+    const std::string_view ident = rest.substr(start, i - start);
+    if (ident != "__has_include" && ident != "__has_include_next") {
+      continue;
+    }
+    size_t j = i;
+    while (j < rest.size() && is_space(rest[j])) {
+      ++j;
+    }
+    if (j >= rest.size() || rest[j] != '(') {
+      continue;
+    }
+    ++j;
+    while (j < rest.size() && is_space(rest[j])) {
+      ++j;
+    }
+    Directive d;
+    d.line = line;
+    d.kind =
+        ident == "__has_include" ? DirectiveKind::has_include : DirectiveKind::has_include_next;
+    const size_t used = parse_header_name(rest.substr(j), d);
+    if (used == 0) {
+      if (allow_computed) {
+        const size_t close = rest.find(')', j);
+        d.computed = true;
+        d.name = std::string(trim_view(
+            rest.substr(j, close == std::string_view::npos ? std::string_view::npos : close - j)));
+        m_out.push_back(std::move(d));
+      }
+      continue;
+    }
+    m_out.push_back(std::move(d));
+    i = j + used;
+  }
+}
+
+} // namespace
+
+std::string_view directive_kind_name(DirectiveKind kind) {
+  switch (kind) {
+  case DirectiveKind::include:
+    return "include";
+  case DirectiveKind::include_next:
+    return "include_next";
+  case DirectiveKind::import:
+    return "import";
+  case DirectiveKind::has_include:
+    return "has_include";
+  case DirectiveKind::has_include_next:
+    return "has_include_next";
+  }
+  return "?";
+}
+
+std::vector<Directive> lex_directives(std::string_view text) {
+  return Lexer(text).run();
+}
+
+std::string print_directives(const std::vector<Directive>& directives) {
+  std::string out;
+  for (const Directive& d : directives) {
+    out.append(directive_kind_name(d.kind));
+    out.push_back(' ');
+    if (d.computed) {
+      out.append("computed(").append(d.name).append(")");
+    } else {
+      out.push_back(d.angled ? '<' : '"');
+      out.append(d.name);
+      out.push_back(d.angled ? '>' : '"');
+    }
+    out.push_back('\n');
+  }
+  return out;
+}
+
+} // namespace ccrex::depscan

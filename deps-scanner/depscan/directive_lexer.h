@@ -1,0 +1,52 @@
+#pragma once
+
+// The directive lexer: a pure function from a file's bytes to the include-like directives it
+// contains. It understands just enough of C and C++ lexing to find directives soundly:
+// // and /* */ comments, string and character literals (including raw strings R"d(...)d"
+// and C++14 digit separators), backslash-newline splices anywhere (also inside directive
+// names), CRLF line ends and the %: digraph. Conditionals are not evaluated: a directive in
+// any branch is reported, so the result is a superset of what a compiler reads.
+//
+// Thread safety: lex_directives is a pure function and may be called concurrently.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ccrex::depscan {
+
+enum class DirectiveKind : uint8_t {
+  include,          // #include
+  include_next,     // #include_next
+  import,           // #import (Objective-C, or the deprecated GNU extension)
+  has_include,      // __has_include(...) in a directive line
+  has_include_next, // __has_include_next(...) in a directive line
+};
+
+// Return "include", "include_next", ... for messages and the test printer.
+std::string_view directive_kind_name(DirectiveKind kind);
+
+struct Directive {
+  DirectiveKind kind = DirectiveKind::include;
+  // True for <name>, false for "name".
+  bool angled = false;
+  // True when the operand is not a literal header name (`#include MACRO`); `name` then
+  // holds the operand text as written (trimmed), for messages.
+  bool computed = false;
+  // The header name without its delimiters.
+  std::string name;
+  // 1-based physical line of the directive's '#'.
+  uint32_t line = 0;
+
+  bool operator==(const Directive&) const = default;
+};
+
+// Return the directives of `text` in source order.
+std::vector<Directive> lex_directives(std::string_view text);
+
+// Return a compact, line-per-directive rendering used by tests and debugging:
+// `include <a.h>`, `include_next "b.h"`, `has_include <c.h>`, `include computed(FOO)`.
+std::string print_directives(const std::vector<Directive>& directives);
+
+} // namespace ccrex::depscan

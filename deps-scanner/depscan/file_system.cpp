@@ -1,0 +1,288 @@
+#include "depscan/file_system.h"
+
+#include "util/file.h"
+#include "util/strings.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+
+namespace ccrex::depscan {
+namespace {
+
+FileType type_of_mode(mode_t mode) {
+  if (S_ISREG(mode)) {
+    return FileType::regular;
+  }
+  return S_ISDIR(mode) ? FileType::directory : FileType::other;
+}
+
+int64_t to_ns(const struct timespec& ts) {
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+} // namespace
+
+std::optional<FileStat> RealFileSystem::stat(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return std::nullopt;
+  }
+  FileStat out;
+  out.dev = st.st_dev;
+  out.ino = st.st_ino;
+  out.size = st.st_size;
+  out.mtime_ns = to_ns(st.st_mtim);
+  out.ctime_ns = to_ns(st.st_ctim);
+  out.type = type_of_mode(st.st_mode);
+  return out;
+}
+
+util::Result<std::string> RealFileSystem::read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return util::errno_error("open " + path, errno);
+  }
+  struct stat st {};
+  std::string out;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    out.resize(static_cast<size_t>(st.st_size));
+  }
+  size_t used = 0;
+  for (;;) {
+    if (used == out.size()) {
+      out.resize(out.size() + 65536);
+    }
+    const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      const int err = errno;
+      ::close(fd);
+      return util::errno_error("read " + path, err);
+    }
+    if (n == 0) {
+      break;
+    }
+    used += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(used);
+  return out;
+}
+
+util::Result<std::vector<DirEntry>> RealFileSystem::list_dir(const std::string& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) {
+    return util::errno_error("opendir " + path, errno);
+  }
+  std::vector<DirEntry> out;
+  while (const struct dirent* e = ::readdir(dir)) {
+    const std::string_view name = e->d_name;
+    if (name == "." || name == "..") {
+      continue;
+    }
+    DirEntry entry{std::string(name), std::nullopt};
+    if (e->d_type == DT_REG) {
+      entry.type = FileType::regular;
+    } else if (e->d_type == DT_DIR) {
+      entry.type = FileType::directory;
+    } else if (e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) {
+      entry.type = FileType::other;
+    }
+    out.push_back(std::move(entry));
+  }
+  ::closedir(dir);
+  return out;
+}
+
+util::Result<std::string> RealFileSystem::real_path(const std::string& path) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) == nullptr) {
+    return util::errno_error("realpath " + path, errno);
+  }
+  return std::string(buf);
+}
+
+// --- MemoryFileSystem ---
+
+std::optional<std::string> MemoryFileSystem::resolve(const std::string& path, int depth) const {
+  if (depth > 40 || path.empty() || path[0] != '/') {
+    return std::nullopt;
+  }
+  std::vector<std::string_view> parts;
+  for (const std::string_view part : util::split(path, '/', true)) {
+    parts.push_back(part);
+  }
+  std::string cur = "/";
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string_view part = parts[i];
+    if (part == ".") {
+      continue;
+    }
+    if (part == "..") {
+      cur = util::dirname(cur);
+      if (cur == ".") {
+        cur = "/";
+      }
+      continue;
+    }
+    const std::string next = util::join_path(cur, part);
+    const auto it = m_nodes.find(next);
+    if (it == m_nodes.end()) {
+      return std::nullopt;
+    }
+    if (!it->second.link_target.empty()) {
+      std::string target = it->second.link_target;
+      if (target[0] != '/') {
+        target = util::join_path(cur, target);
+      }
+      for (size_t k = i + 1; k < parts.size(); ++k) {
+        target = util::join_path(target, parts[k]);
+      }
+      return resolve(target, depth + 1);
+    }
+    if (i + 1 < parts.size() && it->second.type != FileType::directory) {
+      return std::nullopt;
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+MemoryFileSystem::Node& MemoryFileSystem::make_node(const std::string& path, FileType type) {
+  const std::string norm = util::normalize_path(path);
+  const std::string parent = util::dirname(norm);
+  if (parent != norm && parent != "/" && parent != "." && m_nodes.count(parent) == 0) {
+    add_dir(parent);
+  }
+  Node& node = m_nodes[norm];
+  if (node.ino == 0) {
+    node.ino = m_next_ino++;
+  }
+  node.type = type;
+  node.mtime_ns = ++m_clock;
+  touch_parent(norm);
+  return node;
+}
+
+void MemoryFileSystem::touch_parent(const std::string& path) {
+  const auto it = m_nodes.find(util::dirname(path));
+  if (it != m_nodes.end()) {
+    it->second.mtime_ns = ++m_clock;
+  }
+}
+
+void MemoryFileSystem::add_file(const std::string& path, std::string content) {
+  Node& node = make_node(path, FileType::regular);
+  node.content = std::move(content);
+  node.link_target.clear();
+}
+
+void MemoryFileSystem::add_dir(const std::string& path) {
+  const std::string norm = util::normalize_path(path);
+  if (norm == "/" || m_nodes.count(norm) != 0) {
+    return;
+  }
+  make_node(norm, FileType::directory);
+}
+
+void MemoryFileSystem::add_symlink(const std::string& path, const std::string& target) {
+  Node& node = make_node(path, FileType::other);
+  node.link_target = target;
+}
+
+void MemoryFileSystem::remove(const std::string& path) {
+  const std::string norm = util::normalize_path(path);
+  const std::string prefix = norm + "/";
+  for (auto it = m_nodes.begin(); it != m_nodes.end();) {
+    if (it->first == norm || it->first.starts_with(prefix)) {
+      it = m_nodes.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  touch_parent(norm);
+}
+
+void MemoryFileSystem::set_unreadable(const std::string& path) {
+  m_nodes.at(util::normalize_path(path)).unreadable = true;
+}
+
+std::optional<FileStat> MemoryFileSystem::stat(const std::string& path) {
+  ++m_stats;
+  const auto key = resolve(path);
+  if (!key) {
+    return std::nullopt;
+  }
+  FileStat out;
+  out.dev = 1;
+  if (*key == "/") {
+    out.type = FileType::directory;
+    return out;
+  }
+  const Node& node = m_nodes.at(*key);
+  out.ino = node.ino;
+  out.size = static_cast<int64_t>(node.content.size());
+  out.mtime_ns = node.mtime_ns;
+  out.ctime_ns = node.mtime_ns;
+  out.type = node.type;
+  return out;
+}
+
+util::Result<std::string> MemoryFileSystem::read_file(const std::string& path) {
+  ++m_reads;
+  const auto key = resolve(path);
+  if (!key || *key == "/") {
+    return util::not_found("no such file: " + path);
+  }
+  const Node& node = m_nodes.at(*key);
+  if (node.type != FileType::regular) {
+    return util::io_error("not a regular file: " + path);
+  }
+  if (node.unreadable) {
+    return util::Error(util::ErrorCode::permission_denied, "cannot read " + path);
+  }
+  return node.content;
+}
+
+util::Result<std::vector<DirEntry>> MemoryFileSystem::list_dir(const std::string& path) {
+  ++m_listings;
+  const auto key = resolve(path);
+  if (!key) {
+    return util::not_found("no such directory: " + path);
+  }
+  const std::string prefix = *key == "/" ? "/" : *key + "/";
+  std::vector<DirEntry> out;
+  for (auto it = m_nodes.lower_bound(prefix); it != m_nodes.end(); ++it) {
+    if (!it->first.starts_with(prefix)) {
+      break;
+    }
+    const std::string_view rest = std::string_view(it->first).substr(prefix.size());
+    if (rest.empty() || rest.find('/') != std::string_view::npos) {
+      continue;
+    }
+    DirEntry e{std::string(rest), std::nullopt};
+    if (it->second.link_target.empty()) {
+      e.type = it->second.type;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+util::Result<std::string> MemoryFileSystem::real_path(const std::string& path) {
+  const auto key = resolve(path);
+  if (!key) {
+    return util::not_found("no such file: " + path);
+  }
+  return *key;
+}
+
+} // namespace ccrex::depscan

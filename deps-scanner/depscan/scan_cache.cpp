@@ -1,0 +1,104 @@
+#include "depscan/scan_cache.h"
+
+#include "util/sha256.h"
+
+#include <functional>
+
+namespace ccrex::depscan {
+
+template <typename V>
+ScanCache::Shard<V>& ScanCache::shard_for(Shards<V>& shards, const std::string& key) {
+  return shards[std::hash<std::string>{}(key) % k_shards];
+}
+
+util::Result<std::shared_ptr<const DirectiveList>>
+ScanCache::directives(FileSystem& fs, const std::string& path, const FileStat& st) {
+  auto& file_shard = shard_for(m_files, path);
+  {
+    const std::lock_guard lock(file_shard.mutex);
+    const auto it = file_shard.map.find(path);
+    if (it != file_shard.map.end() && it->second.stat == st) {
+      ++m_directive_hits;
+      return it->second.directives;
+    }
+  }
+  CCREX_ASSIGN_OR_RETURN(const std::string content, fs.read_file(path));
+  const std::string digest = util::sha256_hex(content);
+  std::shared_ptr<const DirectiveList> result;
+  auto& digest_shard = shard_for(m_by_digest, digest);
+  {
+    const std::lock_guard lock(digest_shard.mutex);
+    const auto it = digest_shard.map.find(digest);
+    if (it != digest_shard.map.end()) {
+      result = it->second;
+    }
+  }
+  if (result) {
+    ++m_digest_hits;
+  } else {
+    result = std::make_shared<const DirectiveList>(lex_directives(content));
+    ++m_lexed;
+    const std::lock_guard lock(digest_shard.mutex);
+    digest_shard.map.emplace(digest, result);
+  }
+  // The stat taken before reading is stored: if the file changed while being read, the
+  // next lookup sees a different stat and reads it again.
+  const std::lock_guard lock(file_shard.mutex);
+  file_shard.map[path] = FileEntry{st, result};
+  return result;
+}
+
+std::shared_ptr<const DirListing>
+ScanCache::listing(FileSystem& fs, const std::string& path, const FileStat& st) {
+  auto& shard = shard_for(m_listings, path);
+  {
+    const std::lock_guard lock(shard.mutex);
+    const auto it = shard.map.find(path);
+    if (it != shard.map.end() && it->second->stat == st) {
+      ++m_listing_hits;
+      return it->second;
+    }
+  }
+  auto entries = fs.list_dir(path);
+  if (!entries) {
+    return nullptr;
+  }
+  auto listing = std::make_shared<DirListing>();
+  listing->stat = st;
+  listing->entries.reserve(entries->size());
+  for (DirEntry& e : *entries) {
+    listing->entries.emplace(std::move(e.name), e.type);
+  }
+  ++m_listings_read;
+  std::shared_ptr<const DirListing> out = std::move(listing);
+  const std::lock_guard lock(shard.mutex);
+  shard.map[path] = out;
+  return out;
+}
+
+ScanCacheStats ScanCache::stats() const {
+  ScanCacheStats s;
+  s.directive_hits = m_directive_hits.load();
+  s.digest_hits = m_digest_hits.load();
+  s.lexed = m_lexed.load();
+  s.listing_hits = m_listing_hits.load();
+  s.listings_read = m_listings_read.load();
+  return s;
+}
+
+void ScanCache::clear() {
+  for (auto& s : m_files) {
+    const std::lock_guard lock(s.mutex);
+    s.map.clear();
+  }
+  for (auto& s : m_by_digest) {
+    const std::lock_guard lock(s.mutex);
+    s.map.clear();
+  }
+  for (auto& s : m_listings) {
+    const std::lock_guard lock(s.mutex);
+    s.map.clear();
+  }
+}
+
+} // namespace ccrex::depscan

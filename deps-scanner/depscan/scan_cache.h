@@ -1,0 +1,99 @@
+#pragma once
+
+// Caches shared by every scan in a process.
+//
+// - Directives per file: an entry per path remembers the file's stat and content digest;
+//   while stat (dev, ino, size, mtime, ctime) is unchanged the file is not read again. When
+//   it changed, the file is read and hashed (util::Sha256) and the directives are looked up
+//   by digest, so identical content at many paths (copies, checkouts) is lexed once.
+// - Directory listings per directory, validated by the directory's own stat: adding or
+//   removing an entry changes the directory's mtime/ctime, which drops the listing. A
+//   listing answers negative lookups ("not in this search directory") without a stat.
+//
+// Thread safety: ScanCache is thread-safe. Each map is split into shards chosen by key hash,
+// each with its own mutex, so concurrent scans rarely contend; values are immutable and
+// handed out as shared_ptr<const ...>. The per-scan memo that sits in front of it
+// (ScanSession in scanner.cpp) belongs to one thread only.
+
+#include "depscan/directive_lexer.h"
+#include "depscan/file_system.h"
+#include "util/result.h"
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace ccrex::depscan {
+
+using DirectiveList = std::vector<Directive>;
+
+// The entries of one directory: name -> kind (nullopt when a stat is needed to know it).
+struct DirListing {
+  FileStat stat;
+  std::unordered_map<std::string, std::optional<FileType>> entries;
+};
+
+// Counters for tests and the benchmark. All monotonic.
+struct ScanCacheStats {
+  int64_t directive_hits = 0; // stat matched: no read
+  int64_t digest_hits = 0;    // read and hashed, but lexed before under another stat/path
+  int64_t lexed = 0;          // read, hashed and lexed
+  int64_t listing_hits = 0;   // directory stat matched
+  int64_t listings_read = 0;  // directory listed
+};
+
+class ScanCache {
+public:
+  ScanCache() = default;
+  ScanCache(const ScanCache&) = delete;
+  ScanCache& operator=(const ScanCache&) = delete;
+
+  // Return the directives of the regular file at `path`, whose current stat is `st`.
+  // Fails when the file cannot be read.
+  util::Result<std::shared_ptr<const DirectiveList>>
+  directives(FileSystem& fs, const std::string& path, const FileStat& st);
+
+  // Return the listing of the directory at `path`, whose current stat is `st`; nullptr
+  // when it cannot be listed.
+  std::shared_ptr<const DirListing>
+  listing(FileSystem& fs, const std::string& path, const FileStat& st);
+
+  ScanCacheStats stats() const;
+  // Forget everything (for benchmarks measuring a cold cache in one process).
+  void clear();
+
+private:
+  static constexpr size_t k_shards = 32;
+
+  struct FileEntry {
+    FileStat stat;
+    std::shared_ptr<const DirectiveList> directives;
+  };
+  template <typename V>
+  struct Shard {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, V> map;
+  };
+  template <typename V>
+  using Shards = std::array<Shard<V>, k_shards>;
+
+  template <typename V>
+  static Shard<V>& shard_for(Shards<V>& shards, const std::string& key);
+
+  Shards<FileEntry> m_files;                                // by path
+  Shards<std::shared_ptr<const DirectiveList>> m_by_digest; // by sha256 hex
+  Shards<std::shared_ptr<const DirListing>> m_listings;     // by directory path
+
+  std::atomic<int64_t> m_directive_hits{0};
+  std::atomic<int64_t> m_digest_hits{0};
+  std::atomic<int64_t> m_lexed{0};
+  std::atomic<int64_t> m_listing_hits{0};
+  std::atomic<int64_t> m_listings_read{0};
+};
+
+} // namespace ccrex::depscan

@@ -1,0 +1,364 @@
+#include "depscan/scanner.h"
+
+#include "util/file.h"
+#include "util/strings.h"
+
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace ccrex::depscan {
+namespace {
+
+// Where a file was found; decides where #include_next continues.
+constexpr int k_no_search_dir = -2; // the main file, or an absolute name
+constexpr int k_includer_dir = -1;  // next to the includer (or the cwd, for -include)
+
+// GCC's limit on nested #include depth.
+constexpr int k_max_depth = 200;
+
+struct SearchDir {
+  std::string spelled;
+  std::string abs;
+  FileStat stat;
+};
+
+struct Found {
+  std::string spelled;
+  std::string abs;
+  FileStat stat;
+  int dir_index = k_no_search_dir;
+};
+
+// Return the directory part of `spelled` as gcc prefixes it to quoted names: everything up
+// to and including the last '/', or "" for a bare file name.
+std::string_view dir_prefix(std::string_view spelled) {
+  const size_t slash = spelled.rfind('/');
+  return slash == std::string_view::npos ? std::string_view{} : spelled.substr(0, slash + 1);
+}
+
+bool has_dot_component(std::string_view name) {
+  for (const std::string_view part : util::split(name, '/')) {
+    if (part.empty() || part == "." || part == "..") {
+      return true;
+    }
+  }
+  return false;
+}
+
+// One scan: a memo of stats and listings in front of the shared cache, the search chain,
+// and the output being built. Single-threaded.
+class ScanSession {
+public:
+  ScanSession(FileSystem& fs, ScanCache& cache, const SearchConfig& config)
+      : m_fs(fs),
+        m_cache(cache),
+        m_config(config) {}
+
+  ScanResultOr<std::vector<std::string>> run();
+
+private:
+  std::string absolute(const std::string& spelled) const {
+    return !spelled.empty() && spelled[0] == '/' ? spelled : util::join_path(m_config.cwd, spelled);
+  }
+  const std::optional<FileStat>& stat_of(const std::string& abs);
+  std::shared_ptr<const DirListing> listing_of(const std::string& abs_dir);
+  void build_chain();
+  std::vector<SearchDir> valid_dirs(const std::vector<std::string>& spelled);
+  bool may_exist(const std::string& abs_dir, std::string_view name);
+  std::optional<Found> try_dir(std::string_view spelled_prefix,
+                               const std::string& abs_dir,
+                               const std::string& name,
+                               int dir_index);
+  std::optional<Found>
+  search(const std::string& name, std::optional<std::string_view> includer_prefix, size_t start);
+  std::vector<Found> resolve(const Directive& d, const Found& includer);
+  ScanResultOr<bool> visit(const Found& file, int depth);
+  void emit(const std::string& spelled);
+
+  FileSystem& m_fs;
+  ScanCache& m_cache;
+  const SearchConfig& m_config;
+  std::vector<SearchDir> m_chain; // quote dirs, then bracket, system, built-in, after
+  size_t m_bracket_start = 0;
+  std::unordered_map<std::string, std::optional<FileStat>> m_stats;
+  std::unordered_map<std::string, std::shared_ptr<const DirListing>> m_listings;
+  std::unordered_set<std::string> m_visited;
+  std::unordered_set<std::string> m_emitted;
+  std::vector<std::string> m_files;
+};
+
+const std::optional<FileStat>& ScanSession::stat_of(const std::string& abs) {
+  const auto it = m_stats.find(abs);
+  if (it != m_stats.end()) {
+    return it->second;
+  }
+  return m_stats.emplace(abs, m_fs.stat(abs)).first->second;
+}
+
+std::shared_ptr<const DirListing> ScanSession::listing_of(const std::string& abs_dir) {
+  const auto it = m_listings.find(abs_dir);
+  if (it != m_listings.end()) {
+    return it->second;
+  }
+  std::shared_ptr<const DirListing> listing;
+  const auto& st = stat_of(abs_dir);
+  if (st && st->type == FileType::directory) {
+    listing = m_cache.listing(m_fs, abs_dir, *st);
+  }
+  m_listings.emplace(abs_dir, listing);
+  return listing;
+}
+
+std::vector<SearchDir> ScanSession::valid_dirs(const std::vector<std::string>& spelled) {
+  std::vector<SearchDir> out;
+  for (const std::string& s : spelled) {
+    SearchDir d{s, absolute(s), {}};
+    const auto& st = stat_of(d.abs);
+    if (st && st->type == FileType::directory) {
+      d.stat = *st;
+      out.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
+bool same_dir(const SearchDir& a, const SearchDir& b) {
+  return a.stat.dev == b.stat.dev && a.stat.ino == b.stat.ino;
+}
+
+bool contains_dir(const std::vector<SearchDir>& dirs, const SearchDir& d, size_t limit) {
+  return std::any_of(dirs.begin(),
+                     dirs.begin() + static_cast<ptrdiff_t>(limit),
+                     [&](const SearchDir& e) { return same_dir(e, d); });
+}
+
+// Apply gcc's duplicate rules (libcpp incpath.c): a missing or non-directory entry is dropped;
+// a repeat within a chain is dropped; a -I or -iquote directory that is also a system
+// directory is dropped; the last entry of a chain equal to the head of the next is dropped.
+std::vector<SearchDir>
+dedupe(std::vector<SearchDir> dirs, const std::vector<SearchDir>* system, const SearchDir* join) {
+  std::vector<SearchDir> out;
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    const SearchDir& d = dirs[i];
+    if ((system != nullptr && contains_dir(*system, d, system->size()))
+        || contains_dir(out, d, out.size())
+        || (i + 1 == dirs.size() && join != nullptr && same_dir(d, *join))) {
+      continue;
+    }
+    out.push_back(d);
+  }
+  return out;
+}
+
+void ScanSession::build_chain() {
+  std::vector<std::string> sys = m_config.system_dirs;
+  if (!m_config.nostdinc) {
+    for (const std::string& d : m_config.builtin_dirs) {
+      const auto& cxx_only = m_config.builtin_cxx_only;
+      if (!m_config.nostdincxx
+          || std::find(cxx_only.begin(), cxx_only.end(), d) == cxx_only.end()) {
+        sys.push_back(d);
+      }
+    }
+  }
+  sys.insert(sys.end(), m_config.after_dirs.begin(), m_config.after_dirs.end());
+  const std::vector<SearchDir> system = dedupe(valid_dirs(sys), nullptr, nullptr);
+  const std::vector<SearchDir> bracket = dedupe(
+      valid_dirs(m_config.bracket_dirs), &system, system.empty() ? nullptr : &system.front());
+  const SearchDir* quote_join = !bracket.empty()  ? &bracket.front()
+                                : !system.empty() ? &system.front()
+                                                  : nullptr;
+  const std::vector<SearchDir> quote = dedupe(valid_dirs(m_config.quote_dirs), &system, quote_join);
+  m_chain = quote;
+  m_bracket_start = m_chain.size();
+  m_chain.insert(m_chain.end(), bracket.begin(), bracket.end());
+  m_chain.insert(m_chain.end(), system.begin(), system.end());
+}
+
+// Return false only when the listings prove `name` is not a file below `abs_dir`.
+bool ScanSession::may_exist(const std::string& abs_dir, std::string_view name) {
+  if (has_dot_component(name)) {
+    return true; // ".." is resolved physically by the kernel: ask stat directly
+  }
+  std::string cur = abs_dir;
+  size_t start = 0;
+  for (;;) {
+    const size_t slash = name.find('/', start);
+    const std::string_view part = name.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    const auto listing = listing_of(cur);
+    if (!listing) {
+      return true; // cannot list: let stat decide
+    }
+    const auto it = listing->entries.find(std::string(part));
+    if (it == listing->entries.end()) {
+      return false;
+    }
+    if (slash == std::string_view::npos) {
+      return it->second != FileType::directory;
+    }
+    if (it->second && *it->second != FileType::directory) {
+      return false;
+    }
+    cur.push_back('/');
+    cur.append(part);
+    start = slash + 1;
+  }
+}
+
+std::optional<Found> ScanSession::try_dir(std::string_view spelled_prefix,
+                                          const std::string& abs_dir,
+                                          const std::string& name,
+                                          int dir_index) {
+  if (!may_exist(abs_dir, name)) {
+    return std::nullopt;
+  }
+  Found f;
+  f.abs = util::join_path(abs_dir, name);
+  const auto& st = stat_of(f.abs);
+  if (!st || st->type == FileType::directory) {
+    return std::nullopt;
+  }
+  f.spelled = std::string(spelled_prefix) + name;
+  f.stat = *st;
+  f.dir_index = dir_index;
+  return f;
+}
+
+// Search `name` in the includer's directory (when `includer_prefix` is given), then in the
+// chain from index `start`.
+std::optional<Found> ScanSession::search(const std::string& name,
+                                         std::optional<std::string_view> includer_prefix,
+                                         size_t start) {
+  if (!name.empty() && name[0] == '/') {
+    const auto& st = stat_of(name);
+    if (!st || st->type == FileType::directory) {
+      return std::nullopt;
+    }
+    return Found{name, name, *st, k_no_search_dir};
+  }
+  if (includer_prefix) {
+    const std::string prefix(*includer_prefix);
+    const std::string abs_dir = absolute(prefix.empty() ? "." : prefix);
+    if (auto f = try_dir(prefix, abs_dir, name, k_includer_dir)) {
+      return f;
+    }
+  }
+  for (size_t i = start; i < m_chain.size(); ++i) {
+    const SearchDir& d = m_chain[i];
+    const std::string prefix = d.spelled == "/" ? "/" : d.spelled + "/";
+    if (auto f = try_dir(prefix, d.abs, name, static_cast<int>(i))) {
+      return f;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<Found> ScanSession::resolve(const Directive& d, const Found& includer) {
+  const bool next =
+      d.kind == DirectiveKind::include_next || d.kind == DirectiveKind::has_include_next;
+  const std::string_view prefix = dir_prefix(includer.spelled);
+  const auto plain = [&]() {
+    return d.angled ? search(d.name, std::nullopt, m_bracket_start) : search(d.name, prefix, 0);
+  };
+  std::vector<Found> out;
+  const auto add = [&](std::optional<Found> f) {
+    if (f) {
+      out.push_back(std::move(*f));
+    }
+  };
+  if (!next || includer.dir_index == k_no_search_dir) {
+    add(plain());
+  } else if (includer.dir_index == k_includer_dir) {
+    // GCC continues at the start of the quote chain; Clang treats it as a plain include.
+    add(search(d.name, std::nullopt, 0));
+    add(plain());
+  } else {
+    add(search(d.name, std::nullopt, static_cast<size_t>(includer.dir_index) + 1));
+  }
+  return out;
+}
+
+void ScanSession::emit(const std::string& spelled) {
+  if (m_emitted.insert(spelled).second) {
+    m_files.push_back(spelled);
+  }
+}
+
+ScanResultOr<bool> ScanSession::visit(const Found& file, int depth) {
+  emit(file.spelled);
+  if (depth > k_max_depth) {
+    return true;
+  }
+  const auto& dir_stat = stat_of(absolute(std::string(dir_prefix(file.spelled)).append(".")));
+  std::string key = std::to_string(file.stat.dev) + ':' + std::to_string(file.stat.ino) + ':'
+                    + std::to_string(file.dir_index);
+  if (dir_stat) {
+    key += ':' + std::to_string(dir_stat->dev) + ':' + std::to_string(dir_stat->ino);
+  }
+  if (!m_visited.insert(std::move(key)).second) {
+    return true;
+  }
+  auto directives = m_cache.directives(m_fs, file.abs, file.stat);
+  if (!directives) {
+    return ScanFailure{FailureReason::unreadable_file, directives.error().message()};
+  }
+  const std::shared_ptr<const DirectiveList> list = std::move(*directives);
+  for (const Directive& d : *list) {
+    if (d.computed) {
+      return ScanFailure{FailureReason::computed_include,
+                         file.spelled + ":" + std::to_string(d.line) + ": "
+                             + std::string(directive_kind_name(d.kind)) + " " + d.name};
+    }
+    for (const Found& f : resolve(d, file)) {
+      CCREX_TRY(visit(f, depth + 1));
+    }
+  }
+  return true;
+}
+
+ScanResultOr<std::vector<std::string>> ScanSession::run() {
+  build_chain();
+  Found source;
+  source.spelled = m_config.source;
+  source.abs = absolute(m_config.source);
+  const auto& st = stat_of(source.abs);
+  if (!st || st->type != FileType::regular) {
+    return ScanFailure{FailureReason::unreadable_file, "no such source file: " + m_config.source};
+  }
+  source.stat = *st;
+  emit(source.spelled);
+  if (m_config.implicit_predef && !m_config.nostdinc) {
+    if (auto f = search("stdc-predef.h", std::nullopt, m_bracket_start)) {
+      CCREX_TRY(visit(*f, 1));
+    }
+  }
+  for (const std::string& name : m_config.forced_includes) {
+    // Like #include "name" written in a file in the cwd, spelled with a "./" prefix by gcc.
+    if (auto f = search(name, std::string_view("./"), 0)) {
+      CCREX_TRY(visit(*f, 1));
+    }
+  }
+  CCREX_TRY(visit(source, 0));
+  return std::move(m_files);
+}
+
+} // namespace
+
+ScanResultOr<ScanResult> Scanner::scan(const ScanRequest& request) {
+  ScanResult result;
+  CCREX_ASSIGN_OR_RETURN(result.config,
+                         extract_search_config(request.args, request.cwd, request.env));
+  CCREX_TRY(fill_builtin_dirs(result.config, request.compiler, m_prober));
+  CCREX_ASSIGN_OR_RETURN(result.files, scan_config(result.config));
+  return result;
+}
+
+ScanResultOr<std::vector<std::string>> Scanner::scan_config(const SearchConfig& config) {
+  ScanSession session(m_fs, m_cache, config);
+  return session.run();
+}
+
+} // namespace ccrex::depscan

@@ -1,0 +1,69 @@
+#pragma once
+
+// The scan entry point: from a compile command to the files the preprocessor may read.
+//
+//   RealFileSystem fs;
+//   ScanCache cache;
+//   CompilerProber prober;
+//   Scanner scanner(fs, cache, prober);
+//   auto result = scanner.scan({"/usr/bin/g++", {"-Iinc", "-c", "a.cc"}, cwd, env});
+//   if (!result) fall_back_to_compiler_M(result.error());
+//
+// Conditionals are not evaluated, so the answer is a superset of what the compiler reads.
+// Includes that resolve to no file are skipped (in a live branch the compiler would fail
+// anyway). Files are reported spelled like the compiler spells them (directory + "/" + name,
+// lexically); cycles are cut by file identity (device and inode), not by spelling.
+//
+// Thread safety: a Scanner may be used from many threads at once if its FileSystem and
+// BuiltinProber are thread-safe (the real ones are). Each call keeps its own memo of stats
+// and listings; the ScanCache is shared.
+
+#include "depscan/builtin_probe.h"
+#include "depscan/file_system.h"
+#include "depscan/scan_cache.h"
+#include "depscan/search_config.h"
+
+#include <string>
+#include <vector>
+
+namespace ccrex::depscan {
+
+struct ScanRequest {
+  // The compiler (path or name), used to learn its built-in directories.
+  std::string compiler;
+  // Compile arguments without the compiler itself.
+  std::vector<std::string> args;
+  // Absolute working directory of the compile.
+  std::string cwd;
+  // Environment as "NAME=value" (CPATH, C_INCLUDE_PATH, CPLUS_INCLUDE_PATH, ...).
+  std::vector<std::string> env;
+};
+
+struct ScanResult {
+  // The source first, then -include/-imacros files and headers in discovery order, each
+  // spelled once (as the compiler would: relative paths stay relative to the cwd).
+  std::vector<std::string> files;
+  // The configuration the scan used (with built-in directories filled in).
+  SearchConfig config;
+};
+
+class Scanner {
+public:
+  Scanner(FileSystem& fs, ScanCache& cache, BuiltinProber& prober)
+      : m_fs(fs),
+        m_cache(cache),
+        m_prober(prober) {}
+
+  // Extract the configuration from `request`, probe built-ins and scan.
+  ScanResultOr<ScanResult> scan(const ScanRequest& request);
+
+  // Scan with an already extracted configuration whose built-in directories are filled in.
+  ScanResultOr<std::vector<std::string>> scan_config(const SearchConfig& config);
+
+private:
+  FileSystem& m_fs;
+  ScanCache& m_cache;
+  BuiltinProber& m_prober;
+};
+
+} // namespace ccrex::depscan
