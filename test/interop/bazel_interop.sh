@@ -21,6 +21,13 @@
 #
 # Both modes check that nothing was downloaded and that the server is alive at the end.
 #
+# What Bazel 4.2.3 sends: an empty Platform in both Action and Command (so the server needs
+# neither --lenient-platform nor extra properties), no working_directory, output_files /
+# output_directories (not output_paths), PATH=/bin:/usr/bin:/usr/local/bin for genrules
+# under --incompatible_strict_action_env and no environment at all for the Starlark
+# run_shell action. On failure the script prints the failed gRPC calls of Bazel's
+# --experimental_remote_grpc_log (decoded by decode_grpc_log.py).
+#
 # Environment:
 #   CCREX_SERVER_BIN      the ccrex-server binary (required)
 #   BAZEL                 the Bazel launcher (default: bazel on PATH)
@@ -88,6 +95,15 @@ cleanup() {
   if ((rc != 0 && rc != k_skip)) && [[ -s $work/server.log ]]; then
     echo "---- ccrex-server log (last 60 lines) ----" >&2
     tail -n 60 "$work/server.log" >&2
+  fi
+  if ((rc != 0 && rc != k_skip)) && command -v protoc >/dev/null &&
+    [[ -d /usr/src/bazel-bootstrap/src/main/protobuf ]]; then
+    local log
+    for log in "$work"/grpc-*.log; do
+      [[ -s $log ]] || continue
+      echo "---- failed gRPC calls in $(basename "$log") (first 80 lines) ----" >&2
+      python3 "$here/decode_grpc_log.py" --errors "$log" 2>&1 | head -n 80 >&2
+    done
   fi
   if [[ -n ${CCREX_INTEROP_KEEP:-} ]]; then
     echo "scratch directory kept: $work" >&2
