@@ -16,7 +16,9 @@
 #      output has the expected files and contents.
 #   2. After `bazel clean` the same build is served from the server's action cache: only
 #      "remote cache hit" spawns, no remote or local execution.
-#   3. //:fail fails: Bazel exits 1 (build failure, not a remote error) and relays the
+#   3. With --remote_default_exec_properties=OSFamily=linux (a new action key) the same
+#      actions execute remotely again: the server accepts the OSFamily it offers.
+#   4. //:fail fails: Bazel exits 1 (build failure, not a remote error) and relays the
 #      worker's stderr line.
 #
 # Both modes check that nothing was downloaded and that the server is alive at the end.
@@ -163,10 +165,13 @@ bazel_build() {
     "$@" "$target"
 }
 
-# remote_build NAME TARGET: build TARGET with remote execution only, no local fallback.
+# remote_build NAME TARGET [FLAGS...]: build TARGET with remote execution only, no local
+# fallback.
 remote_build() {
-  bazel_build "$1" "$2" --remote_executor="grpc://127.0.0.1:$port" \
-    --spawn_strategy=remote --noremote_local_fallback
+  local name=$1 target=$2
+  shift 2
+  bazel_build "$name" "$target" --remote_executor="grpc://127.0.0.1:$port" \
+    --spawn_strategy=remote --noremote_local_fallback "$@"
 }
 
 # cache_build NAME TARGET: build TARGET locally with the server as remote cache.
@@ -276,6 +281,17 @@ test_remote_mode() {
   echo "ok: build1 executed $executed actions remotely"
   check_outputs build1
   rebuild_from_cache build2 "$executed" remote_build
+
+  # A platform property is part of the action key: the same targets run again, and the
+  # server must accept the OSFamily it offers by default.
+  remote_build build_platform //:ok_targets --remote_default_exec_properties=OSFamily=linux ||
+    fail "build_platform: build failed"
+  expect_no_download build_platform
+  local again
+  again=$(expect_only_kind build_platform remote)
+  ((again == executed)) || fail "build_platform: $again remote executions, expected $executed"
+  echo "ok: with OSFamily=linux the $again actions executed remotely again"
+  check_outputs build_platform
 
   local rc=0
   remote_build build_fail //:fail || rc=$?

@@ -7,7 +7,8 @@ against the .proto files of Debian's bazel-bootstrap-source package, so no Pytho
 module is needed.
 
 Usage: decode_grpc_log.py [--errors] LOG [PROTO_ROOT]
---errors prints only the calls that ended with a non-OK status.
+--errors prints only the calls that ended with a non-OK status, leaving out the
+NOT_FOUND answers of ActionCache/GetActionResult (ordinary cache misses).
 PROTO_ROOT defaults to /usr/src/bazel-bootstrap.
 """
 
@@ -42,8 +43,12 @@ def entries(data):
 
 
 def failed(text):
-    """Whether a decoded LogEntry carries a non-OK status (OK has no `code` field)."""
-    return "\nstatus {\n  code: " in "\n" + text
+    """Whether a decoded LogEntry carries a non-OK status other than a cache miss."""
+    text = "\n" + text
+    if "\nstatus {\n  code: " not in text:  # OK has no `code` field
+        return False
+    miss = "\nstatus {\n  code: 5\n" in text and "ActionCache/GetActionResult" in text
+    return not miss
 
 
 def main(argv):
