@@ -115,7 +115,7 @@ void LocalServer::shutdown() {
   if (m_execution) {
     m_execution->shutdown();
   }
-  m_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  m_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }
 
 void LocalServer::wait() {
