@@ -126,7 +126,7 @@ start_server() {
   server_pid=$!
   # If this script is killed without running its trap, take the server down with it.
   local parent=$$
-  (while kill -0 "$parent" 2>/dev/null; do sleep 2; done; kill "$server_pid" 2>/dev/null) &
+  (while kill -0 "$parent" 2>/dev/null; do sleep 1; done; kill "$server_pid") >/dev/null 2>&1 &
   watchdog_pid=$!
   local line=""
   for _ in $(seq 1 300); do
