@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -33,12 +34,8 @@ constexpr auto k_dropped_variables = std::to_array<std::string_view>({
 bool is_dropped(std::string_view entry) {
   const auto eq = entry.find('=');
   const auto name = entry.substr(0, eq);
-  for (const auto dropped : k_dropped_variables) {
-    if (name == dropped) {
-      return true;
-    }
-  }
-  return false;
+  return std::ranges::any_of(k_dropped_variables,
+                             [name](std::string_view dropped) { return name == dropped; });
 }
 
 std::vector<std::string> probe_environment() {
