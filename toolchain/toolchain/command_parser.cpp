@@ -233,15 +233,50 @@ void Parser::derive_outputs() {
 } // namespace internal
 
 std::string_view unsupported_reason_name(UnsupportedReason reason) {
-  static constexpr auto k_names = std::to_array<std::string_view>({
-      "unknown_compiler",  "no_compile",           "preprocess_only",  "assembly_only",
-      "dependencies_only", "stdin_input",          "no_source",        "multiple_sources",
-      "unknown_language",  "unsupported_language", "output_to_stdout", "missing_argument",
-      "response_file",     "native_cpu",           "profile_use",      "save_temps",
-      "modules",           "unknown_xclang",       "multiple_arch",    "too_hard_option",
-  });
-  const auto index = static_cast<size_t>(reason);
-  return index < k_names.size() ? k_names[index] : "unknown";
+  using R = UnsupportedReason;
+  switch (reason) {
+  case R::unknown_compiler:
+    return "unknown_compiler";
+  case R::no_compile:
+    return "no_compile";
+  case R::preprocess_only:
+    return "preprocess_only";
+  case R::assembly_only:
+    return "assembly_only";
+  case R::dependencies_only:
+    return "dependencies_only";
+  case R::stdin_input:
+    return "stdin_input";
+  case R::no_source:
+    return "no_source";
+  case R::multiple_sources:
+    return "multiple_sources";
+  case R::unknown_language:
+    return "unknown_language";
+  case R::unsupported_language:
+    return "unsupported_language";
+  case R::output_to_stdout:
+    return "output_to_stdout";
+  case R::missing_argument:
+    return "missing_argument";
+  case R::response_file:
+    return "response_file";
+  case R::native_cpu:
+    return "native_cpu";
+  case R::profile_use:
+    return "profile_use";
+  case R::save_temps:
+    return "save_temps";
+  case R::modules:
+    return "modules";
+  case R::unknown_xclang:
+    return "unknown_xclang";
+  case R::multiple_arch:
+    return "multiple_arch";
+  case R::too_hard_option:
+    return "too_hard_option";
+  }
+  return "unknown";
 }
 
 std::string replace_extension(std::string_view path, std::string_view extension) {
