@@ -257,7 +257,6 @@ void Parser::on_target(Arg& a) {
 void Parser::on_sysroot(Arg& a) {
   m_out.sysroot = a.value;
   m_out.preprocessor_args.push_back({std::string(a.name), a.value});
-  keep(a);
 }
 
 // A specs file named by a path can be uploaded; a bare name is searched for in gcc's own
