@@ -1,0 +1,132 @@
+#include "depscan/scan_cache.h"
+#include "depscan/scanner.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace ccrex::depscan {
+namespace {
+
+class NoBuiltins final : public BuiltinProber {
+public:
+  ScanResultOr<std::vector<std::string>>
+  builtin_dirs(const std::string&, Language, const std::vector<std::string>&) override {
+    return std::vector<std::string>{};
+  }
+};
+
+TEST(ScanCache, SameStatIsNotReadAgain) {
+  MemoryFileSystem fs;
+  ScanCache cache;
+  fs.add_file("/a.h", "#include <x.h>\n");
+  const FileStat st = *fs.stat("/a.h");
+  auto first = cache.directives(fs, "/a.h", st);
+  ASSERT_TRUE(first);
+  auto second = cache.directives(fs, "/a.h", st);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(fs.reads(), 1);
+  EXPECT_EQ(first->get(), second->get());
+  EXPECT_EQ(cache.stats().directive_hits, 1);
+}
+
+TEST(ScanCache, ChangedFileIsLexedAgain) {
+  MemoryFileSystem fs;
+  ScanCache cache;
+  fs.add_file("/a.h", "#include <x.h>\n");
+  auto first = cache.directives(fs, "/a.h", *fs.stat("/a.h"));
+  fs.add_file("/a.h", "#include <y.h>\n");
+  auto second = cache.directives(fs, "/a.h", *fs.stat("/a.h"));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(print_directives(**second), "include <y.h>\n");
+  EXPECT_EQ(fs.reads(), 2);
+  EXPECT_EQ(cache.stats().lexed, 2);
+}
+
+TEST(ScanCache, SameContentElsewhereIsADigestHit) {
+  MemoryFileSystem fs;
+  ScanCache cache;
+  fs.add_file("/a.h", "#include <x.h>\n");
+  fs.add_file("/b.h", "#include <x.h>\n");
+  auto a = cache.directives(fs, "/a.h", *fs.stat("/a.h"));
+  auto b = cache.directives(fs, "/b.h", *fs.stat("/b.h"));
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->get(), b->get());
+  EXPECT_EQ(cache.stats().lexed, 1);
+  EXPECT_EQ(cache.stats().digest_hits, 1);
+}
+
+TEST(ScanCache, ListingFollowsDirectoryChanges) {
+  MemoryFileSystem fs;
+  ScanCache cache;
+  NoBuiltins prober;
+  Scanner scanner(fs, cache, prober);
+  fs.add_file("/w/a.c", "#include <x.h>\n");
+  fs.add_file("/w/i/other.h", "");
+  const ScanRequest req{"cc", {"-Ii", "a.c"}, "/w", {}};
+  auto r1 = scanner.scan(req);
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->files, (std::vector<std::string>{"a.c"}));
+  const int listings = fs.listings();
+  // Unchanged directory: the negative lookup is answered from the cached listing.
+  ASSERT_TRUE(scanner.scan(req));
+  EXPECT_EQ(fs.listings(), listings);
+  // A new header changes the directory's stat, so the listing is read again.
+  fs.add_file("/w/i/x.h", "");
+  auto r3 = scanner.scan(req);
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->files, (std::vector<std::string>{"a.c", "i/x.h"}));
+  EXPECT_GT(fs.listings(), listings);
+}
+
+TEST(ScanCache, WarmScanReadsNothing) {
+  MemoryFileSystem fs;
+  ScanCache cache;
+  NoBuiltins prober;
+  Scanner scanner(fs, cache, prober);
+  fs.add_file("/w/a.c", "#include \"b.h\"\n");
+  fs.add_file("/w/b.h", "#include \"c.h\"\n");
+  fs.add_file("/w/c.h", "");
+  const ScanRequest req{"cc", {"a.c"}, "/w", {}};
+  ASSERT_TRUE(scanner.scan(req));
+  const int reads = fs.reads();
+  EXPECT_EQ(reads, 3);
+  auto again = scanner.scan(req);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(fs.reads(), reads);
+  EXPECT_EQ(again->files, (std::vector<std::string>{"a.c", "b.h", "c.h"}));
+}
+
+TEST(ScanCache, ConcurrentScansAgree) {
+  MemoryFileSystem fs;
+  ScanCache cache;
+  NoBuiltins prober;
+  Scanner scanner(fs, cache, prober);
+  std::string main_src;
+  for (int i = 0; i < 50; ++i) {
+    const std::string name = "h" + std::to_string(i) + ".h";
+    main_src += "#include \"" + name + "\"\n";
+    fs.add_file("/w/" + name, i > 0 ? "#include \"h" + std::to_string(i - 1) + ".h\"\n" : "");
+  }
+  fs.add_file("/w/a.c", main_src);
+  const ScanRequest req{"cc", {"a.c"}, "/w", {}};
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int k = 0; k < 20; ++k) {
+        auto r = scanner.scan(req);
+        if (r && r->files.size() == 51) {
+          ++good;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(good.load(), 80);
+}
+
+} // namespace
+} // namespace ccrex::depscan

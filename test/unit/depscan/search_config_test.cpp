@@ -1,0 +1,156 @@
+#include "depscan/builtin_probe.h"
+#include "depscan/search_config.h"
+#include "util/file.h"
+
+#include <gtest/gtest.h>
+
+namespace ccrex::depscan {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+SearchConfig extract(const Strings& args, const Strings& env = {}) {
+  auto r = extract_search_config(args, "/w", env);
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().to_string());
+  return r ? *r : SearchConfig{};
+}
+
+TEST(SearchConfig, JoinedAndSeparateDirectories) {
+  const auto c = extract({"-Ia",
+                          "-I",
+                          "b/",
+                          "-iquote",
+                          "q",
+                          "-iquoteq2",
+                          "-isystem",
+                          "s",
+                          "-isystems2",
+                          "-idirafter",
+                          "d",
+                          "-c",
+                          "x.c"});
+  EXPECT_EQ(c.bracket_dirs, (Strings{"a", "b"}));
+  EXPECT_EQ(c.quote_dirs, (Strings{"q", "q2"}));
+  EXPECT_EQ(c.system_dirs, (Strings{"s", "s2"}));
+  EXPECT_EQ(c.after_dirs, Strings{"d"});
+  EXPECT_EQ(c.source, "x.c");
+  EXPECT_EQ(c.language, Language::c);
+}
+
+TEST(SearchConfig, SourceByExtension) {
+  for (const auto& [file, lang] :
+       std::vector<std::pair<std::string, Language>>{{"a.c", Language::c},
+                                                     {"a.cc", Language::cxx},
+                                                     {"a.cpp", Language::cxx},
+                                                     {"a.cxx", Language::cxx},
+                                                     {"a.C", Language::cxx},
+                                                     {"a.ii", Language::cxx},
+                                                     {"a.i", Language::c},
+                                                     {"a.m", Language::objc},
+                                                     {"a.mm", Language::objcxx}}) {
+    EXPECT_EQ(extract({"-c", file, "-o", "x.o"}).language, lang) << file;
+  }
+}
+
+TEST(SearchConfig, ArgumentsOfSkippedOptionsAreNotSources) {
+  const auto c = extract({"-MF",
+                          "dep.c",
+                          "-o",
+                          "out.c",
+                          "-D",
+                          "X=a.c",
+                          "-MT",
+                          "t.c",
+                          "-x",
+                          "c++",
+                          "real.c",
+                          "-lm",
+                          "foo.o"});
+  EXPECT_EQ(c.source, "real.c");
+  EXPECT_EQ(c.language, Language::cxx);
+  EXPECT_EQ(c.output, "out.c");
+  EXPECT_EQ(c.dep_targets, Strings{"t.c"});
+}
+
+TEST(SearchConfig, ForcedIncludesInOrder) {
+  const auto c = extract({"-include", "a.h", "-imacrosm.h", "--include", "b.h", "x.c"});
+  EXPECT_EQ(c.forced_includes, (Strings{"a.h", "m.h", "b.h"}));
+}
+
+TEST(SearchConfig, SysrootAndStd) {
+  const auto c = extract({"--sysroot=/sr", "-std=c++20", "-I=/inc", "-nostdinc++", "x.cc"});
+  EXPECT_EQ(c.sysroot, "/sr");
+  EXPECT_EQ(c.std, "c++20");
+  EXPECT_EQ(c.bracket_dirs, Strings{"/sr/inc"});
+  EXPECT_TRUE(c.nostdincxx);
+  EXPECT_FALSE(c.nostdinc);
+  EXPECT_EQ(c.probe_args, (Strings{"--sysroot", "/sr"}));
+  const auto d = extract({"-isysroot", "/sr2", "--sysroot", "/sr3", "x.c"});
+  EXPECT_EQ(d.sysroot, "/sr3");
+}
+
+TEST(SearchConfig, EnvironmentPaths) {
+  const auto c =
+      extract({"-Ia", "x.cc"}, {"CPATH=/c1::/c2", "CPLUS_INCLUDE_PATH=/p", "C_INCLUDE_PATH=/no"});
+  EXPECT_EQ(c.bracket_dirs, (Strings{"a", "/c1", ".", "/c2"}));
+  EXPECT_EQ(c.system_dirs, Strings{"/p"});
+}
+
+TEST(SearchConfig, Failures) {
+  EXPECT_EQ(extract_search_config({"-c"}, "/w", {}).error().reason, FailureReason::bad_arguments);
+  EXPECT_EQ(extract_search_config({"a.c", "b.c"}, "/w", {}).error().reason,
+            FailureReason::bad_arguments);
+  EXPECT_EQ(extract_search_config({"a.c", "-I"}, "/w", {}).error().reason,
+            FailureReason::bad_arguments);
+  for (const char* opt :
+       {"-fmodules", "-I-", "-traditional-cpp", "-iwithprefixbefore=x", "-Xpreprocessor"}) {
+    auto r = extract_search_config({opt, "y", "a.c"}, "/w", {});
+    ASSERT_FALSE(r) << opt;
+    EXPECT_EQ(r.error().reason, FailureReason::unsupported_option) << opt;
+  }
+  EXPECT_EQ(extract_search_config({"a.S"}, "/w", {}).error().reason,
+            FailureReason::unsupported_option);
+}
+
+TEST(SearchConfig, ResponseFiles) {
+  util::TempDir dir("depscan-rsp-");
+  ASSERT_TRUE(util::write_file_atomic(dir.path() + "/args.rsp", "-Ia \"-I b c\"\n'x.c'\n"));
+  auto r = extract_search_config({"@args.rsp", "-Id"}, dir.path(), {});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->bracket_dirs, (Strings{"a", " b c", "d"}));
+  EXPECT_EQ(r->source, "x.c");
+}
+
+TEST(BuiltinProbe, ParsesVerboseOutput) {
+  const std::string text = "ignoring nonexistent directory \"/x\"\n"
+                           "#include \"...\" search starts here:\n"
+                           "#include <...> search starts here:\n"
+                           " /usr/include/c++/12\n"
+                           " /usr/lib/gcc/x86_64-linux-gnu/12/include\n"
+                           " /Library/Frameworks (framework directory)\n"
+                           " /usr/include\n"
+                           "End of search list.\n";
+  auto dirs = parse_search_list(text);
+  ASSERT_TRUE(dirs);
+  EXPECT_EQ(
+      *dirs,
+      (Strings{"/usr/include/c++/12", "/usr/lib/gcc/x86_64-linux-gnu/12/include", "/usr/include"}));
+  EXPECT_FALSE(parse_search_list("no list here\n"));
+}
+
+TEST(BuiltinProbe, RealCompilerIsProbedOnce) {
+  CompilerProber prober;
+  auto a = prober.builtin_dirs("g++", Language::cxx, {});
+  ASSERT_TRUE(a) << a.error().to_string();
+  EXPECT_FALSE(a->empty());
+  auto b = prober.builtin_dirs("g++", Language::cxx, {});
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(prober.runs(), 1);
+  auto bad = prober.builtin_dirs("/nonexistent/cc", Language::c, {});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().reason, FailureReason::probe_failed);
+}
+
+} // namespace
+} // namespace ccrex::depscan
