@@ -223,6 +223,9 @@ util::Status validate_command(const reapi::v2::Command& command) {
 
 util::Status check_working_directory(const InputTree& tree, std::string_view working_directory) {
   const reapi::v2::Directory* dir = &tree.directory(tree.root);
+  if (working_directory.empty()) {
+    return {};
+  }
   for (auto segment : util::split(working_directory, '/')) {
     CCREX_TRY(validate_name(segment));
     const reapi::v2::DirectoryNode* next = nullptr;
