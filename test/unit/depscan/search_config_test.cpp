@@ -53,19 +53,8 @@ TEST(SearchConfig, SourceByExtension) {
 }
 
 TEST(SearchConfig, ArgumentsOfSkippedOptionsAreNotSources) {
-  const auto c = extract({"-MF",
-                          "dep.c",
-                          "-o",
-                          "out.c",
-                          "-D",
-                          "X=a.c",
-                          "-MT",
-                          "t.c",
-                          "-x",
-                          "c++",
-                          "real.c",
-                          "-lm",
-                          "foo.o"});
+  const auto c = extract(
+      {"foo.o", "-MF", "dep.c", "-o", "out.c", "-D", "X=a.c", "-MT", "t.c", "-x", "c++", "real.c"});
   EXPECT_EQ(c.source, "real.c");
   EXPECT_EQ(c.language, Language::cxx);
   EXPECT_EQ(c.output, "out.c");
