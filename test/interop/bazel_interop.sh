@@ -21,7 +21,8 @@
 #   4. //:fail fails: Bazel exits 1 (build failure, not a remote error) and relays the
 #      worker's stderr line.
 #
-# Both modes check that nothing was downloaded and that the server is alive at the end.
+# Both modes check that nothing was downloaded, that the server is alive at the end and
+# that it then exits with status 0 on SIGTERM.
 #
 # What Bazel 4.2.3 sends: an empty Platform in both Action and Command (so the server needs
 # neither --lenient-platform nor extra properties), no working_directory, output_files /
@@ -139,6 +140,22 @@ start_server() {
   port=${line##*:}
   ((port > 0)) || fail "bad port in '$line'"
   echo "ccrex-server (pid $server_pid) listening on 127.0.0.1:$port"
+}
+
+# stop_server: SIGTERM must end the server within 20 s with exit status 0.
+stop_server() {
+  local pid=$server_pid
+  kill -TERM "$pid"
+  for _ in $(seq 1 200); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && fail "ccrex-server still running 20 s after SIGTERM"
+  local rc=0
+  wait "$pid" || rc=$?
+  server_pid=""
+  ((rc == 0)) || fail "ccrex-server exited with status $rc after SIGTERM"
+  echo "ok: ccrex-server shut down cleanly on SIGTERM"
 }
 
 # ---------------------------------------------------------------------------- bazel
@@ -317,4 +334,7 @@ fi
 
 "test_${mode}_mode"
 kill -0 "$server_pid" 2>/dev/null || fail "ccrex-server died during the test"
+bazel_cmd shutdown >/dev/null 2>&1 || fail "bazel shutdown failed"
+bazel_started=0
+stop_server
 echo "PASS: Bazel interop, $mode mode"
