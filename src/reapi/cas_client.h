@@ -1,0 +1,114 @@
+#pragma once
+
+// CasClient: the CAS and ByteStream side of a REAPI client.
+//
+// - find_missing() splits the digests into requests well under gRPC's 4 MiB message limit.
+// - upload() sends small blobs with BatchUpdateBlobs, grouped under
+//   min(server max_batch_total_size_bytes, 4 MiB) counting a per-entry overhead, and larger
+//   ones with ByteStream Write in `chunk_bytes` pieces under a fresh upload id. A Write the
+//   server ends early because it already has the blob (committed_size == size) succeeds.
+//   Per-blob failures are collected and reported, not hidden behind the first one.
+// - reads use BatchReadBlobs for small blobs and ByteStream Read for large ones, resuming
+//   with read_offset after a broken stream. Every downloaded blob is checked against its
+//   digest: a server returning other bytes gets a data_loss error, never a success.
+// - the empty blob is never uploaded or downloaded.
+//
+// The constructor takes the generated StubInterfaces, so tests inject Mock*Stub classes.
+// Thread safety: const methods are thread-safe; set_server_batch_limit() is not (call it
+// once, before sharing the client).
+
+#include "reapi/blob.h"
+#include "reapi/call_settings.h"
+#include "reapi/proto.h"
+#include "util/result.h"
+
+#include <grpcpp/channel.h>
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ccrex::reapi {
+
+struct CasOptions {
+  // Our own ceiling on a batch request's blob bytes; the server's limit lowers it further.
+  int64_t max_batch_bytes = int64_t{4} << 20;
+  // Bytes counted per batch entry on top of its data (digest, tags, status).
+  int64_t batch_entry_overhead = 256;
+  // Size of each ByteStream WriteRequest's data.
+  int64_t chunk_bytes = int64_t{1} << 20;
+  // Digests per FindMissingBlobs request (about 80 bytes each on the wire).
+  size_t max_find_missing_digests = 10000;
+};
+
+// One blob that could not be transferred, and why.
+struct BlobFailure {
+  v2::Digest digest;
+  util::Error error;
+};
+
+class CasClient {
+public:
+  CasClient(std::shared_ptr<v2::ContentAddressableStorage::StubInterface> cas,
+            std::shared_ptr<bytestream::ByteStream::StubInterface> bytestream,
+            std::shared_ptr<const CallSettings> settings,
+            CasOptions options = {});
+
+  // Build the stubs on `channel`.
+  static std::unique_ptr<CasClient> create(const std::shared_ptr<grpc::Channel>& channel,
+                                           std::shared_ptr<const CallSettings> settings,
+                                           CasOptions options = {});
+
+  // Take the server's max_batch_total_size_bytes into account (0 = no server limit).
+  void set_server_batch_limit(int64_t bytes);
+  // Return the byte budget of one batch request.
+  int64_t batch_limit() const;
+
+  // Return the digests among `digests` that the server does not have (never the empty one).
+  util::Result<std::vector<v2::Digest>> find_missing(const std::vector<v2::Digest>& digests) const;
+
+  // Upload every blob of `blobs` (without asking what is missing first). On failure the
+  // error names the failed blobs and `failures` (if given) lists each one.
+  util::Status upload(const std::vector<UploadBlob>& blobs,
+                      std::vector<BlobFailure>* failures = nullptr) const;
+  // FindMissingBlobs over `blobs`, then upload() of the missing ones.
+  util::Status upload_missing(const BlobMap& blobs,
+                              std::vector<BlobFailure>* failures = nullptr) const;
+
+  // Return the content of `digest`, verified.
+  util::Result<std::string> read_blob(const v2::Digest& digest) const;
+  // Return the verified content of each digest keyed by "hash/size". Blobs that could not
+  // be read make the call fail; `failures` (if given) lists them.
+  util::Result<std::map<std::string, std::string>>
+  read_blobs(const std::vector<v2::Digest>& digests,
+             std::vector<BlobFailure>* failures = nullptr) const;
+  // Write the verified content of `digest` to `path` atomically (temp file + rename) with
+  // `mode`. Large blobs stream to disk without being held in memory.
+  util::Status
+  read_blob_to_file(const v2::Digest& digest, const std::string& path, mode_t mode = 0644) const;
+
+private:
+  bool fits_batch(const v2::Digest& d) const;
+  util::Status upload_batch(const std::vector<const UploadBlob*>& batch,
+                            std::vector<BlobFailure>& failures) const;
+  util::Status read_batch(const std::vector<v2::Digest>& batch,
+                          std::map<std::string, std::string>& out,
+                          std::vector<BlobFailure>& failures) const;
+  util::Status write_stream(const UploadBlob& blob) const;
+  util::Status read_stream(const v2::Digest& digest, class ByteSink& sink) const;
+
+  std::shared_ptr<v2::ContentAddressableStorage::StubInterface> m_cas;
+  std::shared_ptr<bytestream::ByteStream::StubInterface> m_bytestream;
+  std::shared_ptr<const CallSettings> m_settings;
+  CasOptions m_options;
+  int64_t m_server_batch_limit = 0;
+};
+
+// Return an error summarising `failures` ("3 blobs failed: <digest>: <reason>; ...").
+util::Error summarize_failures(std::string_view what, const std::vector<BlobFailure>& failures);
+
+} // namespace ccrex::reapi
