@@ -3,10 +3,14 @@
 // notes (§12.4). Request validation lives in execution_validation_test.cpp.
 
 #include "execution_support.h"
+#include "util/file.h"
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <chrono>
+#include <set>
 #include <thread>
 
 namespace ccrex::test {
@@ -330,6 +334,53 @@ TEST_F(Execution, ConcurrentExecutionsAllComplete) {
   for (size_t i = 0; i < digests.size(); ++i) {
     EXPECT_EQ(blob(responses[i].result().stdout_digest()), std::to_string(i) + "\n");
   }
+}
+
+TEST_F(Execution, OperationNamesCarryTheInstanceAndAreUnique) {
+  const auto digest = action(command({"true"}));
+  std::set<std::string> names;
+  for (int i = 0; i < 3; ++i) {
+    v2::ExecuteRequest req;
+    req.set_instance_name("main/linux");
+    *req.mutable_action_digest() = digest;
+    req.set_skip_cache_lookup(true);
+    grpc::ClientContext ctx;
+    auto reader = exec->Execute(&ctx, req);
+    const auto out = read_stream(*reader);
+    ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+    ASSERT_FALSE(out.operations.empty());
+    const std::string& name = out.operations.front().name();
+    EXPECT_EQ(name.rfind("main/linux/operations/", 0), 0U) << name;
+    names.insert(name);
+  }
+  EXPECT_EQ(names.size(), 3U);
+}
+
+TEST_F(Execution, ShutdownKillsRunningActionsAndEndsStreams) {
+  util::TempDir dir;
+  const std::string pid_file = dir.path() + "/pid";
+  const auto digest = action(command({"sh", "-c", "echo $$ > " + pid_file + "; exec sleep 60"}));
+  v2::ExecuteRequest req;
+  *req.mutable_action_digest() = digest;
+  grpc::ClientContext ctx;
+  auto reader = exec->Execute(&ctx, req);
+  google::longrunning::Operation op;
+  ASSERT_TRUE(reader->Read(&op));
+  std::string pid_text;
+  for (int i = 0; i < 100 && pid_text.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    pid_text = util::read_file(pid_file).value_or("");
+  }
+  ASSERT_FALSE(pid_text.empty()) << "the action did not start";
+  const pid_t pid = std::stoi(pid_text);
+  const auto start = std::chrono::steady_clock::now();
+  server().kill_and_wait(SIGTERM);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  while (reader->Read(&op)) {
+    EXPECT_FALSE(op.done());
+  }
+  EXPECT_FALSE(reader->Finish().ok());
+  EXPECT_NE(::kill(pid, 0), 0) << "action process " << pid << " survived the shutdown";
 }
 
 } // namespace
