@@ -9,7 +9,8 @@ v2::RequestMetadata make_request_metadata(const CallSettings& settings,
                                           std::string_view action_id) {
   v2::RequestMetadata md;
   md.mutable_tool_details()->set_tool_name("ccrex");
-  md.mutable_tool_details()->set_tool_version(settings.tool_version);
+  md.mutable_tool_details()->set_tool_version(
+      settings.tool_version.empty() ? CCREX_VERSION_STRING : settings.tool_version);
   md.set_action_id(std::string(action_id));
   md.set_tool_invocation_id(settings.tool_invocation_id);
   md.set_action_mnemonic(settings.action_mnemonic);

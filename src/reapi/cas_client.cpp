@@ -95,8 +95,9 @@ void CasClient::set_server_batch_limit(int64_t bytes) {
 
 int64_t CasClient::batch_limit() const {
   int64_t limit = std::min(m_options.max_batch_bytes, k_grpc_default_limit);
-  if (m_server_batch_limit > 0) {
-    limit = std::min(limit, m_server_batch_limit);
+  const int64_t server = m_server_batch_limit.load();
+  if (server > 0) {
+    limit = std::min(limit, server);
   }
   return limit - k_request_margin;
 }

@@ -14,8 +14,7 @@
 // - the empty blob is never uploaded or downloaded.
 //
 // The constructor takes the generated StubInterfaces, so tests inject Mock*Stub classes.
-// Thread safety: const methods are thread-safe; set_server_batch_limit() is not (call it
-// once, before sharing the client).
+// Thread safety: all methods are thread-safe.
 
 #include "reapi/blob.h"
 #include "reapi/call_settings.h"
@@ -26,6 +25,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -105,7 +105,7 @@ private:
   std::shared_ptr<bytestream::ByteStream::StubInterface> m_bytestream;
   std::shared_ptr<const CallSettings> m_settings;
   CasOptions m_options;
-  int64_t m_server_batch_limit = 0;
+  std::atomic<int64_t> m_server_batch_limit{0};
 };
 
 // Return an error summarising `failures` ("3 blobs failed: <digest>: <reason>; ...").

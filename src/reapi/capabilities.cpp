@@ -1,0 +1,94 @@
+#include "reapi/capabilities.h"
+
+#include "reapi/digest.h"
+
+#include <algorithm>
+
+namespace ccrex::reapi {
+namespace {
+
+ApiVersion to_version(const build::bazel::semver::SemVer& v) {
+  return {v.major(), v.minor()};
+}
+
+std::string to_text(ApiVersion v) {
+  return std::to_string(v.major) + "." + std::to_string(v.minor);
+}
+
+bool offers_sha256(const google::protobuf::RepeatedField<int>& functions) {
+  return std::find(functions.begin(), functions.end(), v2::DigestFunction::SHA256)
+         != functions.end();
+}
+
+} // namespace
+
+util::Result<ServerInfo> check_capabilities(const v2::ServerCapabilities& caps) {
+  ServerInfo info;
+  const auto& cache = caps.cache_capabilities();
+  // An empty list comes from servers predating the field; SHA-256 was the only choice then.
+  if (cache.digest_function_size() > 0 && !offers_sha256(cache.digest_function())) {
+    return util::unsupported("the server's CAS does not offer SHA-256 digests, which ccrex "
+                             "requires");
+  }
+  info.max_batch_total_size_bytes = std::max<int64_t>(cache.max_batch_total_size_bytes(), 0);
+  info.ac_update_enabled = cache.action_cache_update_capabilities().update_enabled();
+  const auto& exec = caps.execution_capabilities();
+  const auto exec_function = exec.digest_function();
+  info.exec_enabled = exec.exec_enabled()
+                      && (exec_function == v2::DigestFunction::SHA256
+                          || exec_function == v2::DigestFunction::UNKNOWN);
+  info.high_api = to_version(caps.high_api_version());
+  info.low_api = to_version(caps.low_api_version());
+  if (caps.has_deprecated_api_version()) {
+    info.low_api = std::min(info.low_api, to_version(caps.deprecated_api_version()));
+  }
+  if (!caps.has_high_api_version() && !caps.has_low_api_version()) {
+    // Very old servers announce nothing; assume the 2.0 baseline.
+    info.low_api = info.high_api = {2, 0};
+  }
+  const ApiVersion low = std::max(info.low_api, k_client_low_api);
+  const ApiVersion high = std::min(info.high_api, k_client_high_api);
+  if (low > high) {
+    return util::unsupported("the server speaks REAPI " + to_text(info.low_api) + " to "
+                             + to_text(info.high_api) + ", ccrex speaks "
+                             + to_text(k_client_low_api) + " to " + to_text(k_client_high_api));
+  }
+  info.chosen_api = high;
+  return info;
+}
+
+CapabilitiesClient::CapabilitiesClient(std::shared_ptr<v2::Capabilities::StubInterface> stub,
+                                       std::shared_ptr<const CallSettings> settings)
+    : m_stub(std::move(stub)),
+      m_settings(std::move(settings)) {}
+
+std::unique_ptr<CapabilitiesClient>
+CapabilitiesClient::create(const std::shared_ptr<grpc::Channel>& channel,
+                           std::shared_ptr<const CallSettings> settings) {
+  return std::make_unique<CapabilitiesClient>(v2::Capabilities::NewStub(channel),
+                                              std::move(settings));
+}
+
+util::Result<ServerInfo> CapabilitiesClient::get() {
+  std::lock_guard lock(m_mutex);
+  if (m_info) {
+    return *m_info;
+  }
+  v2::GetCapabilitiesRequest req;
+  req.set_instance_name(m_settings->instance_name);
+  v2::ServerCapabilities caps;
+  auto retrier = m_settings->unary_retrier();
+  const auto st = retrier.run([&](grpc::ClientContext& ctx) { m_settings->apply(ctx); },
+                              [&](grpc::ClientContext& ctx) {
+                                caps.Clear();
+                                return m_stub->GetCapabilities(&ctx, req, &caps);
+                              });
+  if (!st.ok()) {
+    return from_grpc(st).with_context("GetCapabilities");
+  }
+  CCREX_ASSIGN_OR_RETURN(auto info, check_capabilities(caps));
+  m_info = info;
+  return info;
+}
+
+} // namespace ccrex::reapi
