@@ -1,0 +1,58 @@
+// ccrexd: the per-user agent behind `ccrex`. It is normally started by the client (in the
+// background, on first use) and stops by itself after an idle period.
+#include "agent/handler.h"
+#include "agent/socket_server.h"
+#include "protocol/agent_dir.h"
+#include "util/file.h"
+#include "util/logging.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace {
+
+// Answers "run locally" for every compile: the client then runs the compiler itself.
+class RunLocallyHandler final : public ccrex::agent::Handler {
+public:
+  ccrex::agent::CompileReply compile(const ccrex::agent::CompileRequest& /*request*/) override {
+    return {true, 0, "no compile pipeline in this agent"};
+  }
+  ccrex::agent::AdminReply admin(const std::vector<std::string>& args,
+                                 const std::vector<std::string>& /*env*/) override {
+    return {"", "ccrex: " + args.at(0) + " is not supported by this agent\n", 1};
+  }
+};
+
+// The handler this agent serves requests with.
+std::unique_ptr<ccrex::agent::Handler> make_handler() {
+  return std::make_unique<RunLocallyHandler>();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--version") == 0) {
+    std::printf("ccrexd version %s\n", CCREX_VERSION);
+    return 0;
+  }
+  namespace logging = ccrex::util::logging;
+  auto options = ccrex::agent::socket_server_options_from_environment();
+  if (!options) {
+    std::fprintf(stderr, "ccrexd: %s\n", options.error().message().c_str());
+    return 1;
+  }
+  logging::log_to_file(ccrex::util::join_path(options->dir, "agent.log"), logging::Level::info);
+  auto handler = make_handler();
+  ccrex::agent::SocketServer server(*options, *handler);
+  if (auto started = server.start(); !started) {
+    CCREX_LOG_WARN("not starting: " << started.error().to_string());
+    std::fprintf(stderr, "ccrexd: %s\n", started.error().message().c_str());
+    return started.error().code() == ccrex::util::ErrorCode::already_exists ? 0 : 1;
+  }
+  CCREX_LOG_INFO("agent started, pid " << getpid() << ", socket " << server.socket_path());
+  server.run();
+  return 0;
+}

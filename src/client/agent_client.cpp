@@ -1,0 +1,142 @@
+#include "client/agent_client.h"
+
+#include "util/file.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+extern char** environ; // NOLINT(readability-redundant-declaration)
+
+namespace ccrex::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using protocol::UniqueFd;
+
+constexpr auto k_poll_interval = std::chrono::milliseconds(5);
+
+void sleep_for(std::chrono::milliseconds ms) {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  ts.tv_nsec = static_cast<long>((ms.count() % 1000) * 1'000'000);
+  while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+// Poll the socket until it accepts a connection or `deadline` passes.
+util::Result<UniqueFd> connect_until(const AgentClientOptions& options,
+                                     Clock::time_point deadline) {
+  while (true) {
+    auto fd = connect_agent(options);
+    if (fd || Clock::now() >= deadline) {
+      return fd;
+    }
+    sleep_for(k_poll_interval);
+  }
+}
+
+[[noreturn]] void exec_daemon(const std::string& agent_bin) {
+  ::setsid();
+  if (::fork() != 0) {
+    ::_exit(0); // the session leader leaves; the agent is adopted by init
+  }
+  const int null_fd = ::open("/dev/null", O_RDWR);
+  if (null_fd >= 0) {
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(null_fd, STDOUT_FILENO);
+    ::dup2(null_fd, STDERR_FILENO);
+  }
+  ::close_range(3, ~0U, 0);
+  if (::chdir("/") != 0) {
+    ::_exit(127);
+  }
+  char* const argv[] = {const_cast<char*>(agent_bin.c_str()), nullptr}; // NOLINT
+  ::execve(agent_bin.c_str(), argv, environ);
+  ::_exit(127);
+}
+
+} // namespace
+
+std::string default_agent_bin(const std::string& self) {
+  const char* env = std::getenv("CCREX_AGENT_BIN"); // NOLINT(concurrency-mt-unsafe)
+  if (env != nullptr && *env != '\0') {
+    return env;
+  }
+  if (self.empty()) {
+    return {};
+  }
+  return util::join_path(util::dirname(self), "ccrexd");
+}
+
+util::Result<UniqueFd> connect_agent(const AgentClientOptions& options) {
+  // Never hand descriptors and environment to a socket another user could have placed.
+  CCREX_TRY(protocol::ensure_private_dir(options.paths.dir, ::getuid()));
+  return protocol::connect_unix(options.paths.socket);
+}
+
+util::Status spawn_detached(const std::string& agent_bin) {
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return util::errno_error("fork", errno);
+  }
+  if (pid == 0) {
+    exec_daemon(agent_bin);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return {};
+}
+
+util::Result<UniqueFd> connect_or_start_agent(const AgentClientOptions& options) {
+  auto first = connect_agent(options);
+  if (first || first.error().code() == util::ErrorCode::permission_denied) {
+    return first;
+  }
+  if (options.agent_bin.empty()) {
+    return util::not_found("agent not running and no agent executable known");
+  }
+  UniqueFd lock(::open(options.paths.start_lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock.valid()) {
+    return util::errno_error("opening " + options.paths.start_lock, errno);
+  }
+  // Whoever holds the lock is starting the agent; wait for it (or for the lock) a little
+  // longer than a start may take.
+  const auto wait_deadline = Clock::now() + options.start_timeout + std::chrono::milliseconds(500);
+  while (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (auto fd = connect_agent(options)) {
+      return fd;
+    }
+    if (Clock::now() >= wait_deadline) {
+      return util::Error(util::ErrorCode::deadline_exceeded, "timed out waiting for the agent");
+    }
+    sleep_for(k_poll_interval);
+  }
+  if (auto fd = connect_agent(options)) {
+    return fd; // started by the previous lock holder
+  }
+  if (::access(options.agent_bin.c_str(), X_OK) != 0) {
+    return util::errno_error("agent " + options.agent_bin, errno);
+  }
+  CCREX_TRY(spawn_detached(options.agent_bin));
+  return connect_until(options, Clock::now() + options.start_timeout);
+}
+
+util::Result<protocol::Reply>
+exchange(int sock, const protocol::Request& request, const std::vector<int>& fds) {
+  CCREX_TRY(protocol::send_frame(sock, protocol::encode_request(request), fds));
+  CCREX_ASSIGN_OR_RETURN(auto frame, protocol::receive_frame(sock, 0));
+  if (frame.header.version != protocol::k_protocol_version) {
+    return util::Error(util::ErrorCode::failed_precondition,
+                       "agent speaks protocol version " + std::to_string(frame.header.version));
+  }
+  return protocol::decode_reply_payload(frame.payload);
+}
+
+} // namespace ccrex::client

@@ -1,0 +1,52 @@
+#pragma once
+
+// The client's side of the agent connection: connect to the per-user agent, start it when
+// it is not running (one starter per burst of clients), and exchange one request/reply.
+// Every failure is an Error; the caller decides to compile locally instead.
+//
+// Thread safety: functions are independent; intended for the single-threaded client.
+
+#include "protocol/agent_dir.h"
+#include "protocol/messages.h"
+#include "protocol/socket_io.h"
+#include "util/result.h"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace ccrex::client {
+
+struct AgentClientOptions {
+  protocol::AgentPaths paths;
+  // The agent executable to start when none is running; empty disables starting.
+  std::string agent_bin;
+  // How long to keep trying to connect after starting (or waiting for another client to
+  // start) the agent.
+  std::chrono::milliseconds start_timeout = std::chrono::seconds(2);
+};
+
+// Return the agent to start: $CCREX_AGENT_BIN if set, else "ccrexd" in the directory of
+// `self` (the ccrex executable); empty when neither is known.
+std::string default_agent_bin(const std::string& self);
+
+// Connect to the running agent. Does not start one. Fails with permission_denied when the
+// agent directory is not private to this user (see protocol::ensure_private_dir).
+util::Result<protocol::UniqueFd> connect_agent(const AgentClientOptions& options);
+
+// Connect to the agent, starting it if needed: under the start lock (so that concurrent
+// clients start a single agent) the agent is launched detached and the socket polled
+// until it answers or start_timeout passes.
+util::Result<protocol::UniqueFd> connect_or_start_agent(const AgentClientOptions& options);
+
+// Launch `agent_bin` as a daemon: its own session, not a child of this process, stdio on
+// /dev/null, working directory "/", this process's environment. Returns once it was forked
+// (not when it is ready); fails only when forking fails.
+util::Status spawn_detached(const std::string& agent_bin);
+
+// Send `request` with `fds` attached and read the reply. A reply in another protocol
+// version fails with failed_precondition.
+util::Result<protocol::Reply>
+exchange(int sock, const protocol::Request& request, const std::vector<int>& fds);
+
+} // namespace ccrex::client

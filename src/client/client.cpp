@@ -1,0 +1,187 @@
+#include "client/client.h"
+
+#include "client/agent_client.h"
+#include "client/command_line.h"
+
+#include <limits.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#ifndef CCREX_VERSION
+#  define CCREX_VERSION "unknown"
+#endif
+
+extern char** environ; // NOLINT(readability-redundant-declaration)
+
+namespace ccrex::client {
+namespace {
+
+constexpr std::string_view k_usage =
+    "Usage:\n"
+    "  ccrex COMPILER [ARGS...]   compile through the ccrex agent\n"
+    "  COMPILER [ARGS...]         the same, when COMPILER is a symlink to ccrex\n"
+    "  ccrex OPTION\n"
+    "\n"
+    "Options:\n"
+    "  -s, --show-stats     show statistics\n"
+    "  -z, --zero-stats     zero statistics\n"
+    "  -C, --clear          clear the local cache\n"
+    "      --show-config    show the configuration and where each value comes from\n"
+    "      --explain ARGS   explain how a compile command would be handled\n"
+    "      --stop-agent     stop the running agent\n"
+    "  -V, --version        print version and exit\n"
+    "  -h, --help           print this help and exit\n";
+
+void write_all(int fd, std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return;
+    }
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void print_error(std::string_view message) {
+  write_all(STDERR_FILENO, "ccrex: " + std::string(message) + "\n");
+}
+
+std::string current_dir() {
+  char buf[PATH_MAX]; // NOLINT(modernize-avoid-c-arrays)
+  return ::getcwd(buf, sizeof(buf)) != nullptr ? std::string(buf) : std::string();
+}
+
+std::vector<std::string> environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    env.emplace_back(*e);
+  }
+  return env;
+}
+
+protocol::Request make_request(protocol::RequestKind kind, std::vector<std::string> argv) {
+  protocol::Request request;
+  request.kind = kind;
+  request.argv = std::move(argv);
+  request.cwd = current_dir();
+  request.env = environment();
+  return request;
+}
+
+AgentClientOptions agent_options(const std::string& self) {
+  AgentClientOptions options;
+  options.paths = protocol::agent_paths(protocol::agent_dir());
+  options.agent_bin = default_agent_bin(self);
+  return options;
+}
+
+[[noreturn]] void exec_compiler(const std::vector<std::string>& argv) {
+  std::vector<char*> c_argv;
+  c_argv.reserve(argv.size() + 1);
+  for (const auto& a : argv) {
+    c_argv.push_back(const_cast<char*>(a.c_str())); // NOLINT: exec is not const-correct
+  }
+  c_argv.push_back(nullptr);
+  ::execv(argv[0].c_str(), c_argv.data());
+  print_error("cannot execute " + argv[0] + ": " + std::strerror(errno));
+  std::exit(127); // NOLINT(concurrency-mt-unsafe)
+}
+
+// Ask the agent to run the compile; return its exit code, or nothing to run locally.
+bool compile_via_agent(const std::string& self, const std::vector<std::string>& argv, int& code) {
+  auto sock = connect_or_start_agent(agent_options(self));
+  if (!sock) {
+    return false;
+  }
+  const auto request = make_request(protocol::RequestKind::compile, argv);
+  auto reply = exchange(sock->get(), request, {STDOUT_FILENO, STDERR_FILENO});
+  if (!reply || reply->kind != protocol::ReplyKind::done) {
+    return false;
+  }
+  code = reply->exit_code;
+  return true;
+}
+
+int run_compile(const ClientCommand& command) {
+  const std::string self = self_path();
+  const char* path = std::getenv("PATH"); // NOLINT(concurrency-mt-unsafe)
+  auto compiler = resolve_compiler(command.args[0], path != nullptr ? path : "", self);
+  if (!compiler) {
+    print_error(compiler.error().message());
+    return 127;
+  }
+  std::vector<std::string> argv = command.args;
+  argv[0] = *compiler;
+  int code = 0;
+  if (compile_via_agent(self, argv, code)) {
+    return code;
+  }
+  exec_compiler(argv);
+}
+
+int run_admin(const ClientCommand& command) {
+  const bool stop = command.args[0] == "--stop-agent";
+  auto options = agent_options(self_path());
+  if (stop) {
+    options.agent_bin.clear(); // never start an agent only to stop it
+  }
+  util::Error last_error(util::ErrorCode::unavailable, "no attempt");
+  // A second attempt covers an agent that stopped because it speaks another version.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto sock = stop ? connect_agent(options) : connect_or_start_agent(options);
+    if (!sock && stop) {
+      write_all(STDOUT_FILENO, "ccrex: no agent is running\n");
+      return 0;
+    }
+    if (sock) {
+      const auto request = make_request(protocol::RequestKind::admin, command.args);
+      auto reply = exchange(sock->get(), request, {});
+      if (reply && reply->kind == protocol::ReplyKind::text) {
+        write_all(STDOUT_FILENO, reply->out);
+        write_all(STDERR_FILENO, reply->err);
+        return reply->exit_code;
+      }
+      last_error = reply ? util::Error(util::ErrorCode::unavailable, reply->reason)
+                         : std::move(reply).error();
+    } else {
+      last_error = std::move(sock).error();
+    }
+    ::usleep(100'000);
+  }
+  print_error("cannot reach the agent: " + last_error.message());
+  return 1;
+}
+
+} // namespace
+
+int client_main(int argc, char** argv) {
+  const ClientCommand command = classify_command_line(std::vector<std::string>(argv, argv + argc));
+  switch (command.kind) {
+  case ClientCommand::Kind::compile:
+    return run_compile(command);
+  case ClientCommand::Kind::admin:
+    return run_admin(command);
+  case ClientCommand::Kind::version:
+    write_all(STDOUT_FILENO, "ccrex version " CCREX_VERSION "\n");
+    return 0;
+  case ClientCommand::Kind::help:
+    write_all(STDOUT_FILENO, k_usage);
+    return 0;
+  case ClientCommand::Kind::usage_error:
+    break;
+  }
+  print_error(command.message);
+  write_all(STDERR_FILENO, k_usage);
+  return 1;
+}
+
+} // namespace ccrex::client

@@ -1,0 +1,61 @@
+#pragma once
+
+// How the thin client reads its own command line: which compiler to run (and how to find
+// it), or which administrative command was asked for. Nothing here touches the network.
+//
+//   ccrex gcc -c a.c          compile; "gcc" is looked up in PATH
+//   ccrex /usr/bin/gcc -c a.c compile with that path
+//   gcc -c a.c                compile, when `gcc` is a symlink to ccrex (masquerade mode)
+//   ccrex -s                  admin command, answered by the agent
+//
+// Thread safety: pure functions, except resolve_compiler() and self_path() which look at
+// the file system.
+
+#include "util/result.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ccrex::client {
+
+struct ClientCommand {
+  enum class Kind {
+    compile,     // run `args` as a compiler command line
+    admin,       // forward `args` to the agent
+    version,     // --version / -V
+    help,        // --help / -h
+    usage_error, // no arguments, or an unknown option; `message` says which
+  };
+  Kind kind = Kind::usage_error;
+  // compile: the compiler command line with argv[0] as the user wrote it ("gcc",
+  // "/usr/bin/gcc", or in masquerade mode the name ccrex was called by); admin: the
+  // arguments after "ccrex".
+  std::vector<std::string> args;
+  // True when ccrex was called under a compiler's name.
+  bool masquerade = false;
+  std::string message;
+};
+
+// The name by which ccrex recognises itself in argv[0].
+constexpr std::string_view k_program_name = "ccrex";
+
+// Classify `argv` (argv[0] included).
+ClientCommand classify_command_line(const std::vector<std::string>& argv);
+
+// Return whether `option` is an admin option the agent answers.
+bool is_admin_option(std::string_view option);
+
+// Find the compiler to run for `name` (argv[0] of the compile command):
+//  - a name without '/' is looked up in `path_list`, skipping any entry whose real path
+//    is `self` (the ccrex binary, so a masquerade symlink never finds itself);
+//  - a path is used as is, unless it leads to `self`, in which case its last component is
+//    looked up in `path_list` as above.
+// Fails with not_found when nothing suitable exists.
+util::Result<std::string>
+resolve_compiler(const std::string& name, const std::string& path_list, const std::string& self);
+
+// Return the real path of the running executable (from /proc/self/exe), or "" if unknown.
+std::string self_path();
+
+} // namespace ccrex::client
