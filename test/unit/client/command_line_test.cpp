@@ -1,0 +1,126 @@
+#include "client/command_line.h"
+#include "util/file.h"
+
+#include <gtest/gtest.h>
+
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+namespace ccrex::client {
+namespace {
+
+using Kind = ClientCommand::Kind;
+using Args = std::vector<std::string>;
+
+TEST(ClassifyCommandLine, CompilerAsFirstArgument) {
+  const auto c = classify_command_line({"/usr/local/bin/ccrex", "gcc", "-c", "a.c"});
+  EXPECT_EQ(c.kind, Kind::compile);
+  EXPECT_FALSE(c.masquerade);
+  EXPECT_EQ(c.args, (Args{"gcc", "-c", "a.c"}));
+}
+
+TEST(ClassifyCommandLine, Masquerade) {
+  const auto c = classify_command_line({"/opt/wrap/g++", "-O2", "-c", "a.cc"});
+  EXPECT_EQ(c.kind, Kind::compile);
+  EXPECT_TRUE(c.masquerade);
+  EXPECT_EQ(c.args, (Args{"/opt/wrap/g++", "-O2", "-c", "a.cc"}));
+  // Options of the compiler are never taken as ccrex options in masquerade mode.
+  EXPECT_EQ(classify_command_line({"gcc", "--version"}).kind, Kind::compile);
+}
+
+TEST(ClassifyCommandLine, OwnOptions) {
+  EXPECT_EQ(classify_command_line({"ccrex", "--version"}).kind, Kind::version);
+  EXPECT_EQ(classify_command_line({"ccrex", "-V"}).kind, Kind::version);
+  EXPECT_EQ(classify_command_line({"ccrex", "--help"}).kind, Kind::help);
+  for (const char* opt : {"-s",
+                          "--show-stats",
+                          "-z",
+                          "--zero-stats",
+                          "-C",
+                          "--clear",
+                          "--show-config",
+                          "--stop-agent",
+                          "--explain"}) {
+    const auto c = classify_command_line({"ccrex", opt, "extra"});
+    EXPECT_EQ(c.kind, Kind::admin) << opt;
+    EXPECT_EQ(c.args, (Args{opt, "extra"}));
+  }
+}
+
+TEST(ClassifyCommandLine, UsageErrors) {
+  EXPECT_EQ(classify_command_line({"ccrex"}).kind, Kind::usage_error);
+  EXPECT_EQ(classify_command_line({}).kind, Kind::usage_error);
+  const auto c = classify_command_line({"ccrex", "--bogus"});
+  EXPECT_EQ(c.kind, Kind::usage_error);
+  EXPECT_NE(c.message.find("--bogus"), std::string::npos);
+}
+
+class ResolveCompiler : public ::testing::Test {
+protected:
+  void SetUp() override {
+    // bin1/gcc -> self (a masquerade link), bin2/gcc the real one, self is "ccrex".
+    m_bin1 = util::join_path(m_tmp.path(), "bin1");
+    m_bin2 = util::join_path(m_tmp.path(), "bin2");
+    ASSERT_TRUE(util::make_dirs(m_bin1));
+    ASSERT_TRUE(util::make_dirs(m_bin2));
+    m_self = make_exe(util::join_path(m_tmp.path(), "ccrex"));
+    m_real = make_exe(util::join_path(m_bin2, "gcc"));
+    ASSERT_EQ(::symlink(m_self.c_str(), util::join_path(m_bin1, "gcc").c_str()), 0);
+  }
+
+  static std::string make_exe(const std::string& path) {
+    EXPECT_TRUE(util::write_file_atomic(path, "#!/bin/sh\n", 0755));
+    char buf[PATH_MAX];
+    EXPECT_NE(::realpath(path.c_str(), buf), nullptr);
+    return buf;
+  }
+
+  util::TempDir m_tmp;
+  std::string m_bin1;
+  std::string m_bin2;
+  std::string m_self;
+  std::string m_real;
+};
+
+TEST_F(ResolveCompiler, SkipsEntriesThatAreSelf) {
+  auto found = resolve_compiler("gcc", m_bin1 + ":" + m_bin2, m_self);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(*found, util::join_path(m_bin2, "gcc"));
+}
+
+TEST_F(ResolveCompiler, WithoutSelfFindsFirst) {
+  auto found = resolve_compiler("gcc", m_bin1 + ":" + m_bin2, "");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(*found, util::join_path(m_bin1, "gcc"));
+}
+
+TEST_F(ResolveCompiler, PathIsUsedAsIsUnlessItIsSelf) {
+  auto direct = resolve_compiler(m_real, m_bin1, m_self);
+  ASSERT_TRUE(direct);
+  EXPECT_EQ(*direct, m_real);
+  // bin1/gcc leads back to ccrex: look "gcc" up in PATH instead.
+  auto via_link = resolve_compiler(util::join_path(m_bin1, "gcc"), m_bin1 + ":" + m_bin2, m_self);
+  ASSERT_TRUE(via_link);
+  EXPECT_EQ(*via_link, util::join_path(m_bin2, "gcc"));
+}
+
+TEST_F(ResolveCompiler, NotFound) {
+  EXPECT_FALSE(resolve_compiler("gcc", m_bin1, m_self));
+  EXPECT_FALSE(resolve_compiler("no-such-cc", m_bin1 + ":" + m_bin2, m_self));
+  EXPECT_FALSE(resolve_compiler(m_self, m_bin2, m_self)); // "ccrex ccrex"
+}
+
+TEST(SelfPath, IsThisExecutable) {
+  const std::string self = self_path();
+  ASSERT_FALSE(self.empty());
+  EXPECT_EQ(self[0], '/');
+  EXPECT_EQ(util::basename(self), "client_tests");
+}
+
+} // namespace
+} // namespace ccrex::client
