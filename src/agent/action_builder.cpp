@@ -1,0 +1,242 @@
+#include "agent/action_builder.h"
+
+#include "reapi/digest.h"
+#include "util/file.h"
+#include "util/sha256.h"
+#include "util/strings.h"
+
+#include <algorithm>
+#include <set>
+
+namespace ccrex::agent {
+namespace {
+
+namespace v2 = reapi::v2;
+
+// Variables of the client's environment that change what the compiler produces. PATH is
+// not one of them (it is fixed below), so differing user PATHs still share hits.
+constexpr const char* k_passed_env[] = {
+    "CPATH",
+    "CPLUS_INCLUDE_PATH",
+    "C_INCLUDE_PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "OBJCPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "SOURCE_DATE_EPOCH",
+};
+constexpr const char* k_fixed_path = "/usr/local/bin:/usr/bin:/bin";
+
+std::string relative_to(const std::string& target, const std::string& base) {
+  const auto t = util::split(target, '/', true);
+  const auto b = util::split(base, '/', true);
+  size_t common = 0;
+  while (common < t.size() && common < b.size() && t[common] == b[common]) {
+    ++common;
+  }
+  std::string out;
+  for (size_t i = common; i < b.size(); ++i) {
+    out += out.empty() ? ".." : "/..";
+  }
+  for (size_t i = common; i < t.size(); ++i) {
+    if (!out.empty()) {
+      out += '/';
+    }
+    out += t[i];
+  }
+  return out.empty() ? "." : out;
+}
+
+bool under_any(const std::string& path, const std::vector<std::string>& dirs) {
+  return std::any_of(dirs.begin(), dirs.end(), [&](const std::string& d) {
+    const std::string nd = util::normalize_path(d);
+    return path.size() > nd.size() && path.compare(0, nd.size(), nd) == 0 && path[nd.size()] == '/';
+  });
+}
+
+bool args_mention_root(const std::vector<std::string>& args, const std::string& root) {
+  return std::any_of(args.begin() + 1, args.end(), [&](const std::string& a) {
+    return a.find(root + "/") != std::string::npos || a == root;
+  });
+}
+
+// Whether the compiler records the build directory in its output (debug info's compile
+// directory, coverage data) unless a prefix map rewrites the cwd.
+bool records_location(const toolchain::ParsedCommand& cmd, const std::string& cwd) {
+  if (!cmd.generates_debug_info && !cmd.profile_arcs && !cmd.test_coverage) {
+    return false;
+  }
+  return !std::any_of(cmd.prefix_maps.begin(), cmd.prefix_maps.end(), [&](const auto& m) {
+    return (m.kind == toolchain::PrefixMapKind::debug || m.kind == toolchain::PrefixMapKind::file)
+           && !m.from.empty() && cwd.compare(0, m.from.size(), m.from) == 0;
+  });
+}
+
+util::Status add_outputs(const ActionContext& ctx, BuiltAction& out) {
+  std::vector<std::string> locals{ctx.command.output_object};
+  for (const auto* opt : {&ctx.command.dependency_file,
+                          &ctx.command.split_dwarf_output,
+                          &ctx.command.coverage_notes_output}) {
+    if (opt->has_value()) {
+      locals.push_back(**opt);
+    }
+  }
+  locals.insert(locals.end(), ctx.command.other_outputs.begin(), ctx.command.other_outputs.end());
+  std::set<std::string> remote;
+  for (const auto& l : locals) {
+    const std::string abs = ctx.paths.absolute(l);
+    const std::string rel = relative_to(abs, ctx.paths.cwd());
+    if (!util::is_safe_relative_path(rel) || rel == ".") {
+      return util::unsupported("output " + l + " is outside the working directory");
+    }
+    if (remote.insert(rel).second) {
+      out.outputs.push_back({rel, abs});
+    }
+  }
+  for (const auto& r : remote) { // sorted, as REAPI requires
+    out.command.add_output_files(r);
+  }
+  return {};
+}
+
+util::Status add_inputs(const ActionContext& ctx,
+                        FileDigests& digests,
+                        reapi::MerkleTree& tree,
+                        std::string& salt,
+                        BuiltAction& out) {
+  std::vector<std::string> files = ctx.dependencies.files;
+  for (const auto& oi : ctx.command.option_inputs) {
+    files.push_back(oi.path);
+  }
+  for (const auto& rf : ctx.command.response_files) {
+    files.push_back(rf);
+  }
+  std::vector<std::string> builtin = ctx.toolchain.builtin_include_dirs_c;
+  builtin.insert(builtin.end(),
+                 ctx.toolchain.builtin_include_dirs_cxx.begin(),
+                 ctx.toolchain.builtin_include_dirs_cxx.end());
+  builtin.emplace_back("/usr/include");
+  std::set<std::string> seen;
+  std::vector<std::string> external;
+  for (const auto& f : files) {
+    const std::string abs = ctx.paths.absolute(f);
+    if (!seen.insert(abs).second) {
+      continue;
+    }
+    auto info = digests.get(abs);
+    if (!info) {
+      if (info.error().code() == util::ErrorCode::not_found) {
+        continue; // e.g. -include of a file found through the include path later on
+      }
+      return info.error();
+    }
+    const auto rel = ctx.paths.input_path(abs);
+    if (rel && !rel->empty()) {
+      CCREX_TRY(tree.add_file(
+          *rel, reapi::to_proto(info->digest), info->is_executable, reapi::BlobSource::file(abs)));
+      continue;
+    }
+    if (f.front() != '/' && !ctx.same_path) {
+      return util::unsupported("input " + f + " lies outside the project root " + ctx.paths.root()
+                               + " (set CCREX_PROJECT_ROOT)");
+    }
+    external.push_back(abs + " " + info->digest.to_string());
+    if (!under_any(abs, builtin)) {
+      out.foreign_inputs.push_back(abs);
+    }
+  }
+  std::sort(external.begin(), external.end());
+  for (const auto& e : external) {
+    salt += e;
+    salt += '\n';
+  }
+  return {};
+}
+
+void add_environment(const ActionContext& ctx, bool location_dependent, v2::Command& command) {
+  std::vector<std::pair<std::string, std::string>> vars{{"PATH", k_fixed_path}};
+  for (const char* name : k_passed_env) {
+    const std::string value = env_value(ctx.env, name);
+    if (!value.empty()) {
+      vars.emplace_back(name, value);
+    }
+  }
+  if (location_dependent) {
+    vars.emplace_back(k_stage_root_env, ctx.paths.root());
+  }
+  std::sort(vars.begin(), vars.end());
+  for (const auto& [k, v] : vars) {
+    auto* e = command.add_environment_variables();
+    e->set_name(k);
+    e->set_value(v);
+  }
+}
+
+void set_platform(const Config& config, v2::Command& command, v2::Action& action) {
+  // std::map keeps the properties sorted by name, as REAPI requires.
+  for (const auto& [k, v] : config.platform) {
+    auto* p = action.mutable_platform()->add_properties();
+    p->set_name(k);
+    p->set_value(v);
+  }
+  *command.mutable_platform() = action.platform();
+}
+
+} // namespace
+
+std::string relativize_argument(const std::string& arg, const PathMapper& paths) {
+  const std::string prefix = paths.root() + "/";
+  const size_t at = arg.find(prefix);
+  if (at == std::string::npos) {
+    return arg;
+  }
+  // Only rewrite a path that starts the argument or follows an option spelling such as
+  // "-I", "-o", "--sysroot=" or "-Wp,-MD,".
+  const std::string head = arg.substr(0, at);
+  const bool option_head =
+      head.empty() || (head.front() == '-' && head.find('/') == std::string::npos);
+  if (!option_head) {
+    return arg;
+  }
+  const std::string tail = arg.substr(at);
+  const size_t end = tail.find_first_of(",:= ");
+  const std::string path = tail.substr(0, end);
+  return head + relative_to(util::normalize_path(path), paths.cwd())
+         + (end == std::string::npos ? "" : tail.substr(end));
+}
+
+util::Result<BuiltAction> build_action(const ActionContext& ctx, FileDigests& digests) {
+  BuiltAction out;
+  const auto& cmd = ctx.command;
+  const bool abs_args = args_mention_root(cmd.args, ctx.paths.root());
+  out.location_dependent = records_location(cmd, ctx.paths.cwd()) || (abs_args && ctx.same_path);
+
+  out.command.add_arguments(ctx.compiler);
+  for (size_t i = 1; i < cmd.args.size(); ++i) {
+    out.command.add_arguments(ctx.same_path ? cmd.args[i]
+                                            : relativize_argument(cmd.args[i], ctx.paths));
+  }
+  CCREX_TRY(add_outputs(ctx, out));
+  out.command.set_working_directory(ctx.paths.working_directory());
+
+  reapi::MerkleTree tree;
+  std::string salt = "ccrex action v1\n" + ctx.toolchain.key + "\n";
+  CCREX_TRY(add_inputs(ctx, digests, tree, salt, out));
+  CCREX_TRY(tree.add_directory(ctx.paths.working_directory()));
+  // Output directories must exist before the compiler runs; the server creates them, but
+  // an input root that holds them keeps the remote cwd identical to the local one.
+  add_environment(ctx, out.location_dependent, out.command);
+  set_platform(ctx.config, out.command, out.action);
+
+  out.input_root = tree.build();
+  *out.action.mutable_command_digest() = reapi::add_message(out.input_root.blobs, out.command);
+  *out.action.mutable_input_root_digest() = out.input_root.root_digest;
+  out.action.set_salt(util::sha256_hex(salt));
+  out.action.mutable_timeout()->set_seconds(ctx.config.execution_timeout.count());
+  out.action_digest = reapi::add_message(out.input_root.blobs, out.action);
+  return out;
+}
+
+} // namespace ccrex::agent

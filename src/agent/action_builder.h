@@ -1,0 +1,79 @@
+#pragma once
+
+// Build the REAPI Action for one compile: the input root (only the files the compile reads
+// that lie below the project root, paths relative to it), the Command (the compile's
+// arguments, a minimal fixed environment, the expected outputs, the working directory)
+// and the Action (command, input root, platform, and a salt that binds the compiler's
+// identity and the content of every input outside the project root).
+//
+// Two checkouts of the same sources in different directories get the same action digest,
+// unless the output records where it was built (debug info, coverage, absolute paths on
+// the command line): then the project root is part of the key (as CCREX_STAGE_ROOT in the
+// Command environment) and servers that understand it (ccrex-server and the embedded one)
+// run the compile at that same absolute path, so the object matches a local compile byte
+// for byte.
+
+#include "agent/config.h"
+#include "agent/deps.h"
+#include "agent/file_digests.h"
+#include "agent/project.h"
+#include "reapi/merkle_tree.h"
+#include "reapi/proto.h"
+#include "toolchain/command_parser.h"
+#include "toolchain/toolchain_id.h"
+#include "util/result.h"
+
+#include <string>
+#include <vector>
+
+namespace ccrex::agent {
+
+// Name of the Command environment variable asking the server to stage the input root at
+// this absolute path.
+inline constexpr const char* k_stage_root_env = "CCREX_STAGE_ROOT";
+
+struct ExpectedOutput {
+  // Path relative to the Command's working directory, as listed in output_files.
+  std::string remote_path;
+  // Absolute local path it is written to.
+  std::string local_path;
+};
+
+struct BuiltAction {
+  reapi::v2::Command command;
+  reapi::v2::Action action;
+  reapi::v2::Digest action_digest;
+  // Input root plus the Command and Action blobs: everything to upload on a miss.
+  reapi::InputRoot input_root;
+  std::vector<ExpectedOutput> outputs;
+  // True when the key includes the project root (see the file comment).
+  bool location_dependent = false;
+  // Inputs outside the project root that are not part of the compiler's built-in
+  // directories (they must exist on the worker at the same path).
+  std::vector<std::string> foreign_inputs;
+};
+
+struct ActionContext {
+  const toolchain::ParsedCommand& command;
+  // Resolved absolute compiler path (argv[0] of the remote command).
+  const std::string& compiler;
+  const toolchain::ToolchainId& toolchain;
+  const Dependencies& dependencies;
+  const PathMapper& paths;
+  const Config& config;
+  // The client's environment.
+  const std::vector<std::string>& env;
+  // Whether the executor stages at the same absolute path (embedded server, ccrex-server).
+  bool same_path = false;
+};
+
+// Build the action. Errors are reasons to compile locally (an output outside the working
+// directory, an input that escapes the project root through a relative path, an unreadable
+// input); their message says which file.
+util::Result<BuiltAction> build_action(const ActionContext& ctx, FileDigests& digests);
+
+// Return `arg` with absolute paths below `paths.root()` rewritten relative to the cwd
+// (for engines that cannot stage at the same path). Other arguments are returned as is.
+std::string relativize_argument(const std::string& arg, const PathMapper& paths);
+
+} // namespace ccrex::agent

@@ -1,0 +1,54 @@
+#pragma once
+
+// Backend: where the agent's actions go. Every compile first asks the local store (the
+// embedded server's CAS and ActionCache in the agent's cache directory); the Executor then
+// talks REAPI to the embedded server (in-process channel) or to a remote engine.
+//
+// Thread safety: all methods may be called concurrently.
+
+#include "reapi/blob.h"
+#include "reapi/merkle_tree.h"
+#include "reapi/proto.h"
+#include "util/result.h"
+
+#include <optional>
+#include <string>
+
+namespace ccrex::agent {
+
+// The outcome of Execute.
+struct Execution {
+  reapi::v2::ActionResult result;
+  bool cached_result = false;
+};
+
+// How a remote step failed: the fallback decision and the statistics need the kind.
+enum class RemoteFailure {
+  unavailable,   // engine down, refused, connection broken
+  timeout,       // deadline exceeded
+  missing_blobs, // inputs vanished between upload and execution, after retries
+  rejected,      // the engine refused the request (platform, invalid argument, ...)
+  bad_result,    // the engine answered something unusable (wrong bytes, bad paths)
+};
+
+class Executor {
+public:
+  virtual ~Executor() = default;
+  // Return the cached result of `action`, or nullopt on a miss.
+  virtual util::Result<std::optional<reapi::v2::ActionResult>>
+  lookup(const reapi::v2::Digest& action) = 0;
+  // Upload whatever of `inputs` (the input root plus the Action and Command blobs) the
+  // engine lacks, then execute `action`.
+  virtual util::Result<Execution> execute(const reapi::v2::Digest& action,
+                                          const reapi::InputRoot& inputs) = 0;
+  // Return the bytes of a blob (verified by the caller).
+  virtual util::Result<std::string> fetch(const reapi::v2::Digest& digest) = 0;
+  // Upload `blobs` and store `result` for `action` (cache-only mode).
+  virtual util::Status update(const reapi::v2::Digest& action,
+                              const reapi::v2::ActionResult& result,
+                              const reapi::BlobMap& blobs) = 0;
+  // Whether the engine stages input roots at CCREX_STAGE_ROOT (ccrex's own servers).
+  virtual bool stages_at_same_path() const = 0;
+};
+
+} // namespace ccrex::agent

@@ -1,0 +1,206 @@
+#include "agent/compile_handler.h"
+
+#include "agent/grpc_executor.h"
+#include "agent/output_writer.h"
+#include "server/local_server.h"
+#include "util/file.h"
+#include "util/logging.h"
+#include "util/strings.h"
+#include "util/subprocess.h"
+
+#include <thread>
+
+namespace ccrex::agent {
+namespace {
+
+constexpr size_t k_recent_lines = 100;
+
+CompileReply run_locally(std::string reason) {
+  return {true, 0, std::move(reason)};
+}
+
+std::string resolve_compiler(const CompileRequest& request) {
+  const std::string& c = request.argv.front();
+  if (c.find('/') != std::string::npos) {
+    return c.front() == '/' ? util::normalize_path(c) : util::join_path(request.cwd, c);
+  }
+  return util::find_in_path(c, env_value(request.env, "PATH")).value_or("");
+}
+
+std::string source_of(const CompileRequest& request, const toolchain::ParsedCommand& cmd) {
+  return cmd.source_file.empty() ? request.argv.front() : cmd.source_file;
+}
+
+} // namespace
+
+struct CompileHandler::Site {
+  explicit Site(const std::string& d) : dir(d), stats(util::join_path(d, "stats")) {}
+  std::string dir;
+  Stats stats;
+  std::mutex mutex;
+  std::unique_ptr<server::LocalServer> embedded;              // guarded by mutex
+  std::unique_ptr<server::ActionCache> cache;                 // guarded by mutex
+  std::map<std::string, std::unique_ptr<Executor>> executors; // guarded by mutex
+  std::deque<std::string> recent;                             // guarded by mutex
+};
+
+CompileHandler::CompileHandler()
+    : m_local(std::make_unique<LocalCompiler>(
+        static_cast<int>(std::max(1U, std::thread::hardware_concurrency())))) {}
+
+CompileHandler::~CompileHandler() {
+  const std::lock_guard lock(m_mutex);
+  for (auto& [dir, s] : m_sites) {
+    s->stats.save();
+    s->executors.clear();
+    if (s->embedded) {
+      s->embedded->shutdown();
+    }
+  }
+}
+
+CompileHandler::Site& CompileHandler::site(const Config& config) {
+  const std::lock_guard lock(m_mutex);
+  auto& s = m_sites[config.cache_dir];
+  if (!s) {
+    s = std::make_unique<Site>(config.cache_dir);
+  }
+  return *s;
+}
+
+util::Result<Backends> CompileHandler::backends(const Config& config) {
+  Site& s = site(config);
+  const std::lock_guard lock(s.mutex);
+  if (!s.embedded) {
+    server::Config sc;
+    sc.cache_dir = util::join_path(s.dir, "store");
+    sc.max_size = config.max_size;
+    CCREX_ASSIGN_OR_RETURN(s.embedded, server::LocalServer::start(sc));
+    s.cache = std::make_unique<server::ActionCache>(s.embedded->store());
+  }
+  const std::string key = config.remote + "|" + config.instance + "|" + config.tls_ca_file + "|"
+                          + config.access_token + "|" + util::join(config.headers, ",");
+  auto& exec = s.executors[key];
+  if (!exec) {
+    if (config.remote.empty()) {
+      exec = make_embedded_executor(s.embedded->in_process_channel(), config);
+    } else {
+      CCREX_ASSIGN_OR_RETURN(exec, make_remote_executor(config));
+    }
+  }
+  return Backends{&s.embedded->store(), s.cache.get(), exec.get(), config.remote.empty()};
+}
+
+void CompileHandler::record(Site& site, const std::string& source, const std::string& line) {
+  CCREX_LOG_INFO(source << ": " << line);
+  const std::lock_guard lock(site.mutex);
+  site.recent.push_back(source + ": " + line);
+  while (site.recent.size() > k_recent_lines) {
+    site.recent.pop_front();
+  }
+}
+
+CompileReply CompileHandler::decide(const CompileRequest& request, const Config& config, Site& s) {
+  if (config.disable) {
+    return run_locally("disabled by configuration");
+  }
+  const std::string compiler = resolve_compiler(request);
+  if (compiler.empty()) {
+    s.stats.add("local_compiler_not_found");
+    return run_locally("compiler not found: " + request.argv.front());
+  }
+  const auto info = m_services.detector.detect(compiler);
+  toolchain::ParseOptions po;
+  po.cwd = request.cwd;
+  const auto cmd = toolchain::parse_command(request.argv, info, po);
+  if (!cmd.supported()) {
+    const std::string name(toolchain::unsupported_reason_name(cmd.unsupported->reason));
+    s.stats.add("local_" + name);
+    record(s, source_of(request, cmd), "ran locally: " + name + ": " + cmd.unsupported->detail);
+    return run_locally(name);
+  }
+  auto b = backends(config);
+  if (!b) {
+    s.stats.add("fallback_backend");
+    record(s, cmd.source_file, "fell back to a local compile: " + b.error().message());
+    return run_locally(b.error().message());
+  }
+  auto out = run_pipeline(request, cmd, compiler, config, *b, m_services, *m_local);
+  if (!out) {
+    // The single place where a failure becomes a local compile.
+    s.stats.add(out.error().stat);
+    record(s,
+           cmd.source_file,
+           "fell back to a local compile (" + out.error().stat.substr(9)
+               + "): " + out.error().detail);
+    return run_locally(out.error().detail);
+  }
+  s.stats.add(out->stat);
+  record(s, cmd.source_file, out->explanation);
+  return {false, out->exit_code, ""};
+}
+
+CompileReply CompileHandler::compile(const CompileRequest& request) {
+  try {
+    if (request.argv.empty()) {
+      return run_locally("empty command line");
+    }
+    auto config = load_config(request.env);
+    if (!config) {
+      const std::string msg = "ccrex: invalid configuration: " + config.error().message() + "\n";
+      write_fd(request.stderr_fd, msg);
+      return run_locally(config.error().message());
+    }
+    return decide(request, *config, site(*config));
+  } catch (const std::exception& e) {
+    CCREX_LOG_ERROR("compile: internal error: " << e.what());
+    return run_locally(std::string("internal error: ") + e.what());
+  }
+}
+
+AdminReply CompileHandler::admin(const std::vector<std::string>& args,
+                                 const std::vector<std::string>& env) {
+  auto config = load_config(env);
+  if (!config) {
+    return {"", "ccrex: invalid configuration: " + config.error().message() + "\n", 1};
+  }
+  const std::string cmd = args.empty() ? "" : args.front();
+  Site& s = site(*config);
+  if (cmd == "-s" || cmd == "--show-stats") {
+    return {Stats::format(s.stats.snapshot()), "", 0};
+  }
+  if (cmd == "--print-stats") {
+    return {Stats::format_raw(s.stats.snapshot()), "", 0};
+  }
+  if (cmd == "-z" || cmd == "--zero-stats") {
+    s.stats.zero();
+    return {"Statistics zeroed\n", "", 0};
+  }
+  if (cmd == "--show-config") {
+    return {describe(*config), "", 0};
+  }
+  if (cmd == "--explain") {
+    const std::lock_guard lock(s.mutex);
+    std::string out;
+    for (const auto& l : s.recent) {
+      out += l + "\n";
+    }
+    return {out, "", 0};
+  }
+  if (cmd == "-C" || cmd == "--clear") {
+    const std::lock_guard lock(s.mutex);
+    s.executors.clear();
+    s.cache.reset();
+    if (s.embedded) {
+      s.embedded->shutdown();
+      s.embedded.reset();
+    }
+    if (auto st = util::remove_all(util::join_path(s.dir, "store")); !st) {
+      return {"", "ccrex: " + st.error().message() + "\n", 1};
+    }
+    return {"Cache cleared\n", "", 0};
+  }
+  return {"", "ccrex: unknown option '" + cmd + "' (see ccrex --help)\n", 2};
+}
+
+} // namespace ccrex::agent

@@ -1,0 +1,50 @@
+#pragma once
+
+// CompileHandler: the agent's Handler. Loads the configuration from the client's
+// environment, classifies the command, runs the pipeline, counts the outcome and decides,
+// in one place, whether the client exits with the pipeline's result or runs the compiler
+// itself. It also answers the administrative commands (-s, -z, -C, --show-config,
+// --explain).
+//
+// Thread safety: compile() and admin() are called concurrently by the socket server.
+
+#include "agent/handler.h"
+#include "agent/pipeline.h"
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace ccrex::server {
+class LocalServer;
+}
+
+namespace ccrex::agent {
+
+class CompileHandler final : public Handler {
+public:
+  CompileHandler();
+  ~CompileHandler() override;
+  CompileHandler(const CompileHandler&) = delete;
+  CompileHandler& operator=(const CompileHandler&) = delete;
+
+  CompileReply compile(const CompileRequest& request) override;
+  AdminReply admin(const std::vector<std::string>& args,
+                   const std::vector<std::string>& env) override;
+
+private:
+  struct Site; // per cache directory: stats, embedded server, executors
+  Site& site(const Config& config);
+  util::Result<Backends> backends(const Config& config);
+  CompileReply decide(const CompileRequest& request, const Config& config, Site& site);
+  void record(Site& site, const std::string& source, const std::string& line);
+
+  PipelineServices m_services;
+  std::unique_ptr<LocalCompiler> m_local;
+  std::mutex m_mutex;
+  std::map<std::string, std::unique_ptr<Site>> m_sites; // guarded by m_mutex
+};
+
+} // namespace ccrex::agent

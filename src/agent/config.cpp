@@ -1,0 +1,381 @@
+#include "agent/config.h"
+
+#include "util/file.h"
+#include "util/strings.h"
+
+#include <sys/utsname.h>
+
+#include <array>
+#include <functional>
+#include <thread>
+
+namespace ccrex::agent {
+namespace {
+
+using Setter = std::function<util::Status(Config&, const std::string&)>;
+using Getter = std::function<std::string(const Config&)>;
+
+struct Key {
+  const char* name;     // key in config files, lowercase
+  const char* env;      // CCREX_* variable
+  const char* recc_env; // recc's equivalent, or nullptr
+  Setter set;
+  Getter get;
+};
+
+Setter string_field(std::string Config::*field) {
+  return [field](Config& c, const std::string& v) -> util::Status {
+    c.*field = v;
+    return {};
+  };
+}
+Getter string_get(std::string Config::*field) {
+  return [field](const Config& c) { return c.*field; };
+}
+Setter bool_field(bool Config::*field) {
+  return [field](Config& c, const std::string& v) -> util::Status {
+    CCREX_ASSIGN_OR_RETURN(c.*field, util::parse_bool(v));
+    return {};
+  };
+}
+Getter bool_get(bool Config::*field) {
+  return [field](const Config& c) { return std::string(c.*field ? "true" : "false"); };
+}
+Setter seconds_field(std::chrono::seconds Config::*field) {
+  return [field](Config& c, const std::string& v) -> util::Status {
+    CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
+    c.*field = std::chrono::seconds(n);
+    return {};
+  };
+}
+Getter seconds_get(std::chrono::seconds Config::*field) {
+  return [field](const Config& c) { return std::to_string((c.*field).count()); };
+}
+Setter int_field(int Config::*field, int max) {
+  return [field, max](Config& c, const std::string& v) -> util::Status {
+    CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
+    if (n > max) {
+      return util::invalid_argument("value " + v + " is larger than " + std::to_string(max));
+    }
+    c.*field = static_cast<int>(n);
+    return {};
+  };
+}
+Getter int_get(int Config::*field) {
+  return [field](const Config& c) { return std::to_string(c.*field); };
+}
+
+util::Status set_platform(Config& c, const std::string& v) {
+  c.platform.clear();
+  for (const auto piece : util::split(v, ',', true)) {
+    const size_t eq = piece.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      return util::invalid_argument("expected NAME=VALUE[,NAME=VALUE...], got '" + v + "'");
+    }
+    c.platform[std::string(piece.substr(0, eq))] = std::string(piece.substr(eq + 1));
+  }
+  return {};
+}
+
+std::string get_platform(const Config& c) {
+  std::vector<std::string> parts;
+  for (const auto& [k, v] : c.platform) {
+    parts.push_back(k + "=" + v);
+  }
+  return util::join(parts, ",");
+}
+
+util::Status
+set_choice(std::string& field, const std::string& v, std::initializer_list<const char*> allowed) {
+  for (const char* a : allowed) {
+    if (v == a) {
+      field = v;
+      return {};
+    }
+  }
+  std::vector<std::string> names(allowed.begin(), allowed.end());
+  return util::invalid_argument("invalid value '" + v + "' (expected " + util::join(names, ", ")
+                                + ")");
+}
+
+const std::vector<Key>& key_table() {
+  static const std::vector<Key> k_keys = {
+      {"access_token",
+       "CCREX_ACCESS_TOKEN",
+       nullptr,
+       string_field(&Config::access_token),
+       [](const Config& c) { return std::string(c.access_token.empty() ? "" : "(set)"); }},
+      {"cache_dir",
+       "CCREX_DIR",
+       nullptr,
+       string_field(&Config::cache_dir),
+       string_get(&Config::cache_dir)},
+      {"cache_failures",
+       "CCREX_CACHE_FAILURES",
+       nullptr,
+       bool_field(&Config::cache_failures),
+       bool_get(&Config::cache_failures)},
+      {"cache_only",
+       "CCREX_CACHE_ONLY",
+       "RECC_CACHE_ONLY",
+       bool_field(&Config::cache_only),
+       bool_get(&Config::cache_only)},
+      {"depend_mode",
+       "CCREX_DEPEND_MODE",
+       nullptr,
+       [](Config& c, const std::string& v) {
+         return set_choice(c.depend_mode, v, {"scanner", "compiler"});
+       },
+       string_get(&Config::depend_mode)},
+      {"disable",
+       "CCREX_DISABLE",
+       nullptr,
+       bool_field(&Config::disable),
+       bool_get(&Config::disable)},
+      {"execution_timeout",
+       "CCREX_EXECUTION_TIMEOUT",
+       nullptr,
+       seconds_field(&Config::execution_timeout),
+       seconds_get(&Config::execution_timeout)},
+      {"headers",
+       "CCREX_HEADERS",
+       nullptr,
+       [](Config& c, const std::string& v) -> util::Status {
+         c.headers.clear();
+         for (const auto h : util::split(v, ',', true)) {
+           if (h.find('=') == std::string_view::npos) {
+             return util::invalid_argument("expected name=value, got '" + std::string(h) + "'");
+           }
+           c.headers.emplace_back(h);
+         }
+         return {};
+       },
+       [](const Config& c) { return util::join(c.headers, ","); }},
+      {"idle_timeout",
+       "CCREX_IDLE_TIMEOUT",
+       nullptr,
+       seconds_field(&Config::idle_timeout),
+       seconds_get(&Config::idle_timeout)},
+      {"instance",
+       "CCREX_INSTANCE",
+       "RECC_INSTANCE",
+       string_field(&Config::instance),
+       string_get(&Config::instance)},
+      {"local_jobs",
+       "CCREX_LOCAL_JOBS",
+       nullptr,
+       int_field(&Config::local_jobs, 4096),
+       int_get(&Config::local_jobs)},
+      {"log_file",
+       "CCREX_LOG_FILE",
+       nullptr,
+       string_field(&Config::log_file),
+       string_get(&Config::log_file)},
+      {"log_level",
+       "CCREX_LOG_LEVEL",
+       nullptr,
+       [](Config& c, const std::string& v) {
+         return set_choice(c.log_level, v, {"error", "warn", "info", "debug"});
+       },
+       string_get(&Config::log_level)},
+      {"max_size",
+       "CCREX_MAX_SIZE",
+       nullptr,
+       [](Config& c, const std::string& v) -> util::Status {
+         CCREX_ASSIGN_OR_RETURN(c.max_size, util::parse_size(v));
+         return {};
+       },
+       [](const Config& c) { return std::to_string(c.max_size); }},
+      {"platform", "CCREX_PLATFORM", nullptr, set_platform, get_platform},
+      {"project_root",
+       "CCREX_PROJECT_ROOT",
+       "RECC_PROJECT_ROOT",
+       string_field(&Config::project_root),
+       string_get(&Config::project_root)},
+      {"read_only",
+       "CCREX_READ_ONLY",
+       nullptr,
+       bool_field(&Config::read_only),
+       bool_get(&Config::read_only)},
+      {"remote",
+       "CCREX_REMOTE",
+       "RECC_SERVER",
+       string_field(&Config::remote),
+       string_get(&Config::remote)},
+      {"retries",
+       "CCREX_RETRIES",
+       "RECC_RETRY_LIMIT",
+       int_field(&Config::retries, 100),
+       int_get(&Config::retries)},
+      {"rpc_timeout",
+       "CCREX_RPC_TIMEOUT",
+       nullptr,
+       seconds_field(&Config::rpc_timeout),
+       seconds_get(&Config::rpc_timeout)},
+      {"same_path",
+       "CCREX_SAME_PATH",
+       nullptr,
+       [](Config& c, const std::string& v) -> util::Status {
+         if (v == "auto") {
+           c.same_path = v;
+           return {};
+         }
+         CCREX_ASSIGN_OR_RETURN(const bool b, util::parse_bool(v));
+         c.same_path = b ? "true" : "false";
+         return {};
+       },
+       string_get(&Config::same_path)},
+      {"tls_ca_file",
+       "CCREX_TLS_CA_FILE",
+       "RECC_SERVER_SSL_CA",
+       string_field(&Config::tls_ca_file),
+       string_get(&Config::tls_ca_file)},
+      {"tls_client_cert",
+       "CCREX_TLS_CLIENT_CERT",
+       nullptr,
+       string_field(&Config::tls_client_cert),
+       string_get(&Config::tls_client_cert)},
+      {"tls_client_key",
+       "CCREX_TLS_CLIENT_KEY",
+       nullptr,
+       string_field(&Config::tls_client_key),
+       string_get(&Config::tls_client_key)},
+  };
+  return k_keys;
+}
+
+const Key* find_key(std::string_view name) {
+  for (const auto& k : key_table()) {
+    if (name == k.name) {
+      return &k;
+    }
+  }
+  return nullptr;
+}
+
+util::Status apply(Config& c, const Key& key, const std::string& value, const std::string& origin) {
+  auto st = key.set(c, value);
+  if (!st) {
+    return util::invalid_argument(origin + ": " + key.name + ": " + st.error().message());
+  }
+  c.origin[key.name] = origin;
+  return {};
+}
+
+util::Status apply_file(Config& c, const std::string& path) {
+  auto text = util::read_file(path);
+  if (!text) {
+    return {}; // a missing config file is normal
+  }
+  int line_no = 0;
+  for (const auto raw : util::split(*text, '\n')) {
+    ++line_no;
+    std::string_view line = raw.substr(0, raw.find('#'));
+    line = util::trim(line);
+    if (line.empty()) {
+      continue;
+    }
+    const std::string origin = path + ":" + std::to_string(line_no);
+    const size_t eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      return util::invalid_argument(origin + ": expected 'key = value'");
+    }
+    const std::string name(util::trim(line.substr(0, eq)));
+    const Key* key = find_key(name);
+    if (key == nullptr) {
+      return util::invalid_argument(origin + ": unknown key '" + name + "'");
+    }
+    CCREX_TRY(apply(c, *key, std::string(util::trim(line.substr(eq + 1))), origin));
+  }
+  return {};
+}
+
+std::map<std::string, std::string> host_platform() {
+  utsname u{};
+  ::uname(&u);
+  std::string os = u.sysname;
+  for (auto& ch : os) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  const std::string machine = u.machine;
+  std::string isa = machine;
+  if (machine == "x86_64") {
+    isa = "x86-64";
+  } else if (machine == "aarch64") {
+    isa = "arm-a64";
+  }
+  return {{"ISA", isa}, {"OSFamily", os}};
+}
+
+} // namespace
+
+std::string env_value(const std::vector<std::string>& env, std::string_view name) {
+  for (const auto& kv : env) {
+    if (kv.size() > name.size() && kv[name.size()] == '='
+        && kv.compare(0, name.size(), name) == 0) {
+      return kv.substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
+util::Result<Config> load_config(const std::vector<std::string>& env) {
+  Config c;
+  const std::string home = env_value(env, "HOME");
+  c.cache_dir = util::join_path(home.empty() ? "/tmp" : home, ".cache/ccrex");
+  if (const auto xdg = env_value(env, "XDG_CACHE_HOME"); !xdg.empty()) {
+    c.cache_dir = util::join_path(xdg, "ccrex");
+  }
+  c.platform = host_platform();
+  for (const auto& k : key_table()) {
+    c.origin[k.name] = "default";
+  }
+  CCREX_TRY(apply_file(c, "/etc/ccrex.conf"));
+  std::string user_dir = env_value(env, "XDG_CONFIG_HOME");
+  if (user_dir.empty() && !home.empty()) {
+    user_dir = util::join_path(home, ".config");
+  }
+  if (!user_dir.empty()) {
+    CCREX_TRY(apply_file(c, util::join_path(user_dir, "ccrex/ccrex.conf")));
+  }
+  // recc's names first so that an explicit CCREX_* wins over them.
+  for (const auto& k : key_table()) {
+    if (k.recc_env != nullptr) {
+      if (auto v = env_value(env, k.recc_env); !v.empty()) {
+        CCREX_TRY(apply(c, k, v, k.recc_env));
+      }
+    }
+  }
+  const std::string recc_prefix = "RECC_REMOTE_PLATFORM_";
+  for (const auto& kv : env) {
+    if (kv.rfind(recc_prefix, 0) == 0 && kv.find('=') != std::string::npos) {
+      const size_t eq = kv.find('=');
+      c.platform[kv.substr(recc_prefix.size(), eq - recc_prefix.size())] = kv.substr(eq + 1);
+      c.origin["platform"] = "RECC_REMOTE_PLATFORM_*";
+    }
+  }
+  for (const auto& k : key_table()) {
+    for (const auto& kv : env) {
+      const size_t n = std::string_view(k.env).size();
+      if (kv.size() > n && kv[n] == '=' && kv.compare(0, n, k.env) == 0) {
+        CCREX_TRY(apply(c, k, kv.substr(n + 1), k.env));
+      }
+    }
+  }
+  if (c.local_jobs == 0) {
+    c.local_jobs = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  }
+  return c;
+}
+
+std::string describe(const Config& config) {
+  std::string out;
+  for (const auto& k : key_table()) {
+    const auto it = config.origin.find(k.name);
+    out += std::string("(") + (it == config.origin.end() ? "default" : it->second) + ") " + k.name
+           + " = " + k.get(config) + "\n";
+  }
+  return out;
+}
+
+} // namespace ccrex::agent

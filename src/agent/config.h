@@ -1,0 +1,87 @@
+#pragma once
+
+// agent::Config: every setting of the agent, with its default. Filled by load_config()
+// from, in increasing priority: defaults, /etc/ccrex.conf, ~/.config/ccrex/ccrex.conf
+// ($XDG_CONFIG_HOME honoured), recc's RECC_* variables, then CCREX_* variables.
+// The environment is the one the client sent with the compile, so settings can differ per
+// build. Nothing reads getenv() after loading.
+//
+// Config files hold `key = value` lines; '#' starts a comment. Keys are the lowercase
+// names in the table printed by `ccrex --show-config` (e.g. `remote = grpc://host:8980`).
+
+#include "util/result.h"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ccrex::agent {
+
+struct Config {
+  // REAPI endpoint: grpc://host:port, grpcs://host:port or unix:/path. Empty: the embedded
+  // server in the agent (zero-config local caching and execution).
+  std::string remote;
+  // Instance name sent with every request.
+  std::string instance;
+  // Platform properties sent with every action ("OSFamily" -> "linux"). Default: the
+  // host's OSFamily and ISA.
+  std::map<std::string, std::string> platform;
+  // TLS: a CA bundle to trust, and a client certificate and key (PEM files).
+  std::string tls_ca_file;
+  std::string tls_client_cert;
+  std::string tls_client_key;
+  // A bearer token sent as "authorization: Bearer ..." (for hosted engines).
+  std::string access_token;
+  // Extra request headers "name=value".
+  std::vector<std::string> headers;
+  // Compile locally and only upload results to the remote ActionCache.
+  bool cache_only = false;
+  // Use the remote cache but never write to it.
+  bool read_only = false;
+  // Cache compiles that fail (non-zero exit) too.
+  bool cache_failures = false;
+  // Run everything locally, bypassing ccrex entirely.
+  bool disable = false;
+  // Root of the project: paths below it are relative in actions. Empty: the top of the
+  // enclosing git work tree, else the current directory.
+  std::string project_root;
+  // The agent's own directory (stats, embedded store, logs). Default ~/.cache/ccrex.
+  std::string cache_dir;
+  // Size cap of the embedded store.
+  int64_t max_size = int64_t{5} << 30;
+  // How dependencies are found: "scanner" (built-in, default) or "compiler" (-M).
+  std::string depend_mode = "scanner";
+  // Stage remote compiles at the same absolute path as the local one when the output
+  // would record it (debug info, absolute paths). "auto": on for the embedded server.
+  std::string same_path = "auto";
+  // Time limit of one remote execution and of one RPC.
+  std::chrono::seconds execution_timeout{600};
+  std::chrono::seconds rpc_timeout{60};
+  // Retries of failed RPCs (UNAVAILABLE and friends).
+  int retries = 3;
+  // Local compiles the agent runs at once; 0: number of cores.
+  int local_jobs = 0;
+  // Log file ("" = no logging) and level.
+  std::string log_file;
+  std::string log_level = "info";
+  // Agent exits after this long without requests.
+  std::chrono::seconds idle_timeout{600};
+
+  // Where each field's value came from ("default", "/etc/ccrex.conf:3", "CCREX_REMOTE").
+  std::map<std::string, std::string> origin;
+};
+
+// Build the configuration from `env` ("NAME=value" strings) and the config files.
+// Errors (a bad boolean, an unknown key in a file, an unparsable size) name the key and
+// where it came from.
+util::Result<Config> load_config(const std::vector<std::string>& env);
+
+// Return "key = value (origin)" lines for every setting, for `ccrex --show-config`.
+std::string describe(const Config& config);
+
+// Return the value of `name` in `env`, or "" when absent.
+std::string env_value(const std::vector<std::string>& env, std::string_view name);
+
+} // namespace ccrex::agent

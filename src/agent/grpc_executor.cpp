@@ -1,0 +1,133 @@
+#include "agent/grpc_executor.h"
+
+#include "reapi/channel.h"
+#include "reapi/remote.h"
+
+namespace ccrex::agent {
+namespace {
+
+namespace v2 = reapi::v2;
+
+util::Error to_error(const reapi::Failure& f) {
+  util::ErrorCode code = f.error.code();
+  if (f.kind == reapi::FailureKind::timeout) {
+    code = util::ErrorCode::deadline_exceeded;
+  } else if (f.kind == reapi::FailureKind::unavailable) {
+    code = util::ErrorCode::unavailable;
+  }
+  return {code, f.to_string()};
+}
+
+class GrpcExecutor final : public Executor {
+public:
+  GrpcExecutor(const std::shared_ptr<grpc::Channel>& channel,
+               reapi::CallSettings settings,
+               std::chrono::seconds execution_timeout,
+               bool same_path)
+      : m_remote(channel, std::move(settings)),
+        m_execution_timeout(execution_timeout),
+        m_same_path(same_path) {}
+
+  util::Result<std::optional<v2::ActionResult>> lookup(const v2::Digest& action) override {
+    reapi::InlineOptions inl;
+    inl.inline_stdout = true;
+    inl.inline_stderr = true;
+    auto r = m_remote.lookup(action, inl);
+    if (!r) {
+      return to_error(r.error());
+    }
+    return std::move(r).value();
+  }
+
+  util::Result<Execution> execute(const v2::Digest& action,
+                                  const reapi::InputRoot& inputs) override {
+    reapi::ActionInputs ai{action, inputs.blobs, inputs.directories};
+    reapi::ExecuteOptions opts;
+    opts.deadline =
+        std::chrono::system_clock::now() + m_execution_timeout + std::chrono::seconds(30);
+    opts.stream_timeout = std::chrono::seconds(60);
+    auto r = reapi::upload_and_execute(m_remote, ai, opts);
+    if (!r) {
+      return to_error(r.error());
+    }
+    const auto& resp = r->response;
+    if (resp.status().code() != 0) {
+      const auto code = resp.status().code() == grpc::StatusCode::DEADLINE_EXCEEDED
+                            ? util::ErrorCode::deadline_exceeded
+                            : util::ErrorCode::failed_precondition;
+      return util::Error(code, "execution failed: " + resp.status().message());
+    }
+    if (!resp.has_result()) {
+      return util::Error(util::ErrorCode::data_loss, "execution returned no result");
+    }
+    return Execution{resp.result(), resp.cached_result()};
+  }
+
+  util::Result<std::string> fetch(const v2::Digest& digest) override {
+    auto r = m_remote.read_blob(digest);
+    if (!r) {
+      return to_error(r.error());
+    }
+    return std::move(r).value();
+  }
+
+  util::Status update(const v2::Digest& action,
+                      const v2::ActionResult& result,
+                      const reapi::BlobMap& blobs) override {
+    if (auto st = m_remote.upload_missing(blobs); !st) {
+      return to_error(st.error());
+    }
+    if (auto st = m_remote.update_action_result(action, result); !st) {
+      return to_error(st.error());
+    }
+    return {};
+  }
+
+  bool stages_at_same_path() const override { return m_same_path; }
+
+private:
+  reapi::GrpcRemoteExecutor m_remote;
+  std::chrono::seconds m_execution_timeout;
+  bool m_same_path;
+};
+
+reapi::CallSettings settings_for(const Config& config) {
+  reapi::CallSettings s;
+  s.instance_name = config.instance;
+  s.tool_version = "0.1.0";
+  s.retry.max_attempts = 1 + config.retries;
+  s.call_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.rpc_timeout);
+  for (const auto& h : config.headers) {
+    const size_t eq = h.find('=');
+    std::string name = h.substr(0, eq);
+    for (auto& c : name) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    s.headers.emplace_back(name, h.substr(eq + 1));
+  }
+  if (!config.access_token.empty()) {
+    s.set_bearer_token(config.access_token);
+  }
+  return s;
+}
+
+} // namespace
+
+std::unique_ptr<Executor> make_embedded_executor(const std::shared_ptr<grpc::Channel>& channel,
+                                                 const Config& config) {
+  return std::make_unique<GrpcExecutor>(
+      channel, settings_for(config), config.execution_timeout, true);
+}
+
+util::Result<std::unique_ptr<Executor>> make_remote_executor(const Config& config) {
+  reapi::ChannelOptions co;
+  co.endpoint = config.remote;
+  co.ca_file = config.tls_ca_file;
+  co.client_cert_file = config.tls_client_cert;
+  co.client_key_file = config.tls_client_key;
+  CCREX_ASSIGN_OR_RETURN(auto channel, reapi::make_channel(co));
+  return std::unique_ptr<Executor>(std::make_unique<GrpcExecutor>(
+      channel, settings_for(config), config.execution_timeout, config.same_path == "true"));
+}
+
+} // namespace ccrex::agent

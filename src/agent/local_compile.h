@@ -1,0 +1,34 @@
+#pragma once
+
+// Local compiles the agent runs itself (cache-only mode, where it needs the outputs to
+// upload them). At most `jobs` run at once, whatever the build's -j.
+//
+// Thread safety: run() may be called concurrently.
+
+#include "util/result.h"
+#include "util/subprocess.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace ccrex::agent {
+
+class LocalCompiler {
+public:
+  explicit LocalCompiler(int jobs) : m_free(jobs) {}
+
+  // Run `argv` in `cwd` with `env`, capturing stdout and stderr. Blocks while `jobs`
+  // compiles are already running.
+  util::Result<util::SubprocessResult> run(const std::vector<std::string>& argv,
+                                           const std::string& cwd,
+                                           const std::vector<std::string>& env);
+
+private:
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  int m_free; // guarded by m_mutex
+};
+
+} // namespace ccrex::agent

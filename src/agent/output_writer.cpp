@@ -1,0 +1,128 @@
+#include "agent/output_writer.h"
+
+#include "reapi/digest.h"
+#include "util/file.h"
+#include "util/scope_exit.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+
+namespace ccrex::agent {
+namespace {
+
+namespace v2 = reapi::v2;
+
+util::Result<std::string> fetch_verified(const v2::Digest& d, const BlobFetcher& fetch) {
+  if (d.size_bytes() == 0 && (d.hash().empty() || reapi::is_empty_blob(d))) {
+    return std::string(); // the empty blob is never stored or fetched
+  }
+  CCREX_TRY(reapi::validate(d));
+  CCREX_ASSIGN_OR_RETURN(std::string data, fetch(d));
+  if (reapi::digest_of(data).hash() != d.hash()
+      || static_cast<int64_t>(data.size()) != d.size_bytes()) {
+    return util::Error(util::ErrorCode::data_loss,
+                       "server returned wrong bytes for blob " + reapi::to_string(d));
+  }
+  return data;
+}
+
+mode_t file_mode(bool executable) {
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  return (executable ? 0777 : 0666) & ~mask;
+}
+
+} // namespace
+
+void write_fd(int fd, const std::string& data) {
+  size_t off = 0;
+  while (fd >= 0 && off < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return;
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+util::Result<std::pair<std::string, std::string>> fetch_streams(const v2::ActionResult& result,
+                                                                const BlobFetcher& fetch) {
+  std::pair<std::string, std::string> out;
+  if (!result.stdout_raw().empty() || !result.has_stdout_digest()) {
+    out.first = result.stdout_raw();
+  } else {
+    CCREX_ASSIGN_OR_RETURN(out.first, fetch_verified(result.stdout_digest(), fetch));
+  }
+  if (!result.stderr_raw().empty() || !result.has_stderr_digest()) {
+    out.second = result.stderr_raw();
+  } else {
+    CCREX_ASSIGN_OR_RETURN(out.second, fetch_verified(result.stderr_digest(), fetch));
+  }
+  return out;
+}
+
+util::Status write_outputs(const v2::ActionResult& result,
+                           const std::vector<ExpectedOutput>& expected,
+                           const BlobFetcher& fetch) {
+  std::map<std::string, std::string> wanted; // remote path -> local path
+  for (const auto& e : expected) {
+    wanted[e.remote_path] = e.local_path;
+  }
+  if (result.output_directories_size() > 0 || result.output_file_symlinks_size() > 0
+      || result.output_symlinks_size() > 0 || result.output_directory_symlinks_size() > 0) {
+    return util::Error(util::ErrorCode::data_loss, "result has outputs of unexpected kinds");
+  }
+  struct Staged {
+    std::string temp;
+    std::string dest;
+  };
+  std::vector<Staged> staged;
+  util::ScopeExit cleanup([&] {
+    for (const auto& s : staged) {
+      ::unlink(s.temp.c_str());
+    }
+  });
+  std::map<std::string, bool> produced;
+  for (const auto& f : result.output_files()) {
+    const auto it = wanted.find(f.path());
+    if (it == wanted.end() || produced.count(f.path()) != 0) {
+      return util::Error(util::ErrorCode::data_loss,
+                         "result names an output that was not asked for: '" + f.path() + "'");
+    }
+    produced[f.path()] = true;
+    std::string data;
+    if (!f.contents().empty() || f.digest().size_bytes() == 0) {
+      data = f.contents();
+      if (reapi::digest_of(data).hash() != f.digest().hash() && f.digest().size_bytes() != 0) {
+        return util::Error(util::ErrorCode::data_loss, "inlined output does not match its digest");
+      }
+    } else {
+      CCREX_ASSIGN_OR_RETURN(data, fetch_verified(f.digest(), fetch));
+    }
+    const std::string temp = util::temp_sibling(it->second);
+    CCREX_TRY(util::make_dirs(util::dirname(it->second)));
+    CCREX_TRY(util::write_file_atomic(temp, data, file_mode(f.is_executable())));
+    staged.push_back({temp, it->second});
+  }
+  for (const auto& s : staged) {
+    if (::rename(s.temp.c_str(), s.dest.c_str()) != 0) {
+      return util::errno_error("rename " + s.dest, errno);
+    }
+  }
+  staged.clear();
+  cleanup.dismiss();
+  for (const auto& [remote, local] : wanted) {
+    if (produced.count(remote) == 0) {
+      ::unlink(local.c_str());
+    }
+  }
+  return {};
+}
+
+} // namespace ccrex::agent

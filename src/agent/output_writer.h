@@ -1,0 +1,38 @@
+#pragma once
+
+// Materialise an ActionResult locally: every output file is fetched, verified against its
+// digest, written to a temporary file beside its destination and only then renamed into
+// place, all outputs together, so an interrupted or failed write leaves the old files (or
+// none) and never a half-written object. A result that names an output the action did not
+// ask for (an absolute path, "..", an unexpected file) is rejected before anything is
+// written: a lying server cannot make ccrex write elsewhere.
+
+#include "agent/action_builder.h"
+#include "reapi/proto.h"
+#include "util/result.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ccrex::agent {
+
+// Fetch the bytes of a blob; the caller of write_outputs() verifies them.
+using BlobFetcher = std::function<util::Result<std::string>(const reapi::v2::Digest&)>;
+
+// Return the stdout and stderr of `result` (inline bytes or fetched by digest, verified).
+util::Result<std::pair<std::string, std::string>>
+fetch_streams(const reapi::v2::ActionResult& result, const BlobFetcher& fetch);
+
+// Write the outputs of `result` to their local paths. Only paths in `expected` are
+// accepted; expected outputs missing from the result are removed locally (the compiler
+// did not produce them), like a local compile would leave them absent.
+util::Status write_outputs(const reapi::v2::ActionResult& result,
+                           const std::vector<ExpectedOutput>& expected,
+                           const BlobFetcher& fetch);
+
+// Write all of `data` to `fd`, retrying short writes. Errors are ignored (the reader may
+// have gone away).
+void write_fd(int fd, const std::string& data);
+
+} // namespace ccrex::agent

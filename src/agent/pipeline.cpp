@@ -1,0 +1,206 @@
+#include "agent/pipeline.h"
+
+#include "agent/output_writer.h"
+#include "reapi/digest.h"
+#include "util/file.h"
+#include "util/logging.h"
+
+namespace ccrex::agent {
+namespace {
+
+namespace v2 = reapi::v2;
+using util::unexpected;
+
+Fallback fallback(std::string stat, std::string detail) {
+  return {"fallback_" + stat, std::move(detail)};
+}
+
+std::string short_hash(const v2::Digest& d) {
+  return d.hash().substr(0, 12);
+}
+
+// Write the outputs and replay the streams of `result`; any problem is a Fallback.
+util::Result<Outcome, Fallback> materialize(const v2::ActionResult& result,
+                                            const BuiltAction& built,
+                                            const CompileRequest& request,
+                                            const BlobFetcher& fetch,
+                                            std::string stat,
+                                            std::string explanation) {
+  auto streams = fetch_streams(result, fetch);
+  if (!streams) {
+    return unexpected(fallback("bad_result", streams.error().message()));
+  }
+  if (auto st = write_outputs(result, built.outputs, fetch); !st) {
+    return unexpected(fallback("bad_result", st.error().message()));
+  }
+  write_fd(request.stdout_fd, streams->first);
+  write_fd(request.stderr_fd, streams->second);
+  if (result.exit_code() != 0 && stat != "hit_local" && stat != "hit_remote") {
+    stat = "compile_error";
+  }
+  return Outcome{result.exit_code(), std::move(stat), std::move(explanation)};
+}
+
+// Copy a result's blobs into the local store so the next identical compile is a local hit.
+void remember(const v2::Digest& action,
+              const v2::ActionResult& result,
+              const Backends& b,
+              const BlobFetcher& fetch) {
+  std::vector<v2::Digest> digests;
+  for (const auto& f : result.output_files()) {
+    digests.push_back(f.digest());
+  }
+  digests.push_back(result.stdout_digest());
+  digests.push_back(result.stderr_digest());
+  for (const auto& d : digests) {
+    if (d.hash().empty() || b.store->contains(reapi::from_proto(d))) {
+      continue;
+    }
+    auto data = fetch(d);
+    if (!data || !b.store->put(reapi::from_proto(d), *data)) {
+      return;
+    }
+  }
+  (void)b.cache->put("", action, result);
+}
+
+util::Result<Outcome, Fallback> run_cache_only(const CompileRequest& request,
+                                               const BuiltAction& built,
+                                               const Config& config,
+                                               const Backends& b,
+                                               LocalCompiler& local) {
+  auto res = local.run(request.argv, request.cwd, request.env);
+  if (!res) {
+    return unexpected(fallback("local_compile", res.error().message()));
+  }
+  write_fd(request.stdout_fd, res->stdout_data);
+  write_fd(request.stderr_fd, res->stderr_data);
+  Outcome out{res->exit_code, "miss_cache_only", "compiled locally (cache-only mode)"};
+  if (res->exit_code != 0 && !config.cache_failures) {
+    out.stat = "compile_error";
+    return out;
+  }
+  // Build the ActionResult from the files the compile wrote.
+  v2::ActionResult result;
+  result.set_exit_code(res->exit_code);
+  reapi::BlobMap blobs;
+  for (const auto& o : built.outputs) {
+    auto data = util::read_file(o.local_path);
+    if (!data) {
+      continue; // not produced
+    }
+    auto* f = result.add_output_files();
+    f->set_path(o.remote_path);
+    *f->mutable_digest() = reapi::digest_of(*data);
+    (void)b.store->put(reapi::from_proto(f->digest()), *data);
+    reapi::add_blob(blobs, {f->digest(), reapi::BlobSource::bytes(std::move(data).value())});
+  }
+  for (const auto& [text, field] : {std::pair{&res->stdout_data, result.mutable_stdout_digest()},
+                                    std::pair{&res->stderr_data, result.mutable_stderr_digest()}}) {
+    *field = reapi::digest_of(*text);
+    (void)b.store->put(reapi::from_proto(*field), *text);
+    reapi::add_blob(blobs, {*field, reapi::BlobSource::bytes(*text)});
+  }
+  result.mutable_execution_metadata()->set_worker("ccrex-local");
+  (void)b.cache->put("", built.action_digest, result);
+  if (!config.read_only) {
+    for (const auto& [key, blob] : built.input_root.blobs) {
+      if (!blob.source.is_file) { // Action and Command: servers may want them first
+        reapi::add_blob(blobs, blob);
+      }
+    }
+    if (auto st = b.executor->update(built.action_digest, result, blobs); !st) {
+      CCREX_LOG_WARN("cache-only upload of " << short_hash(built.action_digest)
+                                             << " failed: " << st.error().message());
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+util::Result<Outcome, Fallback> run_pipeline(const CompileRequest& request,
+                                             const toolchain::ParsedCommand& cmd,
+                                             const std::string& compiler,
+                                             const Config& config,
+                                             const Backends& b,
+                                             PipelineServices& services,
+                                             LocalCompiler& local) {
+  auto id = services.toolchains.get(compiler);
+  if (!id) {
+    return unexpected(fallback("compiler_identity", id.error().message()));
+  }
+  auto deps = services.dependencies.find(
+      cmd, compiler, request.cwd, request.env, config.depend_mode == "scanner");
+  if (!deps) {
+    return unexpected(fallback("dependencies", deps.error().message()));
+  }
+  const PathMapper paths(find_project_root(request.cwd, config.project_root), request.cwd);
+  const bool same_path = config.same_path == "true"
+                         || (config.same_path == "auto" && b.executor->stages_at_same_path());
+  const ActionContext ctx{cmd, compiler, **id, *deps, paths, config, request.env, same_path};
+  auto built = build_action(ctx, services.digests);
+  if (!built) {
+    return unexpected(fallback("input", built.error().message()));
+  }
+  const auto& action = built->action_digest;
+  const BlobFetcher local_fetch = [&](const v2::Digest& d) {
+    return b.store->read(reapi::from_proto(d));
+  };
+  if (auto hit = b.cache->get("", action)) {
+    auto out = materialize(*hit,
+                           *built,
+                           request,
+                           local_fetch,
+                           "hit_local",
+                           "local store hit for action " + short_hash(action));
+    if (out || out.error().stat != "fallback_bad_result") {
+      return out;
+    }
+    CCREX_LOG_WARN("local hit " << short_hash(action) << " unusable: " << out.error().detail);
+  }
+  const BlobFetcher remote_fetch = [&](const v2::Digest& d) { return b.executor->fetch(d); };
+  if (config.cache_only || config.read_only) {
+    auto found = b.executor->lookup(action);
+    if (found && *found) {
+      auto out = materialize(**found,
+                             *built,
+                             request,
+                             remote_fetch,
+                             "hit_remote",
+                             "remote cache hit for action " + short_hash(action));
+      if (out) {
+        remember(action, **found, b, remote_fetch);
+      }
+      return out;
+    }
+    return run_cache_only(request, *built, config, b, local);
+  }
+  auto exec = b.executor->execute(action, built->input_root);
+  if (!exec) {
+    const auto code = exec.error().code();
+    const char* kind = code == util::ErrorCode::deadline_exceeded ? "remote_timeout"
+                       : code == util::ErrorCode::unavailable     ? "remote_unavailable"
+                                                                  : "remote_error";
+    return unexpected(fallback(kind, exec.error().message()));
+  }
+  if (exec->result.exit_code() != 0 && !built->foreign_inputs.empty()) {
+    return unexpected(fallback("remote_error",
+                               "remote compile failed and reads " + built->foreign_inputs.front()
+                                   + ", which lies outside the project root"));
+  }
+  const bool hit = exec->cached_result;
+  auto out = materialize(exec->result,
+                         *built,
+                         request,
+                         remote_fetch,
+                         hit ? "hit_remote" : "miss_executed",
+                         std::string(hit ? "remote cache hit" : "executed remotely")
+                             + " for action " + short_hash(action));
+  if (out && !b.shared_store) {
+    remember(action, exec->result, b, remote_fetch);
+  }
+  return out;
+}
+
+} // namespace ccrex::agent

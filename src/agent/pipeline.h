@@ -1,0 +1,76 @@
+#pragma once
+
+// The compile pipeline of the agent: identify the compiler, find the dependencies, build
+// the action, look it up (local store, then the engine), execute on a miss, write the
+// outputs. Every failure that is not the compiler's own becomes a Fallback naming its
+// reason; only the handler (compile_handler.cpp) turns a Fallback into a local compile.
+// A remote compile error is not a Fallback: its output and exit code are the result.
+//
+// Thread safety: run() may be called concurrently; the shared state is thread-safe.
+
+#include "agent/action_builder.h"
+#include "agent/backend.h"
+#include "agent/config.h"
+#include "agent/deps.h"
+#include "agent/file_digests.h"
+#include "agent/handler.h"
+#include "agent/local_compile.h"
+#include "agent/stats.h"
+#include "server/action_cache.h"
+#include "server/blob_store.h"
+#include "toolchain/command_parser.h"
+#include "toolchain/compiler_family.h"
+#include "toolchain/toolchain_id.h"
+#include "util/result.h"
+
+#include <memory>
+#include <string>
+
+namespace ccrex::agent {
+
+// Why a compile falls back to running locally; `stat` is the counter ("fallback_...").
+struct Fallback {
+  std::string stat;
+  std::string detail;
+};
+
+// What happened to a compile that did not fall back.
+struct Outcome {
+  int exit_code = 0;
+  // Counter for the outcome: hit_local, hit_remote, miss_executed, miss_cache_only,
+  // compile_error.
+  std::string stat;
+  // One line for --explain and the log.
+  std::string explanation;
+};
+
+// Where the pipeline's cached results live for one configuration: the local store and the
+// executor (embedded server or remote engine).
+struct Backends {
+  server::BlobStore* store = nullptr;
+  server::ActionCache* cache = nullptr;
+  Executor* executor = nullptr;
+  // True when `store` is also the executor's store (the embedded server): results land
+  // there without copying.
+  bool shared_store = false;
+};
+
+// State shared by all compiles of the agent.
+struct PipelineServices {
+  toolchain::ToolchainIdCache toolchains;
+  toolchain::CompilerDetector detector;
+  DependencyFinder dependencies;
+  FileDigests digests;
+};
+
+// Run one compile. `compiler` is the resolved compiler path, `cmd` its parsed command line
+// (supported), `backends` the stores and executor for `config`.
+util::Result<Outcome, Fallback> run_pipeline(const CompileRequest& request,
+                                             const toolchain::ParsedCommand& cmd,
+                                             const std::string& compiler,
+                                             const Config& config,
+                                             const Backends& backends,
+                                             PipelineServices& services,
+                                             LocalCompiler& local);
+
+} // namespace ccrex::agent
