@@ -1,6 +1,6 @@
 // ccrexd: the per-user agent behind `ccrex`. It is normally started by the client (in the
 // background, on first use) and stops by itself after an idle period.
-#include "agent/handler.h"
+#include "agent/compile_handler.h"
 #include "agent/socket_server.h"
 #include "protocol/agent_dir.h"
 #include "util/file.h"
@@ -14,21 +14,9 @@
 
 namespace {
 
-// Answers "run locally" for every compile: the client then runs the compiler itself.
-class RunLocallyHandler final : public ccrex::agent::Handler {
-public:
-  ccrex::agent::CompileReply compile(const ccrex::agent::CompileRequest& /*request*/) override {
-    return {true, 0, "no compile pipeline in this agent"};
-  }
-  ccrex::agent::AdminReply admin(const std::vector<std::string>& args,
-                                 const std::vector<std::string>& /*env*/) override {
-    return {"", "ccrex: " + args.at(0) + " is not supported by this agent\n", 1};
-  }
-};
-
-// The handler this agent serves requests with.
+// The handler this agent serves requests with: the compile pipeline.
 std::unique_ptr<ccrex::agent::Handler> make_handler() {
-  return std::make_unique<RunLocallyHandler>();
+  return std::make_unique<ccrex::agent::CompileHandler>();
 }
 
 } // namespace
