@@ -1,5 +1,6 @@
 #include "depscan/directive_lexer.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -59,7 +60,7 @@ private:
   void lex_directive(size_t after_hash);
   std::string read_logical_line();
   bool read_header_name_verbatim(std::string& out, const std::string& so_far);
-  void parse_directive(const std::string& logical, uint32_t line);
+  void parse_directive(std::string_view logical, uint32_t line);
   void scan_has_include(std::string_view rest, bool allow_computed, uint32_t line);
 
   std::string_view m_text;
@@ -115,21 +116,23 @@ void Lexer::skip_line_comment() {
 
 // m_pos is just after "/*". Consume through the closing "*/" (splices may sit between them).
 void Lexer::skip_block_comment() {
+  const char* const base = m_text.data();
   while (m_pos < m_text.size()) {
-    const char c = m_text[m_pos];
-    if (c == '\n') {
-      ++m_line;
-      ++m_pos;
-    } else if (c == '*') {
-      const size_t j = skip_splices(m_pos + 1);
-      if (at(j) == '/') {
-        m_pos = j + 1;
-        return;
-      }
-      m_pos = j;
-    } else {
-      ++m_pos;
+    const void* star = std::memchr(base + m_pos, '*', m_text.size() - m_pos);
+    const size_t star_pos = star == nullptr
+                                ? m_text.size()
+                                : static_cast<size_t>(static_cast<const char*>(star) - base);
+    m_line += static_cast<uint32_t>(std::count(base + m_pos, base + star_pos, '\n'));
+    if (star == nullptr) {
+      m_pos = m_text.size();
+      return;
     }
+    const size_t j = skip_splices(star_pos + 1);
+    if (at(j) == '/') {
+      m_pos = j + 1;
+      return;
+    }
+    m_pos = j;
   }
 }
 
@@ -291,6 +294,19 @@ std::vector<Directive> Lexer::run() {
 void Lexer::lex_directive(size_t after_hash) {
   const uint32_t line = m_line;
   m_pos = after_hash;
+  // Most directive lines have no splice and no comment: then the raw bytes up to the newline
+  // are the logical line and need no copy. Otherwise build the cleaned line.
+  const void* nl = std::memchr(m_text.data() + m_pos, '\n', m_text.size() - m_pos);
+  const size_t end = nl == nullptr
+                         ? m_text.size()
+                         : static_cast<size_t>(static_cast<const char*>(nl) - m_text.data());
+  const std::string_view raw = m_text.substr(m_pos, end - m_pos);
+  if (raw.find('\\') == std::string_view::npos && raw.find("//") == std::string_view::npos
+      && raw.find("/*") == std::string_view::npos) {
+    m_pos = end;
+    parse_directive(raw, line);
+    return;
+  }
   const std::string logical = read_logical_line();
   parse_directive(logical, line);
 }
@@ -398,7 +414,7 @@ size_t parse_header_name(std::string_view s, Directive& d) {
   return end + 1;
 }
 
-void Lexer::parse_directive(const std::string& logical, uint32_t line) {
+void Lexer::parse_directive(std::string_view logical, uint32_t line) {
   std::string_view rest = logical;
   while (!rest.empty() && is_space(rest.front())) {
     rest.remove_prefix(1);
@@ -421,6 +437,9 @@ void Lexer::parse_directive(const std::string& logical, uint32_t line) {
       d.name = std::string(operand);
     }
     m_out.push_back(std::move(d));
+    return;
+  }
+  if (rest.find("__has_include") == std::string_view::npos) {
     return;
   }
   if (name == "if" || name == "elif") {

@@ -76,6 +76,34 @@ ScanCache::listing(FileSystem& fs, const std::string& path, const FileStat& st) 
   return out;
 }
 
+std::optional<std::vector<std::string>> ScanCache::find_result(FileSystem& fs,
+                                                               const std::string& key) {
+  std::shared_ptr<const ScanRecord> record;
+  {
+    auto& shard = shard_for(m_results, key);
+    const std::lock_guard lock(shard.mutex);
+    const auto it = shard.map.find(key);
+    if (it == shard.map.end()) {
+      return std::nullopt;
+    }
+    record = it->second;
+  }
+  for (const auto& [path, st] : record->observed) {
+    if (fs.stat(path) != st) {
+      return std::nullopt;
+    }
+  }
+  ++m_result_hits;
+  return record->files;
+}
+
+void ScanCache::store_result(const std::string& key, ScanRecord record) {
+  auto value = std::make_shared<const ScanRecord>(std::move(record));
+  auto& shard = shard_for(m_results, key);
+  const std::lock_guard lock(shard.mutex);
+  shard.map[key] = std::move(value);
+}
+
 ScanCacheStats ScanCache::stats() const {
   ScanCacheStats s;
   s.directive_hits = m_directive_hits.load();
@@ -83,6 +111,7 @@ ScanCacheStats ScanCache::stats() const {
   s.lexed = m_lexed.load();
   s.listing_hits = m_listing_hits.load();
   s.listings_read = m_listings_read.load();
+  s.result_hits = m_result_hits.load();
   return s;
 }
 
@@ -96,6 +125,10 @@ void ScanCache::clear() {
     s.map.clear();
   }
   for (auto& s : m_listings) {
+    const std::lock_guard lock(s.mutex);
+    s.map.clear();
+  }
+  for (auto& s : m_results) {
     const std::lock_guard lock(s.mutex);
     s.map.clear();
   }

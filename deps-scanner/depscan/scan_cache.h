@@ -38,6 +38,14 @@ struct DirListing {
   std::unordered_map<std::string, std::optional<FileType>> entries;
 };
 
+// A finished scan and everything it observed: every path it stat'ed, with the answer. The
+// scan is a function of those answers (file contents and directory listings are themselves
+// validated by stat), so while every path still stats the same the files are the same.
+struct ScanRecord {
+  std::vector<std::string> files;
+  std::vector<std::pair<std::string, std::optional<FileStat>>> observed;
+};
+
 // Counters for tests and the benchmark. All monotonic.
 struct ScanCacheStats {
   int64_t directive_hits = 0; // stat matched: no read
@@ -45,6 +53,7 @@ struct ScanCacheStats {
   int64_t lexed = 0;          // read, hashed and lexed
   int64_t listing_hits = 0;   // directory stat matched
   int64_t listings_read = 0;  // directory listed
+  int64_t result_hits = 0;    // a whole scan answered from a ScanRecord
 };
 
 class ScanCache {
@@ -62,6 +71,12 @@ public:
   // when it cannot be listed.
   std::shared_ptr<const DirListing>
   listing(FileSystem& fs, const std::string& path, const FileStat& st);
+
+  // Return the files of a previous scan with the same `key` (a fingerprint of the search
+  // configuration) if every path it observed still stats the same; nullopt otherwise.
+  std::optional<std::vector<std::string>> find_result(FileSystem& fs, const std::string& key);
+  // Remember a finished scan under `key`.
+  void store_result(const std::string& key, ScanRecord record);
 
   ScanCacheStats stats() const;
   // Forget everything (for benchmarks measuring a cold cache in one process).
@@ -88,12 +103,14 @@ private:
   Shards<FileEntry> m_files;                                // by path
   Shards<std::shared_ptr<const DirectiveList>> m_by_digest; // by sha256 hex
   Shards<std::shared_ptr<const DirListing>> m_listings;     // by directory path
+  Shards<std::shared_ptr<const ScanRecord>> m_results;      // by configuration fingerprint
 
   std::atomic<int64_t> m_directive_hits{0};
   std::atomic<int64_t> m_digest_hits{0};
   std::atomic<int64_t> m_lexed{0};
   std::atomic<int64_t> m_listing_hits{0};
   std::atomic<int64_t> m_listings_read{0};
+  std::atomic<int64_t> m_result_hits{0};
 };
 
 } // namespace ccrex::depscan

@@ -57,6 +57,10 @@ public:
         m_config(config) {}
 
   ScanResultOr<std::vector<std::string>> run();
+  // Every path stat'ed so far with its answer (for ScanCache::store_result).
+  std::vector<std::pair<std::string, std::optional<FileStat>>> observed() const {
+    return {m_stats.begin(), m_stats.end()};
+  }
 
 private:
   std::string absolute(const std::string& spelled) const {
@@ -73,6 +77,9 @@ private:
                                int dir_index);
   std::optional<Found>
   search(const std::string& name, std::optional<std::string_view> includer_prefix, size_t start);
+  std::optional<Found> search_uncached(const std::string& name,
+                                       std::optional<std::string_view> includer_prefix,
+                                       size_t start);
   std::vector<Found> resolve(const Directive& d, const Found& includer);
   ScanResultOr<bool> visit(const Found& file, int depth);
   void emit(const std::string& spelled);
@@ -84,6 +91,9 @@ private:
   size_t m_bracket_start = 0;
   std::unordered_map<std::string, std::optional<FileStat>> m_stats;
   std::unordered_map<std::string, std::shared_ptr<const DirListing>> m_listings;
+  // search() answers by (includer prefix, name, start index): most headers are included
+  // from many files.
+  std::unordered_map<std::string, std::optional<Found>> m_lookups;
   std::unordered_set<std::string> m_visited;
   std::unordered_set<std::string> m_emitted;
   std::vector<std::string> m_files;
@@ -232,6 +242,28 @@ std::optional<Found> ScanSession::try_dir(std::string_view spelled_prefix,
 std::optional<Found> ScanSession::search(const std::string& name,
                                          std::optional<std::string_view> includer_prefix,
                                          size_t start) {
+  std::string key;
+  key.reserve(name.size() + 32);
+  if (includer_prefix) {
+    key.push_back('q');
+    key.append(*includer_prefix);
+  }
+  key.push_back('\0');
+  key.append(name);
+  key.push_back('\0');
+  key.append(std::to_string(start));
+  const auto it = m_lookups.find(key);
+  if (it != m_lookups.end()) {
+    return it->second;
+  }
+  auto found = search_uncached(name, includer_prefix, start);
+  m_lookups.emplace(std::move(key), found);
+  return found;
+}
+
+std::optional<Found> ScanSession::search_uncached(const std::string& name,
+                                                  std::optional<std::string_view> includer_prefix,
+                                                  size_t start) {
   if (!name.empty() && name[0] == '/') {
     const auto& st = stat_of(name);
     if (!st || st->type == FileType::directory) {
@@ -356,9 +388,45 @@ ScanResultOr<ScanResult> Scanner::scan(const ScanRequest& request) {
   return result;
 }
 
+namespace {
+
+// Return a key that differs whenever two configurations could scan differently.
+std::string fingerprint(const SearchConfig& c) {
+  std::string key;
+  const auto add = [&key](std::string_view tag, const std::vector<std::string>& list) {
+    key.append(tag);
+    for (const std::string& s : list) {
+      key.append(std::to_string(s.size())).push_back(':');
+      key.append(s);
+    }
+  };
+  add("S", {c.cwd, c.source});
+  add("Q", c.quote_dirs);
+  add("I", c.bracket_dirs);
+  add("Y", c.system_dirs);
+  add("A", c.after_dirs);
+  add("F", c.forced_includes);
+  add("B", c.builtin_dirs);
+  add("X", c.builtin_cxx_only);
+  key.push_back(c.nostdinc ? '1' : '0');
+  key.push_back(c.nostdincxx ? '1' : '0');
+  key.push_back(c.implicit_predef ? '1' : '0');
+  return key;
+}
+
+} // namespace
+
 ScanResultOr<std::vector<std::string>> Scanner::scan_config(const SearchConfig& config) {
+  const std::string key = fingerprint(config);
+  if (auto files = m_cache.find_result(m_fs, key)) {
+    return std::move(*files);
+  }
   ScanSession session(m_fs, m_cache, config);
-  return session.run();
+  auto files = session.run();
+  if (files) {
+    m_cache.store_result(key, ScanRecord{*files, session.observed()});
+  }
+  return files;
 }
 
 } // namespace ccrex::depscan

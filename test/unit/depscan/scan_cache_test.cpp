@@ -97,6 +97,36 @@ TEST(ScanCache, WarmScanReadsNothing) {
   EXPECT_EQ(again->files, (std::vector<std::string>{"a.c", "b.h", "c.h"}));
 }
 
+TEST(ScanCache, WholeScanReusedUntilAnObservedPathChanges) {
+  MemoryFileSystem fs;
+  ScanCache cache;
+  NoBuiltins prober;
+  Scanner scanner(fs, cache, prober);
+  fs.add_file("/w/a.c", "#include \"b.h\"\n#include <n.h>\n");
+  fs.add_file("/w/b.h", "");
+  fs.add_file("/w/d.h", "");
+  fs.add_dir("/w/i");
+  const ScanRequest req{"cc", {"-Ii", "a.c"}, "/w", {}};
+  ASSERT_TRUE(scanner.scan(req));
+  ASSERT_TRUE(scanner.scan(req));
+  EXPECT_EQ(cache.stats().result_hits, 1);
+  // A changed header is seen through its stat.
+  fs.add_file("/w/b.h", "#include \"d.h\"\n");
+  auto changed = scanner.scan(req);
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->files, (std::vector<std::string>{"a.c", "b.h", "d.h"}));
+  EXPECT_EQ(cache.stats().result_hits, 1);
+  // A header appearing where a lookup failed before is seen through the directory's stat.
+  fs.add_file("/w/i/n.h", "");
+  auto appeared = scanner.scan(req);
+  ASSERT_TRUE(appeared);
+  EXPECT_EQ(appeared->files, (std::vector<std::string>{"a.c", "b.h", "d.h", "i/n.h"}));
+  // A different configuration never shares a result.
+  auto other = scanner.scan({"cc", {"a.c"}, "/w", {}});
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->files, (std::vector<std::string>{"a.c", "b.h", "d.h"}));
+}
+
 TEST(ScanCache, ConcurrentScansAgree) {
   MemoryFileSystem fs;
   ScanCache cache;
