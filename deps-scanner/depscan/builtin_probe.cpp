@@ -1,9 +1,14 @@
 #include "depscan/builtin_probe.h"
 
+#include "util/file.h"
+#include "util/sha256.h"
 #include "util/strings.h"
 #include "util/subprocess.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cstdlib>
 
 extern char** environ;
 
@@ -65,6 +70,27 @@ std::optional<std::vector<std::string>> parse_search_list(std::string_view verbo
   return dirs;
 }
 
+// Return the on-disk cache file for `key`, or "" when the compiler cannot be identified.
+std::string CompilerProber::disk_key(const std::string& compiler, const std::string& key) const {
+  std::string path = compiler;
+  if (compiler.find('/') == std::string::npos) {
+    const char* env_path = std::getenv("PATH");
+    auto found = util::find_in_path(compiler, env_path != nullptr ? env_path : "");
+    if (!found) {
+      return {};
+    }
+    path = *found;
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return {};
+  }
+  const std::string identity =
+      path + '\0' + std::to_string(st.st_size) + '\0' + std::to_string(st.st_mtim.tv_sec) + '.'
+      + std::to_string(st.st_mtim.tv_nsec) + '\0' + std::to_string(st.st_ino);
+  return util::join_path(m_cache_dir, "probe-" + util::sha256_hex(identity + '\0' + key));
+}
+
 ScanResultOr<std::vector<std::string>> CompilerProber::builtin_dirs(
     const std::string& compiler, Language language, const std::vector<std::string>& probe_args) {
   std::string key = compiler + '\0' + std::string(language_name(language));
@@ -76,6 +102,17 @@ ScanResultOr<std::vector<std::string>> CompilerProber::builtin_dirs(
     const auto it = m_cache.find(key);
     if (it != m_cache.end()) {
       return it->second;
+    }
+  }
+  const std::string disk = m_cache_dir.empty() ? std::string() : disk_key(compiler, key);
+  if (!disk.empty()) {
+    if (auto text = util::read_file(disk)) {
+      std::vector<std::string> dirs;
+      for (const std::string_view line : util::split(*text, '\n', true)) {
+        dirs.emplace_back(line);
+      }
+      const std::lock_guard lock(m_mutex);
+      return m_cache.emplace(key, std::move(dirs)).first->second;
     }
   }
   util::SubprocessOptions opts;
@@ -96,6 +133,10 @@ ScanResultOr<std::vector<std::string>> CompilerProber::builtin_dirs(
   if (run->exit_code != 0 || !dirs) {
     return ScanFailure{FailureReason::probe_failed,
                        compiler + " -E -v failed for " + std::string(language_name(language))};
+  }
+  if (!disk.empty() && util::make_dirs(m_cache_dir)) {
+    // Best effort: a failed write only costs a probe next time.
+    (void)util::write_file_atomic(disk, util::join(*dirs, "\n") + "\n");
   }
   const std::lock_guard lock(m_mutex);
   ++m_runs;

@@ -34,9 +34,14 @@ public:
 };
 
 // Runs the real compiler, with CPATH and the *_INCLUDE_PATH variables removed from its
-// environment so that only built-in directories are listed.
+// environment so that only built-in directories are listed. With a `cache_dir`, answers are
+// also kept on disk, one small file per key, named by a digest of the key and of the
+// compiler binary's identity (resolved path, size, mtime, inode), so a new compiler
+// installed at the same path is probed again.
 class CompilerProber final : public BuiltinProber {
 public:
+  explicit CompilerProber(std::string cache_dir = {}) : m_cache_dir(std::move(cache_dir)) {}
+
   ScanResultOr<std::vector<std::string>>
   builtin_dirs(const std::string& compiler,
                Language language,
@@ -46,6 +51,9 @@ public:
   int runs() const;
 
 private:
+  std::string disk_key(const std::string& compiler, const std::string& key) const;
+
+  std::string m_cache_dir;
   mutable std::mutex m_mutex;
   std::map<std::string, std::vector<std::string>> m_cache;
   int m_runs = 0;

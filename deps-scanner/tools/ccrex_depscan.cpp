@@ -1,12 +1,14 @@
 // ccrex-depscan: print the header dependencies of one compile as a make rule, like `cc -M`,
 // without running the preprocessor.
 //
-//   ccrex-depscan [--repeat N] <compiler> <compile arguments...>
+//   ccrex-depscan [--repeat N] [--probe-cache DIR] <compiler> <compile arguments...>
 //
 // Exit status: 0 with the rule on stdout; 2 with a one-line reason on stderr when the scan
 // cannot answer soundly (the caller should run the compiler with -M instead); 1 on misuse.
 // --repeat N scans N times in one process (the caches stay warm after the first) and reports
-// the first and the median per-scan time on stderr.
+// the first and the median per-scan time on stderr. --probe-cache DIR (or the environment
+// variable CCREX_DEPSCAN_PROBE_CACHE) keeps the compiler's built-in directories on disk so
+// that later processes skip the `-E -v` probe.
 
 #include "depscan/builtin_probe.h"
 #include "depscan/depfile.h"
@@ -22,6 +24,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -33,7 +36,7 @@ namespace {
 using namespace ccrex;
 
 int usage() {
-  std::cerr << "usage: ccrex-depscan [--repeat N] <compiler> <compile arguments...>\n";
+  std::cerr << "usage: ccrex-depscan [--repeat N] [--probe-cache DIR] <compiler> <args...>\n";
   return 1;
 }
 
@@ -64,12 +67,18 @@ double millis(std::chrono::steady_clock::duration d) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   int repeat = 1;
-  if (args.size() >= 2 && args[0] == "--repeat") {
-    auto n = util::parse_int(args[1]);
-    if (!n || *n < 1) {
-      return usage();
+  const char* env_cache = std::getenv("CCREX_DEPSCAN_PROBE_CACHE");
+  std::string probe_cache = env_cache != nullptr ? env_cache : "";
+  while (args.size() >= 2 && (args[0] == "--repeat" || args[0] == "--probe-cache")) {
+    if (args[0] == "--probe-cache") {
+      probe_cache = args[1];
+    } else {
+      auto n = util::parse_int(args[1]);
+      if (!n || *n < 1) {
+        return usage();
+      }
+      repeat = static_cast<int>(*n);
     }
-    repeat = static_cast<int>(*n);
     args.erase(args.begin(), args.begin() + 2);
   }
   if (args.empty()) {
@@ -85,7 +94,7 @@ int main(int argc, char** argv) {
 
   depscan::RealFileSystem fs;
   depscan::ScanCache cache;
-  depscan::CompilerProber prober;
+  depscan::CompilerProber prober(probe_cache);
   depscan::Scanner scanner(fs, cache, prober);
   std::vector<double> times;
   std::optional<depscan::ScanResultOr<depscan::ScanResult>> result;

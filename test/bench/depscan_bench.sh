@@ -4,6 +4,8 @@
 #   test/bench/depscan_bench.sh [path/to/ccrex-depscan] [runs]
 #
 # Cold = a fresh ccrex-depscan process per scan (empty caches, built-in probe included).
+# Cold+pc = the same, but with the built-in directories already in a --probe-cache directory
+#           (what a second build on the same machine sees; the directive caches still start empty).
 # Warm = `ccrex-depscan --repeat N` in one process: the per-scan median after the first.
 # Every figure is the median of `runs` measurements taken in this run.
 set -euo pipefail
@@ -49,9 +51,9 @@ median_ms() {
 }
 
 gxx_all() { g++ -M -std=c++20 "$work/all_std.cc"; }
-scan_all() { "$scanner" g++ -std=c++20 "$work/all_std.cc"; }
+scan_all() { "$scanner" "$@" g++ -std=c++20 "$work/all_std.cc"; }
 gxx_gt() { for f in "${gt_files[@]}"; do g++ -M "${gt_flags[@]}" "$f"; done; }
-scan_gt() { for f in "${gt_files[@]}"; do "$scanner" g++ "${gt_flags[@]}" "$f"; done; }
+scan_gt() { for f in "${gt_files[@]}"; do "$scanner" "$@" g++ "${gt_flags[@]}" "$f"; done; }
 
 # warm_ms ARGS...: per-scan warm median reported by --repeat.
 warm_ms() {
@@ -71,15 +73,19 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1fx", (b > 0 ? a / b : 0)}';
 echo "scanner: $scanner   runs: $runs   googletest files: ${#gt_files[@]}"
 g_all=$(median_ms gxx_all)
 c_all=$(median_ms scan_all)
+scan_all --probe-cache "$work/pc" >/dev/null
+p_all=$(median_ms scan_all --probe-cache "$work/pc")
 w_all=$(warm_ms g++ -std=c++20 "$work/all_std.cc")
 g_gt=$(median_ms gxx_gt)
 c_gt=$(median_ms scan_gt)
+p_gt=$(median_ms scan_gt --probe-cache "$work/pc")
 w_gt=$(warm_gt)
 
-printf '\n%-28s %12s %12s %12s %10s %10s\n' input "g++ -M ms" "cold ms" "warm ms" cold-ratio warm-ratio
-printf '%-28s %12s %12s %12s %10s %10s\n' "all standard headers" "$g_all" "$c_all" "$w_all" \
-  "$(ratio "$g_all" "$c_all")" "$(ratio "$g_all" "$w_all")"
-printf '%-28s %12s %12s %12s %10s %10s\n' "googletest sources (sum)" "$g_gt" "$c_gt" "$w_gt" \
-  "$(ratio "$g_gt" "$c_gt")" "$(ratio "$g_gt" "$w_gt")"
+fmt='%-26s %10s %9s %10s %9s %7s %8s %7s\n'
+printf "\n$fmt" input "g++ -M ms" "cold ms" "cold+pc ms" "warm ms" cold "cold+pc" warm
+printf "$fmt" "all standard headers" "$g_all" "$c_all" "$p_all" "$w_all" \
+  "$(ratio "$g_all" "$c_all")" "$(ratio "$g_all" "$p_all")" "$(ratio "$g_all" "$w_all")"
+printf "$fmt" "googletest sources (sum)" "$g_gt" "$c_gt" "$p_gt" "$w_gt" \
+  "$(ratio "$g_gt" "$c_gt")" "$(ratio "$g_gt" "$p_gt")" "$(ratio "$g_gt" "$w_gt")"
 echo
 echo "targets: warm >= 20x, cold >= 3x faster than g++ -M"

@@ -141,5 +141,21 @@ TEST(BuiltinProbe, RealCompilerIsProbedOnce) {
   EXPECT_EQ(bad.error().reason, FailureReason::probe_failed);
 }
 
+TEST(BuiltinProbe, DiskCacheSkipsTheCompilerInANewProber) {
+  util::TempDir dir("depscan-probe-");
+  CompilerProber first(dir.path());
+  auto a = first.builtin_dirs("gcc", Language::c, {});
+  ASSERT_TRUE(a) << a.error().to_string();
+  EXPECT_EQ(first.runs(), 1);
+  CompilerProber second(dir.path());
+  auto b = second.builtin_dirs("gcc", Language::c, {});
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(second.runs(), 0);
+  // Other probe arguments are another key.
+  auto c = second.builtin_dirs("gcc", Language::c, {"-nostdlibinc"});
+  EXPECT_EQ(second.runs(), c ? 1 : 0);
+}
+
 } // namespace
 } // namespace ccrex::depscan
