@@ -136,6 +136,10 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
     return run_locally(out.error().detail);
   }
   s.stats.add(out->stat);
+  if (!out->scanner_gave_up.empty()) {
+    s.stats.add("depend_compiler");
+    out->explanation += " (dependencies from -M: " + out->scanner_gave_up + ")";
+  }
   record(s, cmd.source_file, out->explanation);
   return {false, out->exit_code, ""};
 }

@@ -3,6 +3,8 @@
 #include "reapi/channel.h"
 #include "reapi/remote.h"
 
+#include <atomic>
+
 namespace ccrex::agent {
 namespace {
 
@@ -18,6 +20,10 @@ util::Error to_error(const reapi::Failure& f) {
   return {code, f.to_string()};
 }
 
+// After the engine was found unreachable, compiles fall back at once for this long instead
+// of each paying the connection retries again.
+constexpr auto k_down_backoff = std::chrono::seconds(10);
+
 class GrpcExecutor final : public Executor {
 public:
   GrpcExecutor(const std::shared_ptr<grpc::Channel>& channel,
@@ -29,18 +35,24 @@ public:
         m_same_path(same_path) {}
 
   util::Result<std::optional<v2::ActionResult>> lookup(const v2::Digest& action) override {
+    if (auto down = check_down(); !down) {
+      return down.error();
+    }
     reapi::InlineOptions inl;
     inl.inline_stdout = true;
     inl.inline_stderr = true;
     auto r = m_remote.lookup(action, inl);
     if (!r) {
-      return to_error(r.error());
+      return note(to_error(r.error()));
     }
     return std::move(r).value();
   }
 
   util::Result<Execution> execute(const v2::Digest& action,
                                   const reapi::InputRoot& inputs) override {
+    if (auto down = check_down(); !down) {
+      return down.error();
+    }
     reapi::ActionInputs ai{action, inputs.blobs, inputs.directories};
     reapi::ExecuteOptions opts;
     opts.deadline =
@@ -48,7 +60,7 @@ public:
     opts.stream_timeout = std::chrono::seconds(60);
     auto r = reapi::upload_and_execute(m_remote, ai, opts);
     if (!r) {
-      return to_error(r.error());
+      return note(to_error(r.error()));
     }
     const auto& resp = r->response;
     if (resp.status().code() != 0) {
@@ -74,8 +86,11 @@ public:
   util::Status update(const v2::Digest& action,
                       const v2::ActionResult& result,
                       const reapi::BlobMap& blobs) override {
+    if (auto down = check_down(); !down) {
+      return down.error();
+    }
     if (auto st = m_remote.upload_missing(blobs); !st) {
-      return to_error(st.error());
+      return note(to_error(st.error()));
     }
     if (auto st = m_remote.update_action_result(action, result); !st) {
       return to_error(st.error());
@@ -86,7 +101,26 @@ public:
   bool stages_at_same_path() const override { return m_same_path; }
 
 private:
+  // Fail fast while the engine is known to be down.
+  util::Status check_down() const {
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    if (now < m_down_until.load()) {
+      return util::Error(util::ErrorCode::unavailable,
+                         "engine unreachable a moment ago; not retrying yet");
+    }
+    return {};
+  }
+  // Remember an unreachable engine; pass `e` through.
+  util::Error note(util::Error e) {
+    if (e.code() == util::ErrorCode::unavailable) {
+      const auto until = std::chrono::steady_clock::now() + k_down_backoff;
+      m_down_until.store(until.time_since_epoch().count());
+    }
+    return e;
+  }
+
   reapi::GrpcRemoteExecutor m_remote;
+  std::atomic<std::chrono::steady_clock::rep> m_down_until{0};
   std::chrono::seconds m_execution_timeout;
   bool m_same_path;
 };

@@ -38,7 +38,7 @@ util::Result<Outcome, Fallback> materialize(const v2::ActionResult& result,
   if (result.exit_code() != 0 && stat != "hit_local" && stat != "hit_remote") {
     stat = "compile_error";
   }
-  return Outcome{result.exit_code(), std::move(stat), std::move(explanation)};
+  return Outcome{result.exit_code(), std::move(stat), std::move(explanation), {}};
 }
 
 // Copy a result's blobs into the local store so the next identical compile is a local hit.
@@ -75,7 +75,7 @@ util::Result<Outcome, Fallback> run_cache_only(const CompileRequest& request,
   }
   write_fd(request.stdout_fd, res->stdout_data);
   write_fd(request.stderr_fd, res->stderr_data);
-  Outcome out{res->exit_code, "miss_cache_only", "compiled locally (cache-only mode)"};
+  Outcome out{res->exit_code, "miss_cache_only", "compiled locally (cache-only mode)", {}};
   if (res->exit_code != 0 && !config.cache_failures) {
     out.stat = "compile_error";
     return out;
@@ -119,13 +119,16 @@ util::Result<Outcome, Fallback> run_cache_only(const CompileRequest& request,
 
 } // namespace
 
-util::Result<Outcome, Fallback> run_pipeline(const CompileRequest& request,
-                                             const toolchain::ParsedCommand& cmd,
-                                             const std::string& compiler,
-                                             const Config& config,
-                                             const Backends& b,
-                                             PipelineServices& services,
-                                             LocalCompiler& local) {
+namespace {
+
+util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
+                                           const toolchain::ParsedCommand& cmd,
+                                           const std::string& compiler,
+                                           const Config& config,
+                                           const Backends& b,
+                                           PipelineServices& services,
+                                           LocalCompiler& local,
+                                           std::string& scanner_gave_up) {
   auto id = services.toolchains.get(compiler);
   if (!id) {
     return unexpected(fallback("compiler_identity", id.error().message()));
@@ -135,6 +138,7 @@ util::Result<Outcome, Fallback> run_pipeline(const CompileRequest& request,
   if (!deps) {
     return unexpected(fallback("dependencies", deps.error().message()));
   }
+  scanner_gave_up = deps->from_compiler ? deps->scanner_gave_up : "";
   const PathMapper paths(find_project_root(request.cwd, config.project_root), request.cwd);
   const bool same_path = config.same_path == "true"
                          || (config.same_path == "auto" && b.executor->stages_at_same_path());
@@ -199,6 +203,23 @@ util::Result<Outcome, Fallback> run_pipeline(const CompileRequest& request,
                              + " for action " + short_hash(action));
   if (out && !b.shared_store) {
     remember(action, exec->result, b, remote_fetch);
+  }
+  return out;
+}
+
+} // namespace
+
+util::Result<Outcome, Fallback> run_pipeline(const CompileRequest& request,
+                                             const toolchain::ParsedCommand& cmd,
+                                             const std::string& compiler,
+                                             const Config& config,
+                                             const Backends& backends,
+                                             PipelineServices& services,
+                                             LocalCompiler& local) {
+  std::string gave_up;
+  auto out = run_stages(request, cmd, compiler, config, backends, services, local, gave_up);
+  if (out) {
+    out->scanner_gave_up = gave_up;
   }
   return out;
 }

@@ -42,6 +42,8 @@ struct Outcome {
   std::string stat;
   // One line for --explain and the log.
   std::string explanation;
+  // Why the scanner could not list the dependencies ("" when it did; then -M was used).
+  std::string scanner_gave_up;
 };
 
 // Where the pipeline's cached results live for one configuration: the local store and the
