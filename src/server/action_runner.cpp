@@ -11,12 +11,12 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 namespace ccrex::server {
 namespace {
@@ -36,6 +36,11 @@ void set_status(ExecuteResponse& resp,
                 const std::vector<reapi::v2::Digest>& missing = {}) {
   *resp.mutable_status() = make_rpc_status(code, message, missing);
   resp.set_message(message);
+}
+
+std::string describe_signal(int sig) {
+  const char* text = ::sigdescr_np(sig); // thread-safe, unlike strsignal
+  return text != nullptr ? text : "unknown signal";
 }
 
 std::string describe_duration(std::chrono::milliseconds ms) {
@@ -186,7 +191,7 @@ void finish(BlobStore& store, Execution& ex, const util::SubprocessResult& res) 
   } else {
     if (res.signal != 0) {
       ex.response.set_message("command terminated by signal " + std::to_string(res.signal) + " ("
-                              + ::strsignal(res.signal) + "); exit code reported as 128 + "
+                              + describe_signal(res.signal) + "); exit code reported as 128 + "
                               + std::to_string(res.signal));
     }
     if (auto st = collect_outputs(store, ex.cwd, ex.action.command, result); !st) {

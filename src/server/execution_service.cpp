@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -55,15 +56,15 @@ std::string random_uuid() {
   v[0] = (v[0] & ~uint64_t{0xf000}) | 0x4000;                   // version 4
   v[1] = (v[1] & ~(uint64_t{0xc} << 60)) | (uint64_t{8} << 60); // variant 10
   std::array<char, 40> buf{};
-  std::snprintf(buf.data(),
-                buf.size(),
-                "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(v[0] >> 32),
-                static_cast<unsigned>((v[0] >> 16) & 0xffff),
-                static_cast<unsigned>(v[0] & 0xffff),
-                static_cast<unsigned>(v[1] >> 48),
-                static_cast<unsigned long long>(v[1] & 0xffffffffffffULL));
-  return buf.data();
+  const int n = std::snprintf(buf.data(),
+                              buf.size(),
+                              "%08x-%04x-%04x-%04x-%012llx",
+                              static_cast<unsigned>(v[0] >> 32),
+                              static_cast<unsigned>((v[0] >> 16) & 0xffff),
+                              static_cast<unsigned>(v[0] & 0xffff),
+                              static_cast<unsigned>(v[1] >> 48),
+                              static_cast<unsigned long long>(v[1] & 0xffffffffffffULL));
+  return std::string(buf.data(), static_cast<size_t>(std::max(n, 0)));
 }
 
 std::string short_digest(const reapi::v2::Digest& d) {

@@ -4,7 +4,6 @@
 #include "util/file.h"
 #include "util/logging.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +11,8 @@
 #include <array>
 #include <cerrno>
 #include <climits>
+#include <filesystem>
+#include <system_error>
 #include <unordered_set>
 #include <vector>
 
@@ -47,18 +48,14 @@ util::Result<std::string> output_link_target(const std::string& path, const std:
 }
 
 util::Result<std::vector<std::string>> sorted_entries(const std::string& path) {
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) {
-    return util::errno_error("opendir " + path, errno);
-  }
+  std::error_code ec;
   std::vector<std::string> names;
-  while (const dirent* e = ::readdir(dir)) {
-    const std::string name = e->d_name;
-    if (name != "." && name != "..") {
-      names.push_back(name);
-    }
+  for (std::filesystem::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    names.push_back(it->path().filename().string());
   }
-  ::closedir(dir);
+  if (ec) {
+    return util::io_error("list " + path + ": " + ec.message());
+  }
   std::sort(names.begin(), names.end());
   return names;
 }

@@ -110,7 +110,7 @@ std::vector<std::string> x86_extensions_from_cpuinfo(std::string_view cpuinfo) {
   }
   std::vector<std::string> out;
   for (const auto& [flag, name] : k_x86_extensions) {
-    if (common.count(flag) != 0) {
+    if (common.contains(flag)) {
       out.emplace_back(name);
     }
   }
@@ -137,7 +137,10 @@ std::string describe_offer(const PlatformOffer& offer) {
   std::vector<std::string> parts;
   for (const auto& [name, values] : offer) {
     for (const auto& value : values) {
-      parts.push_back(name + "=" + value);
+      std::string part = name;
+      part += '=';
+      part += value;
+      parts.push_back(std::move(part));
     }
   }
   return util::join(parts, ", ");
@@ -146,7 +149,7 @@ std::string describe_offer(const PlatformOffer& offer) {
 util::Status
 check_platform(const reapi::v2::Platform& requested, const PlatformOffer& offer, bool lenient) {
   for (const auto& prop : requested.properties()) {
-    if (offer.count(prop.name()) == 0) {
+    if (!offer.contains(prop.name())) {
       if (lenient) {
         continue;
       }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <system_error>
@@ -24,14 +25,11 @@ struct StageContext {
 };
 
 bool is_writable_path(const StagingOptions& options, const std::string& rel) {
-  for (const auto& prefix : options.writable_paths) {
-    if (prefix.empty() || rel == prefix
-        || (rel.size() > prefix.size() && rel.compare(0, prefix.size(), prefix) == 0
-            && rel[prefix.size()] == '/')) {
-      return true;
-    }
-  }
-  return false;
+  return std::ranges::any_of(options.writable_paths, [&](const std::string& prefix) {
+    return prefix.empty() || rel == prefix
+           || (rel.size() > prefix.size() && rel.compare(0, prefix.size(), prefix) == 0
+               && rel[prefix.size()] == '/');
+  });
 }
 
 util::Error evicted(StageContext& ctx, const reapi::v2::Digest& d) {

@@ -22,9 +22,13 @@ util::Status check_strictly_sorted(const Range& items, Key key, std::string_view
     const std::string& prev = key(items[i - 1]);
     const std::string& cur = key(items[i]);
     if (!(prev < cur)) {
-      return util::invalid_argument(
-          std::string(what) + (prev == cur ? " contain a duplicate: '" : " are not sorted: '") + cur
-          + "' after '" + prev + "'");
+      std::string message(what);
+      message += prev == cur ? " contain a duplicate: '" : " are not sorted: '";
+      message += cur;
+      message += "' after '";
+      message += prev;
+      message += "'";
+      return util::invalid_argument(std::move(message));
     }
   }
   return {};
@@ -68,11 +72,11 @@ util::Status validate_outputs(const reapi::v2::Command& command) {
   const std::set<std::string> files(command.output_files().begin(), command.output_files().end());
   for (const auto& p : command.output_files()) {
     CCREX_TRY(validate_output_path(wd, p, false));
-    if (dirs.count(p) != 0) {
+    if (dirs.contains(p)) {
       return util::invalid_argument("'" + p + "' is both an output file and an output directory");
     }
     for (size_t slash = p.find('/'); slash != std::string::npos; slash = p.find('/', slash + 1)) {
-      if (files.count(p.substr(0, slash)) != 0) {
+      if (files.contains(p.substr(0, slash))) {
         return util::invalid_argument("output file '" + p.substr(0, slash)
                                       + "' is a parent of output file '" + p + "'");
       }
@@ -259,7 +263,7 @@ util::Status load_input_tree(BlobStore& store,
   while (!queue.empty()) {
     const Digest d = queue.front();
     queue.pop_front();
-    if (tree.directories.count(d.hash()) != 0 || missing_seen.count(d.hash()) != 0) {
+    if (tree.directories.contains(d.hash()) || missing_seen.contains(d.hash())) {
       continue;
     }
     reapi::v2::Directory dir;
