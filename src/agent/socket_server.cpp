@@ -423,11 +423,11 @@ const char* stop_reason_name(StopReason reason) {
 util::Result<SocketServerOptions> socket_server_options_from_environment() {
   SocketServerOptions options;
   options.dir = protocol::agent_dir();
-  const char* idle = std::getenv("CCREX_AGENT_IDLE_TIMEOUT"); // NOLINT(concurrency-mt-unsafe)
+  const char* idle = std::getenv("CCREX_IDLE_TIMEOUT"); // NOLINT(concurrency-mt-unsafe)
   if (idle != nullptr && *idle != '\0') {
     auto seconds = util::parse_int(idle);
     if (!seconds) {
-      return seconds.error().with_context("CCREX_AGENT_IDLE_TIMEOUT");
+      return seconds.error().with_context("CCREX_IDLE_TIMEOUT");
     }
     options.idle_timeout = std::chrono::seconds(*seconds);
   }

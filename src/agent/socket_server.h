@@ -44,7 +44,7 @@ struct SocketServerOptions {
 };
 
 // Options for ccrexd from its environment: the directory from protocol::agent_dir() and
-// the idle timeout from CCREX_AGENT_IDLE_TIMEOUT (seconds; 0 = never).
+// the idle timeout from CCREX_IDLE_TIMEOUT (seconds; 0 = never).
 util::Result<SocketServerOptions> socket_server_options_from_environment();
 
 enum class StopReason {

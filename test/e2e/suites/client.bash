@@ -1,0 +1,98 @@
+# The thin client on its own: command line, compiler lookup, masquerading, and compiles
+# that must give the same result as the plain compiler whatever the agent does.
+
+SUITE_client_PROBE() {
+  command -v gcc >/dev/null || echo "gcc not found"
+}
+
+SUITE_client_SETUP() {
+  cat >hello.c <<'SRC'
+#include <stdio.h>
+int main(void) { printf("hello\n"); return 0; }
+SRC
+  cat >broken.c <<'SRC'
+int f(void) { return undeclared_name; }
+SRC
+}
+
+SUITE_client() {
+  TEST "--version and --help work without an agent"
+  export CCREX_AGENT_BIN=/nonexistent
+  expect_exit 0 "$CCREX" --version
+  expect_contains stdout.txt "ccrex version"
+  expect_exit 0 "$CCREX" --help
+  expect_contains stdout.txt "Usage:"
+  expect_missing "$CCREX_AGENT_DIR/agent.sock"
+
+  TEST "usage errors"
+  expect_exit 1 "$CCREX"
+  expect_contains stderr.txt "Usage:"
+  expect_exit 1 "$CCREX" --no-such-option
+  expect_contains stderr.txt "unknown option: --no-such-option"
+
+  TEST "ccrex gcc gives the same object as gcc"
+  expect_exit 0 "$CCREX" gcc -O2 -c hello.c -o via_ccrex.o
+  gcc -O2 -c hello.c -o plain.o
+  expect_same_file via_ccrex.o plain.o
+  expect_exit 0 "$CCREX" gcc hello.c -o hello
+  expect_exit 0 ./hello
+  expect_contains stdout.txt "hello"
+
+  TEST "CC=\"ccrex gcc\" in make"
+  printf 'hello.o: hello.c\n\t$(CC) -c hello.c -o hello.o\n' >Makefile
+  expect_exit 0 make CC="$CCREX gcc"
+  gcc -c hello.c -o plain.o
+  expect_same_file hello.o plain.o
+
+  TEST "compiler given by absolute path"
+  expect_exit 0 "$CCREX" "$(command -v gcc)" -c hello.c -o via_ccrex.o
+  gcc -c hello.c -o plain.o
+  expect_same_file via_ccrex.o plain.o
+
+  TEST "masquerade through a gcc symlink"
+  mkdir bin
+  ln -s "$CCREX" bin/gcc
+  PATH=$PWD/bin:$PATH expect_exit 0 gcc -c hello.c -o via_link.o
+  gcc -c hello.c -o plain.o
+  expect_same_file via_link.o plain.o
+  # The symlink is called by absolute path too.
+  expect_exit 0 "$PWD/bin/gcc" -c hello.c -o via_path.o
+  expect_same_file via_path.o plain.o
+
+  TEST "masquerade only finds itself: compiler not found"
+  mkdir bin
+  ln -s "$CCREX" bin/nosuchcc
+  PATH=$PWD/bin expect_exit 127 "$PWD/bin/nosuchcc" -c hello.c
+  expect_contains stderr.txt "nosuchcc"
+
+  TEST "missing compiler exits 127"
+  expect_exit 127 "$CCREX" no-such-compiler-xyz -c hello.c
+  expect_contains stderr.txt "no-such-compiler-xyz"
+
+  TEST "failing compile keeps exit code and stderr"
+  gcc -c broken.c -o plain.o 2>plain_stderr.txt
+  plain_status=$?
+  expect_exit $plain_status "$CCREX" gcc -c broken.c -o via_ccrex.o
+  expect_same_file stderr.txt plain_stderr.txt
+  expect_missing via_ccrex.o
+
+  TEST "compiler stdout is preserved"
+  gcc -E hello.c >plain.i
+  expect_exit 0 "$CCREX" gcc -E hello.c
+  expect_same_file stdout.txt plain.i
+
+  TEST "agent that cannot start: still compiles"
+  export CCREX_AGENT_BIN=/nonexistent/ccrexd
+  expect_exit 0 "$CCREX" gcc -c hello.c -o via_ccrex.o
+  gcc -c hello.c -o plain.o
+  expect_same_file via_ccrex.o plain.o
+  expect_missing "$CCREX_AGENT_DIR/agent.pid"
+
+  TEST "agent directory open to other users: compiles locally, starts no agent"
+  mkdir -m 755 "$CCREX_AGENT_DIR"
+  expect_exit 0 "$CCREX" gcc -c hello.c -o via_ccrex.o
+  gcc -c hello.c -o plain.o
+  expect_same_file via_ccrex.o plain.o
+  expect_missing "$CCREX_AGENT_DIR/agent.sock"
+  expect_missing "$CCREX_AGENT_DIR/agent.pid"
+}
