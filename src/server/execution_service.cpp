@@ -22,6 +22,7 @@
 #include <mutex>
 #include <random>
 #include <unordered_map>
+#include <utility>
 
 namespace ccrex::server {
 namespace {
@@ -47,6 +48,8 @@ struct OperationState {
   bool done = false;
   ExecuteResponse response;
   uint64_t version = 0; // bumped on every change
+  // Key under which identical requests join this execution while it runs; empty if none.
+  std::string merge_key;
   SteadyClock::time_point finished_at;
 };
 
@@ -110,9 +113,12 @@ struct ExecutionService::Impl {
   void shutdown();
 
 private:
-  std::shared_ptr<OperationState> create_operation(const std::string& instance,
-                                                   const reapi::v2::Digest& digest,
-                                                   Stage::Value stage);
+  // Create and register an operation; with `mergeable`, return the running operation for
+  // the same action and instance instead if there is one (second member true).
+  std::pair<std::shared_ptr<OperationState>, bool> create_operation(const std::string& instance,
+                                                                    const reapi::v2::Digest& digest,
+                                                                    Stage::Value stage,
+                                                                    bool mergeable);
   void set_stage(OperationState& op, Stage::Value stage);
   void complete(OperationState& op, ExecuteResponse response);
   Operation snapshot_locked(const OperationState& op) const;
@@ -137,6 +143,8 @@ private:
   std::mutex m_mutex;
   std::condition_variable m_changed;
   std::unordered_map<std::string, std::shared_ptr<OperationState>> m_operations; // m_mutex
+  // Running mergeable operations by instance + action digest; guarded by m_mutex.
+  std::unordered_map<std::string, std::shared_ptr<OperationState>> m_in_flight;
   WorkerPool m_pool; // last: its threads use the members above
 };
 
@@ -158,16 +166,29 @@ ExecutionService::Impl::Impl(const Config& cfg, BlobStore& blob_store, ActionCac
   }
 }
 
-std::shared_ptr<OperationState> ExecutionService::Impl::create_operation(
-    const std::string& instance, const reapi::v2::Digest& digest, Stage::Value stage) {
+std::pair<std::shared_ptr<OperationState>, bool>
+ExecutionService::Impl::create_operation(const std::string& instance,
+                                         const reapi::v2::Digest& digest,
+                                         Stage::Value stage,
+                                         bool mergeable) {
+  const std::string key = instance + "\n" + reapi::to_string(digest);
+  const std::lock_guard lock(m_mutex);
+  purge_expired_locked();
+  if (mergeable) {
+    if (const auto it = m_in_flight.find(key); it != m_in_flight.end()) {
+      return {it->second, true};
+    }
+  }
   auto op = std::make_shared<OperationState>();
   op->name = (instance.empty() ? "" : instance + "/") + "operations/" + random_uuid();
   op->action_digest = digest;
   op->stage = stage;
-  const std::lock_guard lock(m_mutex);
-  purge_expired_locked();
   m_operations.emplace(op->name, op);
-  return op;
+  if (mergeable) {
+    op->merge_key = key;
+    m_in_flight.emplace(key, op);
+  }
+  return {op, false};
 }
 
 void ExecutionService::Impl::set_stage(OperationState& op, Stage::Value stage) {
@@ -187,6 +208,9 @@ void ExecutionService::Impl::complete(OperationState& op, ExecuteResponse respon
     op.done = true;
     op.finished_at = SteadyClock::now();
     ++op.version;
+    if (!op.merge_key.empty()) {
+      m_in_flight.erase(op.merge_key);
+    }
   }
   m_changed.notify_all();
 }
@@ -283,8 +307,16 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
   }
   auto action = std::make_shared<const PreparedAction>(std::move(prepared).value());
   const bool check_cache = !req.skip_cache_lookup() && !action->action.do_not_cache();
-  auto op = create_operation(
-      req.instance_name(), req.action_digest(), check_cache ? Stage::CACHE_CHECK : Stage::QUEUED);
+  // Identical requests share one execution, except when the client asked for a fresh run
+  // (skip_cache_lookup) or for an unshared one (do_not_cache).
+  auto [op, merged] = create_operation(req.instance_name(),
+                                       req.action_digest(),
+                                       check_cache ? Stage::CACHE_CHECK : Stage::QUEUED,
+                                       check_cache);
+  if (merged) {
+    CCREX_LOG_DEBUG("execute " << short_digest(req.action_digest()) << ": joining " << op->name);
+    return stream(ctx, writer, *op, k_never_sent);
+  }
   uint64_t sent = k_never_sent;
   {
     std::unique_lock lock(m_mutex);
@@ -305,6 +337,9 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
         run_job(op, action, instance, queued, worker);
       });
   if (!accepted) {
+    ExecuteResponse resp;
+    *resp.mutable_status() = make_rpc_status(grpc::StatusCode::UNAVAILABLE, "server shutting down");
+    complete(*op, std::move(resp));
     return {grpc::StatusCode::UNAVAILABLE, "server shutting down"};
   }
   return stream(ctx, writer, *op, sent);

@@ -9,6 +9,7 @@
 
 #include <signal.h>
 
+#include <array>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -354,6 +355,26 @@ TEST_F(Execution, OperationNamesCarryTheInstanceAndAreUnique) {
     names.insert(name);
   }
   EXPECT_EQ(names.size(), 3U);
+}
+
+TEST_F(Execution, IdenticalConcurrentRequestsShareOneExecution) {
+  const auto digest = action(command({"sh", "-c", "sleep 1; od -An -N16 -tx1 /dev/urandom"}));
+  std::array<ExecOutcome, 2> outs;
+  std::thread other([&] { outs[1] = execute(digest); });
+  outs[0] = execute(digest);
+  other.join();
+  for (const auto& out : outs) {
+    ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+    ASSERT_TRUE(out.done);
+    EXPECT_FALSE(out.response.cached_result());
+  }
+  EXPECT_EQ(outs[0].operations.back().name(), outs[1].operations.back().name());
+  EXPECT_EQ(outs[0].response.result().stdout_digest().hash(),
+            outs[1].response.result().stdout_digest().hash());
+  // skip_cache_lookup never joins: it runs again and gets fresh random bytes.
+  const auto fresh = run_ok(digest, true);
+  EXPECT_NE(fresh.result().stdout_digest().hash(),
+            outs[0].response.result().stdout_digest().hash());
 }
 
 TEST_F(Execution, ShutdownKillsRunningActionsAndEndsStreams) {
