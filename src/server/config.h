@@ -34,6 +34,9 @@ struct Config {
   std::chrono::seconds max_timeout{3600};
   // How long finished operations stay available to WaitExecution.
   std::chrono::seconds operation_retention{600};
+  // How often an Execute/WaitExecution stream re-sends the current state of an operation
+  // that did not change, so idle streams survive proxies and client deadlines.
+  std::chrono::milliseconds operation_resend_interval{30000};
 };
 
 // Return the platform properties the host offers: OSFamily from uname (lowercase), ISA from

@@ -32,9 +32,6 @@ using reapi::v2::ExecuteResponse;
 using Stage = reapi::v2::ExecutionStage;
 using SteadyClock = std::chrono::steady_clock;
 
-// Idle streams get the current state again this often, so proxies and client deadlines
-// see traffic during long executions.
-constexpr auto k_resend_interval = std::chrono::seconds(30);
 // How often a waiting stream checks for a client that went away.
 constexpr auto k_poll_interval = std::chrono::milliseconds(200);
 constexpr uint64_t k_never_sent = std::numeric_limits<uint64_t>::max();
@@ -248,7 +245,8 @@ grpc::Status ExecutionService::Impl::stream(grpc::ServerContext* ctx,
   auto last_sent = SteadyClock::now();
   std::unique_lock lock(m_mutex);
   for (;;) {
-    if (op.version != sent_version || SteadyClock::now() - last_sent >= k_resend_interval) {
+    if (op.version != sent_version
+        || SteadyClock::now() - last_sent >= m_config.operation_resend_interval) {
       const Operation msg = snapshot_locked(op);
       const bool done = op.done;
       sent_version = op.version;
