@@ -4,6 +4,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__SSE2__)
+#  include <emmintrin.h>
+#endif
+
 namespace ccrex::depscan {
 namespace {
 
@@ -29,6 +33,33 @@ constexpr std::array<bool, 256> make_special_table() {
   return t;
 }
 constexpr std::array<bool, 256> k_special = make_special_table();
+
+// Return the first position at or after `pos` holding a k_special character (or `n`).
+size_t skip_ordinary(const char* text, size_t pos, size_t n) {
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n');
+  const __m128i bs = _mm_set1_epi8('\\');
+  const __m128i sl = _mm_set1_epi8('/');
+  const __m128i dq = _mm_set1_epi8('"');
+  const __m128i sq = _mm_set1_epi8('\'');
+  while (pos + 16 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + pos));
+    const __m128i hit =
+        _mm_or_si128(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, bs)),
+                                  _mm_or_si128(_mm_cmpeq_epi8(v, sl), _mm_cmpeq_epi8(v, dq))),
+                     _mm_cmpeq_epi8(v, sq));
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) {
+      return pos + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    }
+    pos += 16;
+  }
+#endif
+  while (pos < n && !k_special[static_cast<unsigned char>(text[pos])]) {
+    ++pos;
+  }
+  return pos;
+}
 
 constexpr std::string_view trim_view(std::string_view s) {
   while (!s.empty() && (is_space(s.front()) || s.front() == '\n')) {
@@ -281,10 +312,7 @@ std::vector<Directive> Lexer::run() {
       break;
     default:
       at_line_start = false;
-      ++m_pos;
-      while (m_pos < n && !k_special[static_cast<unsigned char>(m_text[m_pos])]) {
-        ++m_pos;
-      }
+      m_pos = skip_ordinary(m_text.data(), m_pos + 1, n);
       break;
     }
   }

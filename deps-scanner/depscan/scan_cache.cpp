@@ -23,14 +23,16 @@ ScanCache::directives(FileSystem& fs, const std::string& path, const FileStat& s
     }
   }
   CCREX_ASSIGN_OR_RETURN(const std::string content, fs.read_file(path));
-  const std::string digest = util::sha256_hex(content);
   std::shared_ptr<const DirectiveList> result;
-  auto& digest_shard = shard_for(m_by_digest, digest);
+  const std::string size_key = std::to_string(content.size());
+  auto& size_shard = shard_for(m_by_size, size_key);
+  std::string digest;
   {
-    const std::lock_guard lock(digest_shard.mutex);
-    const auto it = digest_shard.map.find(digest);
-    if (it != digest_shard.map.end()) {
-      result = it->second;
+    const std::lock_guard lock(size_shard.mutex);
+    auto& bucket = size_shard.map[size_key];
+    if (!bucket.empty()) {
+      digest = util::sha256_hex(content);
+      result = find_same_content(fs, bucket, digest);
     }
   }
   if (result) {
@@ -38,14 +40,41 @@ ScanCache::directives(FileSystem& fs, const std::string& path, const FileStat& s
   } else {
     result = std::make_shared<const DirectiveList>(lex_directives(content));
     ++m_lexed;
-    const std::lock_guard lock(digest_shard.mutex);
-    digest_shard.map.emplace(digest, result);
+    const std::lock_guard lock(size_shard.mutex);
+    auto& bucket = size_shard.map[size_key];
+    std::erase_if(bucket, [&](const SizeEntry& e) { return e.path == path; });
+    bucket.push_back(SizeEntry{path, st, std::move(digest), result});
   }
   // The stat taken before reading is stored: if the file changed while being read, the
   // next lookup sees a different stat and reads it again.
   const std::lock_guard lock(file_shard.mutex);
   file_shard.map[path] = FileEntry{st, result};
   return result;
+}
+
+// Return the directives of an entry of `bucket` whose content has `digest`, hashing entries
+// that were not hashed yet (re-reading them; an entry whose file changed since is dropped).
+// The caller holds the bucket's shard lock: this path is taken only on size collisions.
+std::shared_ptr<const DirectiveList> ScanCache::find_same_content(FileSystem& fs,
+                                                                  std::vector<SizeEntry>& bucket,
+                                                                  const std::string& digest) {
+  std::shared_ptr<const DirectiveList> found;
+  for (auto it = bucket.begin(); it != bucket.end();) {
+    if (it->digest.empty()) {
+      auto content = fs.stat(it->path) == it->stat ? fs.read_file(it->path)
+                                                   : util::Result<std::string>(util::not_found(""));
+      if (!content || fs.stat(it->path) != it->stat) {
+        it = bucket.erase(it);
+        continue;
+      }
+      it->digest = util::sha256_hex(*content);
+    }
+    if (!found && it->digest == digest) {
+      found = it->directives;
+    }
+    ++it;
+  }
+  return found;
 }
 
 std::shared_ptr<const DirListing>
@@ -120,7 +149,7 @@ void ScanCache::clear() {
     const std::lock_guard lock(s.mutex);
     s.map.clear();
   }
-  for (auto& s : m_by_digest) {
+  for (auto& s : m_by_size) {
     const std::lock_guard lock(s.mutex);
     s.map.clear();
   }

@@ -2,10 +2,12 @@
 
 // Caches shared by every scan in a process.
 //
-// - Directives per file: an entry per path remembers the file's stat and content digest;
-//   while stat (dev, ino, size, mtime, ctime) is unchanged the file is not read again. When
-//   it changed, the file is read and hashed (util::Sha256) and the directives are looked up
-//   by digest, so identical content at many paths (copies, checkouts) is lexed once.
+// - Directives per file: an entry per path remembers the file's stat; while stat (dev, ino,
+//   size, mtime, ctime) is unchanged the file is not read again. Otherwise the file is read
+//   and its directives are looked up by content digest (util::Sha256), so identical content
+//   at many paths (copies, checkouts) is lexed once. Digests are computed only when needed:
+//   files are grouped by size first, and a file whose size no other file has cannot share
+//   content with any, so it is not hashed until a second file of that size shows up.
 // - Directory listings per directory, validated by the directory's own stat: adding or
 //   removing an entry changes the directory's mtime/ctime, which drops the listing. A
 //   listing answers negative lookups ("not in this search directory") without a stat.
@@ -100,10 +102,21 @@ private:
   template <typename V>
   static Shard<V>& shard_for(Shards<V>& shards, const std::string& key);
 
-  Shards<FileEntry> m_files;                                // by path
-  Shards<std::shared_ptr<const DirectiveList>> m_by_digest; // by sha256 hex
-  Shards<std::shared_ptr<const DirListing>> m_listings;     // by directory path
-  Shards<std::shared_ptr<const ScanRecord>> m_results;      // by configuration fingerprint
+  Shards<FileEntry> m_files; // by path
+  // Files seen with a given size; `digest` is filled once a second file of that size needs
+  // comparing (empty until then).
+  struct SizeEntry {
+    std::string path;
+    FileStat stat;
+    std::string digest;
+    std::shared_ptr<const DirectiveList> directives;
+  };
+  std::shared_ptr<const DirectiveList>
+  find_same_content(FileSystem& fs, std::vector<SizeEntry>& bucket, const std::string& digest);
+
+  Shards<std::vector<SizeEntry>> m_by_size;             // by decimal size
+  Shards<std::shared_ptr<const DirListing>> m_listings; // by directory path
+  Shards<std::shared_ptr<const ScanRecord>> m_results;  // by configuration fingerprint
 
   std::atomic<int64_t> m_directive_hits{0};
   std::atomic<int64_t> m_digest_hits{0};

@@ -43,6 +43,20 @@ TEST(ScanCache, ChangedFileIsLexedAgain) {
   EXPECT_EQ(cache.stats().lexed, 2);
 }
 
+TEST(ScanCache, SizeCollisionWithDifferentContentIsLexedSeparately) {
+  MemoryFileSystem fs;
+  ScanCache cache;
+  fs.add_file("/a.h", "#include <x.h>\n");
+  fs.add_file("/b.h", "#include <y.h>\n");
+  auto a = cache.directives(fs, "/a.h", *fs.stat("/a.h"));
+  auto b = cache.directives(fs, "/b.h", *fs.stat("/b.h"));
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(print_directives(**b), "include <y.h>\n");
+  EXPECT_EQ(cache.stats().lexed, 2);
+  // The first file was hashed only when the second one of the same size came along.
+  EXPECT_EQ(fs.reads(), 3);
+}
+
 TEST(ScanCache, SameContentElsewhereIsADigestHit) {
   MemoryFileSystem fs;
   ScanCache cache;
@@ -85,7 +99,7 @@ TEST(ScanCache, WarmScanReadsNothing) {
   NoBuiltins prober;
   Scanner scanner(fs, cache, prober);
   fs.add_file("/w/a.c", "#include \"b.h\"\n");
-  fs.add_file("/w/b.h", "#include \"c.h\"\n");
+  fs.add_file("/w/b.h", "#include \"c.h\" // sizes differ: no digest needed\n");
   fs.add_file("/w/c.h", "");
   const ScanRequest req{"cc", {"a.c"}, "/w", {}};
   ASSERT_TRUE(scanner.scan(req));
