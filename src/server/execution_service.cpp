@@ -18,6 +18,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <exception>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -349,7 +350,14 @@ void ExecutionService::Impl::run_job(const std::shared_ptr<OperationState>& op,
                                      const google::protobuf::Timestamp& queued,
                                      int worker) {
   set_stage(*op, Stage::EXECUTING);
-  ExecuteResponse resp = m_runner.run(*action, &m_stopping);
+  ExecuteResponse resp;
+  try {
+    resp = m_runner.run(*action, &m_stopping);
+  } catch (const std::exception& e) {
+    // A bug must not leave the operation (and every stream watching it) hanging.
+    *resp.mutable_status() =
+        make_rpc_status(grpc::StatusCode::INTERNAL, std::string("worker failed: ") + e.what());
+  }
   auto* meta = resp.mutable_result()->mutable_execution_metadata();
   *meta->mutable_queued_timestamp() = queued;
   meta->set_worker(m_host + "/worker-" + std::to_string(worker));
