@@ -1,0 +1,119 @@
+# Helpers shared by the compile suites (cache, local_runs, remote): counters from
+# `ccrex --print-stats`, a separately started ccrex-server, and plain reference compiles.
+# Sourced by those suite files; relies on test/e2e/run's helpers (test_failed, wait_for,
+# process_alive, process_gone) and variables (CCREX, TEST_DIR).
+
+# stat_value NAME: print counter NAME of the current CCREX_DIR (0 when absent).
+stat_value() {
+  "$CCREX" --print-stats | awk -F'\t' -v n="$1" '$1 == n { v = $2 } END { print v + 0 }'
+}
+
+# all_stats: every non-zero counter as "name=value" words on one line.
+all_stats() {
+  "$CCREX" --print-stats | awk -F'\t' '$2 != 0 { printf "%s=%s ", $1, $2 }'
+}
+
+# expect_stat NAME VALUE: counter NAME has VALUE.
+expect_stat() {
+  local actual
+  actual=$(stat_value "$1")
+  [[ $actual == "$2" ]] || test_failed "counter $1 is $actual, expected $2; counters: $(all_stats)"
+}
+
+# expect_stats NAME=VALUE...: the listed counters have these values and every other
+# counter is zero (each test has its own CCREX_DIR, so this is the whole story).
+expect_stats() {
+  local actual want got
+  actual=$(all_stats)
+  want=$(printf '%s\n' "$@" | grep -v '=0$' | sort | tr '\n' ' ')
+  got=$(printf '%s\n' $actual | sort | tr '\n' ' ')
+  [[ $want == "$got" ]] || test_failed "counters are \"$got\", expected \"$want\""
+}
+
+# fallback_count: the sum of every fallback_* counter.
+fallback_count() {
+  "$CCREX" --print-stats | awk -F'\t' '$1 ~ /^fallback_/ { s += $2 } END { print s + 0 }'
+}
+
+# plain COMPILER ARGS...: run the compiler directly (no ccrex), failing the test on error.
+plain() {
+  "$@" >"$TEST_DIR/plain_stdout.txt" 2>"$TEST_DIR/plain_stderr.txt" \
+    || test_failed "plain \`$*\` failed: $(cat "$TEST_DIR/plain_stderr.txt")"
+}
+
+# ---------------------------------------------------------------------------------------
+# A separately started ccrex-server
+
+SERVER_PIDS=()
+
+# start_server LISTEN STORE_DIR [SERVER_OPTION...]: start ccrex-server on LISTEN
+# ("127.0.0.1:0" or "unix:/path") with its store in STORE_DIR. Sets SERVER_PID and
+# SERVER_URL (the value for CCREX_REMOTE).
+start_server() {
+  local listen=$1 store=$2
+  shift 2
+  [[ -x $CCREX_SERVER_BIN ]] || test_failed "CCREX_SERVER_BIN is not set"
+  local out
+  out=$(mktemp "$TEST_DIR/server.XXXXXX")
+  "$CCREX_SERVER_BIN" --listen "$listen" --cache-dir "$store" "$@" >"$out" 2>"$out.log" &
+  SERVER_PID=$!
+  SERVER_PIDS+=("$SERVER_PID")
+  wait_for 20 grep -q '^ccrex-server: listening on ' "$out" \
+    || test_failed "ccrex-server did not start: $(cat "$out" "$out.log")"
+  local addr
+  addr=$(sed -n 's/^ccrex-server: listening on //p' "$out" | head -n 1)
+  case $addr in
+  unix:*) SERVER_URL=$addr ;;
+  *) SERVER_URL=grpc://$addr ;;
+  esac
+}
+
+# kill_server_tree PID: SIGKILL the server PID and every process it started.
+kill_server_tree() {
+  local pid=$1 children
+  children=$(pgrep -P "$pid" | tr '\n' ' ')
+  kill -KILL "$pid" 2>/dev/null
+  local child
+  for child in $children; do
+    kill_server_tree "$child"
+  done
+}
+
+# stop_servers: stop every server this test started (resumes stopped ones first).
+stop_servers() {
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do
+    process_alive "$pid" || continue
+    kill -CONT "$pid" 2>/dev/null
+    kill -TERM "$pid" 2>/dev/null
+    wait_for 10 process_gone "$pid" || kill_server_tree "$pid"
+    wait "$pid" 2>/dev/null
+  done
+  SERVER_PIDS=()
+}
+
+# A failing test exits the run script: take the servers along.
+trap stop_servers EXIT
+
+# closed_tcp_port: print a local TCP port nothing listens on.
+closed_tcp_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ---------------------------------------------------------------------------------------
+# Per-test environment
+
+# isolate_test: give the current test its own CCREX_DIR (in $TEST_DIR/ccrex-dir), no
+# user config file, no ccrex setting left over from an earlier test, and no server.
+isolate_test() {
+  stop_servers
+  local var
+  for var in $(compgen -e | grep -E '^(CCREX_|RECC_)'); do
+    case $var in
+    CCREX_BIN | CCREXD_BIN | CCREX_SERVER_BIN | CCREX_AGENT_DIR | CCREX_AGENT_IDLE_TIMEOUT) ;;
+    *) unset "$var" ;;
+    esac
+  done
+  export CCREX_DIR=$TEST_DIR/ccrex-dir
+  export XDG_CONFIG_HOME=$TEST_DIR/no-config
+}
