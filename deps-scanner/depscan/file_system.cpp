@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -75,6 +76,38 @@ util::Result<std::string> RealFileSystem::read_file(const std::string& path) {
   ::close(fd);
   out.resize(used);
   return out;
+}
+
+util::Result<size_t>
+RealFileSystem::read_into(const std::string& path, int64_t size_hint, std::string& buffer) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return util::errno_error("open " + path, errno);
+  }
+  // One spare byte: a read that does not fill the buffer has reached the end of the file,
+  // so a file of the expected size needs a single read(2).
+  size_t used = 0;
+  const size_t want = static_cast<size_t>(std::max<int64_t>(size_hint, 0)) + 1;
+  for (;;) {
+    if (buffer.size() < used + want) {
+      buffer.resize(used + want);
+    }
+    const ssize_t n = ::read(fd, buffer.data() + used, buffer.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      const int err = errno;
+      ::close(fd);
+      return util::errno_error("read " + path, err);
+    }
+    used += static_cast<size_t>(n);
+    if (n == 0 || used < buffer.size()) {
+      break;
+    }
+  }
+  ::close(fd);
+  return used;
 }
 
 util::Result<std::vector<DirEntry>> RealFileSystem::list_dir(const std::string& path) {

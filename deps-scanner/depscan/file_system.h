@@ -50,6 +50,16 @@ public:
   virtual std::optional<FileStat> stat(const std::string& path) = 0;
   // Return the bytes of the file at `path`.
   virtual util::Result<std::string> read_file(const std::string& path) = 0;
+  // Read the file at `path` into the front of `buffer` and return the byte count; `buffer`
+  // may be longer than that afterwards (it is reused across calls to avoid allocating and
+  // zero-filling). `size_hint` is the size stat reported.
+  virtual util::Result<size_t>
+  read_into(const std::string& path, int64_t size_hint, std::string& buffer) {
+    (void)size_hint;
+    CCREX_ASSIGN_OR_RETURN(std::string content, read_file(path));
+    buffer = std::move(content);
+    return buffer.size();
+  }
   // Return the entries of the directory `path` (without "." and "..").
   virtual util::Result<std::vector<DirEntry>> list_dir(const std::string& path) = 0;
   // Return `path` with every symlink resolved (realpath(3)).
@@ -61,6 +71,8 @@ class RealFileSystem final : public FileSystem {
 public:
   std::optional<FileStat> stat(const std::string& path) override;
   util::Result<std::string> read_file(const std::string& path) override;
+  util::Result<size_t>
+  read_into(const std::string& path, int64_t size_hint, std::string& buffer) override;
   util::Result<std::vector<DirEntry>> list_dir(const std::string& path) override;
   util::Result<std::string> real_path(const std::string& path) override;
 };

@@ -22,7 +22,10 @@ ScanCache::directives(FileSystem& fs, const std::string& path, const FileStat& s
       return it->second.directives;
     }
   }
-  CCREX_ASSIGN_OR_RETURN(const std::string content, fs.read_file(path));
+  // One buffer per thread, reused across files: no allocation or zero-fill per header.
+  thread_local std::string buffer;
+  CCREX_ASSIGN_OR_RETURN(const size_t used, fs.read_into(path, st.size, buffer));
+  const std::string_view content(buffer.data(), used);
   std::shared_ptr<const DirectiveList> result;
   const std::string size_key = std::to_string(content.size());
   auto& size_shard = shard_for(m_by_size, size_key);
