@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +60,25 @@ util::Result<UniqueFd> connect_until(const AgentClientOptions& options,
   char* const argv[] = {const_cast<char*>(agent_bin.c_str()), nullptr}; // NOLINT
   ::execve(agent_bin.c_str(), argv, environ);
   ::_exit(127);
+}
+
+// Return whether a start failed less than `backoff` ago.
+bool recent_start_failure(const std::string& marker, std::chrono::milliseconds backoff) {
+  struct stat st {};
+  if (::stat(marker.c_str(), &st) != 0) {
+    return false;
+  }
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const auto age = std::chrono::seconds(now.tv_sec - st.st_mtim.tv_sec);
+  return age >= std::chrono::seconds(0) && age < backoff;
+}
+
+void mark_start_failure(const std::string& marker) {
+  UniqueFd fd(::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (fd.valid()) {
+    ::futimens(fd.get(), nullptr);
+  }
 }
 
 } // namespace
@@ -121,11 +141,20 @@ util::Result<UniqueFd> connect_or_start_agent(const AgentClientOptions& options)
   if (auto fd = connect_agent(options)) {
     return fd; // started by the previous lock holder
   }
+  if (recent_start_failure(options.paths.start_failed, options.failed_start_backoff)) {
+    return util::Error(util::ErrorCode::unavailable, "the agent failed to start recently");
+  }
   if (::access(options.agent_bin.c_str(), X_OK) != 0) {
     return util::errno_error("agent " + options.agent_bin, errno);
   }
   CCREX_TRY(spawn_detached(options.agent_bin));
-  return connect_until(options, Clock::now() + options.start_timeout);
+  auto fd = connect_until(options, Clock::now() + options.start_timeout);
+  if (fd) {
+    (void)::unlink(options.paths.start_failed.c_str());
+  } else {
+    mark_start_failure(options.paths.start_failed);
+  }
+  return fd;
 }
 
 util::Result<protocol::Reply>

@@ -24,6 +24,8 @@ struct AgentClientOptions {
   // How long to keep trying to connect after starting (or waiting for another client to
   // start) the agent.
   std::chrono::milliseconds start_timeout = std::chrono::seconds(2);
+  // After a start that did not answer in time, further starts are skipped for this long.
+  std::chrono::milliseconds failed_start_backoff = std::chrono::seconds(10);
 };
 
 // Return the agent to start: $CCREX_AGENT_BIN if set, else "ccrexd" in the directory of
@@ -36,7 +38,8 @@ util::Result<protocol::UniqueFd> connect_agent(const AgentClientOptions& options
 
 // Connect to the agent, starting it if needed: under the start lock (so that concurrent
 // clients start a single agent) the agent is launched detached and the socket polled
-// until it answers or start_timeout passes.
+// until it answers or start_timeout passes. When that fails, paths.start_failed is touched
+// and for failed_start_backoff every client fails at once instead of starting again.
 util::Result<protocol::UniqueFd> connect_or_start_agent(const AgentClientOptions& options);
 
 // Launch `agent_bin` as a daemon: its own session, not a child of this process, stdio on

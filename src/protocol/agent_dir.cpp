@@ -33,6 +33,7 @@ AgentPaths agent_paths(const std::string& dir) {
   p.pid_file = util::join_path(dir, "agent.pid");
   p.agent_lock = util::join_path(dir, "agent.lock");
   p.start_lock = util::join_path(dir, "start.lock");
+  p.start_failed = util::join_path(dir, "start.failed");
   return p;
 }
 

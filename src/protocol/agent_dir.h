@@ -24,6 +24,9 @@ struct AgentPaths {
   std::string agent_lock;
   // Held by a client while it starts an agent, so a burst of clients starts only one.
   std::string start_lock;
+  // Touched by a client whose freshly started agent never answered; while it is recent,
+  // clients compile locally at once instead of waiting for another failing start.
+  std::string start_failed;
 };
 
 // Choose the directory: `override_dir` (from $CCREX_AGENT_DIR) when non-empty, else

@@ -88,6 +88,20 @@ SUITE_client() {
   expect_same_file via_ccrex.o plain.o
   expect_missing "$CCREX_AGENT_DIR/agent.pid"
 
+  TEST "agent that starts but never answers: one wait, then local compiles at once"
+  printf '#!/bin/sh\nexit 0\n' >dead-agent
+  chmod +x dead-agent
+  export CCREX_AGENT_BIN=$PWD/dead-agent
+  expect_exit 0 "$CCREX" gcc -c hello.c -o first.o
+  expect_file_exists "$CCREX_AGENT_DIR/start.failed"
+  start=$(date +%s%N)
+  expect_exit 0 "$CCREX" gcc -c hello.c -o second.o
+  elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+  ((elapsed_ms < 1500)) || test_failed "second compile waited ${elapsed_ms} ms for the agent"
+  gcc -c hello.c -o plain.o
+  expect_same_file first.o plain.o
+  expect_same_file second.o plain.o
+
   TEST "agent directory open to other users: compiles locally, starts no agent"
   mkdir -m 755 "$CCREX_AGENT_DIR"
   expect_exit 0 "$CCREX" gcc -c hello.c -o via_ccrex.o

@@ -312,3 +312,38 @@ TEST(AgentClient, StartFailsCleanlyWithoutAgentBinary) {
 
 } // namespace
 } // namespace ccrex::agent
+
+namespace ccrex::client {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(AgentClient, FailedStartIsRememberedForTheBackoffPeriod) {
+  util::TempDir tmp;
+  AgentClientOptions options;
+  options.paths = protocol::agent_paths(util::join_path(tmp.path(), "agent"));
+  options.start_timeout = 300ms;
+  // An "agent" that exits at once without ever listening.
+  options.agent_bin = util::join_path(tmp.path(), "dead-agent");
+  ASSERT_TRUE(util::write_file_atomic(options.agent_bin, "#!/bin/sh\nexit 0\n", 0755));
+
+  auto begin = std::chrono::steady_clock::now();
+  EXPECT_FALSE(connect_or_start_agent(options));
+  EXPECT_GE(std::chrono::steady_clock::now() - begin, 300ms);
+  EXPECT_TRUE(util::path_exists(options.paths.start_failed));
+
+  begin = std::chrono::steady_clock::now();
+  auto again = connect_or_start_agent(options);
+  ASSERT_FALSE(again);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 250ms);
+  EXPECT_NE(again.error().message().find("recently"), std::string::npos);
+
+  // Without a backoff period the client tries (and waits) again.
+  options.failed_start_backoff = 0ms;
+  begin = std::chrono::steady_clock::now();
+  EXPECT_FALSE(connect_or_start_agent(options));
+  EXPECT_GE(std::chrono::steady_clock::now() - begin, 300ms);
+}
+
+} // namespace
+} // namespace ccrex::client
