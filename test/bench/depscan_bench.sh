@@ -38,22 +38,35 @@ mapfile -t gt_files < <(find "$gt/googletest/src" "$gt/googlemock/src" -name '*.
 
 now_ns() { date +%s%N; }
 
-# median_ms CMD...: run CMD `runs` times, print the median wall time in ms.
-median_ms() {
-  local times=() t0 t1
-  for ((i = 0; i < runs; i++)); do
-    t0=$(now_ns)
-    "$@" >/dev/null
-    t1=$(now_ns)
-    times+=($(((t1 - t0) / 1000)))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1000}'
+# measure CMD...: run CMD `runs` times; print "median-wall-ms median-cpu-ms" (cpu = user+sys of
+# every child process, so the figure holds up on a machine that other jobs share).
+measure() {
+  python3 - "$runs" "$@" <<'PY'
+import resource, statistics, subprocess, sys, time
+runs, cmd = int(sys.argv[1]), sys.argv[2:]
+walls, cpus = [], []
+for _ in range(runs):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+    walls.append((time.perf_counter() - t0) * 1000)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpus.append(((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000)
+print(f"{statistics.median(walls):.2f} {statistics.median(cpus):.2f}")
+PY
 }
 
-gxx_all() { g++ -M -std=c++20 "$work/all_std.cc"; }
 scan_all() { "$scanner" "$@" g++ -std=c++20 "$work/all_std.cc"; }
-gxx_gt() { for f in "${gt_files[@]}"; do g++ -M "${gt_flags[@]}" "$f"; done; }
-scan_gt() { for f in "${gt_files[@]}"; do "$scanner" "$@" g++ "${gt_flags[@]}" "$f"; done; }
+export scanner work gt_flags_str="${gt_flags[*]}" gt_files_str="${gt_files[*]}"
+# The googletest loops are written for `bash -c` so that python can time them as one command.
+gt_loop() {
+  local which=$1
+  shift
+  bash -c 'read -ra flags <<<"$gt_flags_str"; read -ra files <<<"$gt_files_str"
+    for f in "${files[@]}"; do
+      if [[ $0 == gxx ]]; then g++ -M "${flags[@]}" "$f"; else "$scanner" "$@" g++ "${flags[@]}" "$f"; fi
+    done >/dev/null' "$which" "$@"
+}
 
 # warm_ms ARGS...: per-scan warm median reported by --repeat.
 warm_ms() {
@@ -71,21 +84,26 @@ warm_gt() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1fx", (b > 0 ? a / b : 0)}'; }
 
 echo "scanner: $scanner   runs: $runs   googletest files: ${#gt_files[@]}"
-g_all=$(median_ms gxx_all)
-c_all=$(median_ms scan_all)
+read -r g_all g_all_cpu < <(measure g++ -M -std=c++20 "$work/all_std.cc")
+read -r c_all c_all_cpu < <(measure "$scanner" g++ -std=c++20 "$work/all_std.cc")
 scan_all --probe-cache "$work/pc" >/dev/null
-p_all=$(median_ms scan_all --probe-cache "$work/pc")
+read -r p_all p_all_cpu < <(measure "$scanner" --probe-cache "$work/pc" g++ -std=c++20 "$work/all_std.cc")
 w_all=$(warm_ms g++ -std=c++20 "$work/all_std.cc")
-g_gt=$(median_ms gxx_gt)
-c_gt=$(median_ms scan_gt)
-p_gt=$(median_ms scan_gt --probe-cache "$work/pc")
+export -f gt_loop
+read -r g_gt g_gt_cpu < <(measure bash -c 'gt_loop gxx')
+read -r c_gt c_gt_cpu < <(measure bash -c 'gt_loop scan')
+read -r p_gt p_gt_cpu < <(measure bash -c 'gt_loop scan --probe-cache "$work/pc"')
 w_gt=$(warm_gt)
 
-fmt='%-26s %10s %9s %10s %9s %7s %8s %7s\n'
+fmt='%-34s %10s %9s %10s %9s %7s %8s %7s\n'
 printf "\n$fmt" input "g++ -M ms" "cold ms" "cold+pc ms" "warm ms" cold "cold+pc" warm
-printf "$fmt" "all standard headers" "$g_all" "$c_all" "$p_all" "$w_all" \
-  "$(ratio "$g_all" "$c_all")" "$(ratio "$g_all" "$p_all")" "$(ratio "$g_all" "$w_all")"
-printf "$fmt" "googletest sources (sum)" "$g_gt" "$c_gt" "$p_gt" "$w_gt" \
-  "$(ratio "$g_gt" "$c_gt")" "$(ratio "$g_gt" "$p_gt")" "$(ratio "$g_gt" "$w_gt")"
+row() { # label gxx cold pc warm
+  printf "$fmt" "$1" "$2" "$3" "$4" "$5" "$(ratio "$2" "$3")" "$(ratio "$2" "$4")" "$(ratio "$2" "$5")"
+}
+row "all standard headers (wall)" "$g_all" "$c_all" "$p_all" "$w_all"
+row "all standard headers (cpu)" "$g_all_cpu" "$c_all_cpu" "$p_all_cpu" "$w_all"
+row "googletest sources, sum (wall)" "$g_gt" "$c_gt" "$p_gt" "$w_gt"
+row "googletest sources, sum (cpu)" "$g_gt_cpu" "$c_gt_cpu" "$p_gt_cpu" "$w_gt"
 echo
+echo "warm = in-process per-scan median (--repeat 50), the same figure in both rows"
 echo "targets: warm >= 20x, cold >= 3x faster than g++ -M"
