@@ -201,8 +201,13 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
                          hit ? "hit_remote" : "miss_executed",
                          std::string(hit ? "remote cache hit" : "executed remotely")
                              + " for action " + short_hash(action));
-  if (out && !b.shared_store) {
+  // Failures are kept only with cache_failures. The server caches successful results
+  // itself (in the shared store of the embedded one); a failure goes to the local store.
+  const bool failed = exec->result.exit_code() != 0;
+  if (out && !b.shared_store && (!failed || config.cache_failures)) {
     remember(action, exec->result, b, remote_fetch);
+  } else if (out && b.shared_store && failed && config.cache_failures) {
+    (void)b.cache->put("", action, exec->result);
   }
   return out;
 }
