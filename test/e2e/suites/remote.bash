@@ -1,0 +1,225 @@
+# Compiles against a separately started ccrex-server (CCREX_REMOTE over TCP and over a
+# unix socket): remote execution and remote hits, cache-only and read-only modes, and a
+# server that is down, dies during a compile or hangs: every such failure ends in a correct
+# local compile with the compiler's exit code.
+
+# shellcheck source=../lib/compile_helpers.bash
+source "$E2E_DIR/lib/compile_helpers.bash"
+
+SUITE_remote_PROBE() {
+  command -v gcc >/dev/null || echo "gcc not found"
+  command -v clang >/dev/null || echo "clang not found"
+  [[ -x $CCREX_SERVER_BIN ]] || echo "CCREX_SERVER_BIN not set"
+}
+
+SUITE_remote_SETUP() {
+  isolate_test
+  # Keep failing RPCs short: the tests below make the server fail on purpose.
+  export CCREX_RETRIES=1
+  mkdir -p include
+  printf '#pragma once\n#define SCALE 3\n' >include/config.h
+  cat >main.c <<'SRC'
+#include <stdio.h>
+#include "config.h"
+int compute(int v) { return v * SCALE; }
+int main(void) { printf("%d\n", compute(7)); return 0; }
+SRC
+  cat >broken.c <<'SRC'
+int f(void) { return undeclared_name; }
+SRC
+}
+
+# use_cache_dir NAME: switch to a fresh agent cache directory (no local hits).
+use_cache_dir() {
+  export CCREX_DIR=$TEST_DIR/$1
+}
+
+# write_heavy_source FILE: a C file that takes gcc -O2 a few seconds.
+write_heavy_source() {
+  awk 'BEGIN {
+    for (i = 0; i < 400; i++) {
+      printf "int f%d(int *a, int n) {\n  int s = 0;\n", i
+      printf "  for (int j = 0; j < n; ++j) { s += a[j] * %d ^ (s >> 3); if (s > %d) s -= a[(j + %d) %% n]; }\n", i, i * 7, i
+      printf "  for (int k = 0; k < n; k += 2) s ^= a[k] << (k & 7);\n  return s;\n}\n"
+    }
+  }' >"$1"
+}
+
+# remote_round_trip CC: miss executed on the server, a clean cache directory then hits the
+# server, and a repeat hits the local store; always the plain compiler's object.
+remote_round_trip() {
+  local cc=$1
+  plain $cc -O1 -Iinclude -c main.c -o plain.o
+  use_cache_dir "$cc-first"
+  expect_exit 0 "$CCREX" $cc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain.o
+  expect_stats miss_executed=1
+  use_cache_dir "$cc-second"
+  rm main.o
+  expect_exit 0 "$CCREX" $cc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain.o
+  expect_stats hit_remote=1
+  rm main.o
+  expect_exit 0 "$CCREX" $cc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain.o
+  expect_stats hit_remote=1 hit_local=1
+}
+
+SUITE_remote() {
+  TEST "over TCP: executed remotely, then remote hits from a clean cache directory"
+  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
+  export CCREX_REMOTE=$SERVER_URL
+  remote_round_trip gcc
+  remote_round_trip clang
+  expect_exit 0 "$CCREX" --explain
+  expect_contains stdout.txt "remote cache hit"
+
+  TEST "over a unix socket: executed remotely, then remote hits"
+  start_server "unix:$TEST_DIR/server.sock" "$TEST_DIR/server-store"
+  expect_equal "$SERVER_URL" "unix:$TEST_DIR/server.sock" "server address"
+  export CCREX_REMOTE=$SERVER_URL
+  remote_round_trip gcc
+  # The recc spelling of the setting works too.
+  unset CCREX_REMOTE
+  export RECC_SERVER=$SERVER_URL
+  use_cache_dir recc
+  rm main.o
+  expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain.o
+  expect_stats hit_remote=1
+
+  TEST "a compile error on the server: the compiler's message and exit code, no fallback"
+  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
+  export CCREX_REMOTE=$SERVER_URL
+  local cc
+  for cc in gcc clang; do
+    $cc -c broken.c -o plain.o 2>plain_stderr.txt
+    plain_status=$?
+    [[ $plain_status -ne 0 ]] || test_failed "broken.c compiled"
+    use_cache_dir "$cc"
+    expect_exit $plain_status "$CCREX" $cc -c broken.c -o broken.o
+    expect_same_file stderr.txt plain_stderr.txt
+    expect_missing broken.o
+    expect_stats compile_error=1
+    # Failures are not cached, on the server nor in the local store.
+    expect_exit $plain_status "$CCREX" $cc -c broken.c -o broken.o
+    expect_same_file stderr.txt plain_stderr.txt
+    expect_stats compile_error=2
+  done
+  # With CCREX_CACHE_FAILURES=1 the failure is kept in the local store.
+  export CCREX_CACHE_FAILURES=1
+  use_cache_dir keep-failures
+  expect_exit $plain_status "$CCREX" clang -c broken.c -o broken.o
+  expect_exit $plain_status "$CCREX" clang -c broken.c -o broken.o
+  expect_same_file stderr.txt plain_stderr.txt
+  expect_stats compile_error=1 hit_local=1
+
+  TEST "cache-only: compiles locally, uploads, and another checkout hits remotely"
+  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
+  export CCREX_REMOTE=$SERVER_URL CCREX_CACHE_ONLY=1
+  mkdir a b
+  cp -r main.c include a/ && cp -r main.c include b/
+  cd a || test_failed "cd"
+  plain gcc -O1 -Iinclude -c main.c -o plain.o
+  use_cache_dir cache-a
+  expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain.o
+  expect_stats miss_cache_only=1
+  cd ../b || test_failed "cd"
+  use_cache_dir cache-b
+  expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o ../a/plain.o
+  expect_stats hit_remote=1
+  # Not in cache-only mode, the uploaded result is a remote cache hit as well.
+  unset CCREX_CACHE_ONLY
+  use_cache_dir cache-c
+  rm main.o
+  expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o ../a/plain.o
+  expect_stats hit_remote=1
+  cd .. || test_failed "cd"
+
+  TEST "read-only: uses the remote cache but never writes to it"
+  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
+  export CCREX_REMOTE=$SERVER_URL
+  plain gcc -O1 -Iinclude -c main.c -o plain.o
+  use_cache_dir read-only-1
+  CCREX_READ_ONLY=1 expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain.o
+  expect_stats miss_cache_only=1
+  # Nothing reached the server: a normal compile from a clean directory executes.
+  use_cache_dir writer
+  rm main.o
+  expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain.o
+  expect_stats miss_executed=1
+  # Now that the server has it, a read-only client hits.
+  use_cache_dir read-only-2
+  rm main.o
+  CCREX_READ_ONLY=1 expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain.o
+  expect_stats hit_remote=1
+  # A read-only miss of a new compile leaves the server without it, too.
+  sed -i 's/SCALE 3/SCALE 5/' include/config.h
+  plain gcc -O1 -Iinclude -c main.c -o plain5.o
+  use_cache_dir read-only-3
+  CCREX_READ_ONLY=1 expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain5.o
+  use_cache_dir writer-2
+  expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain5.o
+  expect_stats miss_executed=1
+
+  TEST "server down (closed TCP port): local compile, counted as a fallback"
+  export CCREX_REMOTE=grpc://127.0.0.1:$(closed_tcp_port)
+  plain gcc -O1 -Iinclude -c main.c -o plain.o
+  expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain.o
+  expect_stats fallback_remote_unavailable=1
+  # A compile error during a fallback is the compiler's, reported once.
+  gcc -c broken.c -o plain.o 2>plain_stderr.txt
+  plain_status=$?
+  expect_exit $plain_status "$CCREX" gcc -c broken.c -o broken.o
+  expect_same_file stderr.txt plain_stderr.txt
+  expect_missing broken.o
+
+  TEST "server down (missing unix socket): local compile, counted as a fallback"
+  export CCREX_REMOTE=unix:$TEST_DIR/nobody-listens.sock
+  plain clang -O1 -Iinclude -c main.c -o plain.o
+  expect_exit 0 "$CCREX" clang -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain.o
+  expect_stats fallback_remote_unavailable=1
+
+  TEST "server killed with SIGKILL during a compile: local compile"
+  write_heavy_source heavy.c
+  plain gcc -O2 -c heavy.c -o plain.o
+  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
+  export CCREX_REMOTE=$SERVER_URL
+  "$CCREX" gcc -O2 -c heavy.c -o heavy.o >client_stdout.txt 2>client_stderr.txt &
+  local client=$!
+  # Wait until the server runs the compiler, then kill it and everything it started.
+  wait_for 120 pgrep -P "$SERVER_PID" >/dev/null \
+    || test_failed "the server never started the compile (counters: $(all_stats))"
+  kill_server_tree "$SERVER_PID"
+  wait "$client"
+  expect_equal $? 0 "client exit status (stderr: $(cat client_stderr.txt))"
+  expect_same_file heavy.o plain.o
+  expect_stats fallback_remote_unavailable=1
+
+  TEST "server stopped (SIGSTOP): time limits end the wait, local compile"
+  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
+  export CCREX_REMOTE=$SERVER_URL CCREX_RPC_TIMEOUT=2 CCREX_EXECUTION_TIMEOUT=4
+  printf 'int other(void) { return 4; }\n' >other.c
+  plain gcc -O1 -Iinclude -c main.c -o plain.o
+  # A first compile connects the agent to the server.
+  expect_exit 0 "$CCREX" gcc -c other.c -o other.o
+  expect_stats miss_executed=1
+  kill -STOP "$SERVER_PID"
+  local start=$SECONDS
+  expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
+  local took=$((SECONDS - start))
+  expect_same_file main.o plain.o
+  ((took < 60)) || test_failed "the hanging server held the compile for ${took}s"
+  expect_stats miss_executed=1 fallback_remote_timeout=1
+  kill -CONT "$SERVER_PID"
+}
