@@ -9,7 +9,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,8 +19,8 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <csignal>
 #include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -331,7 +330,10 @@ util::Status SocketServer::start() {
   if (!m_impl->wake_read.valid()) {
     return util::internal_error("could not create the wake-up pipe");
   }
-  ::signal(SIGPIPE, SIG_IGN);
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGPIPE, &ignore, nullptr);
   CCREX_TRY(m_impl->open_socket());
   if (m_impl->options.handle_signals) {
     g_signal_pipe = m_impl->wake_write.get();
@@ -367,7 +369,7 @@ StopReason SocketServer::run() {
     const int timeout = idle ? static_cast<int>(std::min<int64_t>(idle->count(), 1000)) : 1000;
     const int n = ::poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno != EINTR) {
-      CCREX_LOG_ERROR("poll failed: " << std::strerror(errno));
+      CCREX_LOG_ERROR("agent loop stopped: " << util::errno_error("poll", errno).message());
       break;
     }
     if (n > 0 && fds[1].revents != 0) {

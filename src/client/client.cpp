@@ -3,12 +3,11 @@
 #include "client/agent_client.h"
 #include "client/command_line.h"
 
-#include <limits.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,7 +91,7 @@ AgentClientOptions agent_options(const std::string& self) {
   }
   c_argv.push_back(nullptr);
   ::execv(argv[0].c_str(), c_argv.data());
-  print_error("cannot execute " + argv[0] + ": " + std::strerror(errno));
+  print_error(util::errno_error("cannot execute " + argv[0], errno).message());
   std::exit(127); // NOLINT(concurrency-mt-unsafe)
 }
 

@@ -3,10 +3,11 @@
 #include "util/file.h"
 #include "util/subprocess.h"
 
-#include <limits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <climits>
 #include <cstdlib>
 
 namespace ccrex::client {
@@ -42,12 +43,7 @@ bool is_admin_option(std::string_view option) {
       "--explain",
       "--print-stats",
   };
-  for (auto o : k_admin_options) {
-    if (o == option) {
-      return true;
-    }
-  }
-  return false;
+  return std::ranges::find(k_admin_options, option) != k_admin_options.end();
 }
 
 ClientCommand classify_command_line(const std::vector<std::string>& argv) {

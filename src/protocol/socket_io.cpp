@@ -65,6 +65,7 @@ util::Status collect_fds(msghdr& msg, std::vector<UniqueFd>& out) {
 }
 
 // Read exactly `size` bytes into `buf`, collecting any descriptors that arrive.
+// NOLINTNEXTLINE(readability-non-const-parameter): filled through the iovec
 util::Status read_exact(int sock, char* buf, size_t size, std::vector<UniqueFd>& fds) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * k_max_fds_per_message)];
   size_t done = 0;
