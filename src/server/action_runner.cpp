@@ -2,6 +2,7 @@
 
 #include "reapi/digest.h"
 #include "server/output_collector.h"
+#include "server/stage_root.h"
 #include "server/staging.h"
 #include "util/file.h"
 #include "util/logging.h"
@@ -154,6 +155,27 @@ std::optional<util::SubprocessResult> execute(Execution& ex, const std::atomic<b
     return std::nullopt;
   }
   opts.argv[0] = *program;
+  auto stage_root = requested_stage_root(command);
+  if (!stage_root) {
+    set_status(ex.response, grpc::StatusCode::INVALID_ARGUMENT, stage_root.error().message());
+    return std::nullopt;
+  }
+  if (!stage_root->empty()) {
+    struct stat st {};
+    if (!stage_root_supported()) {
+      set_status(ex.response,
+                 grpc::StatusCode::FAILED_PRECONDITION,
+                 "this server cannot stage input roots at a fixed path (no mount namespaces)");
+      return std::nullopt;
+    }
+    if (::stat(stage_root->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      set_status(ex.response,
+                 grpc::StatusCode::FAILED_PRECONDITION,
+                 "stage root " + *stage_root + " does not exist on this worker");
+      return std::nullopt;
+    }
+    opts.argv = stage_root_argv(opts.argv, ex.root, *stage_root, command.working_directory());
+  }
   ex.meta().mutable_execution_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
   auto res = util::run_subprocess(opts);
   ex.meta().mutable_execution_completed_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
@@ -161,6 +183,12 @@ std::optional<util::SubprocessResult> execute(Execution& ex, const std::atomic<b
     set_status(ex.response,
                grpc::StatusCode::FAILED_PRECONDITION,
                "cannot run '" + command.arguments(0) + "': " + res.error().message());
+    return std::nullopt;
+  }
+  if (!stage_root->empty() && res->exit_code == k_stage_setup_failed) {
+    set_status(ex.response,
+               grpc::StatusCode::FAILED_PRECONDITION,
+               "cannot stage the input root at " + *stage_root);
     return std::nullopt;
   }
   return std::move(res).value();
