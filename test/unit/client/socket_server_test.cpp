@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -296,6 +297,39 @@ TEST_F(SocketServerTest, RefusesDirectoryOpenToOthers) {
   EXPECT_EQ(started.error().code(), util::ErrorCode::permission_denied);
   // The client refuses to talk through it as well.
   EXPECT_FALSE(client::connect_agent(m_client));
+}
+
+TEST_F(SocketServerTest, ConnectionsFromOtherUsersAreRejected) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to connect as another user";
+  }
+  start();
+  // Open the file permissions so that only the peer-credential check stands in the way.
+  ASSERT_EQ(::chmod(m_tmp.path().c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(m_options.dir.c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(m_client.paths.socket.c_str(), 0666), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
+      ::_exit(2);
+    }
+    auto sock = protocol::connect_unix(m_client.paths.socket);
+    if (!sock) {
+      ::_exit(3);
+    }
+    auto reply = client::exchange(sock->get(), compile_request({"cc", "local"}), {1, 2});
+    ::_exit(reply ? 1 : 0); // 0: the server hung up without answering
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // The owner is still served (once the directory is private again).
+  ASSERT_EQ(::chmod(m_options.dir.c_str(), 0700), 0);
+  auto reply = send(compile_request({"cc", "local"}), {STDOUT_FILENO, STDERR_FILENO});
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->kind, protocol::ReplyKind::run_locally);
 }
 
 TEST(AgentClient, StartFailsCleanlyWithoutAgentBinary) {
