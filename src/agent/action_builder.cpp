@@ -192,12 +192,29 @@ std::string relativize_argument(const std::string& arg, const PathMapper& paths)
   if (at == std::string::npos) {
     return arg;
   }
-  // Only rewrite a path that starts the argument or follows an option spelling such as
-  // "-I", "-o", "--sysroot=" or "-Wp,-MD,".
+  // Only rewrite a path that is the whole argument or follows an option that takes a path;
+  // macro values and prefix maps keep their text.
+  static constexpr std::string_view k_path_options[] = {"-I",
+                                                        "-iquote",
+                                                        "-isystem",
+                                                        "-idirafter",
+                                                        "-include",
+                                                        "-imacros",
+                                                        "-o",
+                                                        "-MF",
+                                                        "-isysroot",
+                                                        "--sysroot=",
+                                                        "-Wp,-MD,",
+                                                        "-Wp,-MMD,",
+                                                        "-fsanitize-ignorelist=",
+                                                        "-fsanitize-blacklist=",
+                                                        "-fprofile-instr-use=",
+                                                        "-fprofile-sample-use=",
+                                                        "-specs="};
   const std::string head = arg.substr(0, at);
-  const bool option_head =
-      head.empty() || (head.front() == '-' && head.find('/') == std::string::npos);
-  if (!option_head) {
+  if (!head.empty()
+      && std::find(std::begin(k_path_options), std::end(k_path_options), head)
+             == std::end(k_path_options)) {
     return arg;
   }
   const std::string tail = arg.substr(at);

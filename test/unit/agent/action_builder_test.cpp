@@ -1,0 +1,152 @@
+#include "agent/action_builder.h"
+#include "util/file.h"
+
+#include <gtest/gtest.h>
+
+namespace ccrex::agent {
+namespace {
+
+namespace v2 = reapi::v2;
+
+// A checkout with src/a.c including include/h.h, compiled from build/.
+struct Checkout {
+  util::TempDir dir;
+  std::string root() const { return dir.path(); }
+  std::string build() const { return dir.path() + "/build"; }
+  Checkout() {
+    EXPECT_TRUE(util::make_dirs(dir.path() + "/.git"));
+    EXPECT_TRUE(util::make_dirs(dir.path() + "/src"));
+    EXPECT_TRUE(util::make_dirs(dir.path() + "/include"));
+    EXPECT_TRUE(util::make_dirs(dir.path() + "/build"));
+    EXPECT_TRUE(util::write_file_atomic(dir.path() + "/src/a.c", "#include \"h.h\"\nint x;\n"));
+    EXPECT_TRUE(util::write_file_atomic(dir.path() + "/include/h.h", "#define H 1\n"));
+  }
+};
+
+class ActionBuilder : public ::testing::Test {
+protected:
+  void SetUp() override {
+    auto c = load_config({"HOME=/nonexistent"});
+    ASSERT_TRUE(c);
+    config = *c;
+    id.key = std::string(64, '1');
+  }
+
+  util::Result<BuiltAction> build(const Checkout& co,
+                                  std::vector<std::string> argv,
+                                  bool same_path = false,
+                                  std::vector<std::string> deps = {"../src/a.c",
+                                                                   "../include/h.h"}) {
+    cmd = toolchain::parse_command(argv, {toolchain::CompilerFamily::gcc, false}, {co.build(), {}});
+    EXPECT_TRUE(cmd.supported());
+    dependencies.files = std::move(deps);
+    paths = std::make_unique<PathMapper>(find_project_root(co.build(), ""), co.build());
+    const ActionContext ctx{cmd, compiler, id, dependencies, *paths, config, env, same_path};
+    return build_action(ctx, digests);
+  }
+
+  Config config;
+  toolchain::ToolchainId id;
+  toolchain::ParsedCommand cmd;
+  Dependencies dependencies;
+  std::unique_ptr<PathMapper> paths;
+  FileDigests digests;
+  std::string compiler = "/usr/bin/gcc";
+  std::vector<std::string> env = {"PATH=/home/me/bin:/usr/bin", "LANG=C.UTF-8"};
+};
+
+std::string env_of(const v2::Command& c, const std::string& name) {
+  for (const auto& v : c.environment_variables()) {
+    if (v.name() == name) {
+      return v.value();
+    }
+  }
+  return "<unset>";
+}
+
+TEST_F(ActionBuilder, TwoCheckoutsShareTheActionDigest) {
+  Checkout one;
+  Checkout two;
+  const std::vector<std::string> argv = {"gcc", "-I../include", "-c", "../src/a.c", "-o", "a.o"};
+  auto a = build(one, argv);
+  auto b = build(two, argv);
+  ASSERT_TRUE(a) << a.error().message();
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_EQ(a->action_digest.hash(), b->action_digest.hash());
+  EXPECT_FALSE(a->location_dependent);
+  EXPECT_EQ(a->command.working_directory(), "build");
+  EXPECT_EQ(a->command.output_files(0), "a.o");
+  EXPECT_EQ(env_of(a->command, "PATH"), "/usr/local/bin:/usr/bin:/bin"); // user PATH not keyed
+  EXPECT_EQ(env_of(a->command, "LANG"), "C.UTF-8");
+  EXPECT_EQ(env_of(a->command, "CCREX_STAGE_ROOT"), "<unset>");
+  // Only the files the compile reads are in the input root.
+  EXPECT_EQ(a->input_root.directories.size(), 4U); // root, src, include, build
+}
+
+TEST_F(ActionBuilder, KeyChangesWithContentCompilerAndFlags) {
+  Checkout co;
+  const std::vector<std::string> argv = {"gcc", "-I../include", "-c", "../src/a.c", "-o", "a.o"};
+  const auto base = build(co, argv)->action_digest.hash();
+  id.key = std::string(64, '2');
+  EXPECT_NE(build(co, argv)->action_digest.hash(), base);
+  id.key = std::string(64, '1');
+  auto flags = argv;
+  flags.insert(flags.begin() + 1, "-O2");
+  EXPECT_NE(build(co, flags)->action_digest.hash(), base);
+  ASSERT_TRUE(util::write_file_atomic(co.root() + "/include/h.h", "#define H 2\n"));
+  // Files written within the last seconds are never trusted from the stat cache.
+  EXPECT_NE(build(co, argv)->action_digest.hash(), base);
+}
+
+TEST_F(ActionBuilder, DebugInfoMakesTheActionLocationDependent) {
+  Checkout one;
+  Checkout two;
+  const std::vector<std::string> argv = {"gcc", "-g", "-I../include", "-c", "../src/a.c"};
+  auto a = build(one, argv);
+  auto b = build(two, argv);
+  ASSERT_TRUE(a && b);
+  EXPECT_TRUE(a->location_dependent);
+  EXPECT_EQ(env_of(a->command, "CCREX_STAGE_ROOT"), one.root());
+  EXPECT_NE(a->action_digest.hash(), b->action_digest.hash());
+  // A prefix map that hides the directory makes it shareable again.
+  auto mapped = argv;
+  mapped.insert(mapped.begin() + 1, "-fdebug-prefix-map=" + one.root() + "=.");
+  auto c = build(one, mapped);
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(c->location_dependent);
+}
+
+TEST_F(ActionBuilder, AbsolutePathsAreRewrittenUnlessStagedAtTheSamePath) {
+  Checkout co;
+  const std::vector<std::string> argv = {
+      "gcc", "-I" + co.root() + "/include", "-c", co.root() + "/src/a.c", "-o", "a.o"};
+  auto rel = build(co, argv, false, {co.root() + "/src/a.c", co.root() + "/include/h.h"});
+  ASSERT_TRUE(rel) << rel.error().message();
+  EXPECT_EQ(rel->command.arguments(1), "-I../include");
+  EXPECT_EQ(rel->command.arguments(3), "../src/a.c");
+  EXPECT_FALSE(rel->location_dependent);
+  auto same = build(co, argv, true, {co.root() + "/src/a.c", co.root() + "/include/h.h"});
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->command.arguments(3), co.root() + "/src/a.c");
+  EXPECT_TRUE(same->location_dependent);
+}
+
+TEST_F(ActionBuilder, OutputOutsideWorkingDirectoryIsRefused) {
+  Checkout co;
+  auto r = build(co, {"gcc", "-c", "../src/a.c", "-o", "../elsewhere/a.o"});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), util::ErrorCode::unsupported);
+}
+
+TEST_F(ActionBuilder, SystemHeadersAreKeyedNotUploaded) {
+  Checkout co;
+  const std::vector<std::string> argv = {"gcc", "-c", "../src/a.c"};
+  auto without = build(co, argv, false, {"../src/a.c"});
+  auto with = build(co, argv, false, {"../src/a.c", "/usr/include/stdio.h"});
+  ASSERT_TRUE(without && with);
+  EXPECT_NE(without->action.salt(), with->action.salt());
+  EXPECT_EQ(without->action.input_root_digest().hash(), with->action.input_root_digest().hash());
+}
+
+} // namespace
+} // namespace ccrex::agent

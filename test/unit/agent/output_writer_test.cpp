@@ -1,0 +1,100 @@
+#include "agent/output_writer.h"
+#include "reapi/digest.h"
+#include "util/file.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace ccrex::agent {
+namespace {
+
+namespace v2 = reapi::v2;
+
+class OutputWriter : public ::testing::Test {
+protected:
+  void SetUp() override {
+    expected = {{"a.o", dir.path() + "/a.o"}, {"a.d", dir.path() + "/a.d"}};
+    fetch = [this](const v2::Digest& d) -> util::Result<std::string> {
+      const auto it = blobs.find(d.hash());
+      if (it == blobs.end()) {
+        return util::not_found("no blob");
+      }
+      return it->second;
+    };
+  }
+  v2::OutputFile* add(v2::ActionResult& r, const std::string& path, const std::string& data) {
+    auto* f = r.add_output_files();
+    f->set_path(path);
+    *f->mutable_digest() = reapi::digest_of(data);
+    blobs[f->digest().hash()] = data;
+    return f;
+  }
+
+  util::TempDir dir;
+  std::vector<ExpectedOutput> expected;
+  std::map<std::string, std::string> blobs;
+  BlobFetcher fetch;
+};
+
+TEST_F(OutputWriter, WritesEveryOutputAndRemovesUnproduced) {
+  ASSERT_TRUE(util::write_file_atomic(dir.path() + "/a.d", "stale"));
+  v2::ActionResult r;
+  add(r, "a.o", "object");
+  ASSERT_TRUE(write_outputs(r, expected, fetch));
+  EXPECT_EQ(*util::read_file(dir.path() + "/a.o"), "object");
+  EXPECT_FALSE(util::path_exists(dir.path() + "/a.d"));
+}
+
+TEST_F(OutputWriter, RejectsPathsNotAskedFor) {
+  for (const std::string path : {"/etc/passwd", "../a.o", "sub/../a.o", "b.o"}) {
+    ASSERT_TRUE(util::write_file_atomic(dir.path() + "/a.o", "old"));
+    v2::ActionResult r;
+    add(r, "a.o", "new");
+    add(r, path, "evil");
+    EXPECT_FALSE(write_outputs(r, expected, fetch)) << path;
+    EXPECT_EQ(*util::read_file(dir.path() + "/a.o"), "old") << "nothing written for " << path;
+  }
+}
+
+TEST_F(OutputWriter, WrongBytesOrMissingBlobLeaveOldFiles) {
+  ASSERT_TRUE(util::write_file_atomic(dir.path() + "/a.o", "old"));
+  v2::ActionResult r;
+  add(r, "a.d", "deps");
+  auto* f = add(r, "a.o", "object");
+  blobs[f->digest().hash()] = "tampered";
+  auto st = write_outputs(r, expected, fetch);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), util::ErrorCode::data_loss);
+  EXPECT_EQ(*util::read_file(dir.path() + "/a.o"), "old");
+  EXPECT_FALSE(util::path_exists(dir.path() + "/a.d")); // all or nothing
+
+  blobs.clear();
+  EXPECT_FALSE(write_outputs(r, expected, fetch));
+  EXPECT_EQ(*util::read_file(dir.path() + "/a.o"), "old");
+}
+
+TEST_F(OutputWriter, RejectsDirectoriesAndSymlinks) {
+  v2::ActionResult r;
+  auto* s = r.add_output_file_symlinks();
+  s->set_path("a.o");
+  s->set_target("/etc/passwd");
+  EXPECT_FALSE(write_outputs(r, expected, fetch));
+  EXPECT_FALSE(util::path_exists(dir.path() + "/a.o"));
+}
+
+TEST_F(OutputWriter, StreamsInlineOrFetchedAndVerified) {
+  v2::ActionResult r;
+  r.set_stdout_raw("inline out");
+  *r.mutable_stderr_digest() = reapi::digest_of("warning\n");
+  blobs[r.stderr_digest().hash()] = "warning\n";
+  auto s = fetch_streams(r, fetch);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->first, "inline out");
+  EXPECT_EQ(s->second, "warning\n");
+  blobs[r.stderr_digest().hash()] = "lies\n";
+  EXPECT_FALSE(fetch_streams(r, fetch));
+}
+
+} // namespace
+} // namespace ccrex::agent
