@@ -1,0 +1,128 @@
+# Finding a compile's inputs: every way a file can enter a compile must be part of the
+# action, so that changing it is a miss and the remote compile sees it. Each case checks
+# the object against the plain compiler's, then that a change of the input is a miss.
+
+# shellcheck source=../lib/compile_helpers.bash
+source "$E2E_DIR/lib/compile_helpers.bash"
+
+SUITE_inputs_PROBE() {
+  command -v gcc >/dev/null || echo "gcc not found"
+  command -v clang >/dev/null || echo "clang not found"
+}
+
+SUITE_inputs_SETUP() {
+  isolate_test
+}
+
+# check_change CC ARGS... : compile (miss), compile again (hit), run `change` (a function
+# the test defines), compile again (miss); each object equal to the plain compiler's.
+check_change() {
+  plain "$@" -o plain1.o
+  expect_exit 0 "$CCREX" "$@" -o out.o
+  expect_same_file out.o plain1.o
+  expect_exit 0 "$CCREX" "$@" -o out.o
+  expect_same_file out.o plain1.o
+  change
+  plain "$@" -o plain2.o
+  cmp -s plain1.o plain2.o && test_failed "the change did not change the plain object"
+  expect_exit 0 "$CCREX" "$@" -o out.o
+  expect_same_file out.o plain2.o
+}
+
+SUITE_inputs() {
+  local cc
+  for cc in gcc clang; do
+    TEST "$cc: a forced -include header"
+    printf '#define FORCED 1\n' >forced.h
+    printf 'int f(void) { return FORCED; }\n' >src.c
+    change() { printf '#define FORCED 2\n' >forced.h; }
+    check_change $cc -include forced.h -c src.c
+    expect_stats miss_executed=2 hit_local=1
+
+    TEST "$cc: -isystem and -iquote directories"
+    mkdir sys quote
+    printf '#define SYS 1\n' >sys/sys.h
+    printf '#define QUOTE 1\n' >quote/quote.h
+    printf '#include <sys.h>\n#include "quote.h"\nint f(void) { return SYS + QUOTE; }\n' >src.c
+    change() { printf '#define QUOTE 5\n' >quote/quote.h; }
+    check_change $cc -isystem sys -iquote quote -c src.c
+    expect_stats miss_executed=2 hit_local=1
+
+    TEST "$cc: #include_next"
+    mkdir a b
+    printf '#include_next <layer.h>\n#define A_LAYER (B_LAYER + 1)\n' >a/layer.h
+    printf '#define B_LAYER 10\n' >b/layer.h
+    printf '#include <layer.h>\nint f(void) { return A_LAYER; }\n' >src.c
+    change() { printf '#define B_LAYER 20\n' >b/layer.h; }
+    check_change $cc -Ia -Ib -c src.c
+    expect_stats miss_executed=2 hit_local=1
+
+    TEST "$cc: __has_include picks up a header that appears later"
+    mkdir inc
+    cat >src.c <<'SRC'
+#if __has_include("extra.h")
+#include "extra.h"
+#else
+#define EXTRA 0
+#endif
+int f(void) { return EXTRA; }
+SRC
+    change() { printf '#define EXTRA 7\n' >inc/extra.h; }
+    check_change $cc -Iinc -c src.c
+    expect_stat miss_executed 2
+    expect_stat hit_local 1
+
+    TEST "$cc: a computed include (dependencies from the compiler)"
+    printf '#define VALUE 1\n' >values.h
+    printf '#define HEADER "values.h"\n#include HEADER\nint f(void) { return VALUE; }\n' >src.c
+    change() { printf '#define VALUE 2\n' >values.h; }
+    check_change $cc -c src.c
+    expect_stat miss_executed 2
+    expect_stat hit_local 1
+    expect_equal "$(fallback_count)" 0 "fallbacks (counters: $(all_stats))"
+
+    TEST "$cc: a response file"
+    mkdir inc
+    printf '#define FROM_RSP 1\n' >inc/rsp.h
+    printf '#include "rsp.h"\nint f(void) { return FROM_RSP + DEF; }\n' >src.c
+    printf -- '-Iinc -DDEF=3\n' >args.rsp
+    change() { printf -- '-Iinc -DDEF=4\n' >args.rsp; }
+    check_change $cc @args.rsp -c src.c
+    expect_stats miss_executed=2 hit_local=1
+
+    TEST "$cc: paths with spaces"
+    mkdir "my include" "my src"
+    printf '#define SPACED 1\n' >"my include/spaced.h"
+    printf '#include "spaced.h"\nint f(void) { return SPACED; }\n' >"my src/src file.c"
+    change() { printf '#define SPACED 2\n' >"my include/spaced.h"; }
+    check_change $cc -I"my include" -c "my src/src file.c"
+    expect_stats miss_executed=2 hit_local=1
+
+    TEST "$cc: a header reached through a symlinked directory"
+    mkdir real
+    ln -s real linked
+    printf '#define LINKED 1\n' >real/linked.h
+    printf '#include "linked.h"\nint f(void) { return LINKED; }\n' >src.c
+    change() { printf '#define LINKED 2\n' >real/linked.h; }
+    check_change $cc -Ilinked -c src.c
+    expect_stats miss_executed=2 hit_local=1
+
+    TEST "$cc: CCREX_DEPEND_MODE=compiler"
+    export CCREX_DEPEND_MODE=compiler
+    mkdir inc
+    printf '#define MODE 1\n' >inc/mode.h
+    printf '#include "mode.h"\nint f(void) { return MODE; }\n' >src.c
+    change() { printf '#define MODE 2\n' >inc/mode.h; }
+    check_change $cc -Iinc -c src.c
+    expect_stat miss_executed 2
+    expect_stat hit_local 1
+  done
+
+  TEST "-x c++ on a .c file, and C++ headers"
+  printf '#include <vector>\nint f() { return static_cast<int>(std::vector<int>{1, 2}.size()); }\n' \
+    >src.c
+  plain g++ -x c++ -std=c++17 -c src.c -o plain.o
+  expect_exit 0 "$CCREX" g++ -x c++ -std=c++17 -c src.c -o out.o
+  expect_same_file out.o plain.o
+  expect_stats miss_executed=1
+}
