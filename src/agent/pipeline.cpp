@@ -64,6 +64,18 @@ void remember(const v2::Digest& action,
   (void)b.cache->put("", action, result);
 }
 
+// Return the first output directory that does not exist ("" when all do). The compiler
+// fails on such a command, so ccrex must not create the directory and succeed.
+std::string missing_output_dir(const std::vector<ExpectedOutput>& outputs) {
+  for (const auto& o : outputs) {
+    const std::string dir = util::dirname(o.local_path);
+    if (!util::path_exists(dir)) {
+      return dir;
+    }
+  }
+  return "";
+}
+
 util::Result<Outcome, Fallback> run_cache_only(const CompileRequest& request,
                                                const BuiltAction& built,
                                                const Config& config,
@@ -146,6 +158,9 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
   auto built = build_action(ctx, services.digests);
   if (!built) {
     return unexpected(fallback("input", built.error().message()));
+  }
+  if (const auto dir = missing_output_dir(built->outputs); !dir.empty()) {
+    return unexpected(fallback("output_dir", "output directory " + dir + " does not exist"));
   }
   const auto& action = built->action_digest;
   const BlobFetcher local_fetch = [&](const v2::Digest& d) {
