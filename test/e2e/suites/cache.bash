@@ -274,6 +274,17 @@ SUITE_cache() {
   expect_same_file main.o plain.o
   expect_stats
 
+  TEST "an output into a missing directory fails as with the plain compiler"
+  for args in "-c main.c -o nodir/main.o" "-MD -MF nodir/main.d -c main.c -o main.o"; do
+    gcc -DVALUE=1 -Iinclude $args 2>plain_stderr.txt
+    plain_status=$?
+    [[ $plain_status -ne 0 ]] || test_failed "plain gcc $args succeeded"
+    expect_exit $plain_status "$CCREX" gcc -DVALUE=1 -Iinclude $args
+    expect_same_file stderr.txt plain_stderr.txt
+    expect_missing nodir
+  done
+  expect_stats fallback_output_dir=2
+
   TEST "an output outside the working directory (recursive make writing to ../build)"
   export CCREX_PROJECT_ROOT=$TEST_DIR
   mkdir -p lib build/lib
