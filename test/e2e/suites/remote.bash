@@ -88,6 +88,39 @@ SUITE_remote() {
   expect_same_file main.o plain.o
   expect_stats hit_remote=1
 
+  TEST "large source and object (more than one gRPC message) over TCP"
+  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
+  export CCREX_REMOTE=$SERVER_URL
+  awk 'BEGIN {
+    print "const char big[] ="
+    for (i = 0; i < 100000; i++) printf "  \"%064d\"\n", i
+    print "  ;\nint big_size(void) { return sizeof big; }"
+  }' >big.c
+  plain gcc -c big.c -o plain.o
+  (($(stat -c %s big.c) > 5000000 && $(stat -c %s plain.o) > 5000000)) \
+    || test_failed "big.c or its object is smaller than intended"
+  use_cache_dir first
+  expect_exit 0 "$CCREX" gcc -c big.c -o big.o
+  expect_same_file big.o plain.o
+  expect_stats miss_executed=1
+  use_cache_dir second
+  rm big.o
+  expect_exit 0 "$CCREX" gcc -c big.c -o big.o
+  expect_same_file big.o plain.o
+  expect_stats hit_remote=1
+  # Cache-only uploads large blobs too.
+  sed 's/big/large/g' big.c >large.c
+  plain gcc -c large.c -o plain_large.o
+  use_cache_dir cache-only
+  CCREX_CACHE_ONLY=1 expect_exit 0 "$CCREX" gcc -c large.c -o large.o
+  expect_same_file large.o plain_large.o
+  expect_stats miss_cache_only=1
+  use_cache_dir after-upload
+  rm large.o
+  expect_exit 0 "$CCREX" gcc -c large.c -o large.o
+  expect_same_file large.o plain_large.o
+  expect_stats hit_remote=1
+
   TEST "a compile error on the server: the compiler's message and exit code, no fallback"
   start_server 127.0.0.1:0 "$TEST_DIR/server-store"
   export CCREX_REMOTE=$SERVER_URL
