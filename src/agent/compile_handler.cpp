@@ -109,6 +109,14 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
     s.stats.add("local_compiler_not_found");
     return run_locally("compiler not found: " + request.argv.front());
   }
+  // gcc writes a dependency file named by these variables; the action would not collect it.
+  for (const char* var : {"DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"}) {
+    if (!env_value(request.env, var).empty()) {
+      s.stats.add("local_dependencies_env");
+      record(s, request.argv.front(), std::string("ran locally: ") + var + " is set");
+      return run_locally("dependencies_env");
+    }
+  }
   const auto info = m_services.detector.detect(compiler);
   toolchain::ParseOptions po;
   po.cwd = request.cwd;
