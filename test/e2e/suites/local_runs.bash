@@ -91,6 +91,20 @@ SUITE_local_runs() {
   expect_contains stdout.txt "hello.o: hello.c"
   expect_stats local_dependencies_only=1
 
+  TEST "DEPENDENCIES_OUTPUT and SUNPRO_DEPENDENCIES (dependency files named by the environment)"
+  mkdir ref
+  cd ref || test_failed "cd"
+  DEPENDENCIES_OUTPUT=deps.d plain gcc -c ../hello.c -o hello.o
+  SUNPRO_DEPENDENCIES="sun.d hello.o" plain gcc -c ../hello.c -o hello.o
+  cd .. || test_failed "cd"
+  DEPENDENCIES_OUTPUT=deps.d expect_exit 0 "$CCREX" gcc -c hello.c -o hello.o
+  SUNPRO_DEPENDENCIES="sun.d hello.o" expect_exit 0 "$CCREX" gcc -c hello.c -o hello.o
+  expect_file_exists deps.d
+  expect_file_exists sun.d
+  diff <(sed 's|\.\./hello.c|hello.c|' ref/deps.d) deps.d >/dev/null \
+    || test_failed "deps.d differs: $(cat deps.d) vs $(cat ref/deps.d)"
+  expect_stats local_dependencies_env=2
+
   TEST "-save-temps"
   mkdir ref via
   cd ref || test_failed "cd"
