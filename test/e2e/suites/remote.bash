@@ -239,6 +239,20 @@ SUITE_remote() {
   expect_same_file heavy.o plain.o
   expect_stats fallback_remote_unavailable=1
 
+  TEST "server restarted on the same port: the agent reconnects and executes again"
+  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
+  export CCREX_REMOTE=$SERVER_URL
+  local port=${SERVER_URL##*:}
+  printf 'int other(void) { return 4; }\n' >other.c
+  plain gcc -O1 -Iinclude -c main.c -o plain.o
+  expect_exit 0 "$CCREX" gcc -c other.c -o other.o
+  stop_servers
+  start_server "127.0.0.1:$port" "$TEST_DIR/server-store-2"
+  expect_equal "$SERVER_URL" "$CCREX_REMOTE" "address of the restarted server"
+  expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
+  expect_same_file main.o plain.o
+  expect_stats miss_executed=2
+
   TEST "server stopped (SIGSTOP): time limits end the wait, local compile"
   start_server 127.0.0.1:0 "$TEST_DIR/server-store"
   export CCREX_REMOTE=$SERVER_URL CCREX_RPC_TIMEOUT=2 CCREX_EXECUTION_TIMEOUT=4
