@@ -295,7 +295,7 @@ ScanResultOr<bool> add_operand(Extraction& ex, const std::string& arg) {
       return fail(FailureReason::unsupported_option, "language -x " + ex.forced_x);
     }
   } else if (!language_from_extension(arg, lang)) {
-    const std::string_view ext = arg.substr(std::min(arg.rfind('.'), arg.size()));
+    const std::string_view ext = std::string_view(arg).substr(std::min(arg.rfind('.'), arg.size()));
     if (ext == ".S" || ext == ".sx") {
       return fail(FailureReason::unsupported_option, "assembler source " + arg);
     }
