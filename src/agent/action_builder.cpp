@@ -88,7 +88,11 @@ util::Status add_outputs(const ActionContext& ctx, BuiltAction& out) {
   for (const auto& l : locals) {
     const std::string abs = ctx.paths.absolute(l);
     const std::string rel = relative_to(abs, ctx.paths.cwd());
-    if (!util::is_safe_relative_path(rel) || rel == ".") {
+    // Outputs above the working directory ("../obj/a.o") are valid REAPI paths as long as
+    // they stay inside the input root, but not every engine accepts them; ccrex's own
+    // servers (which stage at the same path) do.
+    const bool inside_cwd = util::is_safe_relative_path(rel) && rel != ".";
+    if (!inside_cwd && !(ctx.same_path && ctx.paths.input_path(abs).has_value())) {
       return util::unsupported("output " + l + " is outside the working directory");
     }
     if (remote.insert(rel).second) {
@@ -138,9 +142,13 @@ util::Status add_inputs(const ActionContext& ctx,
           *rel, reapi::to_proto(info->digest), info->is_executable, reapi::BlobSource::file(abs)));
       continue;
     }
-    if (f.front() != '/' && !ctx.same_path) {
-      return util::unsupported("input " + f + " lies outside the project root " + ctx.paths.root()
-                               + " (set CCREX_PROJECT_ROOT)");
+    if (f.front() != '/') {
+      if (!ctx.same_path) {
+        return util::unsupported("input " + f + " lies outside the project root " + ctx.paths.root()
+                                 + " (set CCREX_PROJECT_ROOT)");
+      }
+      // Reached through "..": it resolves only if the compile runs at the local path.
+      out.location_dependent = true;
     }
     external.push_back(abs + " " + info->digest.to_string());
     if (!under_any(abs, builtin)) {

@@ -1,5 +1,6 @@
 #include "agent/action_builder.h"
 #include "util/file.h"
+#include "util/strings.h"
 
 #include <gtest/gtest.h>
 
@@ -136,6 +137,27 @@ TEST_F(ActionBuilder, OutputOutsideWorkingDirectoryIsRefused) {
   auto r = build(co, {"gcc", "-c", "../src/a.c", "-o", "../elsewhere/a.o"});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), util::ErrorCode::unsupported);
+  // ccrex's own servers accept outputs above the working directory inside the root.
+  auto ok = build(co, {"gcc", "-c", "../src/a.c", "-o", "../elsewhere/a.o"}, true);
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->command.output_files(0), "../elsewhere/a.o");
+  EXPECT_FALSE(build(co, {"gcc", "-c", "../src/a.c", "-o", "/tmp/a.o"}, true));
+}
+
+TEST_F(ActionBuilder, InputsEscapingTheRootNeedTheSamePath) {
+  Checkout co;
+  util::TempDir outside;
+  ASSERT_TRUE(util::write_file_atomic(outside.path() + "/o.h", "int o;\n"));
+  std::string up;
+  for (size_t i = 0; i < util::split(co.build(), '/', true).size(); ++i) {
+    up += "../";
+  }
+  const std::string escape = up + outside.path().substr(1) + "/o.h";
+  const std::vector<std::string> argv = {"gcc", "-c", "../src/a.c"};
+  EXPECT_FALSE(build(co, argv, false, {"../src/a.c", escape}));
+  auto staged = build(co, argv, true, {"../src/a.c", escape});
+  ASSERT_TRUE(staged) << staged.error().message();
+  EXPECT_TRUE(staged->location_dependent) << escape << " foreign=" << staged->foreign_inputs.size();
 }
 
 TEST_F(ActionBuilder, SystemHeadersAreKeyedNotUploaded) {
