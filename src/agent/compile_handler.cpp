@@ -8,6 +8,7 @@
 #include "util/strings.h"
 #include "util/subprocess.h"
 
+#include <shared_mutex>
 #include <thread>
 
 namespace ccrex::agent {
@@ -33,15 +34,30 @@ std::string source_of(const CompileRequest& request, const toolchain::ParsedComm
 
 } // namespace
 
+// The embedded server (also the local store) and the executors of one cache directory.
+struct CompileHandler::Stores {
+  ~Stores() {
+    executors.clear(); // channels to the embedded server go before it
+    if (embedded) {
+      embedded->shutdown();
+    }
+  }
+  std::unique_ptr<server::LocalServer> embedded;
+  std::unique_ptr<server::ActionCache> cache;
+  std::map<std::string, std::unique_ptr<Executor>> executors;
+};
+
 struct CompileHandler::Site {
   explicit Site(const std::string& d) : dir(d), stats(util::join_path(d, "stats")) {}
   std::string dir;
   Stats stats;
   std::mutex mutex;
-  std::unique_ptr<server::LocalServer> embedded;              // guarded by mutex
-  std::unique_ptr<server::ActionCache> cache;                 // guarded by mutex
-  std::map<std::string, std::unique_ptr<Executor>> executors; // guarded by mutex
-  std::deque<std::string> recent;                             // guarded by mutex
+  // Replaced as a whole by `ccrex -C`; compiles in flight keep their copy alive.
+  std::shared_ptr<Stores> stores; // guarded by mutex
+  // Held shared by every compile using the stores and exclusively by `ccrex -C`, so the
+  // store is never deleted under a running compile.
+  std::shared_mutex in_use;
+  std::deque<std::string> recent; // guarded by mutex
 };
 
 CompileHandler::CompileHandler()
@@ -52,10 +68,6 @@ CompileHandler::~CompileHandler() {
   const std::lock_guard lock(m_mutex);
   for (auto& [dir, s] : m_sites) {
     s->stats.save();
-    s->executors.clear();
-    if (s->embedded) {
-      s->embedded->shutdown();
-    }
   }
 }
 
@@ -68,27 +80,32 @@ CompileHandler::Site& CompileHandler::site(const Config& config) {
   return *s;
 }
 
-util::Result<Backends> CompileHandler::backends(const Config& config) {
+util::Result<Backends> CompileHandler::backends(const Config& config,
+                                                std::shared_ptr<Stores>& keep) {
   Site& s = site(config);
   const std::lock_guard lock(s.mutex);
-  if (!s.embedded) {
+  if (!s.stores) {
+    auto stores = std::make_shared<Stores>();
     server::Config sc;
     sc.cache_dir = util::join_path(s.dir, "store");
     sc.max_size = config.max_size;
-    CCREX_ASSIGN_OR_RETURN(s.embedded, server::LocalServer::start(sc));
-    s.cache = std::make_unique<server::ActionCache>(s.embedded->store());
+    CCREX_ASSIGN_OR_RETURN(stores->embedded, server::LocalServer::start(sc));
+    stores->cache = std::make_unique<server::ActionCache>(stores->embedded->store());
+    s.stores = std::move(stores);
   }
+  Stores& st = *s.stores;
   const std::string key = config.remote + "|" + config.instance + "|" + config.tls_ca_file + "|"
                           + config.access_token + "|" + util::join(config.headers, ",");
-  auto& exec = s.executors[key];
+  auto& exec = st.executors[key];
   if (!exec) {
     if (config.remote.empty()) {
-      exec = make_embedded_executor(s.embedded->in_process_channel(), config);
+      exec = make_embedded_executor(st.embedded->in_process_channel(), config);
     } else {
       CCREX_ASSIGN_OR_RETURN(exec, make_remote_executor(config));
     }
   }
-  return Backends{&s.embedded->store(), s.cache.get(), exec.get(), config.remote.empty()};
+  keep = s.stores;
+  return Backends{&st.embedded->store(), st.cache.get(), exec.get(), config.remote.empty()};
 }
 
 void CompileHandler::record(Site& site, const std::string& source, const std::string& line) {
@@ -127,7 +144,9 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
     record(s, source_of(request, cmd), "ran locally: " + name + ": " + cmd.unsupported->detail);
     return run_locally(name);
   }
-  auto b = backends(config);
+  const std::shared_lock busy(s.in_use);
+  std::shared_ptr<Stores> keep; // the stores outlive this compile even across `ccrex -C`
+  auto b = backends(config, keep);
   if (!b) {
     s.stats.add("fallback_backend");
     record(s, cmd.source_file, "fell back to a local compile: " + b.error().message());
@@ -200,13 +219,9 @@ AdminReply CompileHandler::admin(const std::vector<std::string>& args,
     return {out, "", 0};
   }
   if (cmd == "-C" || cmd == "--clear") {
+    const std::unique_lock exclusive(s.in_use); // wait for running compiles
     const std::lock_guard lock(s.mutex);
-    s.executors.clear();
-    s.cache.reset();
-    if (s.embedded) {
-      s.embedded->shutdown();
-      s.embedded.reset();
-    }
+    s.stores.reset();
     if (auto st = util::remove_all(util::join_path(s.dir, "store")); !st) {
       return {"", "ccrex: " + st.error().message() + "\n", 1};
     }

@@ -35,9 +35,10 @@ public:
                    const std::vector<std::string>& env) override;
 
 private:
-  struct Site; // per cache directory: stats, embedded server, executors
+  struct Stores; // per cache directory: embedded server and executors
+  struct Site;   // per cache directory: statistics, recent explanations, the Stores
   Site& site(const Config& config);
-  util::Result<Backends> backends(const Config& config);
+  util::Result<Backends> backends(const Config& config, std::shared_ptr<Stores>& keep);
   CompileReply decide(const CompileRequest& request, const Config& config, Site& site);
   void record(Site& site, const std::string& source, const std::string& line);
 

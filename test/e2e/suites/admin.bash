@@ -1,0 +1,47 @@
+# Administrative commands racing with compiles: `ccrex -C` while a burst of compiles runs
+# never breaks a compile (it waits for the running ones) and never kills the agent.
+
+# shellcheck source=../lib/compile_helpers.bash
+source "$E2E_DIR/lib/compile_helpers.bash"
+
+SUITE_admin_PROBE() {
+  command -v gcc >/dev/null || echo "gcc not found"
+}
+
+SUITE_admin_SETUP() {
+  isolate_test
+  local i
+  for i in 1 2 3 4 5 6; do
+    printf '#include <stdio.h>\nint f%d(void) { return printf("%d"); }\n' "$i" "$i" >"f$i.c"
+  done
+}
+
+SUITE_admin() {
+  TEST "ccrex -C during a burst of compiles"
+  local round i pid
+  for round in 1 2 3 4 5; do
+    for i in 1 2 3 4 5 6; do
+      "$CCREX" gcc -c "f$i.c" -o "f$i.o" 2>>errors.txt || echo "f$i.c" >>failed.txt &
+    done
+    "$CCREX" -C >/dev/null &
+    wait
+  done
+  expect_missing failed.txt
+  for i in 1 2 3 4 5 6; do
+    plain gcc -c "f$i.c" -o "ref$i.o"
+    expect_same_file "f$i.o" "ref$i.o"
+  done
+  [[ $(fallback_count) == 0 ]] || test_failed "compiles fell back: $(all_stats)"
+  [[ $(stat_value compile_error) == 0 ]] || test_failed "compile errors: $(all_stats)"
+  pid=$(agent_pid)
+  process_alive "$pid" || test_failed "the agent died"
+
+  TEST "ccrex -z, -s and --show-config answer while idle"
+  expect_exit 0 "$CCREX" gcc -c f1.c -o f1.o
+  expect_exit 0 "$CCREX" -s
+  expect_contains "$TEST_DIR/stdout.txt" "Cacheable calls"
+  expect_exit 0 "$CCREX" -z
+  expect_equal "$(stat_value miss_executed)" 0 "miss_executed after -z"
+  expect_exit 0 env CCREX_CACHE_ONLY=on "$CCREX" --show-config
+  expect_contains "$TEST_DIR/stdout.txt" "(CCREX_CACHE_ONLY) cache_only = true"
+}
