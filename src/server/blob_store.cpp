@@ -90,7 +90,7 @@ util::Status BlobStore::load_index() {
   const std::lock_guard lock(m_mutex);
   for (auto& f : found) {
     m_lru.push_back(f.hash);
-    m_index.emplace(std::move(f.hash), Entry{f.size, std::prev(m_lru.end())});
+    m_index.emplace(std::move(f.hash), Entry{f.size, std::prev(m_lru.end()), 0});
     m_total += f.size;
   }
   evict_locked();
@@ -126,6 +126,14 @@ std::string BlobStore::new_temp_path() {
 
 void BlobStore::touch_locked(std::unordered_map<std::string, Entry>::iterator it) {
   m_lru.splice(m_lru.begin(), m_lru, it->second.lru);
+  // Reopening the store orders blobs by mtime; refresh it at most once a minute per blob.
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  if (now - it->second.touched >= 60) {
+    it->second.touched = now;
+    ::utimensat(AT_FDCWD, cas_path(it->first).c_str(), nullptr, 0);
+  }
 }
 
 bool BlobStore::contains(const util::Digest& d) {
@@ -183,7 +191,10 @@ void BlobStore::insert(const std::string& hash, int64_t size) {
     return;
   }
   m_lru.push_front(hash);
-  m_index.emplace(hash, Entry{size, m_lru.begin()});
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  m_index.emplace(hash, Entry{size, m_lru.begin(), now});
   m_total += size;
   evict_locked();
 }

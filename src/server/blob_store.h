@@ -84,6 +84,9 @@ private:
   struct Entry {
     int64_t size = 0;
     std::list<std::string>::iterator lru;
+    // When the file's mtime was last set (steady seconds), so the LRU order survives a
+    // restart without a syscall on every use.
+    int64_t touched = 0;
   };
   util::Status load_index();
   std::string cas_path(std::string_view hash) const;

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
+#include <ctime>
 #include <thread>
 
 namespace ccrex::server {
@@ -118,6 +120,35 @@ TEST(BlobStore, ReopenRebuildsIndexAndCleansDebris) {
   EXPECT_FALSE(util::path_exists(dir.path() + "/tmp/123-4"));
   EXPECT_FALSE(util::path_exists(dir.path() + "/cas/zz/garbage"));
   EXPECT_TRUE(store->verify_all().empty());
+}
+
+TEST(BlobStore, RecentUseSurvivesReopen) {
+  util::TempDir dir;
+  const std::string a(300, 'a');
+  const std::string b(300, 'b');
+  const std::string c(300, 'c');
+  {
+    auto store = open_store(dir.path(), 1000);
+    ASSERT_TRUE(store->put(util::digest_of(a), a));
+    ASSERT_TRUE(store->put(util::digest_of(b), b));
+  }
+  // Make a look older than b on disk.
+  const auto set_age = [&](const std::string& data, time_t age) {
+    const timespec t[2] = {{::time(nullptr) - age, 0}, {::time(nullptr) - age, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, blob_path(dir.path(), util::digest_of(data)).c_str(), t, 0), 0);
+  };
+  set_age(a, 100);
+  set_age(b, 50);
+  {
+    auto store = open_store(dir.path(), 1000);
+    EXPECT_TRUE(store->contains(util::digest_of(a))); // a is used now: newer than b on disk
+  }
+  auto store = open_store(dir.path(), 1000);
+  ASSERT_TRUE(store->put(util::digest_of(c), c));
+  const std::string d(300, 'd');
+  ASSERT_TRUE(store->put(util::digest_of(d), d)); // over the cap: the oldest (b) goes
+  EXPECT_FALSE(store->contains(util::digest_of(b)));
+  EXPECT_TRUE(store->contains(util::digest_of(a)));
 }
 
 TEST(BlobStore, VerifyAllFindsDamagedBlob) {
