@@ -1,6 +1,7 @@
 // ccrexd: the per-user agent behind `ccrex`. It is normally started by the client (in the
 // background, on first use) and stops by itself after an idle period.
 #include "agent/compile_handler.h"
+#include "agent/config.h"
 #include "agent/socket_server.h"
 #include "protocol/agent_dir.h"
 #include "util/file.h"
@@ -11,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+
+extern char** environ; // NOLINT(readability-redundant-declaration)
 
 namespace {
 
@@ -31,6 +34,14 @@ int main(int argc, char** argv) {
   if (!options) {
     std::fprintf(stderr, "ccrexd: %s\n", options.error().message().c_str());
     return 1;
+  }
+  // The configuration files may set the idle timeout too (environment still wins).
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    env.emplace_back(*e);
+  }
+  if (auto config = ccrex::agent::load_config(env)) {
+    options->idle_timeout = config->idle_timeout;
   }
   logging::log_to_file(ccrex::util::join_path(options->dir, "agent.log"), logging::Level::info);
   auto handler = make_handler();
