@@ -44,4 +44,18 @@ SUITE_admin() {
   expect_equal "$(stat_value miss_executed)" 0 "miss_executed after -z"
   expect_exit 0 env CCREX_CACHE_ONLY=on "$CCREX" --show-config
   expect_contains "$TEST_DIR/stdout.txt" "(CCREX_CACHE_ONLY) cache_only = true"
+
+  admin_idle_timeout_from_file
+}
+
+admin_idle_timeout_from_file() {
+  TEST "idle_timeout from the configuration file stops the agent"
+  mkdir -p "$XDG_CONFIG_HOME/ccrex"
+  echo "idle_timeout = 1" >"$XDG_CONFIG_HOME/ccrex/ccrex.conf"
+  unset CCREX_IDLE_TIMEOUT
+  expect_exit 0 "$CCREX" gcc -c f1.c -o f1.o
+  local pid
+  pid=$(agent_pid)
+  [[ -n $pid ]] || test_failed "no agent started"
+  wait_for 10 process_gone "$pid" || test_failed "the agent did not exit after 1 s idle"
 }
