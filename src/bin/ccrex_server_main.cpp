@@ -1,5 +1,6 @@
 // ccrex-server: a standalone REAPI server (see src/server/local_server.h).
 
+#include "server/action_cache.h"
 #include "server/blob_store.h"
 #include "server/cli.h"
 #include "server/local_server.h"
@@ -25,9 +26,25 @@ int check_store(const server::Config& cfg) {
   for (const auto& hash : bad) {
     std::cout << "damaged blob " << hash << "\n";
   }
+  // Action results: each must parse; one whose blobs are gone is stale (normal after
+  // eviction, never after a crash alone) and is reported as a miss by the server.
+  server::ActionCache cache(**store);
+  int unreadable = 0;
+  int stale = 0;
+  (*store)->for_each_action_result([&](const std::string& key, const std::string& bytes) {
+    reapi::v2::ActionResult result;
+    if (!result.ParseFromString(bytes)) {
+      std::cout << "unreadable action result " << key << "\n";
+      ++unreadable;
+    } else if (!cache.missing_blobs(result).empty()) {
+      std::cout << "stale action result " << key << " (refers to missing blobs)\n";
+      ++stale;
+    }
+  });
   std::cout << "ccrex-server: checked " << (*store)->total_size() << " bytes, " << bad.size()
-            << " damaged blob(s)\n";
-  return bad.empty() ? 0 : 1;
+            << " damaged blob(s), " << unreadable << " unreadable and " << stale
+            << " stale action result(s)\n";
+  return bad.empty() && unreadable == 0 ? 0 : 1;
 }
 
 int serve(const server::Config& cfg) {

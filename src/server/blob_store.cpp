@@ -327,4 +327,16 @@ std::vector<std::string> BlobStore::verify_all() {
   return bad;
 }
 
+void BlobStore::for_each_action_result(
+    const std::function<void(const std::string&, const std::string&)>& fn) const {
+  const std::string ac = util::join_path(m_dir, "ac");
+  for (const auto& shard : list_dir(ac)) {
+    for (const auto& name : list_dir(util::join_path(ac, shard))) {
+      if (auto data = util::read_file(util::join_path(util::join_path(ac, shard), name))) {
+        fn(name, *data);
+      }
+    }
+  }
+}
+
 } // namespace ccrex::server

@@ -18,6 +18,7 @@
 #include "util/sha256.h"
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -78,6 +79,10 @@ public:
   // Walk the whole CAS and re-hash every blob; return the digests whose file content does
   // not match its name (should always be empty). Used by tests and `--check`.
   std::vector<std::string> verify_all();
+
+  // Call `fn(instance_key, serialized)` for every stored action result (for `--check`).
+  void for_each_action_result(
+      const std::function<void(const std::string&, const std::string&)>& fn) const;
 
 private:
   BlobStore(std::string dir, int64_t max_size);

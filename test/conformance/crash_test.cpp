@@ -1,9 +1,10 @@
-// The store survives `kill -9` at any moment: after a restart every blob the server reports
-// is complete and correct, and `ccrex-server --check` finds no damage.
+// The store survives `kill -9` at any moment, during uploads and executions: after a restart every
+// blob the server reports is complete and correct, and `ccrex-server --check` finds no damage.
 
 #include "reapi/digest.h"
 #include "reapi/proto.h"
 #include "support/server_process.h"
+#include "util/file.h"
 #include "util/subprocess.h"
 
 #include <grpcpp/grpcpp.h>
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -83,7 +85,49 @@ void hammer(const std::string& address,
   }
 }
 
-TEST(Crash, KillNineDuringUploadsLeavesNoTornBlob) {
+// Execute actions that write outputs (so the ActionCache is written) until `stop`.
+void execute_loop(const std::string& address, int seed, std::atomic<bool>& stop) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto cas = v2::ContentAddressableStorage::NewStub(channel);
+  auto exec = v2::Execution::NewStub(channel);
+  for (int i = 0; !stop; ++i) {
+    v2::Command cmd;
+    cmd.add_arguments("/bin/sh");
+    cmd.add_arguments("-c");
+    cmd.add_arguments("head -c 200000 /dev/urandom > out; echo "
+                      + std::to_string(seed * 100000 + i));
+    cmd.add_output_files("out");
+    v2::Action action;
+    *action.mutable_command_digest() = reapi::digest_of_message(cmd);
+    *action.mutable_input_root_digest() = reapi::digest_of("");
+    v2::BatchUpdateBlobsRequest up;
+    for (const google::protobuf::Message* m : {static_cast<google::protobuf::Message*>(&cmd),
+                                               static_cast<google::protobuf::Message*>(&action)}) {
+      auto* r = up.add_requests();
+      r->set_data(m->SerializeAsString());
+      *r->mutable_digest() = reapi::digest_of(r->data());
+    }
+    v2::BatchUpdateBlobsResponse up_resp;
+    grpc::ClientContext up_ctx;
+    up_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (!cas->BatchUpdateBlobs(&up_ctx, up, &up_resp).ok()) {
+      return;
+    }
+    v2::ExecuteRequest req;
+    *req.mutable_action_digest() = reapi::digest_of_message(action);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto reader = exec->Execute(&ctx, req);
+    google::longrunning::Operation op;
+    while (reader->Read(&op)) {
+    }
+    if (!reader->Finish().ok() && stop) {
+      return;
+    }
+  }
+}
+
+TEST(Crash, KillNineDuringUploadsAndExecutionsLeavesNoTornBlob) {
   util::TempDir dir;
   const std::string cache = dir.path() + "/cache";
   std::vector<v2::Digest> attempted[3];
@@ -92,10 +136,11 @@ TEST(Crash, KillNineDuringUploadsLeavesNoTornBlob) {
     ASSERT_TRUE(server.ok()) << server.error();
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
-    for (int t = 0; t < 3; ++t) {
+    for (int t = 0; t < 2; ++t) {
       threads.emplace_back(
           hammer, server.address(), round * 10 + t, std::ref(stop), std::ref(attempted[round]));
     }
+    threads.emplace_back(execute_loop, server.address(), round, std::ref(stop));
     std::this_thread::sleep_for(std::chrono::milliseconds(400 + round * 300));
     const int status = server.kill_and_wait(SIGKILL);
     stop = true;
@@ -111,7 +156,15 @@ TEST(Crash, KillNineDuringUploadsLeavesNoTornBlob) {
   const auto res = util::run_subprocess(check);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->exit_code, 0) << res->stdout_data << res->stderr_data;
-  EXPECT_NE(res->stdout_data.find(" 0 damaged"), std::string::npos) << res->stdout_data;
+  EXPECT_NE(res->stdout_data.find(" 0 damaged blob(s), 0 unreadable and 0 stale"),
+            std::string::npos)
+      << res->stdout_data;
+  size_t results = 0;
+  for (const auto& shard : std::filesystem::directory_iterator(cache + "/ac")) {
+    results += static_cast<size_t>(std::distance(std::filesystem::directory_iterator(shard),
+                                                 std::filesystem::directory_iterator()));
+  }
+  EXPECT_GT(results, 0U) << "no action ran before the kills";
 
   // Every blob the restarted server says it has reads back with the right content.
   ServerProcess server({}, "127.0.0.1:0", cache);
