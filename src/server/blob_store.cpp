@@ -199,6 +199,21 @@ void BlobStore::insert(const std::string& hash, int64_t size) {
   evict_locked();
 }
 
+void BlobStore::free_space(int64_t bytes) {
+  const std::lock_guard lock(m_mutex);
+  int64_t freed = 0;
+  while (freed < bytes && !m_lru.empty()) {
+    const std::string hash = m_lru.back();
+    m_lru.pop_back();
+    const auto it = m_index.find(hash);
+    freed += it->second.size;
+    m_total -= it->second.size;
+    m_index.erase(it);
+    ::unlink(cas_path(hash).c_str());
+  }
+  CCREX_LOG_WARN("store: disk full, evicted " << freed << " bytes");
+}
+
 void BlobStore::evict_locked() {
   if (m_total <= m_max_size) {
     return;
@@ -229,7 +244,13 @@ util::Status BlobStore::put(const util::Digest& d, std::string_view data) {
   const std::string tmp = new_temp_path();
   const std::string dest = cas_path(d.hash);
   CCREX_TRY(util::make_dirs(util::dirname(dest)));
-  CCREX_TRY(util::write_file_atomic(tmp, data, 0444));
+  auto written = util::write_file_atomic(tmp, data, 0444);
+  if (!written && written.error().code() == util::ErrorCode::resource_exhausted) {
+    // The disk is full before the size cap is reached: make room and try once more.
+    free_space(std::max<int64_t>(2 * d.size, total_size() / 10));
+    written = util::write_file_atomic(tmp, data, 0444);
+  }
+  CCREX_TRY(written);
   if (::rename(tmp.c_str(), dest.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());

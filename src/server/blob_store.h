@@ -63,6 +63,10 @@ public:
   // Return a fresh path in the store's temp directory (same file system as the CAS).
   std::string new_temp_path();
 
+  // Evict least recently used blobs until at least `bytes` are freed: the disk filled up
+  // before the size cap was reached.
+  void free_space(int64_t bytes);
+
   // Return the serialized ActionResult stored for (`instance`, `action_hash`), if any.
   std::optional<std::string> get_action_result(std::string_view instance,
                                                std::string_view action_hash);

@@ -196,8 +196,13 @@ grpc::Status ByteStreamService::write_stream(grpc::ServerReader<bs::WriteRequest
       drop = true;
       return invalid("upload exceeds the blob size " + std::to_string(size));
     }
-    if (::pwrite(fd, req.data().data(), req.data().size(), up->committed)
-        != static_cast<ssize_t>(req.data().size())) {
+    ssize_t wrote = ::pwrite(fd, req.data().data(), req.data().size(), up->committed);
+    if (wrote < 0 && errno == ENOSPC) {
+      // The disk is full before the size cap is reached: make room and try once more.
+      m_store.free_space(std::max<int64_t>(2 * size, m_store.total_size() / 10));
+      wrote = ::pwrite(fd, req.data().data(), req.data().size(), up->committed);
+    }
+    if (wrote != static_cast<ssize_t>(req.data().size())) {
       drop = true;
       return reapi::to_grpc(util::errno_error("write upload", errno));
     }

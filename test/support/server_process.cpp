@@ -22,7 +22,8 @@ std::string server_binary() {
 
 ServerProcess::ServerProcess(std::vector<std::string> extra_args,
                              std::string listen,
-                             std::string cache_dir) {
+                             std::string cache_dir,
+                             std::vector<std::string> wrapper) {
   if (cache_dir.empty()) {
     m_temp = std::make_unique<util::TempDir>("ccrex-server-test-");
     m_cache_dir = m_temp->path() + "/cache";
@@ -31,6 +32,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
   }
   std::vector<std::string> args = {server_binary(), "--listen", listen, "--cache-dir", m_cache_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  args.insert(args.begin(), wrapper.begin(), wrapper.end());
   std::vector<char*> argv;
   for (auto& a : args) {
     argv.push_back(a.data());

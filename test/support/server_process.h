@@ -22,9 +22,12 @@ class ServerProcess {
 public:
   // Start the server listening on 127.0.0.1:0 (or `listen` when given) with `extra_args`.
   // The cache directory is `cache_dir` if given, else a fresh temporary one.
+  // `wrapper`, when given, is a command that runs the server: the server's argv follows
+  // it (e.g. a shell that mounts something first).
   explicit ServerProcess(std::vector<std::string> extra_args = {},
                          std::string listen = "127.0.0.1:0",
-                         std::string cache_dir = "");
+                         std::string cache_dir = "",
+                         std::vector<std::string> wrapper = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
