@@ -1,7 +1,7 @@
 #include "depscan/builtin_probe.h"
 
+#include "depscan/content_hash.h"
 #include "util/file.h"
-#include "util/sha256.h"
 #include "util/strings.h"
 #include "util/subprocess.h"
 
@@ -70,8 +70,11 @@ std::optional<std::vector<std::string>> parse_search_list(std::string_view verbo
   return dirs;
 }
 
-// Return the on-disk cache file for `key`, or "" when the compiler cannot be identified.
-std::string CompilerProber::disk_key(const std::string& compiler, const std::string& key) const {
+// Return the on-disk cache file for `key` and set `full_key` to what the file must start
+// with; "" when the compiler cannot be identified.
+std::string CompilerProber::disk_key(const std::string& compiler,
+                                     const std::string& key,
+                                     std::string& full_key) const {
   std::string path = compiler;
   if (compiler.find('/') == std::string::npos) {
     const char* env_path = std::getenv("PATH");
@@ -85,11 +88,45 @@ std::string CompilerProber::disk_key(const std::string& compiler, const std::str
   if (::stat(path.c_str(), &st) != 0) {
     return {};
   }
-  const std::string identity =
-      path + '\0' + std::to_string(st.st_size) + '\0' + std::to_string(st.st_mtim.tv_sec) + '.'
-      + std::to_string(st.st_mtim.tv_nsec) + '\0' + std::to_string(st.st_ino);
-  return util::join_path(m_cache_dir, "probe-" + util::sha256_hex(identity + '\0' + key));
+  full_key = path + '\0' + std::to_string(st.st_size) + '\0' + std::to_string(st.st_mtim.tv_sec)
+             + '.' + std::to_string(st.st_mtim.tv_nsec) + '\0' + std::to_string(st.st_ino) + '\0'
+             + key;
+  return util::join_path(m_cache_dir, "probe-" + content_hash_hex(full_key));
 }
+
+namespace {
+
+// A probe cache file is "<key length>\n<key>\n" followed by one directory per line. The key
+// is stored whole so that a file name collision (the name is a 64-bit hash) reads as a miss.
+std::string encode_probe_file(const std::string& full_key, const std::vector<std::string>& dirs) {
+  std::string out = std::to_string(full_key.size()) + "\n" + full_key + "\n";
+  for (const std::string& d : dirs) {
+    out += d + "\n";
+  }
+  return out;
+}
+
+std::optional<std::vector<std::string>> decode_probe_file(std::string_view text,
+                                                          const std::string& full_key) {
+  const size_t nl = text.find('\n');
+  if (nl == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const auto len = util::parse_int(text.substr(0, nl));
+  if (!len || static_cast<uint64_t>(*len) != full_key.size()
+      || text.substr(nl + 1, full_key.size()) != full_key
+      || text.substr(nl + 1 + full_key.size(), 1) != "\n") {
+    return std::nullopt;
+  }
+  std::vector<std::string> dirs;
+  for (const std::string_view line :
+       util::split(text.substr(nl + 2 + full_key.size()), '\n', true)) {
+    dirs.emplace_back(line);
+  }
+  return dirs;
+}
+
+} // namespace
 
 ScanResultOr<std::vector<std::string>> CompilerProber::builtin_dirs(
     const std::string& compiler, Language language, const std::vector<std::string>& probe_args) {
@@ -104,15 +141,13 @@ ScanResultOr<std::vector<std::string>> CompilerProber::builtin_dirs(
       return it->second;
     }
   }
-  const std::string disk = m_cache_dir.empty() ? std::string() : disk_key(compiler, key);
+  std::string full_key;
+  const std::string disk = m_cache_dir.empty() ? std::string() : disk_key(compiler, key, full_key);
   if (!disk.empty()) {
-    if (auto text = util::read_file(disk)) {
-      std::vector<std::string> dirs;
-      for (const std::string_view line : util::split(*text, '\n', true)) {
-        dirs.emplace_back(line);
-      }
+    auto text = util::read_file(disk);
+    if (auto dirs = text ? decode_probe_file(*text, full_key) : std::nullopt) {
       const std::lock_guard lock(m_mutex);
-      return m_cache.emplace(key, std::move(dirs)).first->second;
+      return m_cache.emplace(key, std::move(*dirs)).first->second;
     }
   }
   util::SubprocessOptions opts;
@@ -136,7 +171,7 @@ ScanResultOr<std::vector<std::string>> CompilerProber::builtin_dirs(
   }
   if (!disk.empty() && util::make_dirs(m_cache_dir)) {
     // Best effort: a failed write only costs a probe next time.
-    (void)util::write_file_atomic(disk, util::join(*dirs, "\n") + "\n");
+    (void)util::write_file_atomic(disk, encode_probe_file(full_key, *dirs));
   }
   const std::lock_guard lock(m_mutex);
   ++m_runs;

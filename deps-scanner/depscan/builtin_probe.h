@@ -35,9 +35,9 @@ public:
 
 // Runs the real compiler, with CPATH and the *_INCLUDE_PATH variables removed from its
 // environment so that only built-in directories are listed. With a `cache_dir`, answers are
-// also kept on disk, one small file per key, named by a digest of the key and of the
-// compiler binary's identity (resolved path, size, mtime, inode), so a new compiler
-// installed at the same path is probed again.
+// also kept on disk, one small file per key and compiler binary identity (resolved path,
+// size, mtime, inode), so a new compiler installed at the same path is probed again. The
+// file is named by a hash of both and holds them in full, so a name collision is a miss.
 class CompilerProber final : public BuiltinProber {
 public:
   explicit CompilerProber(std::string cache_dir = {}) : m_cache_dir(std::move(cache_dir)) {}
@@ -51,7 +51,8 @@ public:
   int runs() const;
 
 private:
-  std::string disk_key(const std::string& compiler, const std::string& key) const;
+  std::string
+  disk_key(const std::string& compiler, const std::string& key, std::string& full_key) const;
 
   std::string m_cache_dir;
   mutable std::mutex m_mutex;

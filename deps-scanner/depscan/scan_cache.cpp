@@ -1,6 +1,6 @@
 #include "depscan/scan_cache.h"
 
-#include "util/sha256.h"
+#include "depscan/content_hash.h"
 
 #include <functional>
 
@@ -29,13 +29,13 @@ ScanCache::directives(FileSystem& fs, const std::string& path, const FileStat& s
   std::shared_ptr<const DirectiveList> result;
   const std::string size_key = std::to_string(content.size());
   auto& size_shard = shard_for(m_by_size, size_key);
-  std::string digest;
+  std::optional<uint64_t> hash;
   {
     const std::lock_guard lock(size_shard.mutex);
     auto& bucket = size_shard.map[size_key];
     if (!bucket.empty()) {
-      digest = util::sha256_hex(content);
-      result = find_same_content(fs, bucket, digest);
+      hash = content_hash(content);
+      result = find_same_content(fs, bucket, content, *hash);
     }
   }
   if (result) {
@@ -46,7 +46,7 @@ ScanCache::directives(FileSystem& fs, const std::string& path, const FileStat& s
     const std::lock_guard lock(size_shard.mutex);
     auto& bucket = size_shard.map[size_key];
     std::erase_if(bucket, [&](const SizeEntry& e) { return e.path == path; });
-    bucket.push_back(SizeEntry{path, st, std::move(digest), result});
+    bucket.push_back(SizeEntry{path, st, hash, result});
   }
   // The stat taken before reading is stored: if the file changed while being read, the
   // next lookup sees a different stat and reads it again.
@@ -55,24 +55,28 @@ ScanCache::directives(FileSystem& fs, const std::string& path, const FileStat& s
   return result;
 }
 
-// Return the directives of an entry of `bucket` whose content has `digest`, hashing entries
-// that were not hashed yet (re-reading them; an entry whose file changed since is dropped).
-// The caller holds the bucket's shard lock: this path is taken only on size collisions.
+// Return the directives of an entry of `bucket` whose bytes equal `content` (whose hash is
+// `hash`), hashing entries that were not hashed yet. Entries are re-read to hash them or to
+// confirm a hash match; an entry whose file changed since it was lexed is dropped. The
+// caller holds the bucket's shard lock: this path is taken only on size collisions.
 std::shared_ptr<const DirectiveList> ScanCache::find_same_content(FileSystem& fs,
                                                                   std::vector<SizeEntry>& bucket,
-                                                                  const std::string& digest) {
+                                                                  std::string_view content,
+                                                                  uint64_t hash) {
   std::shared_ptr<const DirectiveList> found;
   for (auto it = bucket.begin(); it != bucket.end();) {
-    if (it->digest.empty()) {
-      auto content = fs.stat(it->path) == it->stat ? fs.read_file(it->path)
-                                                   : util::Result<std::string>(util::not_found(""));
-      if (!content || fs.stat(it->path) != it->stat) {
-        it = bucket.erase(it);
-        continue;
-      }
-      it->digest = util::sha256_hex(*content);
+    if (found || (it->hash && *it->hash != hash)) {
+      ++it;
+      continue;
     }
-    if (!found && it->digest == digest) {
+    auto other = fs.stat(it->path) == it->stat ? fs.read_file(it->path)
+                                               : util::Result<std::string>(util::not_found(""));
+    if (!other || fs.stat(it->path) != it->stat) {
+      it = bucket.erase(it);
+      continue;
+    }
+    it->hash = content_hash(*other);
+    if (!found && *other == content) {
       found = it->directives;
     }
     ++it;

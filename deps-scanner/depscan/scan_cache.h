@@ -4,10 +4,11 @@
 //
 // - Directives per file: an entry per path remembers the file's stat; while stat (dev, ino,
 //   size, mtime, ctime) is unchanged the file is not read again. Otherwise the file is read
-//   and its directives are looked up by content digest (util::Sha256), so identical content
-//   at many paths (copies, checkouts) is lexed once. Digests are computed only when needed:
-//   files are grouped by size first, and a file whose size no other file has cannot share
-//   content with any, so it is not hashed until a second file of that size shows up.
+//   and its directives are looked up by content (a fast hash, confirmed by comparing the
+//   bytes), so identical content at many paths (copies, checkouts) is lexed once. Hashes are
+//   computed only when needed: files are grouped by size first, and a file whose size no
+//   other file has cannot share content with any, so it is not hashed until a second file
+//   of that size shows up.
 // - Directory listings per directory, validated by the directory's own stat: adding or
 //   removing an entry changes the directory's mtime/ctime, which drops the listing. A
 //   listing answers negative lookups ("not in this search directory") without a stat.
@@ -103,16 +104,18 @@ private:
   static Shard<V>& shard_for(Shards<V>& shards, const std::string& key);
 
   Shards<FileEntry> m_files; // by path
-  // Files seen with a given size; `digest` is filled once a second file of that size needs
-  // comparing (empty until then).
+  // Files seen with a given size; `hash` is filled once a second file of that size needs
+  // comparing (nullopt until then).
   struct SizeEntry {
     std::string path;
     FileStat stat;
-    std::string digest;
+    std::optional<uint64_t> hash;
     std::shared_ptr<const DirectiveList> directives;
   };
-  std::shared_ptr<const DirectiveList>
-  find_same_content(FileSystem& fs, std::vector<SizeEntry>& bucket, const std::string& digest);
+  std::shared_ptr<const DirectiveList> find_same_content(FileSystem& fs,
+                                                         std::vector<SizeEntry>& bucket,
+                                                         std::string_view content,
+                                                         uint64_t hash);
 
   Shards<std::vector<SizeEntry>> m_by_size;             // by decimal size
   Shards<std::shared_ptr<const DirListing>> m_listings; // by directory path

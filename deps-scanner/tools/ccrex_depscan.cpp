@@ -1,14 +1,18 @@
 // ccrex-depscan: print the header dependencies of one compile as a make rule, like `cc -M`,
 // without running the preprocessor.
 //
-//   ccrex-depscan [--repeat N] [--probe-cache DIR] <compiler> <compile arguments...>
+//   ccrex-depscan [--repeat N] [--probe-cache DIR | --no-probe-cache] <compiler> <args...>
 //
 // Exit status: 0 with the rule on stdout; 2 with a one-line reason on stderr when the scan
 // cannot answer soundly (the caller should run the compiler with -M instead); 1 on misuse.
 // --repeat N scans N times in one process (the caches stay warm after the first) and reports
-// the first and the median per-scan time on stderr. --probe-cache DIR (or the environment
-// variable CCREX_DEPSCAN_PROBE_CACHE) keeps the compiler's built-in directories on disk so
-// that later processes skip the `-E -v` probe.
+// the first and the median per-scan time on stderr.
+// The compiler's built-in directories (learnt by running `<compiler> -E -v` once) are kept
+// on disk so that later processes skip that run, keyed by the compiler's resolved path,
+// size, mtime and inode and the probe arguments. The directory is --probe-cache DIR, else
+// $CCREX_DEPSCAN_PROBE_CACHE, else $XDG_CACHE_HOME/ccrex/depscan, else
+// ~/.cache/ccrex/depscan. --no-probe-cache (or CCREX_DEPSCAN_PROBE_CACHE set to "") probes
+// in every process. Only the probe is kept: file contents are never cached on disk.
 
 #include "depscan/builtin_probe.h"
 #include "depscan/depfile.h"
@@ -36,8 +40,25 @@ namespace {
 using namespace ccrex;
 
 int usage() {
-  std::cerr << "usage: ccrex-depscan [--repeat N] [--probe-cache DIR] <compiler> <args...>\n";
+  std::cerr << "usage: ccrex-depscan [--repeat N] [--probe-cache DIR | --no-probe-cache] "
+               "<compiler> <args...>\n";
   return 1;
+}
+
+// Return the default probe cache directory ("" when none can be named).
+std::string default_probe_cache() {
+  if (const char* env = std::getenv("CCREX_DEPSCAN_PROBE_CACHE")) {
+    return env;
+  }
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg != nullptr && xdg[0] == '/') {
+    return util::join_path(xdg, "ccrex/depscan");
+  }
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && home[0] == '/') {
+    return util::join_path(home, ".cache/ccrex/depscan");
+  }
+  return {};
 }
 
 std::string current_dir() {
@@ -67,17 +88,26 @@ double millis(std::chrono::steady_clock::duration d) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   int repeat = 1;
-  const char* env_cache = std::getenv("CCREX_DEPSCAN_PROBE_CACHE");
-  std::string probe_cache = env_cache != nullptr ? env_cache : "";
-  while (args.size() >= 2 && (args[0] == "--repeat" || args[0] == "--probe-cache")) {
+  std::string probe_cache = default_probe_cache();
+  while (!args.empty() && args[0].starts_with("--")) {
+    if (args[0] == "--no-probe-cache") {
+      probe_cache.clear();
+      args.erase(args.begin());
+      continue;
+    }
+    if (args.size() < 2) {
+      return usage();
+    }
     if (args[0] == "--probe-cache") {
       probe_cache = args[1];
-    } else {
+    } else if (args[0] == "--repeat") {
       auto n = util::parse_int(args[1]);
       if (!n || *n < 1) {
         return usage();
       }
       repeat = static_cast<int>(*n);
+    } else {
+      return usage();
     }
     args.erase(args.begin(), args.begin() + 2);
   }
@@ -124,5 +154,9 @@ int main(int argc, char** argv) {
                  first,
                  median);
   }
-  return 0;
+  // Leave without destroying the caches: freeing thousands of entries is work nobody needs
+  // at exit. Flush first, since _exit skips that too.
+  std::cout.flush();
+  std::fflush(nullptr);
+  ::_exit(std::cout ? 0 : 1);
 }

@@ -1,3 +1,4 @@
+#include "depscan/content_hash.h"
 #include "depscan/scan_cache.h"
 #include "depscan/scanner.h"
 
@@ -170,6 +171,35 @@ TEST(ScanCache, ConcurrentScansAgree) {
     t.join();
   }
   EXPECT_EQ(good.load(), 80);
+}
+
+TEST(ScanCache, SameSizeDifferentContentIsLexedSeparately) {
+  MemoryFileSystem fs;
+  ScanCache cache;
+  fs.add_file("/a.h", "#include <x.h>\n");
+  fs.add_file("/b.h", "#include <y.h>\n");
+  fs.add_file("/c.h", "#include <x.h>\n");
+  auto a = cache.directives(fs, "/a.h", *fs.stat("/a.h"));
+  auto b = cache.directives(fs, "/b.h", *fs.stat("/b.h"));
+  auto c = cache.directives(fs, "/c.h", *fs.stat("/c.h"));
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(print_directives(**b), "include <y.h>\n");
+  EXPECT_EQ(a->get(), c->get());
+  EXPECT_EQ(cache.stats().lexed, 2);
+  EXPECT_EQ(cache.stats().digest_hits, 1);
+}
+
+TEST(ContentHash, DependsOnEveryByteAndTheLength) {
+  const std::string base(100, 'a');
+  EXPECT_EQ(content_hash(base), content_hash(std::string(100, 'a')));
+  for (size_t i = 0; i < base.size(); ++i) {
+    std::string changed = base;
+    changed[i] = 'b';
+    EXPECT_NE(content_hash(changed), content_hash(base)) << i;
+  }
+  EXPECT_NE(content_hash(std::string(16, '\0')), content_hash(std::string(17, '\0')));
+  EXPECT_NE(content_hash(""), content_hash(std::string(1, '\0')));
+  EXPECT_EQ(content_hash_hex("x").size(), 16u);
 }
 
 } // namespace

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 namespace ccrex::depscan {
 namespace {
 
@@ -158,4 +160,30 @@ TEST(BuiltinProbe, DiskCacheSkipsTheCompilerInANewProber) {
 }
 
 } // namespace
+TEST(BuiltinProbe, DiskCacheFileForAnotherKeyIsAMiss) {
+  util::TempDir dir("depscan-probe-");
+  CompilerProber first(dir.path());
+  auto a = first.builtin_dirs("gcc", Language::c, {});
+  ASSERT_TRUE(a) << a.error().to_string();
+  // Replace the cache file's recorded key, as a file name collision would look.
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    files.push_back(e.path().string());
+  }
+  ASSERT_EQ(files.size(), 1u);
+  const std::string file = files.front();
+  ASSERT_TRUE(util::write_file_atomic(file, "5\nother\n/bogus/dir\n"));
+  CompilerProber second(dir.path());
+  auto b = second.builtin_dirs("gcc", Language::c, {});
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(second.runs(), 1);
+  // The probe rewrote the file, so a third prober reads it.
+  CompilerProber third(dir.path());
+  auto c = third.builtin_dirs("gcc", Language::c, {});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*a, *c);
+  EXPECT_EQ(third.runs(), 0);
+}
+
 } // namespace ccrex::depscan
