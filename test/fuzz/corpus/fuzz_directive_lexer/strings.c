@@ -1,0 +1,3 @@
+char c = '"';
+const char* t = "#include <not.h>";
+#include "a/b/c.h" // trailing
