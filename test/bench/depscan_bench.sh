@@ -3,9 +3,11 @@
 #
 #   test/bench/depscan_bench.sh [path/to/ccrex-depscan] [runs]
 #
-# Cold = a fresh ccrex-depscan process per scan (empty caches, built-in probe included).
-# Cold+pc = the same, but with the built-in directories already in a --probe-cache directory
-#           (what a second build on the same machine sees; the directive caches still start empty).
+# Cold = a fresh ccrex-depscan process per scan with default settings: nothing about any
+#        file is cached, only the compiler's built-in directories are already in the on-disk
+#        probe cache (filled once by an earlier scan, like ccache's compiler check).
+# No-pc = the same with --no-probe-cache: every process also runs `g++ -E -v` (the very first
+#         scan on a machine).
 # Warm = `ccrex-depscan --repeat N` in one process: the per-scan median after the first.
 # Every figure is the median of `runs` measurements taken in this run.
 set -euo pipefail
@@ -17,6 +19,9 @@ runs=${2:-7}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Keep the probe cache of this run away from the user's own.
+export XDG_CACHE_HOME=$work/xdg
+unset CCREX_DEPSCAN_PROBE_CACHE
 
 # One file that includes every standard header g++ 12 ships for C++20.
 for h in algorithm any array atomic barrier bit bitset cassert cctype cerrno cfenv cfloat \
@@ -85,19 +90,19 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1fx", (b > 0 ? a / b : 0)}';
 
 echo "scanner: $scanner   runs: $runs   googletest files: ${#gt_files[@]}"
 read -r g_all g_all_cpu < <(measure g++ -M -std=c++20 "$work/all_std.cc")
+scan_all >/dev/null # fills the probe cache
 read -r c_all c_all_cpu < <(measure "$scanner" g++ -std=c++20 "$work/all_std.cc")
-scan_all --probe-cache "$work/pc" >/dev/null
-read -r p_all p_all_cpu < <(measure "$scanner" --probe-cache "$work/pc" g++ -std=c++20 "$work/all_std.cc")
+read -r p_all p_all_cpu < <(measure "$scanner" --no-probe-cache g++ -std=c++20 "$work/all_std.cc")
 w_all=$(warm_ms g++ -std=c++20 "$work/all_std.cc")
 export -f gt_loop
 read -r g_gt g_gt_cpu < <(measure bash -c 'gt_loop gxx')
 read -r c_gt c_gt_cpu < <(measure bash -c 'gt_loop scan')
-read -r p_gt p_gt_cpu < <(measure bash -c 'gt_loop scan --probe-cache "$work/pc"')
+read -r p_gt p_gt_cpu < <(measure bash -c 'gt_loop scan --no-probe-cache')
 w_gt=$(warm_gt)
 
 fmt='%-34s %10s %9s %10s %9s %7s %8s %7s\n'
-printf "\n$fmt" input "g++ -M ms" "cold ms" "cold+pc ms" "warm ms" cold "cold+pc" warm
-row() { # label gxx cold pc warm
+printf "\n$fmt" input "g++ -M ms" "cold ms" "no-pc ms" "warm ms" cold "no-pc" warm
+row() { # label gxx cold no-pc warm
   printf "$fmt" "$1" "$2" "$3" "$4" "$5" "$(ratio "$2" "$3")" "$(ratio "$2" "$4")" "$(ratio "$2" "$5")"
 }
 row "all standard headers (wall)" "$g_all" "$c_all" "$p_all" "$w_all"
