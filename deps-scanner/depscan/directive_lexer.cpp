@@ -88,7 +88,7 @@ private:
   void skip_quoted(char quote);
   bool try_skip_raw_string();
   bool is_digit_separator() const;
-  void lex_directive(size_t after_hash);
+  void lex_directive(size_t after_hash, uint32_t line);
   std::string read_logical_line();
   bool read_header_name_verbatim(std::string& out, const std::string& so_far);
   void parse_directive(std::string_view logical, uint32_t line);
@@ -146,25 +146,40 @@ void Lexer::skip_line_comment() {
 }
 
 // m_pos is just after "/*". Consume through the closing "*/" (splices may sit between them).
+// Comments are mostly prose with a '*' on every line, so search for the rarer '/' and look
+// back (over splices) for the '*' before it; that '*' must lie inside the comment, so "/*/"
+// does not close.
 void Lexer::skip_block_comment() {
   const char* const base = m_text.data();
-  while (m_pos < m_text.size()) {
-    const void* star = std::memchr(base + m_pos, '*', m_text.size() - m_pos);
-    const size_t star_pos = star == nullptr
-                                ? m_text.size()
-                                : static_cast<size_t>(static_cast<const char*>(star) - base);
-    m_line += static_cast<uint32_t>(std::count(base + m_pos, base + star_pos, '\n'));
-    if (star == nullptr) {
-      m_pos = m_text.size();
+  const size_t n = m_text.size();
+  const size_t body = m_pos;
+  size_t from = body + 1;
+  while (from < n) {
+    const void* hit = std::memchr(base + from, '/', n - from);
+    if (hit == nullptr) {
+      break;
+    }
+    const size_t slash = static_cast<size_t>(static_cast<const char*>(hit) - base);
+    size_t k = slash; // one past the character that precedes the '/' once splices are removed
+    while (k > body && base[k - 1] == '\n') {
+      size_t b = k - 1;
+      while (b > body && (base[b - 1] == ' ' || base[b - 1] == '\t' || base[b - 1] == '\r')) {
+        --b;
+      }
+      if (b == body || base[b - 1] != '\\') {
+        break;
+      }
+      k = b - 1;
+    }
+    if (k > body && base[k - 1] == '*') {
+      m_line += static_cast<uint32_t>(std::count(base + body, base + slash, '\n'));
+      m_pos = slash + 1;
       return;
     }
-    const size_t j = skip_splices(star_pos + 1);
-    if (at(j) == '/') {
-      m_pos = j + 1;
-      return;
-    }
-    m_pos = j;
+    from = slash + 1;
   }
+  m_line += static_cast<uint32_t>(std::count(base + body, base + n, '\n'));
+  m_pos = n;
 }
 
 // m_pos is on the opening quote. Stop after the closing quote or at an unspliced newline.
@@ -251,6 +266,10 @@ std::vector<Directive> Lexer::run() {
       ++m_line;
       ++m_pos;
       at_line_start = true;
+      // Indentation is most of what a line start holds: skip it here, not per dispatch.
+      while (m_pos < n && (m_text[m_pos] == ' ' || m_text[m_pos] == '\t')) {
+        ++m_pos;
+      }
       break;
     case ' ':
     case '\t':
@@ -258,6 +277,9 @@ std::vector<Directive> Lexer::run() {
     case '\f':
     case '\v':
       ++m_pos;
+      while (m_pos < n && (m_text[m_pos] == ' ' || m_text[m_pos] == '\t')) {
+        ++m_pos;
+      }
       break;
     case '\\':
       if (splice_length(m_pos) != 0) {
@@ -283,19 +305,23 @@ std::vector<Directive> Lexer::run() {
     }
     case '#':
       if (at_line_start) {
-        lex_directive(m_pos + 1);
+        lex_directive(m_pos + 1, m_line);
       } else {
         ++m_pos;
       }
       break;
-    case '%':
-      if (at_line_start && at(skip_splices(m_pos + 1)) == ':') {
-        lex_directive(skip_splices(m_pos + 1) + 1);
+    case '%': {
+      // Splices between '%' and ':' are consumed (and counted) once, whatever follows.
+      const uint32_t line = m_line;
+      const size_t j = skip_splices(m_pos + 1);
+      if (at_line_start && at(j) == ':') {
+        lex_directive(j + 1, line);
       } else {
-        ++m_pos;
+        m_pos = j;
         at_line_start = false;
       }
       break;
+    }
     case '"':
       if (!try_skip_raw_string()) {
         skip_quoted('"');
@@ -319,8 +345,8 @@ std::vector<Directive> Lexer::run() {
   return std::move(m_out);
 }
 
-void Lexer::lex_directive(size_t after_hash) {
-  const uint32_t line = m_line;
+// `line` is the line of the '#' (or '%'); m_line may be further on after splices.
+void Lexer::lex_directive(size_t after_hash, uint32_t line) {
   m_pos = after_hash;
   // Most directive lines have no splice and no comment: then the raw bytes up to the newline
   // are the logical line and need no copy. Otherwise build the cleaned line.
@@ -396,6 +422,10 @@ std::string Lexer::read_logical_line() {
         out.push_back(' ');
         continue;
       }
+      // Not a comment: the splices after '/' were counted, so consume them too.
+      out.push_back(c);
+      m_pos = j;
+      continue;
     }
     if (c == '<' && read_header_name_verbatim(out, out)) {
       continue;
