@@ -124,6 +124,10 @@ void Parser::on_output(Arg& a) {
   if (a.value == "-") {
     fail(UnsupportedReason::output_to_stdout, "-o - writes to stdout");
   }
+  if (a.value.empty()) {
+    // gcc refuses an empty output name and clang ignores it: let the compiler decide.
+    fail(UnsupportedReason::missing_argument, "-o with an empty file name");
+  }
   m_out.output_object = a.value;
   m_out.output_object_explicit = true;
 }
