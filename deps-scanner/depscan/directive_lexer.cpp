@@ -61,6 +61,23 @@ size_t skip_ordinary(const char* text, size_t pos, size_t n) {
   return pos;
 }
 
+// Return the number of '\n' in [p, end).
+uint32_t count_newlines(const char* p, const char* end) {
+  uint32_t lines = 0;
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n');
+  for (; end - p >= 16; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    lines += static_cast<uint32_t>(
+        __builtin_popcount(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)))));
+  }
+#endif
+  for (; p < end; ++p) {
+    lines += *p == '\n' ? 1 : 0;
+  }
+  return lines;
+}
+
 constexpr std::string_view trim_view(std::string_view s) {
   while (!s.empty() && (is_space(s.front()) || s.front() == '\n')) {
     s.remove_prefix(1);
@@ -172,13 +189,13 @@ void Lexer::skip_block_comment() {
       k = b - 1;
     }
     if (k > body && base[k - 1] == '*') {
-      m_line += static_cast<uint32_t>(std::count(base + body, base + slash, '\n'));
+      m_line += count_newlines(base + body, base + slash);
       m_pos = slash + 1;
       return;
     }
     from = slash + 1;
   }
-  m_line += static_cast<uint32_t>(std::count(base + body, base + n, '\n'));
+  m_line += count_newlines(base + body, base + n);
   m_pos = n;
 }
 
@@ -338,7 +355,23 @@ std::vector<Directive> Lexer::run() {
       break;
     default:
       at_line_start = false;
-      m_pos = skip_ordinary(m_text.data(), m_pos + 1, n);
+      // Runs of ordinary lines (code starting with an identifier) stay in this loop instead
+      // of going through the switch twice per line.
+      for (;;) {
+        m_pos = skip_ordinary(m_text.data(), m_pos + 1, n);
+        if (m_pos >= n || m_text[m_pos] != '\n') {
+          break;
+        }
+        ++m_line;
+        ++m_pos;
+        while (m_pos < n && (m_text[m_pos] == ' ' || m_text[m_pos] == '\t')) {
+          ++m_pos;
+        }
+        if (m_pos >= n || !is_ident_char(m_text[m_pos])) {
+          at_line_start = true;
+          break;
+        }
+      }
       break;
     }
   }
