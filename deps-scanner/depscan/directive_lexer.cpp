@@ -68,8 +68,12 @@ uint32_t count_newlines(const char* p, const char* end) {
   const __m128i nl = _mm_set1_epi8('\n');
   for (; end - p >= 16; p += 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    lines += static_cast<uint32_t>(
-        __builtin_popcount(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)))));
+    // Few bits are set (a line is longer than 16 bytes), so clear them one at a time rather
+    // than call libgcc's popcount (no POPCNT in the baseline instruction set).
+    for (auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl))); mask != 0;
+         mask &= mask - 1) {
+      ++lines;
+    }
   }
 #endif
   for (; p < end; ++p) {
