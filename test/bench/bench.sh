@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# ccrex against the plain compiler and ccache, measured side by side in one run.
+#
+#   test/bench/bench.sh [--quick]
+#
+# Workloads: (a) a generated C++ project (gen_project.py: 200 translation units over 300
+# project headers and the standard library), (b) /usr/src/googletest, (c) one header-heavy
+# C++ file for per-compile latency. Contenders: the plain compiler, ccache (Debian, direct
+# mode), ccrex on its embedded default, ccrex against a separate ccrex-server over TCP on
+# 127.0.0.1. Prints a table of medians and ratios and writes it as CSV ($BENCH_CSV, default
+# bench.csv in the scratch directory, whose path is printed). --quick uses 50 units and
+# fewer repetitions (for checking the script, not for figures).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+quick=0
+[[ ${1:-} == --quick ]] && quick=1
+tus=200
+reps=21
+if ((quick)); then
+  tus=50
+  reps=7
+fi
+
+"$repo/scripts/install-deps.sh" --bench
+build=${CCREX_BUILD_DIR:-$repo/build-bench}
+cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCCREX_ENABLE_TESTS=OFF >/dev/null
+cmake --build "$build" --target ccrex ccrexd ccrex-server >/dev/null
+bin=$build/src/bin
+jobs=$(nproc)
+work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-bench.XXXXXX")
+csv=${BENCH_CSV:-$work/bench.csv}
+server_pid=""
+cleanup() {
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null
+  for d in "$work"/agent-*; do
+    [[ -f $d/agent.pid ]] && kill "$(cat "$d/agent.pid")" 2>/dev/null
+  done
+  true
+}
+trap cleanup EXIT
+echo "scratch directory: $work"
+echo "workload,contender,measure,median_ms,p10_ms,p90_ms,cpu_ms" >"$csv"
+
+# ------------------------------------------------------------------------------ contenders
+# use CONTENDER: set LAUNCHER and the environment for one contender.
+use() {
+  unset CCACHE_DIR CCREX_DIR CCREX_AGENT_DIR CCREX_REMOTE
+  case $1 in
+  plain) LAUNCHER="" ;;
+  ccache)
+    LAUNCHER=ccache
+    export CCACHE_DIR=$work/ccache CCACHE_MAXSIZE=5G
+    ;;
+  ccrex)
+    LAUNCHER=$bin/ccrex
+    export CCREX_DIR=$work/ccrex CCREX_AGENT_DIR=$work/agent-embedded
+    ;;
+  ccrex-server)
+    LAUNCHER=$bin/ccrex
+    export CCREX_DIR=$work/ccrex-remote CCREX_AGENT_DIR=$work/agent-remote
+    export CCREX_REMOTE=grpc://127.0.0.1:$server_port
+    ;;
+  esac
+}
+
+# Clear the caches of CONTENDER (cold start).
+clear_cache() {
+  case $1 in
+  ccache) rm -rf "$work/ccache" ;;
+  ccrex) "$bin/ccrex" -C >/dev/null 2>&1 || true ;;
+  ccrex-server)
+    "$bin/ccrex" -C >/dev/null 2>&1 || true
+    restart_server
+    ;;
+  esac
+}
+
+restart_server() {
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  rm -rf "$work/server"
+  "$bin/ccrex-server" --listen 127.0.0.1:0 --cache-dir "$work/server" >"$work/server.out" 2>/dev/null &
+  server_pid=$!
+  for _ in $(seq 100); do
+    grep -q "listening on" "$work/server.out" 2>/dev/null && break
+    sleep 0.05
+  done
+  server_port=$(sed -n 's/.*listening on 127.0.0.1://p' "$work/server.out" | head -1)
+  export CCREX_REMOTE=grpc://127.0.0.1:$server_port
+}
+
+# ------------------------------------------------------------------------------ measuring
+now_ns() { date +%s%N; }
+
+# stats FILE: print "median p10 p90" of the numbers in FILE (one per line).
+stats() {
+  sort -n "$1" | awk '{ v[NR] = $1 } END {
+    m = v[int((NR + 1) / 2)]; lo = v[int(NR * 0.1) + 1]; hi = v[int(NR * 0.9 + 0.5)]
+    if (hi == "") hi = v[NR]; printf "%.1f %.1f %.1f", m, lo, hi }'
+}
+
+# record WORKLOAD CONTENDER MEASURE FILE [CPU_MS]
+record() {
+  read -r med lo hi <<<"$(stats "$4")"
+  echo "$1,$2,$3,$med,$lo,$hi,${5:-}" >>"$csv"
+}
+
+# time_compiles WORKLOAD CONTENDER MEASURE SALTED CMD...: run CMD $reps times and record the
+# wall times; SALTED=1 adds -DBENCH_SALT=<n> so every run is a different compile (a miss).
+time_compiles() {
+  local workload=$1 contender=$2 measure=$3 salted=$4
+  shift 4
+  local f=$work/times.txt i t0 extra
+  : >"$f"
+  for ((i = 0; i < reps; i++)); do
+    extra=()
+    ((salted)) && extra=(-DBENCH_SALT=$RANDOM$i)
+    t0=$(now_ns)
+    "$@" "${extra[@]}" >/dev/null
+    echo "$((($(now_ns) - t0) / 1000))" | awk '{ print $1 / 1000 }' >>"$f"
+  done
+  record "$workload" "$contender" "$measure" "$f"
+}
+
+# cpu_ticks: CPU time (ticks) of this shell's finished children plus the agent and the
+# server, which are not our children but do the work for ccrex.
+cpu_ticks() {
+  local total pid
+  total=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$BASHPID/stat)
+  for pid in "$(cat "${CCREX_AGENT_DIR:-/nonexistent}/agent.pid" 2>/dev/null)" "$server_pid"; do
+    [[ -n $pid && -r /proc/$pid/stat ]] || continue
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+
+# build_once DIR: clean and build with ninja; print "wall_ms cpu_ms".
+build_once() {
+  local dir=$1 t0 cpu_before cpu_after
+  ninja -C "$dir" -t clean >/dev/null
+  cpu_before=$(cpu_ticks)
+  t0=$(now_ns)
+  ninja -C "$dir" -j "$jobs" >/dev/null
+  local wall=$((($(now_ns) - t0) / 1000000))
+  cpu_after=$(cpu_ticks)
+  echo "$wall $(((cpu_after - cpu_before) * 1000 / $(getconf CLK_TCK)))"
+}
+
+# ------------------------------------------------------------------------------ workloads
+echo "== generating workloads"
+python3 "$repo/test/bench/gen_project.py" "$work/project" "$tus" 300 10
+{
+  for h in algorithm any array atomic bitset chrono complex condition_variable deque \
+    filesystem fstream functional future iomanip iostream istream iterator limits list \
+    locale map memory mutex numeric optional ostream queue random ratio regex set sstream \
+    stack string string_view thread tuple type_traits unordered_map unordered_set utility \
+    valarray variant vector; do
+    echo "#include <$h>"
+  done
+  echo 'int main() { std::vector<int> v{3, 1, 2}; std::sort(v.begin(), v.end()); return v[0]; }'
+} >"$work/heavy.cpp"
+printf 'int main(void) { return 0; }\n' >"$work/trivial.c"
+gcc -O2 "$work/trivial.c" -o "$work/trivial"
+restart_server
+
+echo "== per-compile latency (workload c)"
+f=$work/times.txt
+: >"$f"
+for ((i = 0; i < reps; i++)); do
+  t0=$(now_ns)
+  "$work/trivial"
+  echo "$((($(now_ns) - t0) / 1000))" | awk '{ print $1 / 1000 }' >>"$f"
+done
+record c trivial-program startup "$f"
+for c in plain ccache ccrex ccrex-server; do
+  use "$c"
+  clear_cache "$c"
+  cd "$work"
+  time_compiles c "$c" miss 1 ${LAUNCHER:+"$LAUNCHER"} g++ -O2 -c heavy.cpp -o heavy.o
+  [[ $c == plain ]] && continue
+  ${LAUNCHER:+"$LAUNCHER"} g++ -O2 -c heavy.cpp -o heavy.o # warm up
+  time_compiles c "$c" hit 0 "$LAUNCHER" g++ -O2 -c heavy.cpp -o heavy.o
+done
+
+echo "== client and agent memory"
+use ccrex
+cd "$work"
+client_rss=$(python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$bin/ccrex" g++ -O2 -c heavy.cpp -o heavy.o)
+echo "c,ccrex,client_peak_rss_kib,$client_rss,,," >>"$csv"
+
+echo "== whole builds (workloads a and b, -j$jobs)"
+gtest_dir=$work/gtest
+configure_gtest() {
+  rm -rf "$gtest_dir"
+  cmake -G Ninja -S /usr/src/googletest -B "$gtest_dir" -DCMAKE_BUILD_TYPE=Release \
+    ${LAUNCHER:+-DCMAKE_C_COMPILER_LAUNCHER=$LAUNCHER -DCMAKE_CXX_COMPILER_LAUNCHER=$LAUNCHER} \
+    >/dev/null
+}
+for c in plain ccache ccrex ccrex-server; do
+  use "$c"
+  clear_cache "$c"
+  sed -i "s|^launcher =.*|launcher = $LAUNCHER|" "$work/project/build.ninja"
+  configure_gtest
+  for phase in cold warm; do
+    [[ $c == plain && $phase == warm ]] && continue
+    read -r wall cpu <<<"$(build_once "$work/project")"
+    echo "$wall" >"$f"
+    record a "$c" "build_$phase" "$f" "$cpu"
+    read -r wall cpu <<<"$(build_once "$gtest_dir")"
+    echo "$wall" >"$f"
+    record b "$c" "build_$phase" "$f" "$cpu"
+  done
+  if [[ $c == ccrex* ]]; then
+    agent=$(cat "$CCREX_AGENT_DIR/agent.pid" 2>/dev/null || true)
+    hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$agent/status" 2>/dev/null || echo "")
+    echo "a+b,$c,agent_peak_rss_kib,$hwm,,," >>"$csv"
+    if [[ $c == ccrex ]]; then
+      # -j64 warm rebuild of (a): no agent bottleneck.
+      t0=$(now_ns)
+      ninja -C "$work/project" -t clean >/dev/null
+      ninja -C "$work/project" -j 64 >/dev/null
+      echo "$((($(now_ns) - t0) / 1000000))" >"$f"
+      record a ccrex build_warm_j64 "$f"
+      "$bin/ccrex" --print-stats | sed 's/^/   /'
+    fi
+  fi
+done
+
+echo
+echo "== results (ms; ratio = contender / plain and / ccache for the same measure)"
+python3 - "$csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+val = {(r["workload"], r["contender"], r["measure"]): float(r["median_ms"]) for r in rows if r["median_ms"]}
+def ratio(a, b):
+    return f"{a / b:.2f}" if b else "-"
+print(f"{'workload':9}{'contender':14}{'measure':22}{'median':>10}{'p10':>9}{'p90':>9}{'cpu':>9}{'/plain':>8}{'/ccache':>9}")
+for r in rows:
+    if not r["median_ms"]:
+        continue
+    m = float(r["median_ms"])
+    key = (r["workload"], r["measure"])
+    plain = val.get((r["workload"], "plain", r["measure"].replace("warm", "cold").replace("hit", "miss")))
+    cc = val.get((r["workload"], "ccache", r["measure"]))
+    print(f"{r['workload']:9}{r['contender']:14}{r['measure']:22}{m:10.1f}{r['p10_ms'] or '':>9}{r['p90_ms'] or '':>9}{r['cpu_ms'] or '':>9}"
+          f"{ratio(m, plain) if plain else '-':>8}{ratio(m, cc) if cc else '-':>9}")
+hit = val.get(("c", "ccrex", "hit")); cchit = val.get(("c", "ccache", "hit")); trivial = val.get(("c", "trivial-program", "startup"))
+print()
+print("targets:")
+def target(name, ok):
+    print(f"  {'met ' if ok else 'MISS'} {name}")
+if hit and cchit: target(f"warm hit <= ccache hit ({hit:.1f} vs {cchit:.1f} ms)", hit <= cchit)
+if hit and trivial: target(f"warm hit <= 2x trivial program start ({hit:.1f} vs {trivial:.1f} ms)", hit <= 2 * trivial)
+for w in "ab":
+    a = val.get((w, "ccrex", "build_warm")); b = val.get((w, "ccache", "build_warm"))
+    if a and b: target(f"({w}) warm rebuild <= ccache warm ({a:.0f} vs {b:.0f} ms)", a <= b)
+    a = val.get((w, "ccrex", "build_cold")); b = val.get((w, "plain", "build_cold"))
+    if a and b: target(f"({w}) cold build <= 1.10x plain ({a:.0f} vs {b:.0f} ms)", a <= 1.1 * b)
+rss = val.get(("c", "ccrex", "client_peak_rss_kib"))
+if rss: target(f"client peak RSS <= 4 MiB ({rss / 1024:.1f} MiB)", rss <= 4096)
+j64 = val.get(("a", "ccrex", "build_warm_j64")); jn = val.get(("a", "ccrex", "build_warm"))
+if j64 and jn: target(f"-j64 warm rebuild <= -j{__import__('os').cpu_count()} ({j64:.0f} vs {jn:.0f} ms)", j64 <= jn)
+PY
+echo
+echo "CSV: $csv"
