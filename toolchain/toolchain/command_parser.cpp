@@ -38,6 +38,10 @@ size_t Parser::parse_one(size_t i) {
     fail(UnsupportedReason::stdin_input, "source read from stdin");
     return i + 1;
   }
+  if (arg.empty()) {
+    // gcc and clang both fail on an empty file name: let the local compiler say so.
+    fail(UnsupportedReason::too_hard_option, "empty argument");
+  }
   if (arg.empty() || arg[0] != '-') {
     add_input(arg);
     return i + 1;
