@@ -45,13 +45,14 @@ if ! clang++ -fsanitize=fuzzer,address,undefined "$probe_dir/probe.cpp" -o "$pro
 fi
 
 log "configuring $build_dir"
+mkdir -p "$build_dir"
 # Warnings are not errors here: the GCC build enforces them, and a clang-only warning in
 # new code should not hide fuzzing results.
 if ! CC=clang CXX=clang++ cmake -G Ninja -S "$repo" -B "$build_dir" \
        -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
        -DCCREX_ENABLE_FUZZERS=ON -DCCREX_ENABLE_TESTS=OFF -DCCREX_WARNINGS_AS_ERRORS=OFF \
-       >"$build_dir.configure.log" 2>&1; then
-  cat "$build_dir.configure.log" >&2
+       >"$build_dir/fuzz-configure.log" 2>&1; then
+  cat "$build_dir/fuzz-configure.log" >&2
   log "FAIL: configure"
   exit 1
 fi
