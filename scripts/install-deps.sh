@@ -17,7 +17,7 @@ packages=(
   libclang-rt-14-dev       # libFuzzer and the sanitizer runtimes for test/fuzz (clang 14)
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(ccache hyperfine)
+  packages+=(ccache hyperfine time)
 fi
 
 missing=()

@@ -189,9 +189,7 @@ done
 echo "== client and agent memory"
 use ccrex
 cd "$work"
-client_rss=$(python3 -c 'import resource, subprocess, sys
-subprocess.run(sys.argv[1:], check=True)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$bin/ccrex" g++ -O2 -c heavy.cpp -o heavy.o)
+client_rss=$( (/usr/bin/time -f %M "$bin/ccrex" g++ -O2 -c heavy.cpp -o heavy.o) 2>&1 | tail -1)
 echo "c,ccrex,client_peak_rss_kib,$client_rss,,," >>"$csv"
 
 echo "== whole builds (workloads a and b, -j$jobs)"
