@@ -6,6 +6,9 @@ namespace ccrex::toolchain {
 namespace {
 
 constexpr int k_max_depth = 64;
+// Like libiberty's expandargv, stop after this many files: without a limit a few small
+// files that each name the next one twice expand to 2^depth arguments.
+constexpr size_t k_max_files = 2000;
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -72,6 +75,9 @@ util::Status expand_into(const std::vector<std::string>& args,
     auto content = reader(path);
     if (!content) {
       return util::not_found("response file " + name + ": " + content.error().message());
+    }
+    if (out.files.size() >= k_max_files) {
+      return util::invalid_argument("more than " + std::to_string(k_max_files) + " response files");
     }
     out.files.push_back(path);
     CCREX_TRY(expand_into(split_response_file(*content), 0, cwd, reader, depth + 1, out));

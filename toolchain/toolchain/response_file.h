@@ -32,7 +32,8 @@ struct ExpandedArgs {
 // names are resolved against `cwd`, also inside nested response files (as gcc does).
 // Return not_found naming the file when one cannot be read (gcc would then silently pass
 // "@file" on as a literal argument, which ccrex does not try to reproduce) and
-// invalid_argument when nesting is deeper than 64 levels.
+// invalid_argument when nesting is deeper than 64 levels or more than 2000 response files
+// would be read.
 util::Result<ExpandedArgs> expand_response_files(const std::vector<std::string>& args,
                                                  const std::string& cwd,
                                                  const FileReader& reader);
