@@ -90,7 +90,8 @@ for target in "${targets[@]}"; do
   regressions=("$here/regressions/$target"/*)
   if [[ -e "${regressions[0]}" ]]; then
     log "replaying ${#regressions[@]} regression input(s) for $target"
-    if ! "$binary" -timeout=10 -rss_limit_mb=2048 "${regressions[@]}" >"$build_dir/$target.regressions.log" 2>&1; then
+    if ! "$binary" -timeout=10 -rss_limit_mb=2048 "${regressions[@]}" \
+         >"$build_dir/$target.regressions.log" 2>&1; then
       tail -n 60 "$build_dir/$target.regressions.log" >&2
       log "FAIL: $target regression input"
       failed+=("$target (regressions)")
