@@ -41,6 +41,22 @@ plain() {
     || test_failed "plain \`$*\` failed: $(cat "$TEST_DIR/plain_stderr.txt")"
 }
 
+# expect_compile_error_replayed CC: broken.c fails through ccrex exactly as with CC alone
+# (same stderr, same exit code, no object), twice, because failures are not cached; each
+# run counts as a compile error, never as a fallback.
+expect_compile_error_replayed() {
+  local cc=$1 plain_status n
+  $cc -c broken.c -o plain.o 2>plain_stderr.txt
+  plain_status=$?
+  [[ $plain_status -ne 0 ]] || test_failed "broken.c compiled"
+  for n in 1 2; do
+    expect_exit $plain_status "$CCREX" $cc -c broken.c -o broken.o
+    expect_same_file stderr.txt plain_stderr.txt
+    expect_missing broken.o
+    expect_stats compile_error=$n
+  done
+}
+
 # ---------------------------------------------------------------------------------------
 # A separately started ccrex-server
 

@@ -158,17 +158,7 @@ SUITE_cache() {
     expect_same_file obj/mp.d plain/mp.d
 
     TEST "$cc: a compile error is the compiler's message and exit code, not a fallback"
-    $cc -c broken.c -o plain.o 2>plain_stderr.txt
-    plain_status=$?
-    [[ $plain_status -ne 0 ]] || test_failed "broken.c compiled"
-    expect_exit $plain_status "$CCREX" $cc -c broken.c -o broken.o
-    expect_same_file stderr.txt plain_stderr.txt
-    expect_missing broken.o
-    expect_stats compile_error=1
-    # Failures are not cached by default: the second run compiles again.
-    expect_exit $plain_status "$CCREX" $cc -c broken.c -o broken.o
-    expect_same_file stderr.txt plain_stderr.txt
-    expect_stats compile_error=2
+    expect_compile_error_replayed $cc
   done
 
   TEST "CCREX_CACHE_FAILURES=1 caches a failing compile"

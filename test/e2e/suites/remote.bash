@@ -126,22 +126,16 @@ SUITE_remote() {
   export CCREX_REMOTE=$SERVER_URL
   local cc
   for cc in gcc clang; do
-    $cc -c broken.c -o plain.o 2>plain_stderr.txt
-    plain_status=$?
-    [[ $plain_status -ne 0 ]] || test_failed "broken.c compiled"
     use_cache_dir "$cc"
-    expect_exit $plain_status "$CCREX" $cc -c broken.c -o broken.o
-    expect_same_file stderr.txt plain_stderr.txt
-    expect_missing broken.o
-    expect_stats compile_error=1
     # Failures are not cached, on the server nor in the local store.
-    expect_exit $plain_status "$CCREX" $cc -c broken.c -o broken.o
-    expect_same_file stderr.txt plain_stderr.txt
-    expect_stats compile_error=2
+    expect_compile_error_replayed $cc
   done
   # With CCREX_CACHE_FAILURES=1 the failure is kept in the local store.
   export CCREX_CACHE_FAILURES=1
   use_cache_dir keep-failures
+  local plain_status
+  clang -c broken.c -o plain.o 2>plain_stderr.txt
+  plain_status=$?
   expect_exit $plain_status "$CCREX" clang -c broken.c -o broken.o
   expect_exit $plain_status "$CCREX" clang -c broken.c -o broken.o
   expect_same_file stderr.txt plain_stderr.txt
