@@ -62,7 +62,7 @@ void expect_existing_dirs(const Strings& dirs) {
 
 TEST(ToolchainId, RealGcc) {
   if (!have("/usr/bin/gcc")) {
-    GTEST_SKIP();
+    GTEST_SKIP() << "needs /usr/bin/gcc";
   }
   CountingRunner counting;
   ToolchainIdCache cache(counting.runner());
@@ -85,7 +85,7 @@ TEST(ToolchainId, RealGcc) {
 
 TEST(ToolchainId, StableAcrossCallsAndCachedPerStat) {
   if (!have("/usr/bin/gcc")) {
-    GTEST_SKIP();
+    GTEST_SKIP() << "needs /usr/bin/gcc";
   }
   CountingRunner counting;
   ToolchainIdCache cache(counting.runner());
@@ -107,7 +107,7 @@ TEST(ToolchainId, StableAcrossCallsAndCachedPerStat) {
 
 TEST(ToolchainId, GccGxxAndClangDiffer) {
   if (!have("/usr/bin/gcc") || !have("/usr/bin/g++") || !have("/usr/bin/clang")) {
-    GTEST_SKIP();
+    GTEST_SKIP() << "needs /usr/bin/gcc and /usr/bin/g++ and /usr/bin/clang";
   }
   ToolchainIdCache cache;
   const auto gcc = cache.get("/usr/bin/gcc");
@@ -127,7 +127,7 @@ TEST(ToolchainId, GccGxxAndClangDiffer) {
 
 TEST(ToolchainId, SameCompilerThroughSymlinkHasSameKey) {
   if (!have("/usr/bin/gcc")) {
-    GTEST_SKIP();
+    GTEST_SKIP() << "needs /usr/bin/gcc";
   }
   util::TempDir dir;
   const std::string link = dir.path() + "/my-gcc";
@@ -141,7 +141,7 @@ TEST(ToolchainId, SameCompilerThroughSymlinkHasSameKey) {
 
 TEST(ToolchainId, ChangedBinaryIsProbedAgain) {
   if (!have("/usr/bin/gcc")) {
-    GTEST_SKIP();
+    GTEST_SKIP() << "needs /usr/bin/gcc";
   }
   util::TempDir dir;
   // A wrapper script stands in for a compiler binary we are allowed to touch.
@@ -166,7 +166,7 @@ TEST(ToolchainId, ChangedBinaryIsProbedAgain) {
 
 TEST(ToolchainId, ConcurrentLookupsProbeOnce) {
   if (!have("/usr/bin/clang")) {
-    GTEST_SKIP();
+    GTEST_SKIP() << "needs /usr/bin/clang";
   }
   CountingRunner counting;
   ToolchainIdCache cache(counting.runner());
