@@ -1,5 +1,6 @@
 #include "agent/config.h"
 
+#include "server/platform.h"
 #include "util/file.h"
 #include "util/strings.h"
 
@@ -290,21 +291,17 @@ util::Status apply_file(Config& c, const std::string& path) {
   return {};
 }
 
-std::map<std::string, std::string> host_platform() {
-  utsname u{};
-  ::uname(&u);
-  std::string os = u.sysname;
-  for (auto& ch : os) {
-    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
-  const std::string machine = u.machine;
-  std::string isa = machine;
-  if (machine == "x86_64") {
-    isa = "x86-64";
-  } else if (machine == "aarch64") {
-    isa = "arm-a64";
-  }
-  return {{"ISA", isa}, {"OSFamily", os}};
+// The host's OSFamily and architecture ISA, in the server's spelling (the agent asks only
+// for what an object file depends on, not for CPU extensions). Computed once.
+const std::map<std::string, std::string>& host_platform() {
+  static const std::map<std::string, std::string> k_platform = [] {
+    utsname u{};
+    ::uname(&u);
+    const auto offer = server::platform_for(u.sysname, u.machine, "");
+    return std::map<std::string, std::string>{{"ISA", offer.at("ISA").front()},
+                                              {"OSFamily", offer.at("OSFamily").front()}};
+  }();
+  return k_platform;
 }
 
 } // namespace
