@@ -178,7 +178,15 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
     }
     CCREX_LOG_WARN("local hit " << short_hash(action) << " unusable: " << out.error().detail);
   }
-  const BlobFetcher remote_fetch = [&](const v2::Digest& d) { return b.executor->fetch(d); };
+  // Blobs fetched from a remote engine also go into the local store (which verifies them),
+  // so remember() below finds them there instead of downloading them a second time.
+  const BlobFetcher remote_fetch = [&](const v2::Digest& d) -> util::Result<std::string> {
+    auto data = b.executor->fetch(d);
+    if (data && !b.shared_store) {
+      (void)b.store->put(reapi::from_proto(d), *data);
+    }
+    return data;
+  };
   if (config.cache_only || config.read_only) {
     auto found = b.executor->lookup(action);
     if (found && *found) {
