@@ -60,9 +60,7 @@ struct CompileHandler::Site {
   std::deque<std::string> recent; // guarded by mutex
 };
 
-CompileHandler::CompileHandler()
-    : m_local(std::make_unique<LocalCompiler>(
-        static_cast<int>(std::max(1U, std::thread::hardware_concurrency())))) {}
+CompileHandler::CompileHandler() : m_local(std::make_unique<LocalCompiler>()) {}
 
 CompileHandler::~CompileHandler() {
   const std::lock_guard lock(m_mutex);

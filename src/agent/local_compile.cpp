@@ -2,22 +2,25 @@
 
 #include "util/scope_exit.h"
 
+#include <algorithm>
+
 namespace ccrex::agent {
 
 util::Result<util::SubprocessResult> LocalCompiler::run(const std::vector<std::string>& argv,
                                                         const std::string& cwd,
-                                                        const std::vector<std::string>& env) {
+                                                        const std::vector<std::string>& env,
+                                                        int jobs) {
   {
     std::unique_lock lock(m_mutex);
-    m_cv.wait(lock, [this] { return m_free > 0; });
-    --m_free;
+    m_cv.wait(lock, [this, jobs] { return m_running < std::max(1, jobs); });
+    ++m_running;
   }
   const util::ScopeExit release([this] {
     {
       const std::lock_guard lock(m_mutex);
-      ++m_free;
+      --m_running;
     }
-    m_cv.notify_one();
+    m_cv.notify_all(); // waiters may have different limits
   });
   util::SubprocessOptions o;
   o.argv = argv;

@@ -1,7 +1,8 @@
 #pragma once
 
 // Local compiles the agent runs itself (cache-only mode, where it needs the outputs to
-// upload them). At most `jobs` run at once, whatever the build's -j.
+// upload them). At most `jobs` (the caller's configured limit) run at once, whatever the
+// build's -j.
 //
 // Thread safety: run() may be called concurrently.
 
@@ -17,18 +18,17 @@ namespace ccrex::agent {
 
 class LocalCompiler {
 public:
-  explicit LocalCompiler(int jobs) : m_free(jobs) {}
-
-  // Run `argv` in `cwd` with `env`, capturing stdout and stderr. Blocks while `jobs`
-  // compiles are already running.
+  // Run `argv` in `cwd` with `env`, capturing stdout and stderr. Blocks while `jobs` or
+  // more compiles are already running.
   util::Result<util::SubprocessResult> run(const std::vector<std::string>& argv,
                                            const std::string& cwd,
-                                           const std::vector<std::string>& env);
+                                           const std::vector<std::string>& env,
+                                           int jobs);
 
 private:
   std::mutex m_mutex;
   std::condition_variable m_cv;
-  int m_free; // guarded by m_mutex
+  int m_running = 0; // guarded by m_mutex
 };
 
 } // namespace ccrex::agent

@@ -81,7 +81,7 @@ util::Result<Outcome, Fallback> run_cache_only(const CompileRequest& request,
                                                const Config& config,
                                                const Backends& b,
                                                LocalCompiler& local) {
-  auto res = local.run(request.argv, request.cwd, request.env);
+  auto res = local.run(request.argv, request.cwd, request.env, config.local_jobs);
   if (!res) {
     return unexpected(fallback("local_compile", res.error().message()));
   }

@@ -35,15 +35,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ccrexd: %s\n", options.error().message().c_str());
     return 1;
   }
-  // The configuration files may set the idle timeout too (environment still wins).
+  // The agent-wide settings (idle timeout, log file and level) come from the configuration
+  // of the environment the agent was started with; the files count too.
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     env.emplace_back(*e);
   }
+  std::string log_file = ccrex::util::join_path(options->dir, "agent.log");
+  logging::Level level = logging::Level::info;
   if (auto config = ccrex::agent::load_config(env)) {
     options->idle_timeout = config->idle_timeout;
+    if (!config->log_file.empty()) {
+      log_file = config->log_file;
+    }
+    logging::parse_level(config->log_level, level);
   }
-  logging::log_to_file(ccrex::util::join_path(options->dir, "agent.log"), logging::Level::info);
+  logging::log_to_file(log_file, level);
   auto handler = make_handler();
   ccrex::agent::SocketServer server(*options, *handler);
   if (auto started = server.start(); !started) {

@@ -46,6 +46,11 @@ SUITE_admin() {
   expect_contains "$TEST_DIR/stdout.txt" "(CCREX_CACHE_ONLY) cache_only = true"
 
   admin_idle_timeout_from_file
+
+  TEST "CCREX_LOG_FILE names the agent's log"
+  CCREX_LOG_FILE=$TEST_DIR/my.log expect_exit 0 "$CCREX" gcc -c f1.c -o f1.o
+  expect_contains "$TEST_DIR/my.log" "agent started"
+  expect_contains "$TEST_DIR/my.log" "f1.c"
 }
 
 admin_idle_timeout_from_file() {
