@@ -112,11 +112,42 @@ ScanCache::listing(FileSystem& fs, const std::string& path, const FileStat& st) 
   return out;
 }
 
-std::optional<std::vector<std::string>> ScanCache::find_result(FileSystem& fs,
-                                                               const std::string& key) {
+namespace {
+
+bool same_directory(const std::optional<FileStat>& a, const std::optional<FileStat>& b) {
+  return a && b && a->type == FileType::directory && b->type == FileType::directory
+         && a->dev == b->dev && a->ino == b->ino;
+}
+
+} // namespace
+
+// Return the listing of `dir` as it is now (stat `now`) if every name `seen` looked up in
+// `dir` gets the same answer from it; nullptr otherwise.
+std::shared_ptr<const DirListing> ScanCache::recheck_lookups(FileSystem& fs,
+                                                             const std::string& dir,
+                                                             const FileStat& now,
+                                                             const ScanRecord::DirLookups& seen) {
+  ++m_dirs_rechecked;
+  const auto current = listing(fs, dir, now);
+  if (!current || !seen.listing) {
+    return nullptr;
+  }
+  for (const std::string& name : seen.names) {
+    const auto before = seen.listing->entries.find(name);
+    const auto after = current->entries.find(name);
+    const bool was = before != seen.listing->entries.end();
+    const bool is = after != current->entries.end();
+    if (was != is || (was && before->second != after->second)) {
+      return nullptr;
+    }
+  }
+  return current;
+}
+
+std::optional<ScannedFiles> ScanCache::find_result(FileSystem& fs, const std::string& key) {
   std::shared_ptr<const ScanRecord> record;
+  auto& shard = shard_for(m_results, key);
   {
-    auto& shard = shard_for(m_results, key);
     const std::lock_guard lock(shard.mutex);
     const auto it = shard.map.find(key);
     if (it == shard.map.end()) {
@@ -124,13 +155,54 @@ std::optional<std::vector<std::string>> ScanCache::find_result(FileSystem& fs,
     }
     record = it->second;
   }
-  for (const auto& [path, st] : record->observed) {
-    if (fs.stat(path) != st) {
+  // Indexes into record->observed of directories that changed stat but still hold, with
+  // their new stat.
+  struct Refreshed {
+    size_t index;
+    FileStat stat;
+    std::shared_ptr<const DirListing> listing; // when the directory was listed
+  };
+  std::vector<Refreshed> refreshed;
+  for (size_t i = 0; i < record->observed.size(); ++i) {
+    const auto& [path, seen] = record->observed[i];
+    const std::optional<FileStat> now = fs.stat(path);
+    if (now == seen) {
+      continue;
+    }
+    if (!same_directory(seen, now)) {
       return std::nullopt;
     }
+    std::shared_ptr<const DirListing> current;
+    const auto looked = record->lookups.find(path);
+    if (looked != record->lookups.end()) {
+      current = recheck_lookups(fs, path, *now, looked->second);
+      if (!current) {
+        return std::nullopt;
+      }
+    }
+    refreshed.push_back(Refreshed{i, *now, std::move(current)});
   }
   ++m_result_hits;
-  return record->files;
+  if (refreshed.empty()) {
+    return record->result;
+  }
+  auto updated = std::make_shared<ScanRecord>(*record);
+  for (Refreshed& r : refreshed) {
+    updated->observed[r.index].second = r.stat;
+    if (r.listing) {
+      updated->lookups[updated->observed[r.index].first].listing = std::move(r.listing);
+    }
+  }
+  ScannedFiles out = updated->result;
+  {
+    // Replace only the record that was checked: a concurrent scan may have stored a newer one.
+    const std::lock_guard lock(shard.mutex);
+    auto& slot = shard.map[key];
+    if (slot == record) {
+      slot = std::move(updated);
+    }
+  }
+  return out;
 }
 
 void ScanCache::store_result(const std::string& key, ScanRecord record) {
@@ -148,6 +220,7 @@ ScanCacheStats ScanCache::stats() const {
   s.listing_hits = m_listing_hits.load();
   s.listings_read = m_listings_read.load();
   s.result_hits = m_result_hits.load();
+  s.dirs_rechecked = m_dirs_rechecked.load();
   return s;
 }
 

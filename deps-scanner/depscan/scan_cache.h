@@ -41,12 +41,29 @@ struct DirListing {
   std::unordered_map<std::string, std::optional<FileType>> entries;
 };
 
-// A finished scan and everything it observed: every path it stat'ed, with the answer. The
-// scan is a function of those answers (file contents and directory listings are themselves
-// validated by stat), so while every path still stats the same the files are the same.
-struct ScanRecord {
+// The files of a scan, each with the stat it was scanned (or last validated) with.
+struct ScannedFiles {
   std::vector<std::string> files;
+  std::vector<FileStat> stats; // parallel to `files`
+};
+
+// A finished scan and everything it learnt from the disk:
+// - `observed`: every path it stat'ed, with the answer;
+// - `lookups`: for each directory whose listing it consulted, that listing and the names
+//   looked up in it.
+// The scan is a function of those answers (file contents are validated by stat), so the
+// record stays valid while every non-directory path stats the same, every directory is the
+// same directory (device, inode) and each looked-up name gets the same answer from the
+// directory's current listing. A directory's own mtime/ctime do not matter: adding an
+// unrelated file (an object file next to the source) leaves the record valid.
+struct ScanRecord {
+  ScannedFiles result;
   std::vector<std::pair<std::string, std::optional<FileStat>>> observed;
+  struct DirLookups {
+    std::shared_ptr<const DirListing> listing; // the listing the scan consulted
+    std::vector<std::string> names;            // each name looked up in it, once
+  };
+  std::unordered_map<std::string, DirLookups> lookups; // by absolute directory path
 };
 
 // Counters for tests and the benchmark. All monotonic.
@@ -57,6 +74,7 @@ struct ScanCacheStats {
   int64_t listing_hits = 0;   // directory stat matched
   int64_t listings_read = 0;  // directory listed
   int64_t result_hits = 0;    // a whole scan answered from a ScanRecord
+  int64_t dirs_rechecked = 0; // a record's directory changed stat; its lookups were checked
 };
 
 class ScanCache {
@@ -76,8 +94,12 @@ public:
   listing(FileSystem& fs, const std::string& path, const FileStat& st);
 
   // Return the files of a previous scan with the same `key` (a fingerprint of the search
-  // configuration) if every path it observed still stats the same; nullopt otherwise.
-  std::optional<std::vector<std::string>> find_result(FileSystem& fs, const std::string& key);
+  // configuration) if its record is still valid (see ScanRecord); nullopt otherwise. Costs
+  // one stat per observed path, plus one listing (through this cache) per directory whose
+  // stat changed. A record that held only because of such rechecks is stored again with
+  // the new directory stats, so the next check is back to stats only. The returned stats
+  // are the ones this check observed.
+  std::optional<ScannedFiles> find_result(FileSystem& fs, const std::string& key);
   // Remember a finished scan under `key`.
   void store_result(const std::string& key, ScanRecord record);
 
@@ -121,12 +143,18 @@ private:
   Shards<std::shared_ptr<const DirListing>> m_listings; // by directory path
   Shards<std::shared_ptr<const ScanRecord>> m_results;  // by configuration fingerprint
 
+  std::shared_ptr<const DirListing> recheck_lookups(FileSystem& fs,
+                                                    const std::string& dir,
+                                                    const FileStat& now,
+                                                    const ScanRecord::DirLookups& seen);
+
   std::atomic<int64_t> m_directive_hits{0};
   std::atomic<int64_t> m_digest_hits{0};
   std::atomic<int64_t> m_lexed{0};
   std::atomic<int64_t> m_listing_hits{0};
   std::atomic<int64_t> m_listings_read{0};
   std::atomic<int64_t> m_result_hits{0};
+  std::atomic<int64_t> m_dirs_rechecked{0};
 };
 
 } // namespace ccrex::depscan

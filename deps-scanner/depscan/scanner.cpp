@@ -56,18 +56,22 @@ public:
         m_cache(cache),
         m_config(config) {}
 
-  ScanResultOr<std::vector<std::string>> run();
-  // Every path stat'ed so far with its answer (for ScanCache::store_result).
-  std::vector<std::pair<std::string, std::optional<FileStat>>> observed() const {
-    return {m_stats.begin(), m_stats.end()};
-  }
+  ScanResultOr<ScannedFiles> run();
+  // What the scan learnt from the disk (for ScanCache::store_result), with `result` left
+  // for the caller to fill.
+  ScanRecord record() const;
 
 private:
   std::string absolute(const std::string& spelled) const {
     return !spelled.empty() && spelled[0] == '/' ? spelled : util::join_path(m_config.cwd, spelled);
   }
   const std::optional<FileStat>& stat_of(const std::string& abs);
-  std::shared_ptr<const DirListing> listing_of(const std::string& abs_dir);
+  // A listing consulted by this scan and the names looked up in it.
+  struct ListingMemo {
+    std::shared_ptr<const DirListing> listing;
+    std::unordered_set<std::string> names;
+  };
+  ListingMemo& listing_of(const std::string& abs_dir);
   void build_chain();
   std::vector<SearchDir> valid_dirs(const std::vector<std::string>& spelled);
   bool may_exist(const std::string& abs_dir, std::string_view name);
@@ -82,7 +86,7 @@ private:
                                        size_t start);
   std::vector<Found> resolve(const Directive& d, const Found& includer);
   ScanResultOr<bool> visit(const Found& file, int depth);
-  void emit(const std::string& spelled);
+  void emit(const std::string& spelled, const FileStat& stat);
 
   FileSystem& m_fs;
   ScanCache& m_cache;
@@ -90,13 +94,13 @@ private:
   std::vector<SearchDir> m_chain; // quote dirs, then bracket, system, built-in, after
   size_t m_bracket_start = 0;
   std::unordered_map<std::string, std::optional<FileStat>> m_stats;
-  std::unordered_map<std::string, std::shared_ptr<const DirListing>> m_listings;
+  std::unordered_map<std::string, ListingMemo> m_listings;
   // search() answers by (includer prefix, name, start index): most headers are included
   // from many files.
   std::unordered_map<std::string, std::optional<Found>> m_lookups;
   std::unordered_set<std::string> m_visited;
   std::unordered_set<std::string> m_emitted;
-  std::vector<std::string> m_files;
+  ScannedFiles m_files;
 };
 
 const std::optional<FileStat>& ScanSession::stat_of(const std::string& abs) {
@@ -107,18 +111,29 @@ const std::optional<FileStat>& ScanSession::stat_of(const std::string& abs) {
   return m_stats.emplace(abs, m_fs.stat(abs)).first->second;
 }
 
-std::shared_ptr<const DirListing> ScanSession::listing_of(const std::string& abs_dir) {
+ScanSession::ListingMemo& ScanSession::listing_of(const std::string& abs_dir) {
   const auto it = m_listings.find(abs_dir);
   if (it != m_listings.end()) {
     return it->second;
   }
-  std::shared_ptr<const DirListing> listing;
+  ListingMemo memo;
   const auto& st = stat_of(abs_dir);
   if (st && st->type == FileType::directory) {
-    listing = m_cache.listing(m_fs, abs_dir, *st);
+    memo.listing = m_cache.listing(m_fs, abs_dir, *st);
   }
-  m_listings.emplace(abs_dir, listing);
-  return listing;
+  return m_listings.emplace(abs_dir, std::move(memo)).first->second;
+}
+
+ScanRecord ScanSession::record() const {
+  ScanRecord r;
+  r.observed.assign(m_stats.begin(), m_stats.end());
+  for (const auto& [dir, memo] : m_listings) {
+    if (memo.listing && !memo.names.empty()) {
+      r.lookups.emplace(
+          dir, ScanRecord::DirLookups{memo.listing, {memo.names.begin(), memo.names.end()}});
+    }
+  }
+  return r;
 }
 
 std::vector<SearchDir> ScanSession::valid_dirs(const std::vector<std::string>& spelled) {
@@ -198,11 +213,14 @@ bool ScanSession::may_exist(const std::string& abs_dir, std::string_view name) {
     const size_t slash = name.find('/', start);
     const std::string_view part = name.substr(
         start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    const auto listing = listing_of(cur);
-    if (!listing) {
+    ListingMemo& memo = listing_of(cur);
+    if (!memo.listing) {
       return true; // cannot list: let stat decide
     }
-    const auto it = listing->entries.find(std::string(part));
+    const auto& listing = memo.listing;
+    std::string key(part);
+    const auto it = listing->entries.find(key);
+    memo.names.insert(std::move(key));
     if (it == listing->entries.end()) {
       return false;
     }
@@ -313,14 +331,15 @@ std::vector<Found> ScanSession::resolve(const Directive& d, const Found& include
   return out;
 }
 
-void ScanSession::emit(const std::string& spelled) {
+void ScanSession::emit(const std::string& spelled, const FileStat& stat) {
   if (m_emitted.insert(spelled).second) {
-    m_files.push_back(spelled);
+    m_files.files.push_back(spelled);
+    m_files.stats.push_back(stat);
   }
 }
 
 ScanResultOr<bool> ScanSession::visit(const Found& file, int depth) {
-  emit(file.spelled);
+  emit(file.spelled, file.stat);
   if (depth > k_max_depth) {
     return true;
   }
@@ -351,7 +370,7 @@ ScanResultOr<bool> ScanSession::visit(const Found& file, int depth) {
   return true;
 }
 
-ScanResultOr<std::vector<std::string>> ScanSession::run() {
+ScanResultOr<ScannedFiles> ScanSession::run() {
   build_chain();
   Found source;
   source.spelled = m_config.source;
@@ -361,7 +380,7 @@ ScanResultOr<std::vector<std::string>> ScanSession::run() {
     return ScanFailure{FailureReason::unreadable_file, "no such source file: " + m_config.source};
   }
   source.stat = *st;
-  emit(source.spelled);
+  emit(source.spelled, source.stat);
   if (m_config.implicit_predef && !m_config.nostdinc) {
     if (auto f = search("stdc-predef.h", std::nullopt, m_bracket_start)) {
       CCREX_TRY(visit(*f, 1));
@@ -384,7 +403,9 @@ ScanResultOr<ScanResult> Scanner::scan(const ScanRequest& request) {
   CCREX_ASSIGN_OR_RETURN(result.config,
                          extract_search_config(request.args, request.cwd, request.env));
   CCREX_TRY(fill_builtin_dirs(result.config, request.compiler, m_prober));
-  CCREX_ASSIGN_OR_RETURN(result.files, scan_config(result.config));
+  CCREX_ASSIGN_OR_RETURN(ScannedFiles scanned, scan_config(result.config));
+  result.files = std::move(scanned.files);
+  result.stats = std::move(scanned.stats);
   return result;
 }
 
@@ -416,17 +437,19 @@ std::string fingerprint(const SearchConfig& c) {
 
 } // namespace
 
-ScanResultOr<std::vector<std::string>> Scanner::scan_config(const SearchConfig& config) {
+ScanResultOr<ScannedFiles> Scanner::scan_config(const SearchConfig& config) {
   const std::string key = fingerprint(config);
-  if (auto files = m_cache.find_result(m_fs, key)) {
-    return std::move(*files);
+  if (auto found = m_cache.find_result(m_fs, key)) {
+    return std::move(*found);
   }
   ScanSession session(m_fs, m_cache, config);
-  auto files = session.run();
-  if (files) {
-    m_cache.store_result(key, ScanRecord{*files, session.observed()});
+  auto scanned = session.run();
+  if (scanned) {
+    ScanRecord record = session.record();
+    record.result = *scanned;
+    m_cache.store_result(key, std::move(record));
   }
-  return files;
+  return scanned;
 }
 
 } // namespace ccrex::depscan

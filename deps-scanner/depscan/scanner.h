@@ -43,6 +43,12 @@ struct ScanResult {
   // The source first, then -include/-imacros files and headers in discovery order, each
   // spelled once (as the compiler would: relative paths stay relative to the cwd).
   std::vector<std::string> files;
+  // Parallel to `files`: the stat each file had when this scan read or validated it (a warm
+  // scan answered from the cache reports the stats of its validation). They are what this
+  // scan observed, not a later promise: a caller that uses them instead of stat'ing again
+  // accepts the same window as the scanner, a file changing between the scan and its own
+  // read. Content digests taken later must still be verified against the bytes read.
+  std::vector<FileStat> stats;
   // The configuration the scan used (with built-in directories filled in).
   SearchConfig config;
 };
@@ -58,7 +64,8 @@ public:
   ScanResultOr<ScanResult> scan(const ScanRequest& request);
 
   // Scan with an already extracted configuration whose built-in directories are filled in.
-  ScanResultOr<std::vector<std::string>> scan_config(const SearchConfig& config);
+  // Returns the files as ScanResult::files and their stats as ScanResult::stats.
+  ScanResultOr<ScannedFiles> scan_config(const SearchConfig& config);
 
 private:
   FileSystem& m_fs;
