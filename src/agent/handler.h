@@ -7,6 +7,8 @@
 // Thread safety: one Handler instance serves every connection, so compile() and admin()
 // are called concurrently from several threads and must be thread-safe.
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -20,6 +22,8 @@ struct CompileRequest {
   std::string cwd;
   // The client's complete environment, "NAME=value".
   std::vector<std::string> env;
+  // The client's umask (outputs the agent writes get the modes the compiler would give).
+  mode_t umask = 022;
   // The client's stdout and stderr. The compiler's output goes here, in order, as if the
   // compiler had been run by the client. The handler does not own them: the socket server
   // closes both after the reply is sent, so the handler must not keep them (nor hand them

@@ -29,10 +29,8 @@ util::Result<std::string> fetch_verified(const v2::Digest& d, const BlobFetcher&
   return data;
 }
 
-mode_t file_mode(bool executable) {
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  return (executable ? 0777 : 0666) & ~mask;
+mode_t file_mode(bool executable, mode_t umask) {
+  return (executable ? 0777 : 0666) & ~umask;
 }
 
 } // namespace
@@ -69,7 +67,8 @@ util::Result<std::pair<std::string, std::string>> fetch_streams(const v2::Action
 
 util::Status write_outputs(const v2::ActionResult& result,
                            const std::vector<ExpectedOutput>& expected,
-                           const BlobFetcher& fetch) {
+                           const BlobFetcher& fetch,
+                           mode_t umask) {
   std::map<std::string, std::string> wanted; // remote path -> local path
   for (const auto& e : expected) {
     wanted[e.remote_path] = e.local_path;
@@ -97,17 +96,19 @@ util::Status write_outputs(const v2::ActionResult& result,
     }
     produced[f.path()] = true;
     std::string data;
-    if (!f.contents().empty() || f.digest().size_bytes() == 0) {
-      data = f.contents();
-      if (reapi::digest_of(data).hash() != f.digest().hash() && f.digest().size_bytes() != 0) {
-        return util::Error(util::ErrorCode::data_loss, "inlined output does not match its digest");
+    if (!f.contents().empty()) {
+      data = f.contents(); // inlined: must be exactly the bytes the digest names
+      const auto actual = reapi::digest_of(data);
+      if (actual.hash() != f.digest().hash() || actual.size_bytes() != f.digest().size_bytes()) {
+        return util::Error(util::ErrorCode::data_loss,
+                           "inlined output '" + f.path() + "' does not match its digest");
       }
     } else {
       CCREX_ASSIGN_OR_RETURN(data, fetch_verified(f.digest(), fetch));
     }
     const std::string temp = util::temp_sibling(it->second);
     CCREX_TRY(util::make_dirs(util::dirname(it->second)));
-    CCREX_TRY(util::write_file_atomic(temp, data, file_mode(f.is_executable())));
+    CCREX_TRY(util::write_new_file(temp, data, file_mode(f.is_executable(), umask)));
     staged.push_back({temp, it->second});
   }
   for (const auto& s : staged) {

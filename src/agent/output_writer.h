@@ -26,10 +26,12 @@ fetch_streams(const reapi::v2::ActionResult& result, const BlobFetcher& fetch);
 
 // Write the outputs of `result` to their local paths. Only paths in `expected` are
 // accepted; expected outputs missing from the result are removed locally (the compiler
-// did not produce them), like a local compile would leave them absent.
+// did not produce them), like a local compile would leave them absent. New files get mode
+// 0666 (0777 when executable) less `umask`, as the compiler would create them.
 util::Status write_outputs(const reapi::v2::ActionResult& result,
                            const std::vector<ExpectedOutput>& expected,
-                           const BlobFetcher& fetch);
+                           const BlobFetcher& fetch,
+                           mode_t umask = 022);
 
 // Write all of `data` to `fd`, retrying short writes. Errors are ignored (the reader may
 // have gone away).

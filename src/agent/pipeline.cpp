@@ -5,6 +5,8 @@
 #include "util/file.h"
 #include "util/logging.h"
 
+#include <sys/stat.h>
+
 namespace ccrex::agent {
 namespace {
 
@@ -30,7 +32,7 @@ util::Result<Outcome, Fallback> materialize(const v2::ActionResult& result,
   if (!streams) {
     return unexpected(fallback("bad_result", streams.error().message()));
   }
-  if (auto st = write_outputs(result, built.outputs, fetch); !st) {
+  if (auto st = write_outputs(result, built.outputs, fetch, request.umask); !st) {
     return unexpected(fallback("bad_result", st.error().message()));
   }
   write_fd(request.stdout_fd, streams->first);
@@ -76,6 +78,18 @@ std::string missing_output_dir(const std::vector<ExpectedOutput>& outputs) {
   return "";
 }
 
+// The agent ran the compiler with its own umask; give `path` the mode the client's would.
+void match_client_umask(const std::string& path, mode_t umask) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return;
+  }
+  const mode_t want = ((st.st_mode & S_IXUSR) != 0 ? 0777 : 0666) & ~umask;
+  if ((st.st_mode & 07777) != want) {
+    (void)::chmod(path.c_str(), want);
+  }
+}
+
 util::Result<Outcome, Fallback> run_cache_only(const CompileRequest& request,
                                                const BuiltAction& built,
                                                const Config& config,
@@ -101,6 +115,7 @@ util::Result<Outcome, Fallback> run_cache_only(const CompileRequest& request,
     if (!data) {
       continue; // not produced
     }
+    match_client_umask(o.local_path, request.umask);
     auto* f = result.add_output_files();
     f->set_path(o.remote_path);
     *f->mutable_digest() = reapi::digest_of(*data);

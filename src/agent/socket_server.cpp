@@ -242,6 +242,7 @@ protocol::Reply SocketServer::Impl::answer_compile(const protocol::Request& requ
   compile.argv = request.argv;
   compile.cwd = request.cwd;
   compile.env = request.env;
+  compile.umask = static_cast<mode_t>(request.umask);
   compile.stdout_fd = fds[0].get();
   compile.stderr_fd = fds[1].get();
   const CompileReply result = handler.compile(compile);

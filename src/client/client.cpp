@@ -3,6 +3,7 @@
 #include "client/agent_client.h"
 #include "client/command_line.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -73,6 +74,9 @@ protocol::Request make_request(protocol::RequestKind kind, std::vector<std::stri
   request.argv = std::move(argv);
   request.cwd = current_dir();
   request.env = environment();
+  const mode_t mask = ::umask(0); // single-threaded: read and restore
+  ::umask(mask);
+  request.umask = mask;
   return request;
 }
 

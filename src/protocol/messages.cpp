@@ -125,6 +125,7 @@ std::string encode_request(const Request& request) {
   w.list(request.argv);
   w.str(request.cwd);
   w.list(request.env);
+  w.u32(request.umask);
   return std::move(w).frame();
 }
 
@@ -177,6 +178,10 @@ util::Result<Request> decode_request_payload(std::string_view payload) {
   CCREX_ASSIGN_OR_RETURN(request.argv, r.list());
   CCREX_ASSIGN_OR_RETURN(request.cwd, r.str());
   CCREX_ASSIGN_OR_RETURN(request.env, r.list());
+  CCREX_ASSIGN_OR_RETURN(request.umask, r.u32());
+  if (request.umask > 0777) {
+    return util::invalid_argument("umask " + std::to_string(request.umask) + " out of range");
+  }
   CCREX_TRY(r.finish());
   return request;
 }

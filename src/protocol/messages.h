@@ -27,7 +27,7 @@
 namespace ccrex::protocol {
 
 // Bump whenever the payload layout of any message changes.
-constexpr uint32_t k_protocol_version = 1;
+constexpr uint32_t k_protocol_version = 2;
 constexpr std::string_view k_magic = "CCRX";
 constexpr size_t k_header_size = 12;
 // Limits enforced by the decoders (and by readers before allocating).
@@ -49,6 +49,9 @@ struct Request {
   std::string cwd;
   // The client's complete environment as "NAME=value" strings.
   std::vector<std::string> env;
+  // The client's umask: files the agent writes for the client get the modes a compiler
+  // run by the client would give them.
+  uint32_t umask = 022;
 
   bool operator==(const Request&) const = default;
 };

@@ -66,29 +66,36 @@ std::string temp_sibling(const std::string& path) {
   return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode, bool sync) {
-  const std::string tmp = temp_sibling(path);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+Status write_new_file(const std::string& path, std::string_view data, mode_t mode, bool sync) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return errno_error("create " + tmp, errno);
+    return errno_error("create " + path, errno);
   }
-  Status st = write_all(fd, data, tmp);
+  Status st = write_all(fd, data, path);
   if (st && ::fchmod(fd, mode) != 0) {
-    st = errno_error("chmod " + tmp, errno);
+    st = errno_error("chmod " + path, errno);
   }
   if (st && sync && ::fsync(fd) != 0) {
-    st = errno_error("fsync " + tmp, errno);
+    st = errno_error("fsync " + path, errno);
   }
   if (::close(fd) != 0 && st) {
-    st = errno_error("close " + tmp, errno);
-  }
-  if (st && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = errno_error("rename to " + path, errno);
+    st = errno_error("close " + path, errno);
   }
   if (!st) {
-    ::unlink(tmp.c_str());
+    ::unlink(path.c_str());
   }
   return st;
+}
+
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode, bool sync) {
+  const std::string tmp = temp_sibling(path);
+  CCREX_TRY(write_new_file(tmp, data, mode, sync));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return errno_error("rename to " + path, err);
+  }
+  return {};
 }
 
 Status copy_file_atomic(const std::string& from, const std::string& to, mode_t mode) {

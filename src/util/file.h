@@ -24,6 +24,14 @@ Status write_file_atomic(const std::string& path,
                          mode_t mode = 0644,
                          bool sync = false);
 
+// Create the new file `path` (it must not exist: O_EXCL) holding `data` with `mode`. On
+// failure nothing is left at `path`. The building block of write_file_atomic, for callers
+// that rename several such files into place together.
+Status write_new_file(const std::string& path,
+                      std::string_view data,
+                      mode_t mode = 0644,
+                      bool sync = false);
+
 // Copy `from` into `to` atomically (temp file + rename), keeping `mode`.
 Status copy_file_atomic(const std::string& from, const std::string& to, mode_t mode);
 

@@ -61,6 +61,8 @@ Error errno_error(std::string_view what, int err) {
     code = ErrorCode::not_found;
   } else if (err == EACCES || err == EPERM || err == EROFS) {
     code = ErrorCode::permission_denied;
+  } else if (err == EEXIST) {
+    code = ErrorCode::already_exists;
   } else if (err == ENOSPC || err == EDQUOT) {
     code = ErrorCode::resource_exhausted;
   }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <map>
 
 namespace ccrex::agent {
@@ -44,6 +46,22 @@ TEST_F(OutputWriter, WritesEveryOutputAndRemovesUnproduced) {
   ASSERT_TRUE(write_outputs(r, expected, fetch));
   EXPECT_EQ(*util::read_file(dir.path() + "/a.o"), "object");
   EXPECT_FALSE(util::path_exists(dir.path() + "/a.d"));
+}
+
+TEST_F(OutputWriter, ModesFollowTheClientsUmaskNotTheAgents) {
+  v2::ActionResult r;
+  add(r, "a.o", "object");
+  add(r, "a.d", "a.o: a.c\n")->set_is_executable(true);
+  ASSERT_TRUE(write_outputs(r, expected, fetch, 027));
+  const auto mode = [&](const std::string& name) {
+    struct stat st {};
+    EXPECT_EQ(::stat((dir.path() + "/" + name).c_str(), &st), 0);
+    return st.st_mode & 07777;
+  };
+  EXPECT_EQ(mode("a.o"), 0640U);
+  EXPECT_EQ(mode("a.d"), 0750U);
+  ASSERT_TRUE(write_outputs(r, expected, fetch, 0));
+  EXPECT_EQ(mode("a.o"), 0666U);
 }
 
 TEST_F(OutputWriter, RejectsPathsNotAskedFor) {

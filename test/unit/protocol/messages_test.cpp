@@ -13,6 +13,7 @@ Request sample_request() {
   r.argv = {"/usr/bin/gcc", "-c", "a.c", "-o", "a.o", ""};
   r.cwd = "/home/user/project";
   r.env = {"PATH=/usr/bin:/bin", "EMPTY=", std::string("BIN=\0\xff\x01", 7)};
+  r.umask = 027;
   return r;
 }
 
@@ -43,6 +44,16 @@ TEST(Messages, RequestRoundTrip) {
   auto decoded_admin = decode_request(encode_request(admin));
   ASSERT_TRUE(decoded_admin);
   EXPECT_EQ(*decoded_admin, admin);
+}
+
+TEST(Messages, UmaskOutsideThePermissionBitsIsRejected) {
+  Request r = sample_request();
+  r.umask = 0777;
+  EXPECT_TRUE(decode_request(encode_request(r)));
+  r.umask = 01000;
+  const auto decoded = decode_request(encode_request(r));
+  ASSERT_FALSE(decoded);
+  EXPECT_NE(decoded.error().message().find("umask"), std::string::npos);
 }
 
 TEST(Messages, ReplyRoundTripEveryKind) {

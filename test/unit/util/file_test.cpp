@@ -27,6 +27,19 @@ TEST(File, AtomicWriteIntoMissingDirectoryFailsCleanly) {
   EXPECT_EQ(st.error().code(), ErrorCode::not_found);
 }
 
+TEST(File, NewFileRefusesToReplaceAndKeepsTheOldContent) {
+  TempDir dir;
+  const std::string path = dir.path() + "/out.o";
+  ASSERT_TRUE(write_new_file(path, "first", 0640));
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640U);
+  const auto again = write_new_file(path, "second");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::already_exists);
+  EXPECT_EQ(*read_file(path), "first");
+}
+
 TEST(File, MakeDirsAndRemoveAll) {
   TempDir dir;
   const std::string deep = dir.path() + "/a/b/c";
