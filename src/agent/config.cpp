@@ -360,7 +360,8 @@ util::Result<Config> load_config(const std::vector<std::string>& env) {
     }
   }
   if (c.local_jobs == 0) {
-    c.local_jobs = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    static const int k_cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    c.local_jobs = k_cores;
   }
   return c;
 }

@@ -1,16 +1,19 @@
 #pragma once
 
 // FileDigests: the agent's memory of file digests, validated by stat so a repeated lookup
-// of an unchanged file costs one stat(2) instead of reading and hashing it.
+// of an unchanged file costs one stat(2) instead of reading and hashing it, and no stat at
+// all when the caller already holds the file's current stat (the scanner just took it).
 //
-// Thread safety: digest() may be called concurrently.
+// Thread safety: get() may be called concurrently.
 
 #include "util/result.h"
 #include "util/sha256.h"
 
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -21,22 +24,44 @@ struct FileInfo {
   bool is_executable = false;
 };
 
+// The stat fields that change whenever a file's content or mode changes (chmod moves ctime).
+struct FileIdentity {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+
+  bool operator==(const FileIdentity&) const = default;
+};
+
 class FileDigests {
 public:
-  // Return the digest and mode of the regular file at `path` (absolute).
-  util::Result<FileInfo> get(const std::string& path);
+  // Files changed within `racy_window_ns` of a lookup may still change without their
+  // mtime moving on file systems with coarse timestamps; their digests are not kept
+  // (ccache's "racy" rule). Tests pass 0.
+  explicit FileDigests(int64_t racy_window_ns = 2'000'000'000) : m_racy_window_ns(racy_window_ns) {}
+
+  // Return the digest and mode of the regular file at `path` (absolute). `known`, when
+  // given, is the file's stat as the caller observed it moments ago: if the cache holds an
+  // entry with that identity, it answers without touching the disk. Otherwise the file is
+  // stat'ed (and read when the cache cannot answer).
+  util::Result<FileInfo> get(const std::string& path, const FileIdentity* known = nullptr);
+
+  // Number of get() calls answered without a stat (for tests).
+  int64_t known_hits() const;
 
 private:
   struct Entry {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    off_t size = 0;
-    int64_t mtime_ns = 0;
-    int64_t ctime_ns = 0;
+    FileIdentity id;
     FileInfo info;
   };
-  std::mutex m_mutex;
+  std::optional<FileInfo> cached(const std::string& path, const FileIdentity& id);
+
+  const int64_t m_racy_window_ns;
+  mutable std::mutex m_mutex;
   std::unordered_map<std::string, Entry> m_entries; // guarded by m_mutex
+  int64_t m_known_hits = 0;                         // guarded by m_mutex
 };
 
 } // namespace ccrex::agent
