@@ -241,6 +241,12 @@ util::Status BlobStore::put(const util::Digest& d, std::string_view data) {
   if (d.size == 0 || contains(d)) {
     return {};
   }
+  CCREX_TRY(note_write(write_blob(d, data)));
+  insert(d.hash, d.size);
+  return {};
+}
+
+util::Status BlobStore::write_blob(const util::Digest& d, std::string_view data) {
   const std::string tmp = new_temp_path();
   const std::string dest = cas_path(d.hash);
   CCREX_TRY(util::make_dirs(util::dirname(dest)));
@@ -256,8 +262,20 @@ util::Status BlobStore::put(const util::Digest& d, std::string_view data) {
     ::unlink(tmp.c_str());
     return util::errno_error("store blob " + d.hash, err);
   }
-  insert(d.hash, d.size);
   return {};
+}
+
+util::Status BlobStore::note_write(util::Status st) {
+  if (st) {
+    if (m_unwritable.exchange(false)) {
+      CCREX_LOG_WARN("store: " << m_dir << " is writable again");
+    }
+  } else if (st.error().code() == util::ErrorCode::permission_denied
+             && !m_unwritable.exchange(true)) {
+    CCREX_LOG_ERROR("store: cannot write to " << m_dir << " (" << st.error().message()
+                                              << "); uploads fail, reads go on");
+  }
+  return st;
 }
 
 util::Result<util::Digest> BlobStore::put_computed(std::string_view data) {
@@ -280,14 +298,22 @@ util::Status BlobStore::put_temp_file(const util::Digest& d, const std::string& 
     ::unlink(temp_path.c_str());
     return {};
   }
+  CCREX_TRY(note_write(move_into_place(d, temp_path)));
+  insert(d.hash, d.size);
+  return {};
+}
+
+util::Status BlobStore::move_into_place(const util::Digest& d, const std::string& temp_path) {
   const std::string dest = cas_path(d.hash);
-  CCREX_TRY(util::make_dirs(util::dirname(dest)));
+  if (auto st = util::make_dirs(util::dirname(dest)); !st) {
+    ::unlink(temp_path.c_str());
+    return st;
+  }
   if (::chmod(temp_path.c_str(), 0444) != 0 || ::rename(temp_path.c_str(), dest.c_str()) != 0) {
     const int err = errno;
     ::unlink(temp_path.c_str());
     return util::errno_error("store blob " + d.hash, err);
   }
-  insert(d.hash, d.size);
   return {};
 }
 
@@ -321,8 +347,8 @@ util::Status BlobStore::put_action_result(std::string_view instance,
                                           std::string_view action_hash,
                                           std::string_view serialized) {
   const std::string path = ac_path(instance, action_hash);
-  CCREX_TRY(util::make_dirs(util::dirname(path)));
-  return util::write_file_atomic(path, serialized, 0644);
+  CCREX_TRY(note_write(util::make_dirs(util::dirname(path))));
+  return note_write(util::write_file_atomic(path, serialized, 0644));
 }
 
 int64_t BlobStore::total_size() {

@@ -17,6 +17,7 @@
 #include "util/result.h"
 #include "util/sha256.h"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -63,6 +64,12 @@ public:
   // Return a fresh path in the store's temp directory (same file system as the CAS).
   std::string new_temp_path();
 
+  // Record the outcome of a write into the store and return it unchanged. The first write
+  // refused because the store cannot be written (read-only file system, permissions) logs
+  // one warning; the first successful write after that logs that the store is writable
+  // again. The store's own writes report here; so do uploads written by other services.
+  util::Status note_write(util::Status st);
+
   // Evict least recently used blobs until at least `bytes` are freed: the disk filled up
   // before the size cap was reached.
   void free_space(int64_t bytes);
@@ -104,6 +111,10 @@ private:
   void insert(const std::string& hash, int64_t size);
   void touch_locked(std::unordered_map<std::string, Entry>::iterator it);
   void evict_locked();
+  // Write `data` (verified) to a temp file and rename it to the blob's place in the CAS.
+  util::Status write_blob(const util::Digest& d, std::string_view data);
+  // Make `temp_path` read-only and rename it to the blob's place in the CAS.
+  util::Status move_into_place(const util::Digest& d, const std::string& temp_path);
 
   const std::string m_dir;
   const int64_t m_max_size;
@@ -111,6 +122,7 @@ private:
   std::unordered_map<std::string, Entry> m_index; // guarded by m_mutex
   std::list<std::string> m_lru;                   // front = most recent; guarded by m_mutex
   int64_t m_total = 0;                            // guarded by m_mutex
+  std::atomic<bool> m_unwritable{false};          // the last write was refused (logged once)
 };
 
 } // namespace ccrex::server

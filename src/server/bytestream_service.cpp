@@ -175,11 +175,12 @@ grpc::Status ByteStreamService::write_stream(grpc::ServerReader<bs::WriteRequest
   }
   const int fd = ::open(up->temp_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0 || ::ftruncate(fd, up->committed) != 0) {
+    const int err = errno;
     if (fd >= 0) {
       ::close(fd);
     }
     drop = true;
-    return reapi::to_grpc(util::errno_error("upload temp file", errno));
+    return reapi::to_grpc(m_store.note_write(util::errno_error("upload temp file", err)).error());
   }
   util::ScopeExit close_fd([fd] { ::close(fd); });
   for (;;) {
