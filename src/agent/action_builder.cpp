@@ -124,12 +124,15 @@ util::Status add_inputs(const ActionContext& ctx,
   builtin.emplace_back("/usr/include");
   std::set<std::string> seen;
   std::vector<std::string> external;
-  for (const auto& f : files) {
+  const auto& ids = ctx.dependencies.identities;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const std::string& f = files[i];
     const std::string abs = ctx.paths.absolute(f);
     if (!seen.insert(abs).second) {
       continue;
     }
-    auto info = digests.get(abs);
+    // The scanner's stat of this very file, taken during this compile, when it has one.
+    auto info = digests.get(abs, i < ids.size() ? &ids[i] : nullptr);
     if (!info) {
       if (info.error().code() == util::ErrorCode::not_found) {
         continue; // e.g. -include of a file found through the include path later on

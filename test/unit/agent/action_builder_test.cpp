@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 namespace ccrex::agent {
 namespace {
 
@@ -41,6 +43,7 @@ protected:
     cmd = toolchain::parse_command(argv, {toolchain::CompilerFamily::gcc, false}, {co.build(), {}});
     EXPECT_TRUE(cmd.supported());
     dependencies.files = std::move(deps);
+    dependencies.identities = identities;
     paths = std::make_unique<PathMapper>(find_project_root(co.build(), ""), co.build());
     const ActionContext ctx{cmd, compiler, id, dependencies, *paths, config, env, same_path};
     return build_action(ctx, digests);
@@ -50,6 +53,7 @@ protected:
   toolchain::ToolchainId id;
   toolchain::ParsedCommand cmd;
   Dependencies dependencies;
+  std::vector<FileIdentity> identities; // handed to build() as the scanner's stats
   std::unique_ptr<PathMapper> paths;
   FileDigests digests;
   std::string compiler = "/usr/bin/gcc";
@@ -63,6 +67,50 @@ std::string env_of(const v2::Command& c, const std::string& name) {
     }
   }
   return "<unset>";
+}
+
+FileIdentity identity_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  const auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; };
+  return {static_cast<uint64_t>(st.st_dev),
+          static_cast<uint64_t>(st.st_ino),
+          st.st_size,
+          ns(st.st_mtim),
+          ns(st.st_ctim)};
+}
+
+TEST(ActionBuilderDigests, TheScannersStatsSpareTheDigestCacheItsOwn) {
+  Checkout co;
+  auto config = load_config({"HOME=/nonexistent"});
+  ASSERT_TRUE(config);
+  toolchain::ToolchainId id;
+  id.key = std::string(64, '1');
+  const std::vector<std::string> argv = {"gcc", "-I../include", "-c", "../src/a.c", "-o", "a.o"};
+  const auto cmd =
+      toolchain::parse_command(argv, {toolchain::CompilerFamily::gcc, false}, {co.build(), {}});
+  const PathMapper paths(find_project_root(co.build(), ""), co.build());
+  FileDigests digests(0);
+  Dependencies deps;
+  deps.files = {"../src/a.c", "../include/h.h"};
+  const std::vector<std::string> env = {"PATH=/usr/bin"};
+  const ActionContext ctx{cmd, "/usr/bin/gcc", id, deps, paths, *config, env, false};
+  auto first = build_action(ctx, digests); // no stats: hashes both, keeps them
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_EQ(digests.known_hits(), 0);
+  deps.identities = {identity_of(co.root() + "/src/a.c"), identity_of(co.root() + "/include/h.h")};
+  auto second = build_action(ctx, digests);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(digests.known_hits(), 2);
+  EXPECT_EQ(second->action_digest.hash(), first->action_digest.hash());
+  // A header edited after the scan took its stat: the identity no longer matches the
+  // cache, so the file is stat'ed and hashed again and the key moves.
+  ASSERT_TRUE(util::write_file_atomic(co.root() + "/include/h.h", "#define H 2\n"));
+  deps.identities[1] = identity_of(co.root() + "/include/h.h");
+  auto third = build_action(ctx, digests);
+  ASSERT_TRUE(third);
+  EXPECT_EQ(digests.known_hits(), 3);
+  EXPECT_NE(third->action_digest.hash(), first->action_digest.hash());
 }
 
 TEST_F(ActionBuilder, TwoCheckoutsShareTheActionDigest) {
