@@ -61,6 +61,9 @@ expect_compile_error_replayed() {
 # A separately started ccrex-server
 
 SERVER_PIDS=()
+# A command that runs the server (its argv follows), e.g. to give it its own mount
+# namespace; it must exec the server so that SERVER_PID is the server's pid.
+SERVER_WRAPPER=()
 
 # start_server LISTEN STORE_DIR [SERVER_OPTION...]: start ccrex-server on LISTEN
 # ("127.0.0.1:0" or "unix:/path") with its store in STORE_DIR. Sets SERVER_PID and
@@ -71,7 +74,8 @@ start_server() {
   [[ -x $CCREX_SERVER_BIN ]] || test_failed "CCREX_SERVER_BIN is not set"
   local out
   out=$(mktemp "$TEST_DIR/server.XXXXXX")
-  "$CCREX_SERVER_BIN" --listen "$listen" --cache-dir "$store" "$@" >"$out" 2>"$out.log" &
+  "${SERVER_WRAPPER[@]}" "$CCREX_SERVER_BIN" --listen "$listen" --cache-dir "$store" "$@" \
+    >"$out" 2>"$out.log" &
   SERVER_PID=$!
   SERVER_PIDS+=("$SERVER_PID")
   wait_for 20 grep -q '^ccrex-server: listening on ' "$out" \
@@ -132,4 +136,51 @@ isolate_test() {
   done
   export CCREX_DIR=$TEST_DIR/ccrex-dir
   export XDG_CONFIG_HOME=$TEST_DIR/no-config
+}
+
+# ---------------------------------------------------------------------------------------
+# Faulty engines and projects for the fault suite
+
+# start_silent_listener: start a TCP listener on 127.0.0.1 that accepts connections and
+# never answers (an engine that hangs before it says anything). Sets SERVER_PID (stopped
+# by stop_servers) and SERVER_URL. It exits by itself after two minutes.
+start_silent_listener() {
+  local out
+  out=$(mktemp "$TEST_DIR/listener.XXXXXX")
+  python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+s.settimeout(1)
+print(s.getsockname()[1], flush=True)
+held = []
+end = time.time() + 120
+while time.time() < end:
+    try:
+        held.append(s.accept()[0])
+    except socket.timeout:
+        pass
+' >"$out" &
+  SERVER_PID=$!
+  SERVER_PIDS+=("$SERVER_PID")
+  wait_for 10 grep -q . "$out" || test_failed "the silent listener did not start"
+  SERVER_URL=grpc://127.0.0.1:$(head -n 1 "$out")
+}
+
+# write_heavy_source FILE [FUNCTIONS] [SALT]: a C file that takes gcc -O2 a while (about
+# a second per 100 functions here); SALT makes files with the same size differ.
+write_heavy_source() {
+  awk -v n="${2:-400}" -v salt="${3:-0}" 'BEGIN {
+    for (i = 0; i < n; i++) {
+      printf "int f%d_%d(int *a, int n) {\n  int s = %d;\n", salt, i, salt
+      printf "  for (int j = 0; j < n; ++j) { s += a[j] * %d ^ (s >> 3); if (s > %d) s -= a[(j + %d) %% n]; }\n", i, i * 7, i
+      printf "  for (int k = 0; k < n; k += 2) s ^= a[k] << (k & 7);\n  return s;\n}\n"
+    }
+  }' >"$1"
+}
+
+# stat_sum REGEX: the sum of the counters whose name matches REGEX (awk syntax).
+stat_sum() {
+  "$CCREX" --print-stats | awk -F'\t' -v re="$1" '$1 ~ re { s += $2 } END { print s + 0 }'
 }

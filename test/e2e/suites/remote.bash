@@ -1,7 +1,7 @@
 # Compiles against a separately started ccrex-server (CCREX_REMOTE over TCP and over a
-# unix socket): remote execution and remote hits, cache-only and read-only modes, and a
-# server that is down, dies during a compile or hangs: every such failure ends in a correct
-# local compile with the compiler's exit code.
+# unix socket): remote execution and remote hits, large blobs, compile errors, cache-only
+# and read-only modes. A server that is down, dies or hangs is the fault suite's
+# (faults.bash).
 
 # shellcheck source=../lib/compile_helpers.bash
 source "$E2E_DIR/lib/compile_helpers.bash"
@@ -32,17 +32,6 @@ SRC
 # use_cache_dir NAME: switch to a fresh agent cache directory (no local hits).
 use_cache_dir() {
   export CCREX_DIR=$TEST_DIR/$1
-}
-
-# write_heavy_source FILE: a C file that takes gcc -O2 a few seconds.
-write_heavy_source() {
-  awk 'BEGIN {
-    for (i = 0; i < 400; i++) {
-      printf "int f%d(int *a, int n) {\n  int s = 0;\n", i
-      printf "  for (int j = 0; j < n; ++j) { s += a[j] * %d ^ (s >> 3); if (s > %d) s -= a[(j + %d) %% n]; }\n", i, i * 7, i
-      printf "  for (int k = 0; k < n; k += 2) s ^= a[k] << (k & 7);\n  return s;\n}\n"
-    }
-  }' >"$1"
 }
 
 # remote_round_trip CC: miss executed on the server, a clean cache directory then hits the
@@ -196,71 +185,4 @@ SUITE_remote() {
   expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
   expect_same_file main.o plain5.o
   expect_stats miss_executed=1
-
-  TEST "server down (closed TCP port): local compile, counted as a fallback"
-  export CCREX_REMOTE=grpc://127.0.0.1:$(closed_tcp_port)
-  plain gcc -O1 -Iinclude -c main.c -o plain.o
-  expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
-  expect_same_file main.o plain.o
-  expect_stats fallback_remote_unavailable=1
-  # A compile error during a fallback is the compiler's, reported once.
-  gcc -c broken.c -o plain.o 2>plain_stderr.txt
-  plain_status=$?
-  expect_exit $plain_status "$CCREX" gcc -c broken.c -o broken.o
-  expect_same_file stderr.txt plain_stderr.txt
-  expect_missing broken.o
-
-  TEST "server down (missing unix socket): local compile, counted as a fallback"
-  export CCREX_REMOTE=unix:$TEST_DIR/nobody-listens.sock
-  plain clang -O1 -Iinclude -c main.c -o plain.o
-  expect_exit 0 "$CCREX" clang -O1 -Iinclude -c main.c -o main.o
-  expect_same_file main.o plain.o
-  expect_stats fallback_remote_unavailable=1
-
-  TEST "server killed with SIGKILL during a compile: local compile"
-  write_heavy_source heavy.c
-  plain gcc -O2 -c heavy.c -o plain.o
-  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
-  export CCREX_REMOTE=$SERVER_URL
-  "$CCREX" gcc -O2 -c heavy.c -o heavy.o >client_stdout.txt 2>client_stderr.txt &
-  local client=$!
-  # Wait until the server runs the compiler, then kill it and everything it started.
-  wait_for 120 pgrep -P "$SERVER_PID" >/dev/null \
-    || test_failed "the server never started the compile (counters: $(all_stats))"
-  kill_server_tree "$SERVER_PID"
-  wait "$client"
-  expect_equal $? 0 "client exit status (stderr: $(cat client_stderr.txt))"
-  expect_same_file heavy.o plain.o
-  expect_stats fallback_remote_unavailable=1
-
-  TEST "server restarted on the same port: the agent reconnects and executes again"
-  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
-  export CCREX_REMOTE=$SERVER_URL
-  local port=${SERVER_URL##*:}
-  printf 'int other(void) { return 4; }\n' >other.c
-  plain gcc -O1 -Iinclude -c main.c -o plain.o
-  expect_exit 0 "$CCREX" gcc -c other.c -o other.o
-  stop_servers
-  start_server "127.0.0.1:$port" "$TEST_DIR/server-store-2"
-  expect_equal "$SERVER_URL" "$CCREX_REMOTE" "address of the restarted server"
-  expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
-  expect_same_file main.o plain.o
-  expect_stats miss_executed=2
-
-  TEST "server stopped (SIGSTOP): time limits end the wait, local compile"
-  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
-  export CCREX_REMOTE=$SERVER_URL CCREX_RPC_TIMEOUT=2 CCREX_EXECUTION_TIMEOUT=4
-  printf 'int other(void) { return 4; }\n' >other.c
-  plain gcc -O1 -Iinclude -c main.c -o plain.o
-  # A first compile connects the agent to the server.
-  expect_exit 0 "$CCREX" gcc -c other.c -o other.o
-  expect_stats miss_executed=1
-  kill -STOP "$SERVER_PID"
-  local start=$SECONDS
-  expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
-  local took=$((SECONDS - start))
-  expect_same_file main.o plain.o
-  ((took < 60)) || test_failed "the hanging server held the compile for ${took}s"
-  expect_stats miss_executed=1 fallback_remote_timeout=1
-  kill -CONT "$SERVER_PID"
 }
