@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
 
 namespace ccrex::depscan {
 namespace {
@@ -27,13 +29,7 @@ int64_t to_ns(const struct timespec& ts) {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-} // namespace
-
-std::optional<FileStat> RealFileSystem::stat(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return std::nullopt;
-  }
+FileStat to_file_stat(const struct stat& st) {
   FileStat out;
   out.dev = st.st_dev;
   out.ino = st.st_ino;
@@ -42,6 +38,66 @@ std::optional<FileStat> RealFileSystem::stat(const std::string& path) {
   out.ctime_ns = to_ns(st.st_ctim);
   out.type = type_of_mode(st.st_mode);
   return out;
+}
+
+// The file stat_for_read() opened on this thread, waiting for its read_into().
+struct PendingRead {
+  std::string path;
+  int fd = -1;
+
+  void reset() {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    fd = -1;
+    path.clear();
+  }
+  ~PendingRead() { reset(); }
+};
+thread_local PendingRead t_pending;
+
+// Return the fd stat_for_read() kept for `path` (the caller closes it), or -1.
+int take_pending(const std::string& path) {
+  if (t_pending.fd < 0 || t_pending.path != path) {
+    return -1;
+  }
+  const int fd = t_pending.fd;
+  t_pending.fd = -1;
+  t_pending.path.clear();
+  return fd;
+}
+
+} // namespace
+
+std::optional<FileStat> RealFileSystem::stat_for_read(const std::string& path) {
+  t_pending.reset();
+  // O_NONBLOCK: opening a FIFO must not wait for a writer. Anything that is not a regular
+  // file is closed again at once and only its stat is kept.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    // Unreadable but present (EACCES, ...) must still stat as present.
+    return errno == ENOENT || errno == ENOTDIR ? std::nullopt : stat(path);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return stat(path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return to_file_stat(st);
+  }
+  t_pending.path = path;
+  t_pending.fd = fd;
+  return to_file_stat(st);
+}
+
+std::optional<FileStat> RealFileSystem::stat(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return std::nullopt;
+  }
+  return to_file_stat(st);
 }
 
 util::Result<std::string> RealFileSystem::read_file(const std::string& path) {
@@ -80,7 +136,10 @@ util::Result<std::string> RealFileSystem::read_file(const std::string& path) {
 
 util::Result<size_t>
 RealFileSystem::read_into(const std::string& path, int64_t size_hint, std::string& buffer) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = take_pending(path);
+  if (fd < 0) {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  }
   if (fd < 0) {
     return util::errno_error("open " + path, errno);
   }
@@ -110,28 +169,50 @@ RealFileSystem::read_into(const std::string& path, int64_t size_hint, std::strin
   return used;
 }
 
+// getdents64(2) straight into one reusable buffer: opendir(3) would add an fstat(2) and a
+// buffer allocation per directory, and most include directories fit one call.
 util::Result<std::vector<DirEntry>> RealFileSystem::list_dir(const std::string& path) {
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) {
-    return util::errno_error("opendir " + path, errno);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return util::errno_error("open " + path, errno);
   }
+  thread_local std::vector<char> buffer(size_t{64} * 1024);
   std::vector<DirEntry> out;
-  while (const struct dirent* e = ::readdir(dir)) {
-    const std::string_view name = e->d_name;
-    if (name == "." || name == "..") {
-      continue;
+  for (;;) {
+    const ssize_t n = ::getdents64(fd, buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      const int err = errno;
+      ::close(fd);
+      return util::errno_error("getdents64 " + path, err);
     }
-    DirEntry entry{std::string(name), std::nullopt};
-    if (e->d_type == DT_REG) {
-      entry.type = FileType::regular;
-    } else if (e->d_type == DT_DIR) {
-      entry.type = FileType::directory;
-    } else if (e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) {
-      entry.type = FileType::other;
+    if (n == 0) {
+      break;
     }
-    out.push_back(std::move(entry));
+    for (ssize_t off = 0; off < n;) {
+      struct dirent64 e {};
+      // Copy the fixed header (the buffer holds packed, possibly unaligned records).
+      std::memcpy(&e, buffer.data() + off, offsetof(struct dirent64, d_name));
+      const char* name_ptr = buffer.data() + off + offsetof(struct dirent64, d_name);
+      off += e.d_reclen;
+      const std::string_view name(name_ptr);
+      if (name == "." || name == "..") {
+        continue;
+      }
+      DirEntry entry{std::string(name), std::nullopt};
+      if (e.d_type == DT_REG) {
+        entry.type = FileType::regular;
+      } else if (e.d_type == DT_DIR) {
+        entry.type = FileType::directory;
+      } else if (e.d_type != DT_LNK && e.d_type != DT_UNKNOWN) {
+        entry.type = FileType::other;
+      }
+      out.push_back(std::move(entry));
+    }
   }
-  ::closedir(dir);
+  ::close(fd);
   return out;
 }
 

@@ -48,6 +48,10 @@ public:
   // Return the stat of `path` following symlinks, or nullopt if it does not exist or
   // cannot be reached.
   virtual std::optional<FileStat> stat(const std::string& path) = 0;
+  // Like stat(), for a path that is likely to be read next with read_into(): an
+  // implementation may open the file now and keep it open for that read, so that the path
+  // is resolved once. Default: stat().
+  virtual std::optional<FileStat> stat_for_read(const std::string& path) { return stat(path); }
   // Return the bytes of the file at `path`.
   virtual util::Result<std::string> read_file(const std::string& path) = 0;
   // Read the file at `path` into the front of `buffer` and return the byte count; `buffer`
@@ -66,10 +70,13 @@ public:
   virtual util::Result<std::string> real_path(const std::string& path) = 0;
 };
 
-// The real disk.
+// The real disk. stat_for_read() opens a regular file and keeps it open (one per thread)
+// until the next stat_for_read() on that thread or the read_into() of that path, whichever
+// comes first; the read then uses the open file, whose fstat is the stat returned.
 class RealFileSystem final : public FileSystem {
 public:
   std::optional<FileStat> stat(const std::string& path) override;
+  std::optional<FileStat> stat_for_read(const std::string& path) override;
   util::Result<std::string> read_file(const std::string& path) override;
   util::Result<size_t>
   read_into(const std::string& path, int64_t size_hint, std::string& buffer) override;

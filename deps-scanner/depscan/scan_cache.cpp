@@ -11,6 +11,17 @@ ScanCache::Shard<V>& ScanCache::shard_for(Shards<V>& shards, const std::string& 
   return shards[std::hash<std::string>{}(key) % k_shards];
 }
 
+template <typename V>
+const ScanCache::Shard<V>& ScanCache::shard_for(const Shards<V>& shards, const std::string& key) {
+  return shards[std::hash<std::string>{}(key) % k_shards];
+}
+
+bool ScanCache::knows_file(const std::string& path) const {
+  const auto& shard = shard_for(m_files, path);
+  const std::lock_guard lock(shard.mutex);
+  return shard.map.count(path) != 0;
+}
+
 util::Result<std::shared_ptr<const DirectiveList>>
 ScanCache::directives(FileSystem& fs, const std::string& path, const FileStat& st) {
   auto& file_shard = shard_for(m_files, path);

@@ -88,6 +88,9 @@ public:
   util::Result<std::shared_ptr<const DirectiveList>>
   directives(FileSystem& fs, const std::string& path, const FileStat& st);
 
+  // Return whether directives of the file at `path` are cached (under any stat).
+  bool knows_file(const std::string& path) const;
+
   // Return the listing of the directory at `path`, whose current stat is `st`; nullptr
   // when it cannot be listed.
   std::shared_ptr<const DirListing>
@@ -124,6 +127,8 @@ private:
 
   template <typename V>
   static Shard<V>& shard_for(Shards<V>& shards, const std::string& key);
+  template <typename V>
+  static const Shard<V>& shard_for(const Shards<V>& shards, const std::string& key);
 
   Shards<FileEntry> m_files; // by path
   // Files seen with a given size; `hash` is filled once a second file of that size needs

@@ -39,12 +39,19 @@ std::string_view dir_prefix(std::string_view spelled) {
 }
 
 bool has_dot_component(std::string_view name) {
-  for (const std::string_view part : util::split(name, '/')) {
+  size_t start = 0;
+  for (;;) {
+    const size_t slash = name.find('/', start);
+    const std::string_view part = name.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (part.empty() || part == "." || part == "..") {
       return true;
     }
+    if (slash == std::string_view::npos) {
+      return false;
+    }
+    start = slash + 1;
   }
-  return false;
 }
 
 // One scan: a memo of stats and listings in front of the shared cache, the search chain,
@@ -66,6 +73,7 @@ private:
     return !spelled.empty() && spelled[0] == '/' ? spelled : util::join_path(m_config.cwd, spelled);
   }
   const std::optional<FileStat>& stat_of(const std::string& abs);
+  const std::optional<FileStat>& file_stat_of(const std::string& abs);
   // A listing consulted by this scan and the names looked up in it.
   struct ListingMemo {
     std::shared_ptr<const DirListing> listing;
@@ -109,6 +117,17 @@ const std::optional<FileStat>& ScanSession::stat_of(const std::string& abs) {
     return it->second;
   }
   return m_stats.emplace(abs, m_fs.stat(abs)).first->second;
+}
+
+// Like stat_of, for a path that names a file the scan reads next unless the cache already
+// knows it: then the file system may keep it open from the stat to the read.
+const std::optional<FileStat>& ScanSession::file_stat_of(const std::string& abs) {
+  const auto it = m_stats.find(abs);
+  if (it != m_stats.end()) {
+    return it->second;
+  }
+  auto st = m_cache.knows_file(abs) ? m_fs.stat(abs) : m_fs.stat_for_read(abs);
+  return m_stats.emplace(abs, std::move(st)).first->second;
 }
 
 ScanSession::ListingMemo& ScanSession::listing_of(const std::string& abs_dir) {
@@ -245,7 +264,7 @@ std::optional<Found> ScanSession::try_dir(std::string_view spelled_prefix,
   }
   Found f;
   f.abs = util::join_path(abs_dir, name);
-  const auto& st = stat_of(f.abs);
+  const auto& st = file_stat_of(f.abs);
   if (!st || st->type == FileType::directory) {
     return std::nullopt;
   }
@@ -283,7 +302,7 @@ std::optional<Found> ScanSession::search_uncached(const std::string& name,
                                                   std::optional<std::string_view> includer_prefix,
                                                   size_t start) {
   if (!name.empty() && name[0] == '/') {
-    const auto& st = stat_of(name);
+    const auto& st = file_stat_of(name);
     if (!st || st->type == FileType::directory) {
       return std::nullopt;
     }
@@ -343,7 +362,13 @@ ScanResultOr<bool> ScanSession::visit(const Found& file, int depth) {
   if (depth > k_max_depth) {
     return true;
   }
-  const auto& dir_stat = stat_of(absolute(std::string(dir_prefix(file.spelled)).append(".")));
+  // The includer's directory, spelled like the search directory or listing it was found
+  // through (no trailing "/."), so its stat is usually memoized already.
+  std::string_view dir = dir_prefix(file.spelled);
+  if (dir.size() > 1) {
+    dir.remove_suffix(1);
+  }
+  const auto& dir_stat = stat_of(absolute(dir.empty() ? std::string(".") : std::string(dir)));
   std::string key = std::to_string(file.stat.dev) + ':' + std::to_string(file.stat.ino) + ':'
                     + std::to_string(file.dir_index);
   if (dir_stat) {
