@@ -29,6 +29,27 @@ util::Result<std::string> fetch_verified(const v2::Digest& d, const BlobFetcher&
   return data;
 }
 
+bool names(const v2::Digest& d, std::string_view data) {
+  const auto actual = reapi::digest_of(data);
+  return actual.hash() == d.hash() && actual.size_bytes() == d.size_bytes();
+}
+
+// One of the result's streams: inline bytes (checked against the digest when one is set
+// too) or fetched by digest.
+util::Result<std::string> stream(const std::string& raw,
+                                 const v2::Digest& digest,
+                                 std::string_view name,
+                                 const BlobFetcher& fetch) {
+  if (raw.empty()) {
+    return fetch_verified(digest, fetch);
+  }
+  if (!digest.hash().empty() && !names(digest, raw)) {
+    return util::Error(util::ErrorCode::data_loss,
+                       "inlined " + std::string(name) + " does not match its digest");
+  }
+  return raw;
+}
+
 mode_t file_mode(bool executable, mode_t umask) {
   return (executable ? 0777 : 0666) & ~umask;
 }
@@ -52,16 +73,10 @@ void write_fd(int fd, const std::string& data) {
 util::Result<std::pair<std::string, std::string>> fetch_streams(const v2::ActionResult& result,
                                                                 const BlobFetcher& fetch) {
   std::pair<std::string, std::string> out;
-  if (!result.stdout_raw().empty() || !result.has_stdout_digest()) {
-    out.first = result.stdout_raw();
-  } else {
-    CCREX_ASSIGN_OR_RETURN(out.first, fetch_verified(result.stdout_digest(), fetch));
-  }
-  if (!result.stderr_raw().empty() || !result.has_stderr_digest()) {
-    out.second = result.stderr_raw();
-  } else {
-    CCREX_ASSIGN_OR_RETURN(out.second, fetch_verified(result.stderr_digest(), fetch));
-  }
+  CCREX_ASSIGN_OR_RETURN(out.first,
+                         stream(result.stdout_raw(), result.stdout_digest(), "stdout", fetch));
+  CCREX_ASSIGN_OR_RETURN(out.second,
+                         stream(result.stderr_raw(), result.stderr_digest(), "stderr", fetch));
   return out;
 }
 
@@ -98,8 +113,7 @@ util::Status write_outputs(const v2::ActionResult& result,
     std::string data;
     if (!f.contents().empty()) {
       data = f.contents(); // inlined: must be exactly the bytes the digest names
-      const auto actual = reapi::digest_of(data);
-      if (actual.hash() != f.digest().hash() || actual.size_bytes() != f.digest().size_bytes()) {
+      if (!names(f.digest(), data)) {
         return util::Error(util::ErrorCode::data_loss,
                            "inlined output '" + f.path() + "' does not match its digest");
       }

@@ -256,10 +256,9 @@ TEST_F(LyingEngine, OversizedInlineBlobWithTheDigestOfOtherBytesFallsBack) {
   EXPECT_NE(counters().find("fallback_bad_result\t1"), std::string::npos) << counters();
 }
 
-// Inline contents whose digest gives another size are not rejected yet: write_outputs()
-// compares only the hash, and skips even that when the digest says size 0, so these lies
-// write a wrong a.o. Enable when the writer checks sizes.
-TEST_F(LyingEngine, DISABLED_InlineBlobWithAnotherSizeFallsBack) {
+// Inline contents must be exactly the bytes their digest names: same hash with another
+// size, or a digest that claims the empty blob, are lies too.
+TEST_F(LyingEngine, InlineBlobWithAnotherSizeFallsBack) {
   const std::string oversized(1 << 20, 'x');
   auto same_hash_wrong_size = reapi::digest_of(oversized);
   same_hash_wrong_size.set_size_bytes(12);

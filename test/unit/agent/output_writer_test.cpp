@@ -114,5 +114,16 @@ TEST_F(OutputWriter, StreamsInlineOrFetchedAndVerified) {
   EXPECT_FALSE(fetch_streams(r, fetch));
 }
 
+TEST_F(OutputWriter, InlineStreamsMustMatchADigestSentAlongside) {
+  v2::ActionResult r;
+  r.set_stdout_raw("inline out");
+  *r.mutable_stdout_digest() = reapi::digest_of("inline out");
+  EXPECT_TRUE(fetch_streams(r, fetch));
+  *r.mutable_stdout_digest() = reapi::digest_of("other bytes");
+  const auto lie = fetch_streams(r, fetch);
+  ASSERT_FALSE(lie);
+  EXPECT_NE(lie.error().message().find("stdout"), std::string::npos);
+}
+
 } // namespace
 } // namespace ccrex::agent
