@@ -15,10 +15,14 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 quick=0
 [[ ${1:-} == --quick ]] && quick=1
 tus=200
-reps=21
+hit_reps=51  # per-compile hits (cheap)
+miss_reps=7  # per-compile misses (a full compile each)
+build_reps=5 # warm whole rebuilds
 if ((quick)); then
   tus=50
-  reps=7
+  hit_reps=11
+  miss_reps=2
+  build_reps=2
 fi
 
 "$repo/scripts/install-deps.sh" --bench
@@ -67,9 +71,9 @@ use() {
 clear_cache() {
   case $1 in
   ccache) rm -rf "$work/ccache" ;;
-  ccrex) "$bin/ccrex" -C >/dev/null 2>&1 || true ;;
+  ccrex) "$bin/ccrex" -C >/dev/null 2>&1 && "$bin/ccrex" -z >/dev/null 2>&1 || true ;;
   ccrex-server)
-    "$bin/ccrex" -C >/dev/null 2>&1 || true
+    "$bin/ccrex" -C >/dev/null 2>&1 && "$bin/ccrex" -z >/dev/null 2>&1 || true
     restart_server
     ;;
   esac
@@ -89,7 +93,8 @@ restart_server() {
 }
 
 # ------------------------------------------------------------------------------ measuring
-now_ns() { date +%s%N; }
+# Microseconds since the epoch, without forking (bash 5's EPOCHREALTIME).
+now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "$t"; }
 
 # stats FILE: print "median p10 p90" of the numbers in FILE (one per line).
 stats() {
@@ -104,21 +109,23 @@ record() {
   echo "$1,$2,$3,$med,$lo,$hi,${5:-}" >>"$csv"
 }
 
-# time_compiles WORKLOAD CONTENDER MEASURE SALTED CMD...: run CMD $reps times and record the
-# wall times; SALTED=1 adds -DBENCH_SALT=<n> so every run is a different compile (a miss).
-time_compiles() {
-  local workload=$1 contender=$2 measure=$3 salted=$4
-  shift 4
-  local f=$work/times.txt i t0 extra
-  : >"$f"
-  for ((i = 0; i < reps; i++)); do
-    extra=()
-    ((salted)) && extra=(-DBENCH_SALT=$RANDOM$i)
-    t0=$(now_ns)
-    "$@" "${extra[@]}" >/dev/null
-    echo "$((($(now_ns) - t0) / 1000))" | awk '{ print $1 / 1000 }' >>"$f"
-  done
-  record "$workload" "$contender" "$measure" "$f"
+# time_one FILE CMD...: run CMD once; append its wall time (ms) to FILE and the CPU ticks
+# it cost (its own, and the agent's and server's for it) to FILE.cpu.
+time_one() {
+  local f=$1 t0 t1 c0
+  shift
+  c0=$(cpu_ticks)
+  t0=${EPOCHREALTIME/[.,]/}
+  "$@" >/dev/null
+  t1=${EPOCHREALTIME/[.,]/}
+  echo "$(($(cpu_ticks) - c0))" >>"$f.cpu"
+  echo "$(((t1 - t0) / 1000)).$(printf '%03d' $(((t1 - t0) % 1000)))" >>"$f"
+}
+
+# cpu_ms_per_run FILE: mean CPU milliseconds per run recorded by time_one in FILE.cpu.
+cpu_ms_per_run() {
+  awk -v hz="$(getconf CLK_TCK)" '{ t += $1; n++ } END { printf "%.2f", n ? t * 1000 / hz / n : 0 }' \
+    "$1.cpu"
 }
 
 # cpu_ticks: CPU time (ticks) of this shell's finished children plus the agent and the
@@ -138,9 +145,9 @@ build_once() {
   local dir=$1 t0 cpu_before cpu_after
   ninja -C "$dir" -t clean >/dev/null
   cpu_before=$(cpu_ticks)
-  t0=$(now_ns)
+  t0=$(now_us)
   ninja -C "$dir" -j "$jobs" >/dev/null
-  local wall=$((($(now_ns) - t0) / 1000000))
+  local wall=$((($(now_us) - t0) / 1000))
   cpu_after=$(cpu_ticks)
   echo "$wall $(((cpu_after - cpu_before) * 1000 / $(getconf CLK_TCK)))"
 }
@@ -167,23 +174,48 @@ printf 'int main(void) { return 0; }\n' >"$work/trivial.c"
 gcc -O2 "$work/trivial.c" -o "$work/trivial"
 restart_server
 
-echo "== per-compile latency (workload c)"
-f=$work/times.txt
-: >"$f"
-for ((i = 0; i < reps; i++)); do
-  t0=$(now_ns)
-  "$work/trivial"
-  echo "$((($(now_ns) - t0) / 1000))" | awk '{ print $1 / 1000 }' >>"$f"
+echo "== per-compile latency (workload c), contenders interleaved"
+latency=(plain ccache ccrex ccrex-server)
+: >"$work/times-trivial"
+for ((i = 0; i < hit_reps; i++)); do
+  time_one "$work/times-trivial" "$work/trivial"
 done
-record c trivial-program startup "$f"
-for c in plain ccache ccrex ccrex-server; do
+record c trivial-program startup "$work/times-trivial"
+cd "$work"
+for c in "${latency[@]}"; do
   use "$c"
   clear_cache "$c"
-  cd "$work"
-  time_compiles c "$c" miss 1 ${LAUNCHER:+"$LAUNCHER"} g++ -O2 -c heavy.cpp -o heavy.o
-  [[ $c == plain ]] && continue
-  ${LAUNCHER:+"$LAUNCHER"} g++ -O2 -c heavy.cpp -o heavy.o # warm up
-  time_compiles c "$c" hit 0 "$LAUNCHER" g++ -O2 -c heavy.cpp -o heavy.o
+  : >"$work/times-$c-miss"
+  : >"$work/times-$c-miss.cpu"
+  : >"$work/times-$c-hit"
+  : >"$work/times-$c-hit.cpu"
+done
+# Misses: every run has its own salt, so no cache can answer it.
+for ((i = 0; i < miss_reps; i++)); do
+  for c in "${latency[@]}"; do
+    use "$c"
+    time_one "$work/times-$c-miss" ${LAUNCHER:+"$LAUNCHER"} g++ -O2 -c heavy.cpp -o "heavy-$c.o" \
+      -DBENCH_SALT=$RANDOM$i
+  done
+done
+for c in "${latency[@]}"; do
+  use "$c"
+  record c "$c" miss "$work/times-$c-miss" "$(cpu_ms_per_run "$work/times-$c-miss")"
+done
+# Hits: the same compile again (after one warm-up run that stores it).
+for c in "${latency[@]:1}"; do
+  use "$c"
+  "$LAUNCHER" g++ -O2 -c heavy.cpp -o "heavy-$c.o"
+done
+for ((i = 0; i < hit_reps; i++)); do
+  for c in "${latency[@]:1}"; do
+    use "$c"
+    time_one "$work/times-$c-hit" "$LAUNCHER" g++ -O2 -c heavy.cpp -o "heavy-$c.o"
+  done
+done
+for c in "${latency[@]:1}"; do
+  use "$c"
+  record c "$c" hit "$work/times-$c-hit" "$(cpu_ms_per_run "$work/times-$c-hit")"
 done
 
 echo "== client and agent memory"
@@ -192,43 +224,85 @@ cd "$work"
 client_rss=$( (/usr/bin/time -f %M "$bin/ccrex" g++ -O2 -c heavy.cpp -o heavy.o) 2>&1 | tail -1)
 echo "c,ccrex,client_peak_rss_kib,$client_rss,,," >>"$csv"
 
-echo "== whole builds (workloads a and b, -j$jobs)"
-gtest_dir=$work/gtest
-configure_gtest() {
-  rm -rf "$gtest_dir"
-  cmake -G Ninja -S /usr/src/googletest -B "$gtest_dir" -DCMAKE_BUILD_TYPE=Release \
-    ${LAUNCHER:+-DCMAKE_C_COMPILER_LAUNCHER=$LAUNCHER -DCMAKE_CXX_COMPILER_LAUNCHER=$LAUNCHER} \
-    >/dev/null
-}
-for c in plain ccache ccrex ccrex-server; do
+echo "== whole builds (workloads a and b, -j$jobs): cold once each, then warm rebuilds interleaved"
+# Every contender builds its own copy of (a) and its own googletest build tree, so the warm
+# rebuilds can take turns.
+contenders=(plain ccache ccrex ccrex-server)
+for c in "${contenders[@]}"; do
   use "$c"
   clear_cache "$c"
-  sed -i "s|^launcher =.*|launcher = $LAUNCHER|" "$work/project/build.ninja"
-  configure_gtest
-  for phase in cold warm; do
-    [[ $c == plain && $phase == warm ]] && continue
-    read -r wall cpu <<<"$(build_once "$work/project")"
-    echo "$wall" >"$f"
-    record a "$c" "build_$phase" "$f" "$cpu"
-    read -r wall cpu <<<"$(build_once "$gtest_dir")"
-    echo "$wall" >"$f"
-    record b "$c" "build_$phase" "$f" "$cpu"
+  rm -rf "$work/project-$c"
+  cp -r "$work/project" "$work/project-$c"
+  sed -i "s|^launcher =.*|launcher = $LAUNCHER|" "$work/project-$c/build.ninja"
+  cmake -G Ninja -S /usr/src/googletest -B "$work/gtest-$c" -DCMAKE_BUILD_TYPE=Release \
+    ${LAUNCHER:+-DCMAKE_C_COMPILER_LAUNCHER=$LAUNCHER -DCMAKE_CXX_COMPILER_LAUNCHER=$LAUNCHER} \
+    >/dev/null
+  for w in a b; do
+    dir=$work/project-$c
+    [[ $w == b ]] && dir=$work/gtest-$c
+    read -r wall cpu <<<"$(build_once "$dir")"
+    echo "$wall" >"$work/build-$w-$c-cold"
+    record "$w" "$c" build_cold "$work/build-$w-$c-cold" "$cpu"
+    : >"$work/build-$w-$c-warm"
+    : >"$work/build-$w-$c-warm.cpu"
   done
-  if [[ $c == ccrex* ]]; then
-    agent=$(cat "$CCREX_AGENT_DIR/agent.pid" 2>/dev/null || true)
-    hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$agent/status" 2>/dev/null || echo "")
-    echo "a+b,$c,agent_peak_rss_kib,$hwm,,," >>"$csv"
-    if [[ $c == ccrex ]]; then
-      # -j64 warm rebuild of (a): no agent bottleneck.
-      t0=$(now_ns)
-      ninja -C "$work/project" -t clean >/dev/null
-      ninja -C "$work/project" -j 64 >/dev/null
-      echo "$((($(now_ns) - t0) / 1000000))" >"$f"
-      record a ccrex build_warm_j64 "$f"
-      "$bin/ccrex" --print-stats | sed 's/^/   /'
-    fi
-  fi
 done
+for ((i = 0; i < build_reps; i++)); do
+  for c in "${contenders[@]:1}"; do
+    use "$c"
+    for w in a b; do
+      dir=$work/project-$c
+      [[ $w == b ]] && dir=$work/gtest-$c
+      read -r wall cpu <<<"$(build_once "$dir")"
+      echo "$wall" >>"$work/build-$w-$c-warm"
+      echo "$cpu" >>"$work/build-$w-$c-warm.cpu"
+    done
+  done
+done
+for c in "${contenders[@]:1}"; do
+  for w in a b; do
+    record "$w" "$c" build_warm "$work/build-$w-$c-warm" \
+      "$(sort -n "$work/build-$w-$c-warm.cpu" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+  done
+done
+
+echo "== high parallelism and agent memory (ccrex)"
+use ccrex
+: >"$work/build-a-j64"
+for ((i = 0; i < build_reps; i++)); do
+  ninja -C "$work/project-ccrex" -t clean >/dev/null
+  t0=$(now_us)
+  ninja -C "$work/project-ccrex" -j 64 >/dev/null
+  echo "$((($(now_us) - t0) / 1000))" >>"$work/build-a-j64"
+done
+record a ccrex build_warm_j64 "$work/build-a-j64"
+# Agent RSS over 2,000 more compiles (warm rebuilds of a), sampled after each rebuild.
+agent=$(cat "$CCREX_AGENT_DIR/agent.pid")
+rss() { awk '/VmRSS/ { print $2 }' "/proc/$agent/status"; }
+first_rss=$(rss)
+max_rss=$first_rss
+for ((n = 0; n < 2000; n += tus)); do
+  ninja -C "$work/project-ccrex" -t clean >/dev/null
+  ninja -C "$work/project-ccrex" -j "$jobs" >/dev/null
+  r=$(rss)
+  ((r > max_rss)) && max_rss=$r
+done
+echo "a,ccrex,agent_rss_before_2000_kib,$first_rss,,," >>"$csv"
+echo "a,ccrex,agent_rss_after_2000_kib,$(rss),,," >>"$csv"
+echo "a,ccrex,agent_rss_max_2000_kib,$max_rss,,," >>"$csv"
+for c in ccrex ccrex-server; do
+  use "$c"
+  hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$(cat "$CCREX_AGENT_DIR/agent.pid")/status")
+  echo "a+b,$c,agent_peak_rss_kib,$hwm,,," >>"$csv"
+done
+for c in ccrex ccrex-server; do
+  use "$c"
+  fell_back=$("$bin/ccrex" --print-stats | awk '$1 ~ /^(fallback_|local_)/ { n += $2 } END { print n + 0 }')
+  echo "a+b+c,$c,fallbacks_or_local_runs,$fell_back,,," >>"$csv"
+done
+use ccrex
+echo "   ccrex counters over the whole run:"
+"$bin/ccrex" --print-stats | sed 's/^/   /'
 
 echo
 echo "== results (ms; ratio = contender / plain and / ccache for the same measure)"
@@ -262,7 +336,12 @@ for w in "ab":
     if a and b: target(f"({w}) cold build <= 1.10x plain ({a:.0f} vs {b:.0f} ms)", a <= 1.1 * b)
 rss = val.get(("c", "ccrex", "client_peak_rss_kib"))
 if rss: target(f"client peak RSS <= 4 MiB ({rss / 1024:.1f} MiB)", rss <= 4096)
+before = val.get(("a", "ccrex", "agent_rss_before_2000_kib")); after = val.get(("a", "ccrex", "agent_rss_max_2000_kib"))
+if before and after: target(f"agent RSS bounded over 2,000 compiles ({before / 1024:.0f} -> max {after / 1024:.0f} MiB, within +25%)", after <= 1.25 * before)
 j64 = val.get(("a", "ccrex", "build_warm_j64")); jn = val.get(("a", "ccrex", "build_warm"))
+for c in ("ccrex", "ccrex-server"):
+    n = val.get(("a+b+c", c, "fallbacks_or_local_runs"))
+    if n is not None: target(f"{c}: no compile fell back or ran locally ({n:.0f})", n == 0)
 if j64 and jn: target(f"-j64 warm rebuild <= -j{__import__('os').cpu_count()} ({j64:.0f} vs {jn:.0f} ms)", j64 <= jn)
 PY
 echo
