@@ -17,7 +17,7 @@ quick=0
 tus=200
 hit_reps=51  # per-compile hits (cheap)
 miss_reps=7  # per-compile misses (a full compile each)
-build_reps=5 # warm whole rebuilds
+build_reps=11 # warm whole rebuilds (cheap, and noisy on a small machine)
 if ((quick)); then
   tus=50
   hit_reps=11
