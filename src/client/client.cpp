@@ -3,11 +3,13 @@
 #include "client/agent_client.h"
 #include "client/command_line.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+#include <csignal>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -131,6 +133,30 @@ int run_compile(const ClientCommand& command) {
   exec_compiler(argv);
 }
 
+// Return the pid in the agent's pid file, or 0.
+pid_t read_agent_pid(const std::string& pid_file) {
+  const int fd = ::open(pid_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return 0;
+  }
+  char buf[32] = {};
+  const ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+  ::close(fd);
+  if (n <= 0) {
+    return 0;
+  }
+  const long pid = std::strtol(buf, nullptr, 10);
+  return pid > 0 && pid <= INT_MAX ? static_cast<pid_t>(pid) : 0;
+}
+
+// Wait (up to 30 s) until process `pid` has exited, so that `ccrex --stop-agent` returns
+// only once the agent has finished writing its files.
+void wait_for_exit(pid_t pid) {
+  for (int i = 0; pid > 0 && i < 3000 && (::kill(pid, 0) == 0 || errno == EPERM); ++i) {
+    ::usleep(10'000);
+  }
+}
+
 int run_admin(const ClientCommand& command) {
   const bool stop = command.args[0] == "--stop-agent";
   auto options = agent_options(self_path());
@@ -140,6 +166,7 @@ int run_admin(const ClientCommand& command) {
   util::Error last_error(util::ErrorCode::unavailable, "no attempt");
   // A second attempt covers an agent that stopped because it speaks another version.
   for (int attempt = 0; attempt < 3; ++attempt) {
+    const pid_t agent_pid = stop ? read_agent_pid(options.paths.pid_file) : 0;
     auto sock = stop ? connect_agent(options) : connect_or_start_agent(options);
     if (!sock && stop) {
       write_all(STDOUT_FILENO, "ccrex: no agent is running\n");
@@ -151,6 +178,9 @@ int run_admin(const ClientCommand& command) {
       if (reply && reply->kind == protocol::ReplyKind::text) {
         write_all(STDOUT_FILENO, reply->out);
         write_all(STDERR_FILENO, reply->err);
+        if (stop) {
+          wait_for_exit(agent_pid);
+        }
         return reply->exit_code;
       }
       last_error = reply ? util::Error(util::ErrorCode::unavailable, reply->reason)
