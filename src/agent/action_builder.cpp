@@ -49,10 +49,10 @@ std::string relative_to(const std::string& target, const std::string& base) {
   return out.empty() ? "." : out;
 }
 
+// Whether `path` lies below one of `dirs` (normalized).
 bool under_any(const std::string& path, const std::vector<std::string>& dirs) {
   return std::any_of(dirs.begin(), dirs.end(), [&](const std::string& d) {
-    const std::string nd = util::normalize_path(d);
-    return path.size() > nd.size() && path.compare(0, nd.size(), nd) == 0 && path[nd.size()] == '/';
+    return path.size() > d.size() && path.compare(0, d.size(), d) == 0 && path[d.size()] == '/';
   });
 }
 
@@ -122,6 +122,9 @@ util::Status add_inputs(const ActionContext& ctx,
                  ctx.toolchain.builtin_include_dirs_cxx.begin(),
                  ctx.toolchain.builtin_include_dirs_cxx.end());
   builtin.emplace_back("/usr/include");
+  for (auto& d : builtin) {
+    d = util::normalize_path(d);
+  }
   std::set<std::string> seen;
   std::vector<std::string> external;
   const auto& ids = ctx.dependencies.identities;

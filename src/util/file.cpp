@@ -164,7 +164,38 @@ std::string join_path(std::string_view a, std::string_view b) {
   return out;
 }
 
+namespace {
+
+// True when normalize_path would return `path` unchanged: no empty, "." or ".." component
+// and no trailing slash (other than "/" itself). Most paths a compile names already are.
+bool is_normal(std::string_view path) {
+  if (path.empty()) {
+    return false;
+  }
+  if (path == "/") {
+    return true;
+  }
+  size_t start = path.front() == '/' ? 1 : 0;
+  for (;;) {
+    const size_t slash = path.find('/', start);
+    const std::string_view part = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (part.empty() || part == "." || part == "..") {
+      return false;
+    }
+    if (slash == std::string_view::npos) {
+      return true;
+    }
+    start = slash + 1;
+  }
+}
+
+} // namespace
+
 std::string normalize_path(std::string_view path) {
+  if (is_normal(path)) {
+    return std::string(path);
+  }
   const bool absolute = !path.empty() && path.front() == '/';
   std::vector<std::string_view> parts;
   size_t pos = 0;

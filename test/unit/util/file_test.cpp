@@ -62,6 +62,18 @@ TEST(File, PathHelpers) {
   EXPECT_EQ(normalize_path("../x/../../y"), "../../y");
   EXPECT_EQ(normalize_path("/../a"), "/a");
   EXPECT_EQ(normalize_path("a/.."), ".");
+  // Already normal paths come back as they are; anything else goes the long way.
+  EXPECT_EQ(normalize_path("/usr/include/c++/12/vector"), "/usr/include/c++/12/vector");
+  EXPECT_EQ(normalize_path("..a/b./.c"), "..a/b./.c");
+  EXPECT_EQ(normalize_path("a"), "a");
+  EXPECT_EQ(normalize_path("/"), "/");
+  EXPECT_EQ(normalize_path("a/b/"), "a/b");
+  EXPECT_EQ(normalize_path("//a"), "/a");
+  EXPECT_EQ(normalize_path("a//b"), "a/b");
+  EXPECT_EQ(normalize_path("a/."), "a");
+  EXPECT_EQ(normalize_path("/a/b/.."), "/a");
+  EXPECT_EQ(normalize_path("."), ".");
+  EXPECT_EQ(normalize_path(""), ".");
 }
 
 TEST(File, SafeRelativePaths) {
