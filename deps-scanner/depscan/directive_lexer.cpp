@@ -61,6 +61,37 @@ size_t skip_ordinary(const char* text, size_t pos, size_t n) {
   return pos;
 }
 
+// Return whether [p, p + n) contains "__has_include". Compares the first and last byte of
+// the word at 16 positions at once and checks the rest only where both match.
+bool contains_has_include(const char* p, size_t n) {
+  constexpr std::string_view k_word = "__has_include";
+  constexpr size_t k_len = k_word.size();
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i first = _mm_set1_epi8(k_word.front());
+  const __m128i last = _mm_set1_epi8(k_word.back());
+  for (; i + 16 + k_len - 1 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + k_len - 1));
+    for (auto mask = static_cast<unsigned>(
+             _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last))));
+         mask != 0;
+         mask &= mask - 1) {
+      const size_t at = i + static_cast<size_t>(__builtin_ctz(mask));
+      if (std::memcmp(p + at + 1, k_word.data() + 1, k_len - 2) == 0) {
+        return true;
+      }
+    }
+  }
+#endif
+  for (; i + k_len <= n; ++i) {
+    if (p[i] == k_word.front() && std::memcmp(p + i, k_word.data(), k_len) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Return the number of '\n' in [p, end).
 uint32_t count_newlines(const char* p, const char* end) {
   uint32_t lines = 0;
@@ -92,6 +123,13 @@ constexpr std::string_view trim_view(std::string_view s) {
   return s;
 }
 
+// What a directive's name says about the directive, before its line is read.
+enum class DirectiveClass : uint8_t {
+  irrelevant,           // cannot name a header (#pragma, #endif, #undef, # 1 "x.h", ...)
+  may_test_has_include, // #if, #elif, #define, ...: matters only if __has_include occurs
+  general,              // an include-like directive, or a name the quick look cannot read
+};
+
 // Scans one buffer. Positions are byte offsets into m_text; m_line is the current physical
 // line (1-based).
 class Lexer {
@@ -110,6 +148,9 @@ private:
   bool try_skip_raw_string();
   bool is_digit_separator() const;
   void lex_directive(size_t after_hash, uint32_t line);
+  DirectiveClass classify_directive(size_t after_hash) const;
+  bool may_hold_has_include(size_t begin, size_t end) const;
+  void skip_logical_line();
   std::string read_logical_line();
   bool read_header_name_verbatim(std::string& out, const std::string& so_far);
   void parse_directive(std::string_view logical, uint32_t line);
@@ -384,6 +425,18 @@ std::vector<Directive> Lexer::run() {
 
 // `line` is the line of the '#' (or '%'); m_line may be further on after splices.
 void Lexer::lex_directive(size_t after_hash, uint32_t line) {
+  const DirectiveClass kind = classify_directive(after_hash);
+  if (kind != DirectiveClass::general) {
+    // Most directives are #define, #if, #endif, ...: skip them without building their text,
+    // unless __has_include may occur in them.
+    const uint32_t start_line = m_line;
+    m_pos = after_hash;
+    skip_logical_line();
+    if (kind == DirectiveClass::irrelevant || !may_hold_has_include(after_hash, m_pos)) {
+      return;
+    }
+    m_line = start_line;
+  }
   m_pos = after_hash;
   // Most directive lines have no splice and no comment: then the raw bytes up to the newline
   // are the logical line and need no copy. Otherwise build the cleaned line.
@@ -400,6 +453,117 @@ void Lexer::lex_directive(size_t after_hash, uint32_t line) {
   }
   const std::string logical = read_logical_line();
   parse_directive(logical, line);
+}
+
+// Read the directive name that starts after the '#' at `after_hash` as parse_directive would
+// see it in the logical line (splices removed) and classify it. A '/' before the name (maybe a
+// comment) makes the answer `general`. Changes nothing.
+DirectiveClass Lexer::classify_directive(size_t after_hash) const {
+  size_t i = after_hash;
+  for (;;) {
+    if (is_space(at(i))) {
+      ++i;
+    } else if (const size_t n = splice_length(i)) {
+      i += n;
+    } else {
+      break;
+    }
+  }
+  if (at(i) == '/') {
+    return DirectiveClass::general;
+  }
+  constexpr size_t k_max_name = 16; // longer than any name classified below
+  std::array<char, k_max_name> buf{};
+  size_t len = 0;
+  for (;;) {
+    const char c = at(i);
+    if (is_ident_char(c)) {
+      if (len < k_max_name) {
+        buf[len] = c;
+      }
+      ++len;
+      ++i;
+    } else if (const size_t n = splice_length(i)) {
+      i += n;
+    } else {
+      break;
+    }
+  }
+  if (len > k_max_name) {
+    return DirectiveClass::irrelevant;
+  }
+  const std::string_view name(buf.data(), len);
+  if (name == "include" || name == "include_next" || name == "import") {
+    return DirectiveClass::general;
+  }
+  if (name == "if" || name == "elif" || name == "define" || name == "ifdef" || name == "ifndef"
+      || name == "elifdef" || name == "elifndef") {
+    return DirectiveClass::may_test_has_include;
+  }
+  return DirectiveClass::irrelevant;
+}
+
+// Return whether the logical line whose raw bytes are [begin, end) may contain
+// "__has_include": the bytes contain it, or a splice joins two identifier characters (and so
+// may join the pieces of one). Removing comments cannot create the word.
+bool Lexer::may_hold_has_include(size_t begin, size_t end) const {
+  const char* const base = m_text.data();
+  if (contains_has_include(base + begin, end - begin)) {
+    return true;
+  }
+  for (size_t i = begin; i < end;) {
+    const void* hit = std::memchr(base + i, '\\', end - i);
+    if (hit == nullptr) {
+      return false;
+    }
+    const size_t k = static_cast<size_t>(static_cast<const char*>(hit) - base);
+    size_t after = k;
+    while (const size_t n = splice_length(after)) {
+      after += n;
+    }
+    if (after != k && k > begin && is_ident_char(base[k - 1]) && is_ident_char(at(after))) {
+      return true;
+    }
+    i = after == k ? k + 1 : after;
+  }
+  return false;
+}
+
+// Consume the rest of a directive line from m_pos exactly as read_logical_line does (same
+// end, same line count) without building its text. Not for include-like directives, whose
+// header names read_logical_line copies verbatim.
+void Lexer::skip_logical_line() {
+  const size_t n = m_text.size();
+  for (;;) {
+    m_pos = skip_ordinary(m_text.data(), m_pos, n);
+    if (m_pos >= n) {
+      return;
+    }
+    const char c = m_text[m_pos];
+    if (c == '\n') {
+      return;
+    }
+    if (c == '\\') {
+      m_pos = splice_length(m_pos) != 0 ? skip_splices(m_pos) : m_pos + 1;
+    } else if (c == '/') {
+      const size_t j = skip_splices(m_pos + 1);
+      if (at(j) == '/') {
+        m_pos = j + 1;
+        skip_line_comment();
+        return;
+      }
+      if (at(j) == '*') {
+        m_pos = j + 1;
+        skip_block_comment();
+      } else {
+        m_pos = j;
+      }
+    } else if (c == '"' || !is_digit_separator()) {
+      skip_quoted(c);
+    } else {
+      ++m_pos; // a digit separator
+    }
+  }
 }
 
 // Return whether `so_far` (a logical directive line without its '#') is exactly an

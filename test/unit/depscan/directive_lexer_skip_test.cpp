@@ -1,0 +1,145 @@
+// Directives that cannot name a header (#define, #if, #pragma, ...) are skipped without
+// building their text unless __has_include may occur in them. These tests pin that the
+// quick path answers exactly like the general one: same directives, same line numbers.
+
+#include "depscan/directive_lexer.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <random>
+#include <string>
+
+namespace ccrex::depscan {
+namespace {
+
+std::string lex(std::string_view text) {
+  return print_directives(lex_directives(text));
+}
+
+TEST(DirectiveLexerSkip, HasIncludeInMultiLineDefine) {
+  EXPECT_EQ(lex("#define A(x) \\\n  (x) + \\\n  __has_include(<a.h>)\n"), "has_include <a.h>\n");
+}
+
+TEST(DirectiveLexerSkip, HasIncludeSplitBySplice) {
+  EXPECT_EQ(lex("#define A __has_\\\ninclude(<a.h>)\n"), "has_include <a.h>\n");
+  EXPECT_EQ(lex("#if __has_inc\\  \n\\\nlude(\"b.h\")\n#endif\n"), "has_include \"b.h\"\n");
+  EXPECT_EQ(lex("#elif __has_include_\\\nnext(<c.h>)\n"), "has_include_next <c.h>\n");
+}
+
+TEST(DirectiveLexerSkip, SpliceJoiningOtherIdentifiersIsHarmless) {
+  const auto d = lex_directives("#define A foo\\\nbar\n#include <a.h>\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].line, 3u);
+}
+
+TEST(DirectiveLexerSkip, SpliceInsideDirectiveName) {
+  EXPECT_EQ(lex("#de\\\nfine A __has_include(<a.h>)\n"), "has_include <a.h>\n");
+  EXPECT_EQ(lex("#i\\\nf __has_include(<b.h>)\n#endif\n"), "has_include <b.h>\n");
+  EXPECT_EQ(lex("#pra\\\ngma __has_include(<c.h>)\n"), "");
+  EXPECT_EQ(lex("#\\\n  define A __has_include(<d.h>)\n"), "has_include <d.h>\n");
+}
+
+TEST(DirectiveLexerSkip, CommentBetweenHashAndName) {
+  EXPECT_EQ(lex("# /* c */ define A __has_include(<a.h>)\n"), "has_include <a.h>\n");
+  EXPECT_EQ(lex("#/**/if __has_include(<b.h>)\n#endif\n"), "has_include <b.h>\n");
+  EXPECT_EQ(lex("#/* c\n */pragma __has_include(<c.h>)\n#include <d.h>\n"), "include <d.h>\n");
+}
+
+TEST(DirectiveLexerSkip, Digraph) {
+  EXPECT_EQ(lex("%:define A __has_include(<a.h>)\n%: if __has_include(\"b.h\")\n%:endif\n"),
+            "has_include <a.h>\nhas_include \"b.h\"\n");
+  EXPECT_EQ(lex("%\\\n:define A \\\n __has_include(<c.h>)\n"), "has_include <c.h>\n");
+}
+
+TEST(DirectiveLexerSkip, HasIncludeOnlyInCommentOfSkippedLine) {
+  EXPECT_EQ(lex("#if 0 /* __has_include(<a.h>) */\n#define B // __has_include(<b.h>)\n"), "");
+}
+
+TEST(DirectiveLexerSkip, LongAndEmptyNames) {
+  EXPECT_EQ(lex("#a_directive_name_longer_than_any __has_include(<a.h>)\n"), "");
+  EXPECT_EQ(lex("#\n# 12 \"x.h\" 3\n#!x\n#include <b.h>\n"), "include <b.h>\n");
+}
+
+TEST(DirectiveLexerSkip, LineNumbersAfterSkippedLines) {
+  const auto d = lex_directives("#define A 1 \\\n 2 /* x\n y */ \\\n 3\n#include <a.h>\n"
+                                "#pragma x /*\n#include <no.h>\n*/\n#include <b.h>\n");
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].name, "a.h");
+  EXPECT_EQ(d[0].line, 5u);
+  EXPECT_EQ(d[1].name, "b.h");
+  EXPECT_EQ(d[1].line, 9u);
+}
+
+TEST(DirectiveLexerSkip, LineCommentContinuedBySpliceInSkippedLine) {
+  EXPECT_EQ(lex("#endif // x \\\n#include <a.h>\n#include <b.h>\n"), "include <b.h>\n");
+}
+
+TEST(DirectiveLexerSkip, LiteralsInSkippedLines) {
+  EXPECT_EQ(lex("#error \"/*\"\n#include <a.h>\n"), "include <a.h>\n");
+  EXPECT_EQ(lex("#define S '/*'\n#include <a.h>\n"), "include <a.h>\n");
+  // 1'0 is a number: the next quote opens a character literal, not the digit separator's.
+  EXPECT_EQ(lex("#define N 1'0 + '/*'\n#include <a.h>\n"), "include <a.h>\n");
+  EXPECT_EQ(lex("#warning \"a \\\n b\" /*\n*/\n#include <a.h>\n"), "include <a.h>\n");
+}
+
+// A comment right after the '#' sends every directive down the general path, and changes
+// nothing else: random directive lines must lex the same with and without it. (Quotes are
+// preceded by a space so that no piece is taken for a digit separator, which could leave a
+// comment open across lines and put the inserted comment inside it.) (Quotes are
+// preceded by a space so that no piece is taken for a digit separator, which could leave a
+// comment open across lines and put the inserted comment inside it.)
+TEST(DirectiveLexerSkip, QuickPathMatchesGeneralPath) {
+  constexpr std::array<std::string_view, 27> k_pieces = {
+      " ",
+      "define",
+      "if",
+      "elif",
+      "pragma",
+      "endif",
+      "include",
+      "__has_",
+      "_next",
+      "x",
+      "__has_include",
+      "(",
+      ")",
+      "<a.h>",
+      "\"b.h\"",
+      "\\\n",
+      "\\ \r\n",
+      " '/*'",
+      "/* c */",
+      " 1'0",
+      "/* c\n */",
+      "\t",
+      "\"//\"",
+      " 'x'",
+      "__has_include(<c.h>)",
+      "MACRO",
+      "\"\\\n\"",
+  };
+  std::mt19937 rng(12345);
+  for (int round = 0; round < 20000; ++round) {
+    std::string quick;
+    std::string general;
+    const int lines = 1 + static_cast<int>(rng() % 4);
+    for (int l = 0; l < lines; ++l) {
+      std::string body;
+      const int n = 1 + static_cast<int>(rng() % 8);
+      for (int k = 0; k < n; ++k) {
+        body.append(k_pieces[rng() % k_pieces.size()]);
+      }
+      quick.append("#").append(body).append("\n");
+      general.append("#/**/").append(body).append("\n");
+    }
+    const auto a = lex_directives(quick);
+    const auto b = lex_directives(general);
+    ASSERT_EQ(a, b) << "input: " << quick << "\nquick:\n"
+                    << print_directives(a) << "general:\n"
+                    << print_directives(b);
+  }
+}
+
+} // namespace
+} // namespace ccrex::depscan
