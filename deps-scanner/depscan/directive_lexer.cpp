@@ -61,6 +61,28 @@ size_t skip_ordinary(const char* text, size_t pos, size_t n) {
   return pos;
 }
 
+// Return the first position at or after `pos` that holds neither ' ' nor '\t' (or `n`):
+// indentation is a large part of many headers.
+size_t skip_blanks(const char* text, size_t pos, size_t n) {
+#if defined(__SSE2__)
+  const __m128i sp = _mm_set1_epi8(' ');
+  const __m128i tab = _mm_set1_epi8('\t');
+  while (pos + 16 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + pos));
+    const auto blank = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, tab))));
+    if (blank != 0xffffU) {
+      return pos + static_cast<size_t>(__builtin_ctz(~blank));
+    }
+    pos += 16;
+  }
+#endif
+  while (pos < n && (text[pos] == ' ' || text[pos] == '\t')) {
+    ++pos;
+  }
+  return pos;
+}
+
 // Return whether [p, p + n) contains "__has_include". Compares the first and last byte of
 // the word at 16 positions at once and checks the rest only where both match.
 bool contains_has_include(const char* p, size_t n) {
@@ -329,9 +351,7 @@ std::vector<Directive> Lexer::run() {
       ++m_pos;
       at_line_start = true;
       // Indentation is most of what a line start holds: skip it here, not per dispatch.
-      while (m_pos < n && (m_text[m_pos] == ' ' || m_text[m_pos] == '\t')) {
-        ++m_pos;
-      }
+      m_pos = skip_blanks(m_text.data(), m_pos, n);
       break;
     case ' ':
     case '\t':
@@ -339,9 +359,7 @@ std::vector<Directive> Lexer::run() {
     case '\f':
     case '\v':
       ++m_pos;
-      while (m_pos < n && (m_text[m_pos] == ' ' || m_text[m_pos] == '\t')) {
-        ++m_pos;
-      }
+      m_pos = skip_blanks(m_text.data(), m_pos, n);
       break;
     case '\\':
       if (splice_length(m_pos) != 0) {
@@ -409,9 +427,7 @@ std::vector<Directive> Lexer::run() {
         }
         ++m_line;
         ++m_pos;
-        while (m_pos < n && (m_text[m_pos] == ' ' || m_text[m_pos] == '\t')) {
-          ++m_pos;
-        }
+        m_pos = skip_blanks(m_text.data(), m_pos, n);
         if (m_pos >= n || !is_ident_char(m_text[m_pos])) {
           at_line_start = true;
           break;

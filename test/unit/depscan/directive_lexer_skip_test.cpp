@@ -83,6 +83,18 @@ TEST(DirectiveLexerSkip, LiteralsInSkippedLines) {
   EXPECT_EQ(lex("#warning \"a \\\n b\" /*\n*/\n#include <a.h>\n"), "include <a.h>\n");
 }
 
+// Indentation is skipped 16 bytes at a time: runs longer than that, mixed tabs, and runs that
+// reach the end of the buffer.
+TEST(DirectiveLexerSkip, LongIndentation) {
+  const std::string pad(37, ' ');
+  EXPECT_EQ(lex(pad + "#include <a.h>\n\t \t" + pad + "# include <b.h>\n"),
+            "include <a.h>\ninclude <b.h>\n");
+  EXPECT_EQ(lex("int x;\n" + pad + "\t#include <c.h>\nx" + pad + "#include <no.h>\n"),
+            "include <c.h>\n");
+  EXPECT_EQ(lex("int x;\n" + pad + "/* c */ #include <d.h>\n" + pad), "include <d.h>\n");
+  EXPECT_EQ(lex("#include <e.h>\n" + pad + "\f#include <f.h>\n"), "include <e.h>\ninclude <f.h>\n");
+}
+
 // A comment right after the '#' sends every directive down the general path, and changes
 // nothing else: random directive lines must lex the same with and without it. (Quotes are
 // preceded by a space so that no piece is taken for a digit separator, which could leave a
