@@ -83,16 +83,22 @@ size_t skip_blanks(const char* text, size_t pos, size_t n) {
   return pos;
 }
 
-// Return whether [p, p + n) contains "__has_include". Compares the first and last byte of
-// the word at 16 positions at once and checks the rest only where both match.
-bool contains_has_include(const char* p, size_t n) {
+// Return whether [p, p + n) contains "__has_include". Bytes up to p + readable (>= n) may be
+// loaded, so that a short line near more text needs no byte-by-byte tail. Compares the
+// word's first and last byte at 16 positions at once and checks the rest only where both
+// match.
+bool contains_has_include(const char* p, size_t n, size_t readable) {
   constexpr std::string_view k_word = "__has_include";
   constexpr size_t k_len = k_word.size();
+  if (n < k_len) {
+    return false;
+  }
+  const size_t last_start = n - k_len; // the last position where the word may start
   size_t i = 0;
 #if defined(__SSE2__)
   const __m128i first = _mm_set1_epi8(k_word.front());
   const __m128i last = _mm_set1_epi8(k_word.back());
-  for (; i + 16 + k_len - 1 <= n; i += 16) {
+  for (; i <= last_start && i + 16 + k_len - 1 <= readable; i += 16) {
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + k_len - 1));
     for (auto mask = static_cast<unsigned>(
@@ -100,13 +106,16 @@ bool contains_has_include(const char* p, size_t n) {
          mask != 0;
          mask &= mask - 1) {
       const size_t at = i + static_cast<size_t>(__builtin_ctz(mask));
+      if (at > last_start) {
+        return false; // candidates come in increasing order
+      }
       if (std::memcmp(p + at + 1, k_word.data() + 1, k_len - 2) == 0) {
         return true;
       }
     }
   }
 #endif
-  for (; i + k_len <= n; ++i) {
+  for (; i <= last_start; ++i) {
     if (p[i] == k_word.front() && std::memcmp(p + i, k_word.data(), k_len) == 0) {
       return true;
     }
@@ -524,7 +533,7 @@ DirectiveClass Lexer::classify_directive(size_t after_hash) const {
 // may join the pieces of one). Removing comments cannot create the word.
 bool Lexer::may_hold_has_include(size_t begin, size_t end) const {
   const char* const base = m_text.data();
-  if (contains_has_include(base + begin, end - begin)) {
+  if (contains_has_include(base + begin, end - begin, m_text.size() - begin)) {
     return true;
   }
   for (size_t i = begin; i < end;) {

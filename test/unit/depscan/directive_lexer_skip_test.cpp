@@ -83,6 +83,16 @@ TEST(DirectiveLexerSkip, LiteralsInSkippedLines) {
   EXPECT_EQ(lex("#warning \"a \\\n b\" /*\n*/\n#include <a.h>\n"), "include <a.h>\n");
 }
 
+// The search for __has_include may look past the end of the line, but not past the buffer,
+// and must not report a word that only continues on the next line.
+TEST(DirectiveLexerSkip, HasIncludeNearLineAndBufferEnd) {
+  EXPECT_EQ(lex("#define A __has_include(<a.h>)"), "has_include <a.h>\n");
+  EXPECT_EQ(lex("#define A x\n#define B __has_include"), "");
+  EXPECT_EQ(lex("#define A __has_inc\nlude(<a.h>)\n" + std::string(40, ' ')), "");
+  EXPECT_EQ(lex("#if __has_includ\n#endif e(<a.h>)\n"), "");
+  EXPECT_EQ(lex("#if 1\n#if __has_include(<b.h>)\n"), "has_include <b.h>\n");
+}
+
 // Indentation is skipped 16 bytes at a time: runs longer than that, mixed tabs, and runs that
 // reach the end of the buffer.
 TEST(DirectiveLexerSkip, LongIndentation) {
