@@ -54,6 +54,30 @@ bool has_dot_component(std::string_view name) {
   }
 }
 
+// What makes two visits of a file equivalent: the file's identity, where it was found
+// (which decides #include_next) and the identity of the directory its quoted includes start
+// from. Built without formatting numbers: there is one per directive that resolves.
+struct VisitKey {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  uint64_t dir_dev = 0;
+  uint64_t dir_ino = 0;
+  int dir_index = 0;
+  bool has_dir = false;
+
+  bool operator==(const VisitKey&) const = default;
+};
+
+struct VisitKeyHash {
+  size_t operator()(const VisitKey& k) const {
+    uint64_t h = k.ino * 0x9e3779b97f4a7c15ULL;
+    h ^= (k.dev + static_cast<uint64_t>(k.dir_index) * 0xbf58476d1ce4e5b9ULL) + (h << 6) + (h >> 2);
+    h ^=
+        (k.dir_ino * 0x94d049bb133111ebULL + k.dir_dev + (k.has_dir ? 1 : 0)) + (h << 6) + (h >> 2);
+    return static_cast<size_t>(h);
+  }
+};
+
 // One scan: a memo of stats and listings in front of the shared cache, the search chain,
 // and the output being built. Single-threaded.
 class ScanSession {
@@ -106,7 +130,7 @@ private:
   // search() answers by (includer prefix, name, start index): most headers are included
   // from many files.
   std::unordered_map<std::string, std::optional<Found>> m_lookups;
-  std::unordered_set<std::string> m_visited;
+  std::unordered_set<VisitKey, VisitKeyHash> m_visited;
   std::unordered_set<std::string> m_emitted;
   ScannedFiles m_files;
 };
@@ -288,7 +312,7 @@ std::optional<Found> ScanSession::search(const std::string& name,
   key.push_back('\0');
   key.append(name);
   key.push_back('\0');
-  key.append(std::to_string(start));
+  key.append(reinterpret_cast<const char*>(&start), sizeof(start)); // part of a memo key only
   const auto it = m_lookups.find(key);
   if (it != m_lookups.end()) {
     return it->second;
@@ -369,12 +393,12 @@ ScanResultOr<bool> ScanSession::visit(const Found& file, int depth) {
     dir.remove_suffix(1);
   }
   const auto& dir_stat = stat_of(absolute(dir.empty() ? std::string(".") : std::string(dir)));
-  std::string key = std::to_string(file.stat.dev) + ':' + std::to_string(file.stat.ino) + ':'
-                    + std::to_string(file.dir_index);
+  VisitKey key{file.stat.dev, file.stat.ino, 0, 0, file.dir_index, dir_stat.has_value()};
   if (dir_stat) {
-    key += ':' + std::to_string(dir_stat->dev) + ':' + std::to_string(dir_stat->ino);
+    key.dir_dev = dir_stat->dev;
+    key.dir_ino = dir_stat->ino;
   }
-  if (!m_visited.insert(std::move(key)).second) {
+  if (!m_visited.insert(key).second) {
     return true;
   }
   auto directives = m_cache.directives(m_fs, file.abs, file.stat);
