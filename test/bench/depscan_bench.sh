@@ -9,7 +9,8 @@
 # No-pc = the same with --no-probe-cache: every process also runs `g++ -E -v` (the very first
 #         scan on a machine).
 # Warm = `ccrex-depscan --repeat N` in one process: the per-scan median after the first.
-# Every figure is the median of `runs` measurements taken in this run.
+# Every figure is the median of `runs` measurements taken in this run; g++ -M, cold and no-pc
+# runs are interleaved (one of each per round).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,21 +44,25 @@ mapfile -t gt_files < <(find "$gt/googletest/src" "$gt/googlemock/src" -name '*.
 
 now_ns() { date +%s%N; }
 
-# measure CMD...: run CMD `runs` times; print "median-wall-ms median-cpu-ms" (cpu = user+sys of
-# every child process, so the figure holds up on a machine that other jobs share).
+# measure CMD...: run the commands (each one string, split like a shell would) round-robin
+# `runs` times, so that load from other jobs on a shared machine falls on all of them alike;
+# print "median-wall-ms median-cpu-ms" per command, one line each (cpu = user+sys of every
+# child process).
 measure() {
   python3 - "$runs" "$@" <<'PY'
-import resource, statistics, subprocess, sys, time
-runs, cmd = int(sys.argv[1]), sys.argv[2:]
-walls, cpus = [], []
+import resource, shlex, statistics, subprocess, sys, time
+runs, cmds = int(sys.argv[1]), [shlex.split(c) for c in sys.argv[2:]]
+walls, cpus = [[] for _ in cmds], [[] for _ in cmds]
 for _ in range(runs):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
-    walls.append((time.perf_counter() - t0) * 1000)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpus.append(((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000)
-print(f"{statistics.median(walls):.2f} {statistics.median(cpus):.2f}")
+    for i, cmd in enumerate(cmds):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+        walls[i].append((time.perf_counter() - t0) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus[i].append(((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000)
+for w, c in zip(walls, cpus):
+    print(f"{statistics.median(w):.2f} {statistics.median(c):.2f}")
 PY
 }
 
@@ -89,15 +94,23 @@ warm_gt() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1fx", (b > 0 ? a / b : 0)}'; }
 
 echo "scanner: $scanner   runs: $runs   googletest files: ${#gt_files[@]}"
-read -r g_all g_all_cpu < <(measure g++ -M -std=c++20 "$work/all_std.cc")
 scan_all >/dev/null # fills the probe cache
-read -r c_all c_all_cpu < <(measure "$scanner" g++ -std=c++20 "$work/all_std.cc")
-read -r p_all p_all_cpu < <(measure "$scanner" --no-probe-cache g++ -std=c++20 "$work/all_std.cc")
+all_cc=$(printf %q "$work/all_std.cc")
+q_scanner=$(printf %q "$scanner")
+{
+  read -r g_all g_all_cpu
+  read -r c_all c_all_cpu
+  read -r p_all p_all_cpu
+} < <(measure "g++ -M -std=c++20 $all_cc" "$q_scanner g++ -std=c++20 $all_cc" \
+  "$q_scanner --no-probe-cache g++ -std=c++20 $all_cc")
 w_all=$(warm_ms g++ -std=c++20 "$work/all_std.cc")
 export -f gt_loop
-read -r g_gt g_gt_cpu < <(measure bash -c 'gt_loop gxx')
-read -r c_gt c_gt_cpu < <(measure bash -c 'gt_loop scan')
-read -r p_gt p_gt_cpu < <(measure bash -c 'gt_loop scan --no-probe-cache')
+{
+  read -r g_gt g_gt_cpu
+  read -r c_gt c_gt_cpu
+  read -r p_gt p_gt_cpu
+} < <(measure "bash -c 'gt_loop gxx'" "bash -c 'gt_loop scan'" \
+  "bash -c 'gt_loop scan --no-probe-cache'")
 w_gt=$(warm_gt)
 
 fmt='%-34s %10s %9s %10s %9s %7s %8s %7s\n'
