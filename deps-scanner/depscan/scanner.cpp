@@ -250,7 +250,12 @@ bool ScanSession::may_exist(const std::string& abs_dir, std::string_view name) {
   if (has_dot_component(name)) {
     return true; // ".." is resolved physically by the kernel: ask stat directly
   }
+  // The includer's directory comes spelled with a trailing slash, a search directory
+  // without: one listing serves both.
   std::string cur = abs_dir;
+  while (cur.size() > 1 && cur.back() == '/') {
+    cur.pop_back();
+  }
   size_t start = 0;
   for (;;) {
     const size_t slash = name.find('/', start);

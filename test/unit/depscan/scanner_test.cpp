@@ -51,6 +51,16 @@ TEST_F(ScannerTest, QuotedIncludeFoundNextToIncluderFirst) {
   EXPECT_EQ(ok({"-iquote", "q", "-Ii", "-c", "src/a.c"}), (Files{"src/a.c", "src/x.h"}));
 }
 
+TEST_F(ScannerTest, IncluderDirectoryAndSearchDirectoryShareOneListing) {
+  // inc/ is searched as "-Iinc" (no trailing slash) and as a.h's own directory ("inc/"):
+  // both spellings are one directory and must cost one listing.
+  fs.add_file("/w/a.c", "#include <a.h>\n");
+  fs.add_file("/w/inc/a.h", "#include \"b.h\"\n");
+  fs.add_file("/w/inc/b.h", "");
+  EXPECT_EQ(ok({"-Iinc", "-c", "a.c"}), (Files{"a.c", "inc/a.h", "inc/b.h"}));
+  EXPECT_EQ(fs.listings(), 1);
+}
+
 TEST_F(ScannerTest, IquoteBeforeIForQuotedOnly) {
   fs.add_file("/w/a.c", "#include \"x.h\"\n#include <y.h>\n");
   fs.add_file("/w/q/x.h", "");
