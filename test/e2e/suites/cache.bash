@@ -172,6 +172,23 @@ SUITE_cache() {
   expect_missing broken.o
   expect_stat hit_local 1
 
+  TEST "objects get the client's umask, not the agent's"
+  # The agent starts under umask 022; later clients run under 077 and 002.
+  expect_exit 0 "$CCREX" gcc -c main.c -Iinclude -DVALUE=1 -o first.o
+  expect_equal "$(stat -c %a first.o)" 644 "mode under umask 022"
+  for mask in 077 002; do
+    (umask $mask && gcc -c main.c -Iinclude -DVALUE=$mask -o plain.o)
+    want=$(stat -c %a plain.o)
+    for kind in miss hit; do
+      rm -f out.o
+      (umask $mask && "$CCREX" gcc -c main.c -Iinclude -DVALUE=$mask -o out.o) ||
+        test_failed "compile under umask $mask failed"
+      expect_equal "$(stat -c %a out.o)" "$want" "mode of a $kind under umask $mask"
+      expect_same_file out.o plain.o
+    done
+  done
+  expect_stats miss_executed=3 hit_local=2
+
   for cc in gcc clang; do
     TEST "$cc: the same sources in two git checkouts share hits"
     mkdir -p origin/src origin/include
