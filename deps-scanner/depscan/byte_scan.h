@@ -1,0 +1,164 @@
+#pragma once
+
+// Byte-level scanning primitives of the directive lexer: character classes and the fast
+// skips over ordinary text, blanks and newlines (16 bytes at a time where SSE2 is there).
+// Header-only so the lexer's inner loops inline them.
+//
+// Thread safety: pure functions.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#if defined(__SSE2__)
+#  include <emmintrin.h>
+#endif
+
+namespace ccrex::depscan::bytes {
+
+constexpr bool is_ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
+         || c == '$';
+}
+
+constexpr bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+constexpr bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// Characters that end the fast skip over ordinary code in the middle of a line.
+constexpr std::array<bool, 256> make_special_table() {
+  std::array<bool, 256> t{};
+  for (const unsigned char c : {'\n', '\\', '/', '"', '\''}) {
+    t[c] = true;
+  }
+  return t;
+}
+inline constexpr std::array<bool, 256> k_special = make_special_table();
+
+// Return the first position at or after `pos` holding a k_special character (or `n`).
+inline size_t skip_ordinary(const char* text, size_t pos, size_t n) {
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n');
+  const __m128i bs = _mm_set1_epi8('\\');
+  const __m128i sl = _mm_set1_epi8('/');
+  const __m128i dq = _mm_set1_epi8('"');
+  const __m128i sq = _mm_set1_epi8('\'');
+  while (pos + 16 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + pos));
+    const __m128i hit =
+        _mm_or_si128(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, bs)),
+                                  _mm_or_si128(_mm_cmpeq_epi8(v, sl), _mm_cmpeq_epi8(v, dq))),
+                     _mm_cmpeq_epi8(v, sq));
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) {
+      return pos + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    }
+    pos += 16;
+  }
+#endif
+  while (pos < n && !k_special[static_cast<unsigned char>(text[pos])]) {
+    ++pos;
+  }
+  return pos;
+}
+
+// Return the first position at or after `pos` that holds neither ' ' nor '\t' (or `n`):
+// indentation is a large part of many headers.
+inline size_t skip_blanks(const char* text, size_t pos, size_t n) {
+#if defined(__SSE2__)
+  const __m128i sp = _mm_set1_epi8(' ');
+  const __m128i tab = _mm_set1_epi8('\t');
+  while (pos + 16 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + pos));
+    const auto blank = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, tab))));
+    if (blank != 0xffffU) {
+      return pos + static_cast<size_t>(__builtin_ctz(~blank));
+    }
+    pos += 16;
+  }
+#endif
+  while (pos < n && (text[pos] == ' ' || text[pos] == '\t')) {
+    ++pos;
+  }
+  return pos;
+}
+
+// Return whether [p, p + n) contains "__has_include". Bytes up to p + readable (>= n) may be
+// loaded, so that a short line near more text needs no byte-by-byte tail. Compares the
+// word's first and last byte at 16 positions at once and checks the rest only where both
+// match.
+inline bool contains_has_include(const char* p, size_t n, size_t readable) {
+  constexpr std::string_view k_word = "__has_include";
+  constexpr size_t k_len = k_word.size();
+  if (n < k_len) {
+    return false;
+  }
+  const size_t last_start = n - k_len; // the last position where the word may start
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i first = _mm_set1_epi8(k_word.front());
+  const __m128i last = _mm_set1_epi8(k_word.back());
+  for (; i <= last_start && i + 16 + k_len - 1 <= readable; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + k_len - 1));
+    for (auto mask = static_cast<unsigned>(
+             _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last))));
+         mask != 0;
+         mask &= mask - 1) {
+      const size_t at = i + static_cast<size_t>(__builtin_ctz(mask));
+      if (at > last_start) {
+        return false; // candidates come in increasing order
+      }
+      if (std::memcmp(p + at + 1, k_word.data() + 1, k_len - 2) == 0) {
+        return true;
+      }
+    }
+  }
+#endif
+  for (; i <= last_start; ++i) {
+    if (p[i] == k_word.front() && std::memcmp(p + i, k_word.data(), k_len) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Return the number of '\n' in [p, end).
+inline uint32_t count_newlines(const char* p, const char* end) {
+  uint32_t lines = 0;
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n');
+  for (; end - p >= 16; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // Few bits are set (a line is longer than 16 bytes), so clear them one at a time rather
+    // than call libgcc's popcount (no POPCNT in the baseline instruction set).
+    for (auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl))); mask != 0;
+         mask &= mask - 1) {
+      ++lines;
+    }
+  }
+#endif
+  for (; p < end; ++p) {
+    lines += *p == '\n' ? 1 : 0;
+  }
+  return lines;
+}
+
+constexpr std::string_view trim_view(std::string_view s) {
+  while (!s.empty() && (is_space(s.front()) || s.front() == '\n')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (is_space(s.back()) || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+} // namespace ccrex::depscan::bytes
