@@ -150,7 +150,8 @@ void Lexer::skip_quoted(char quote) {
         ++m_line;
         continue;
       }
-      m_pos += at(m_pos + 1) == '\n' ? 1 : 2;
+      // An escape covers the next byte, unless that is the newline or the end of the text.
+      m_pos += m_pos + 1 < m_text.size() && m_text[m_pos + 1] != '\n' ? 2 : 1;
       continue;
     }
     ++m_pos;
@@ -389,6 +390,8 @@ DirectiveClass Lexer::classify_directive(size_t after_hash) const {
 // "__has_include": the bytes contain it, or a splice joins two identifier characters (and so
 // may join the pieces of one). Removing comments cannot create the word.
 bool Lexer::may_hold_has_include(size_t begin, size_t end) const {
+  end = std::min(end, m_text.size());
+  begin = std::min(begin, end);
   const char* const base = m_text.data();
   if (contains_has_include(base + begin, end - begin, m_text.size() - begin)) {
     return true;

@@ -9,6 +9,7 @@
 #include <array>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace ccrex::depscan {
 namespace {
@@ -25,6 +26,24 @@ TEST(DirectiveLexerSkip, HasIncludeSplitBySplice) {
   EXPECT_EQ(lex("#define A __has_\\\ninclude(<a.h>)\n"), "has_include <a.h>\n");
   EXPECT_EQ(lex("#if __has_inc\\  \n\\\nlude(\"b.h\")\n#endif\n"), "has_include \"b.h\"\n");
   EXPECT_EQ(lex("#elif __has_include_\\\nnext(<c.h>)\n"), "has_include_next <c.h>\n");
+}
+
+// Lex `text` from a heap buffer of exactly its size (no terminator after it), so the
+// sanitizer build catches any read past the end.
+std::string lex_exact(std::string_view text) {
+  const std::vector<char> bytes(text.begin(), text.end());
+  return print_directives(lex_directives(std::string_view(bytes.data(), bytes.size())));
+}
+
+TEST(DirectiveLexerSkip, BackslashAsTheLastByteOfAnOpenLiteral) {
+  // The escape has no byte left to cover: the lexer must stop at the end of the text.
+  for (const std::string_view text :
+       {"#if __has_include(<a.h>) 'x\\", "#define A \"x\\", "#if B '\\", "#pragma '\\"}) {
+    std::string general(text);
+    general.insert(1, "/**/"); // forces the general path
+    EXPECT_EQ(lex_exact(text), lex_exact(general)) << text;
+  }
+  EXPECT_EQ(lex_exact("#if __has_include(<a.h>) 'x\\"), "has_include <a.h>\n");
 }
 
 TEST(DirectiveLexerSkip, SpliceJoiningOtherIdentifiersIsHarmless) {
