@@ -79,32 +79,35 @@ make_with_restart() {
 }
 
 # expect_compiles_accounted N: N compiles went through the agent, each a remote execution
-# or hit or a counted fallback, and at least one fell back.
+# or hit or a counted fallback. Whether the compile cut off by the restart falls back or is
+# retried on the new server depends on timing; both are right, so neither is required.
 expect_compiles_accounted() {
-  local done fell
+  local done
   done=$(stat_sum '^(miss_executed|hit_|fallback_|compile_error)')
-  fell=$(fallback_count)
   expect_equal "$done" "$1" "compiles counted (counters: $(all_stats))"
-  ((fell >= 1)) || test_failed "no fallback was counted (counters: $(all_stats))"
+  echo "    counters: $(all_stats)"
 }
 
 # interrupt_hits N: N times, put an old object at x.o, start a compile whose result is in
 # the local store (a hit that writes a large object) and SIGKILL the agent, or the agent
 # and the client, after a random delay within the time such a compile takes. x.o must then
-# be the old object or the complete new one.
+# be the old object or the complete new one. Each round starts its agent first (a small
+# compile), so the timed window is the hit itself, most of it reading and writing the object.
 interrupt_hits() {
-  local n=$1 i pid client delay ms leftovers=0 old=0 new=0 start_ms
-  # The first compile stores the object; time a hit with a fresh agent, as every
-  # iteration below has one.
-  expect_exit 0 "$CCREX" gcc -c big.c -o x.o
+  local n=$1 i pid client delay ms leftovers=0 old=0 new=0 t0
+  printf 'int warm(void) { return 1; }\n' >warm.c
+  expect_exit 0 "$CCREX" gcc -c big.c -o x.o # stores the object
+  expect_exit 0 "$CCREX" gcc -c warm.c -o warm.o
   stop_agent
+  expect_exit 0 "$CCREX" gcc -c warm.c -o warm.o
   cp plain_old.o x.o
-  start_ms=$(date +%s%3N)
+  t0=${EPOCHREALTIME/[.,]/}
   expect_exit 0 "$CCREX" gcc -c big.c -o x.o
-  ms=$(($(date +%s%3N) - start_ms + 20))
+  ms=$(((${EPOCHREALTIME/[.,]/} - t0) / 1000 + 2))
   expect_same_file x.o plain_big.o
   stop_agent
   for ((i = 0; i < n; i++)); do
+    "$CCREX" gcc -c warm.c -o warm.o >/dev/null 2>&1 || test_failed "warm-up compile failed"
     cp plain_old.o x.o
     "$CCREX" gcc -c big.c -o x.o >/dev/null 2>&1 &
     client=$!
@@ -121,7 +124,7 @@ interrupt_hits() {
     elif cmp -s x.o plain_big.o; then
       new=$((new + 1))
     else
-      test_failed "iteration $i (killed after ${delay} of ${ms} ms): x.o is neither the old nor the new object ($(stat -c %s x.o) bytes)"
+      test_failed "iteration $i (killed after ${delay} of ${ms} ms): x.o is neither the old nor the new object ($(stat -c %s x.o 2>/dev/null || echo no) bytes)"
     fi
     leftovers=$((leftovers + $(find . -maxdepth 1 -name 'x.o.tmp.*' | wc -l)))
     rm -f x.o.tmp.*
@@ -131,7 +134,7 @@ interrupt_hits() {
 }
 
 SUITE_faults() {
-  local plain_status client start took port
+  local plain_status client start took port caught round
 
   TEST "engine refuses connections (closed TCP port): local compile, counted"
   export CCREX_REMOTE=grpc://127.0.0.1:$(closed_tcp_port)
@@ -155,20 +158,30 @@ SUITE_faults() {
 
   TEST "engine killed with SIGKILL during an upload: local compile, counted"
   # A 24 MiB header (comments) is uploaded through ByteStream; the server is killed once
-  # it holds part of it in its temporary directory.
-  awk 'BEGIN { for (i = 0; i < 300000; i++) printf "/* %075d */\n", i }' >include/huge.h
-  printf '#include "huge.h"\n' | cat - main.c >upload.c
-  plain gcc -O1 -Iinclude -c upload.c -o plain.o
-  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
-  export CCREX_REMOTE=$SERVER_URL
-  "$CCREX" gcc -O1 -Iinclude -c upload.c -o upload.o >client_stdout.txt 2>client_stderr.txt &
-  client=$!
-  wait_for 120 upload_in_progress "$TEST_DIR/server-store" \
-    || test_failed "the server never received the header (counters: $(all_stats))"
-  kill_server_tree "$SERVER_PID"
-  wait "$client"
-  expect_equal $? 0 "client exit status (stderr: $(cat client_stderr.txt))"
-  expect_same_file upload.o plain.o
+  # it holds part of it in its temporary directory. On a fast machine the whole upload can
+  # slip between two looks: then the round is repeated with other header bytes (a new blob).
+  caught=0
+  for round in 1 2 3 4 5; do
+    awk -v r="$round" 'BEGIN { for (i = 0; i < 300000; i++) printf "/* %d %073d */\n", r, i }' \
+      >include/huge.h
+    printf '#include "huge.h"\n' | cat - main.c >upload.c
+    plain gcc -O1 -Iinclude -c upload.c -o plain.o
+    "$CCREX" -z >/dev/null
+    start_server 127.0.0.1:0 "$TEST_DIR/server-store-$round"
+    export CCREX_REMOTE=$SERVER_URL
+    "$CCREX" gcc -O1 -Iinclude -c upload.c -o upload.o >client_stdout.txt 2>client_stderr.txt &
+    client=$!
+    until upload_in_progress "$TEST_DIR/server-store-$round" || ! process_alive "$client"; do
+      sleep 0.01
+    done
+    upload_in_progress "$TEST_DIR/server-store-$round" && caught=1
+    kill_server_tree "$SERVER_PID"
+    wait "$client"
+    expect_equal $? 0 "client exit status (stderr: $(cat client_stderr.txt))"
+    expect_same_file upload.o plain.o
+    ((caught)) && break
+  done
+  ((caught)) || test_failed "five uploads finished before the server could be killed during one"
   expect_stats fallback_remote_unavailable=1
 
   TEST "engine killed with SIGKILL during an execution: local compile, counted"
@@ -360,5 +373,5 @@ SUITE_faults() {
   }' >big.c
   plain gcc -c big.c -o plain_big.o
   plain gcc -c main.c -Iinclude -o plain_old.o
-  interrupt_hits 24
+  interrupt_hits 48
 }
