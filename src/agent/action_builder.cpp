@@ -127,7 +127,7 @@ util::Status add_inputs(const ActionContext& ctx,
   }
   std::set<std::string> seen;
   std::vector<std::string> external;
-  const auto& ids = ctx.dependencies.identities;
+  const auto& ids = ctx.dependencies.stats;
   for (size_t i = 0; i < files.size(); ++i) {
     const std::string& f = files[i];
     const std::string abs = ctx.paths.absolute(f);

@@ -69,12 +69,8 @@ util::Result<Dependencies> DependencyFinder::find(const toolchain::ParsedCommand
     if (scanned) {
       Dependencies deps;
       deps.files = std::move(scanned->files);
-      deps.identities.reserve(scanned->stats.size());
-      for (const auto& st : scanned->stats) {
-        deps.identities.push_back({st.dev, st.ino, st.size, st.mtime_ns, st.ctime_ns});
-      }
-      if (deps.identities.size() != deps.files.size()) {
-        deps.identities.clear(); // not parallel: do not trust them
+      if (scanned->stats.size() == deps.files.size()) { // else not parallel: not trusted
+        deps.stats = std::move(scanned->stats);
       }
       return deps;
     }

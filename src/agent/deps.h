@@ -6,7 +6,6 @@
 //
 // Thread safety: find() may be called concurrently; the scanner's caches are shared.
 
-#include "agent/file_digests.h"
 #include "depscan/builtin_probe.h"
 #include "depscan/file_system.h"
 #include "depscan/scan_cache.h"
@@ -24,7 +23,7 @@ struct Dependencies {
   std::vector<std::string> files;
   // The stat each file had when the scanner read or validated it, parallel to `files`
   // (empty when -M produced the list). Lets the digest cache answer without a stat.
-  std::vector<FileIdentity> identities;
+  std::vector<depscan::FileStat> stats;
   // True when the compiler's -M produced the list.
   bool from_compiler = false;
   // Why the scanner was not used ("" when it was).

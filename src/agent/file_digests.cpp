@@ -13,7 +13,7 @@ int64_t ns(const timespec& t) {
 
 } // namespace
 
-std::optional<FileInfo> FileDigests::cached(const std::string& path, const FileIdentity& id) {
+std::optional<FileInfo> FileDigests::cached(const std::string& path, const depscan::FileStat& id) {
   const std::lock_guard lock(m_mutex);
   const auto it = m_entries.find(path);
   if (it != m_entries.end() && it->second.id == id) {
@@ -22,7 +22,7 @@ std::optional<FileInfo> FileDigests::cached(const std::string& path, const FileI
   return std::nullopt;
 }
 
-util::Result<FileInfo> FileDigests::get(const std::string& path, const FileIdentity* known) {
+util::Result<FileInfo> FileDigests::get(const std::string& path, const depscan::FileStat* known) {
   if (known != nullptr) {
     if (auto info = cached(path, *known)) {
       const std::lock_guard lock(m_mutex);
@@ -37,11 +37,12 @@ util::Result<FileInfo> FileDigests::get(const std::string& path, const FileIdent
   if (!S_ISREG(st.st_mode)) {
     return util::invalid_argument("not a regular file: " + path);
   }
-  const FileIdentity id{static_cast<uint64_t>(st.st_dev),
-                        static_cast<uint64_t>(st.st_ino),
-                        st.st_size,
-                        ns(st.st_mtim),
-                        ns(st.st_ctim)};
+  const depscan::FileStat id{static_cast<uint64_t>(st.st_dev),
+                             static_cast<uint64_t>(st.st_ino),
+                             st.st_size,
+                             ns(st.st_mtim),
+                             ns(st.st_ctim),
+                             depscan::FileType::regular};
   if (auto info = cached(path, id)) {
     return *info;
   }

@@ -6,6 +6,7 @@
 //
 // Thread safety: get() may be called concurrently.
 
+#include "depscan/file_system.h"
 #include "util/result.h"
 #include "util/sha256.h"
 
@@ -24,17 +25,6 @@ struct FileInfo {
   bool is_executable = false;
 };
 
-// The stat fields that change whenever a file's content or mode changes (chmod moves ctime).
-struct FileIdentity {
-  uint64_t dev = 0;
-  uint64_t ino = 0;
-  int64_t size = 0;
-  int64_t mtime_ns = 0;
-  int64_t ctime_ns = 0;
-
-  bool operator==(const FileIdentity&) const = default;
-};
-
 class FileDigests {
 public:
   // Files changed within `racy_window_ns` of a lookup may still change without their
@@ -43,20 +33,21 @@ public:
   explicit FileDigests(int64_t racy_window_ns = 2'000'000'000) : m_racy_window_ns(racy_window_ns) {}
 
   // Return the digest and mode of the regular file at `path` (absolute). `known`, when
-  // given, is the file's stat as the caller observed it moments ago: if the cache holds an
-  // entry with that identity, it answers without touching the disk. Otherwise the file is
+  // given, is the file's stat as the caller observed it moments ago (the scanner's): if the
+  // cache holds an entry with that stat, it answers without touching the disk. A chmod
+  // moves ctime, so the stat also covers the executable bit. Otherwise the file is
   // stat'ed (and read when the cache cannot answer).
-  util::Result<FileInfo> get(const std::string& path, const FileIdentity* known = nullptr);
+  util::Result<FileInfo> get(const std::string& path, const depscan::FileStat* known = nullptr);
 
   // Number of get() calls answered without a stat (for tests).
   int64_t known_hits() const;
 
 private:
   struct Entry {
-    FileIdentity id;
+    depscan::FileStat id;
     FileInfo info;
   };
-  std::optional<FileInfo> cached(const std::string& path, const FileIdentity& id);
+  std::optional<FileInfo> cached(const std::string& path, const depscan::FileStat& id);
 
   const int64_t m_racy_window_ns;
   mutable std::mutex m_mutex;

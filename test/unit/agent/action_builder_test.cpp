@@ -4,8 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <sys/stat.h>
-
 namespace ccrex::agent {
 namespace {
 
@@ -43,7 +41,6 @@ protected:
     cmd = toolchain::parse_command(argv, {toolchain::CompilerFamily::gcc, false}, {co.build(), {}});
     EXPECT_TRUE(cmd.supported());
     dependencies.files = std::move(deps);
-    dependencies.identities = identities;
     paths = std::make_unique<PathMapper>(find_project_root(co.build(), ""), co.build());
     const ActionContext ctx{cmd, compiler, id, dependencies, *paths, config, env, same_path};
     return build_action(ctx, digests);
@@ -53,7 +50,6 @@ protected:
   toolchain::ToolchainId id;
   toolchain::ParsedCommand cmd;
   Dependencies dependencies;
-  std::vector<FileIdentity> identities; // handed to build() as the scanner's stats
   std::unique_ptr<PathMapper> paths;
   FileDigests digests;
   std::string compiler = "/usr/bin/gcc";
@@ -69,15 +65,11 @@ std::string env_of(const v2::Command& c, const std::string& name) {
   return "<unset>";
 }
 
-FileIdentity identity_of(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  const auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; };
-  return {static_cast<uint64_t>(st.st_dev),
-          static_cast<uint64_t>(st.st_ino),
-          st.st_size,
-          ns(st.st_mtim),
-          ns(st.st_ctim)};
+// The stat the scanner would hand over for `path`.
+depscan::FileStat identity_of(const std::string& path) {
+  const auto st = depscan::RealFileSystem().stat(path);
+  EXPECT_TRUE(st.has_value()) << path;
+  return st.value_or(depscan::FileStat{});
 }
 
 TEST(ActionBuilderDigests, TheScannersStatsSpareTheDigestCacheItsOwn) {
@@ -98,7 +90,7 @@ TEST(ActionBuilderDigests, TheScannersStatsSpareTheDigestCacheItsOwn) {
   auto first = build_action(ctx, digests); // no stats: hashes both, keeps them
   ASSERT_TRUE(first) << first.error().message();
   EXPECT_EQ(digests.known_hits(), 0);
-  deps.identities = {identity_of(co.root() + "/src/a.c"), identity_of(co.root() + "/include/h.h")};
+  deps.stats = {identity_of(co.root() + "/src/a.c"), identity_of(co.root() + "/include/h.h")};
   auto second = build_action(ctx, digests);
   ASSERT_TRUE(second);
   EXPECT_EQ(digests.known_hits(), 2);
@@ -106,7 +98,7 @@ TEST(ActionBuilderDigests, TheScannersStatsSpareTheDigestCacheItsOwn) {
   // A header edited after the scan took its stat: the identity no longer matches the
   // cache, so the file is stat'ed and hashed again and the key moves.
   ASSERT_TRUE(util::write_file_atomic(co.root() + "/include/h.h", "#define H 2\n"));
-  deps.identities[1] = identity_of(co.root() + "/include/h.h");
+  deps.stats[1] = identity_of(co.root() + "/include/h.h");
   auto third = build_action(ctx, digests);
   ASSERT_TRUE(third);
   EXPECT_EQ(digests.known_hits(), 3);

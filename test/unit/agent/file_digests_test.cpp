@@ -12,15 +12,11 @@
 namespace ccrex::agent {
 namespace {
 
-FileIdentity identity_of(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  const auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; };
-  return {static_cast<uint64_t>(st.st_dev),
-          static_cast<uint64_t>(st.st_ino),
-          st.st_size,
-          ns(st.st_mtim),
-          ns(st.st_ctim)};
+// The stat the scanner would hand over for `path`.
+depscan::FileStat identity_of(const std::string& path) {
+  const auto st = depscan::RealFileSystem().stat(path);
+  EXPECT_TRUE(st.has_value()) << path;
+  return st.value_or(depscan::FileStat{});
 }
 
 class FileDigestsTest : public ::testing::Test {
@@ -32,7 +28,7 @@ protected:
 
 TEST_F(FileDigestsTest, AKnownIdentityIsAnsweredWithoutTouchingTheDisk) {
   ASSERT_TRUE(util::write_file_atomic(path, "int x;\n"));
-  const FileIdentity id = identity_of(path);
+  const depscan::FileStat id = identity_of(path);
   auto first = digests.get(path);
   ASSERT_TRUE(first) << first.error().message();
   EXPECT_EQ(first->digest, util::digest_of("int x;\n"));
@@ -43,7 +39,7 @@ TEST_F(FileDigestsTest, AKnownIdentityIsAnsweredWithoutTouchingTheDisk) {
   EXPECT_EQ(again->digest, first->digest);
   EXPECT_EQ(digests.known_hits(), 1);
   // Another identity is not trusted: the file is looked at, and it is gone.
-  FileIdentity other = id;
+  depscan::FileStat other = id;
   other.mtime_ns += 1;
   auto stale = digests.get(path, &other);
   ASSERT_FALSE(stale);
@@ -55,7 +51,7 @@ TEST_F(FileDigestsTest, ChangedContentIsHashedAgain) {
   ASSERT_TRUE(util::write_file_atomic(path, "int x;\n"));
   ASSERT_TRUE(digests.get(path));
   ASSERT_TRUE(util::write_file_atomic(path, "int y = 2;\n"));
-  const FileIdentity now = identity_of(path);
+  const depscan::FileStat now = identity_of(path);
   auto changed = digests.get(path, &now);
   ASSERT_TRUE(changed);
   EXPECT_EQ(changed->digest, util::digest_of("int y = 2;\n"));
@@ -70,7 +66,7 @@ TEST_F(FileDigestsTest, ChmodChangesTheIdentityAndTheExecutableBit) {
   // File times tick with the kernel clock (a few ms): let ctime move.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_EQ(::chmod(path.c_str(), 0755), 0);
-  const FileIdentity now = identity_of(path);
+  const depscan::FileStat now = identity_of(path);
   auto exec = digests.get(path, &now);
   ASSERT_TRUE(exec);
   EXPECT_TRUE(exec->is_executable);
