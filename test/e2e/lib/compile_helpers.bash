@@ -184,3 +184,24 @@ write_heavy_source() {
 stat_sum() {
   "$CCREX" --print-stats | awk -F'\t' -v re="$1" '$1 ~ re { s += $2 } END { print s + 0 }'
 }
+
+# write_remote_sources: main.c (includes include/config.h) and broken.c (does not compile),
+# the sources of the suites that drive a ccrex-server.
+write_remote_sources() {
+  mkdir -p include
+  printf '#pragma once\n#define SCALE 3\n' >include/config.h
+  cat >main.c <<'SRC'
+#include <stdio.h>
+#include "config.h"
+int compute(int v) { return v * SCALE; }
+int main(void) { printf("%d\n", compute(7)); return 0; }
+SRC
+  cat >broken.c <<'SRC'
+int f(void) { return undeclared_name; }
+SRC
+}
+
+# use_cache_dir NAME: switch to a fresh agent cache directory (no local hits).
+use_cache_dir() {
+  export CCREX_DIR=$TEST_DIR/$1
+}

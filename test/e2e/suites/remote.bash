@@ -16,22 +16,7 @@ SUITE_remote_SETUP() {
   isolate_test
   # Keep failing RPCs short: the tests below make the server fail on purpose.
   export CCREX_RETRIES=1
-  mkdir -p include
-  printf '#pragma once\n#define SCALE 3\n' >include/config.h
-  cat >main.c <<'SRC'
-#include <stdio.h>
-#include "config.h"
-int compute(int v) { return v * SCALE; }
-int main(void) { printf("%d\n", compute(7)); return 0; }
-SRC
-  cat >broken.c <<'SRC'
-int f(void) { return undeclared_name; }
-SRC
-}
-
-# use_cache_dir NAME: switch to a fresh agent cache directory (no local hits).
-use_cache_dir() {
-  export CCREX_DIR=$TEST_DIR/$1
+  write_remote_sources
 }
 
 # remote_round_trip CC: miss executed on the server, a clean cache directory then hits the
