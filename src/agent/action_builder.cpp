@@ -110,12 +110,18 @@ util::Status add_inputs(const ActionContext& ctx,
                         reapi::MerkleTree& tree,
                         std::string& salt,
                         BuiltAction& out) {
-  std::vector<std::string> files = ctx.dependencies.files;
+  // Dependencies first, so that index i still matches the scanner's stats.
+  std::vector<const std::string*> files;
+  files.reserve(ctx.dependencies.files.size() + ctx.command.option_inputs.size()
+                + ctx.command.response_files.size());
+  for (const auto& f : ctx.dependencies.files) {
+    files.push_back(&f);
+  }
   for (const auto& oi : ctx.command.option_inputs) {
-    files.push_back(oi.path);
+    files.push_back(&oi.path);
   }
   for (const auto& rf : ctx.command.response_files) {
-    files.push_back(rf);
+    files.push_back(&rf);
   }
   std::vector<std::string> builtin = ctx.toolchain.builtin_include_dirs_c;
   builtin.insert(builtin.end(),
@@ -129,7 +135,7 @@ util::Status add_inputs(const ActionContext& ctx,
   std::vector<std::string> external;
   const auto& ids = ctx.dependencies.stats;
   for (size_t i = 0; i < files.size(); ++i) {
-    const std::string& f = files[i];
+    const std::string& f = *files[i];
     const std::string abs = ctx.paths.absolute(f);
     if (!seen.insert(abs).second) {
       continue;

@@ -25,8 +25,7 @@ std::optional<FileInfo> FileDigests::cached(const std::string& path, const depsc
 util::Result<FileInfo> FileDigests::get(const std::string& path, const depscan::FileStat* known) {
   if (known != nullptr) {
     if (auto info = cached(path, *known)) {
-      const std::lock_guard lock(m_mutex);
-      ++m_known_hits;
+      m_known_hits.fetch_add(1, std::memory_order_relaxed);
       return *info;
     }
   }
@@ -58,8 +57,7 @@ util::Result<FileInfo> FileDigests::get(const std::string& path, const depscan::
 }
 
 int64_t FileDigests::known_hits() const {
-  const std::lock_guard lock(m_mutex);
-  return m_known_hits;
+  return m_known_hits.load(std::memory_order_relaxed);
 }
 
 } // namespace ccrex::agent

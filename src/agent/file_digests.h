@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -52,7 +53,7 @@ private:
   const int64_t m_racy_window_ns;
   mutable std::mutex m_mutex;
   std::unordered_map<std::string, Entry> m_entries; // guarded by m_mutex
-  int64_t m_known_hits = 0;                         // guarded by m_mutex
+  std::atomic<int64_t> m_known_hits{0};
 };
 
 } // namespace ccrex::agent
