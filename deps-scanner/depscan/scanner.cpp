@@ -250,12 +250,7 @@ bool ScanSession::may_exist(const std::string& abs_dir, std::string_view name) {
   if (has_dot_component(name)) {
     return true; // ".." is resolved physically by the kernel: ask stat directly
   }
-  // The includer's directory comes spelled with a trailing slash, a search directory
-  // without: one listing serves both.
   std::string cur = abs_dir;
-  while (cur.size() > 1 && cur.back() == '/') {
-    cur.pop_back();
-  }
   size_t start = 0;
   for (;;) {
     const size_t slash = name.find('/', start);
@@ -339,7 +334,12 @@ std::optional<Found> ScanSession::search_uncached(const std::string& name,
   }
   if (includer_prefix) {
     const std::string prefix(*includer_prefix);
-    const std::string abs_dir = absolute(prefix.empty() ? "." : prefix);
+    // The prefix ends in '/'; the directory is named without it, as a search directory is,
+    // so both share one stat and one listing.
+    std::string abs_dir = absolute(prefix.empty() ? "." : prefix);
+    while (abs_dir.size() > 1 && abs_dir.back() == '/') {
+      abs_dir.pop_back();
+    }
     if (auto f = try_dir(prefix, abs_dir, name, k_includer_dir)) {
       return f;
     }
