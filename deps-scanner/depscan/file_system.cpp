@@ -107,13 +107,13 @@ util::Result<std::string> RealFileSystem::read_file(const std::string& path) {
   }
   struct stat st {};
   std::string out;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
-    out.resize(static_cast<size_t>(st.st_size));
-  }
+  // One spare byte, so that a file of the size fstat reported needs a single read(2); grow
+  // by doubling only when a file turns out longer.
+  out.resize(::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1 : 4096);
   size_t used = 0;
   for (;;) {
     if (used == out.size()) {
-      out.resize(out.size() + 65536);
+      out.resize(out.size() * 2);
     }
     const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
     if (n < 0) {

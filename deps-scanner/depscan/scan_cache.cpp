@@ -2,9 +2,22 @@
 
 #include "depscan/content_hash.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace ccrex::depscan {
+namespace {
+
+// Return a hash of the first and last (up to) 64 bytes of `content`: equal contents have
+// equal samples, so files whose samples differ need not be compared.
+uint64_t sample_hash(std::string_view content) {
+  constexpr size_t k_edge = 64;
+  const size_t n = std::min(content.size(), k_edge);
+  const uint64_t tail = content_hash(content.substr(content.size() - n));
+  return content_hash(content.substr(0, n)) ^ ((tail << 1) | (tail >> 63));
+}
+
+} // namespace
 
 template <typename V>
 ScanCache::Shard<V>& ScanCache::shard_for(Shards<V>& shards, const std::string& key) {
@@ -38,15 +51,14 @@ ScanCache::directives(FileSystem& fs, const std::string& path, const FileStat& s
   CCREX_ASSIGN_OR_RETURN(const size_t used, fs.read_into(path, st.size, buffer));
   const std::string_view content(buffer.data(), used);
   std::shared_ptr<const DirectiveList> result;
-  const std::string size_key = std::to_string(content.size());
-  auto& size_shard = shard_for(m_by_size, size_key);
+  const uint64_t sample = sample_hash(content);
+  auto& size_shard = m_by_size[content.size() % k_shards];
   std::optional<uint64_t> hash;
   {
     const std::lock_guard lock(size_shard.mutex);
-    auto& bucket = size_shard.map[size_key];
-    if (!bucket.empty()) {
-      hash = content_hash(content);
-      result = find_same_content(fs, bucket, content, *hash);
+    const auto it = size_shard.map.find(content.size());
+    if (it != size_shard.map.end() && !it->second.empty()) {
+      result = find_same_content(fs, it->second, content, sample, hash);
     }
   }
   if (result) {
@@ -55,9 +67,9 @@ ScanCache::directives(FileSystem& fs, const std::string& path, const FileStat& s
     result = std::make_shared<const DirectiveList>(lex_directives(content));
     ++m_lexed;
     const std::lock_guard lock(size_shard.mutex);
-    auto& bucket = size_shard.map[size_key];
+    auto& bucket = size_shard.map[content.size()];
     std::erase_if(bucket, [&](const SizeEntry& e) { return e.path == path; });
-    bucket.push_back(SizeEntry{path, st, hash, result});
+    bucket.push_back(SizeEntry{path, st, sample, hash, result});
   }
   // The stat taken before reading is stored: if the file changed while being read, the
   // next lookup sees a different stat and reads it again.
@@ -66,17 +78,26 @@ ScanCache::directives(FileSystem& fs, const std::string& path, const FileStat& s
   return result;
 }
 
-// Return the directives of an entry of `bucket` whose bytes equal `content` (whose hash is
-// `hash`), hashing entries that were not hashed yet. Entries are re-read to hash them or to
-// confirm a hash match; an entry whose file changed since it was lexed is dropped. The
-// caller holds the bucket's shard lock: this path is taken only on size collisions.
+// Return the directives of an entry of `bucket` whose bytes equal `content`, whose
+// sample_hash is `sample`. Only entries with the same sample can match; they are re-read to
+// hash them (once) and to confirm a match, and `hash` is set to content's own hash when
+// that is needed. An entry whose file changed since it was lexed is dropped. The caller
+// holds the bucket's shard lock: this path is taken only on size collisions.
 std::shared_ptr<const DirectiveList> ScanCache::find_same_content(FileSystem& fs,
                                                                   std::vector<SizeEntry>& bucket,
                                                                   std::string_view content,
-                                                                  uint64_t hash) {
+                                                                  uint64_t sample,
+                                                                  std::optional<uint64_t>& hash) {
   std::shared_ptr<const DirectiveList> found;
   for (auto it = bucket.begin(); it != bucket.end();) {
-    if (found || (it->hash && *it->hash != hash)) {
+    if (found || it->sample != sample) {
+      ++it;
+      continue;
+    }
+    if (!hash) {
+      hash = content_hash(content);
+    }
+    if (it->hash && *it->hash != *hash) {
       ++it;
       continue;
     }
@@ -87,7 +108,7 @@ std::shared_ptr<const DirectiveList> ScanCache::find_same_content(FileSystem& fs
       continue;
     }
     it->hash = content_hash(*other);
-    if (!found && *other == content) {
+    if (*other == content) {
       found = it->directives;
     }
     ++it;

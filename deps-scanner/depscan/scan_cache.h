@@ -24,10 +24,12 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -35,10 +37,17 @@ namespace ccrex::depscan {
 
 using DirectiveList = std::vector<Directive>;
 
+// Hashes std::string and std::string_view alike, so that a map keyed by std::string can be
+// searched with a string_view (with std::equal_to<> as its key equality).
+struct StringViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 // The entries of one directory: name -> kind (nullopt when a stat is needed to know it).
 struct DirListing {
   FileStat stat;
-  std::unordered_map<std::string, std::optional<FileType>> entries;
+  std::unordered_map<std::string, std::optional<FileType>, StringViewHash, std::equal_to<>> entries;
 };
 
 // The files of a scan, each with the stat it was scanned (or last validated) with.
@@ -131,20 +140,26 @@ private:
   static const Shard<V>& shard_for(const Shards<V>& shards, const std::string& key);
 
   Shards<FileEntry> m_files; // by path
-  // Files seen with a given size; `hash` is filled once a second file of that size needs
-  // comparing (nullopt until then).
+  // Files seen with a given size. `sample` hashes the first and last bytes; `hash` (of all
+  // bytes) is filled once another file of that size and sample needs comparing.
   struct SizeEntry {
     std::string path;
     FileStat stat;
+    uint64_t sample = 0;
     std::optional<uint64_t> hash;
     std::shared_ptr<const DirectiveList> directives;
   };
   std::shared_ptr<const DirectiveList> find_same_content(FileSystem& fs,
                                                          std::vector<SizeEntry>& bucket,
                                                          std::string_view content,
-                                                         uint64_t hash);
+                                                         uint64_t sample,
+                                                         std::optional<uint64_t>& hash);
+  struct SizeShard {
+    std::mutex mutex;
+    std::unordered_map<size_t, std::vector<SizeEntry>> map;
+  };
 
-  Shards<std::vector<SizeEntry>> m_by_size;             // by decimal size
+  std::array<SizeShard, k_shards> m_by_size;            // by size (size % k_shards)
   Shards<std::shared_ptr<const DirListing>> m_listings; // by directory path
   Shards<std::shared_ptr<const ScanRecord>> m_results;  // by configuration fingerprint
 

@@ -54,8 +54,30 @@ TEST(ScanCache, SizeCollisionWithDifferentContentIsLexedSeparately) {
   ASSERT_TRUE(a && b);
   EXPECT_EQ(print_directives(**b), "include <y.h>\n");
   EXPECT_EQ(cache.stats().lexed, 2);
-  // The first file was hashed only when the second one of the same size came along.
+  // Their first and last bytes differ: the first file is not read again to compare.
+  EXPECT_EQ(fs.reads(), 2);
+}
+
+TEST(ScanCache, SizeCollisionWithSameEdgesComparesAllBytes) {
+  MemoryFileSystem fs;
+  ScanCache cache;
+  const std::string head = "#include <x.h>\n" + std::string(100, ' ') + "\n";
+  const std::string tail = "\n" + std::string(100, ' ') + "\n#include <z.h>\n";
+  fs.add_file("/a.h", head + "#include <p.h>\n" + tail);
+  fs.add_file("/b.h", head + "#include <q.h>\n" + tail);
+  fs.add_file("/c.h", head + "#include <p.h>\n" + tail);
+  auto a = cache.directives(fs, "/a.h", *fs.stat("/a.h"));
+  auto b = cache.directives(fs, "/b.h", *fs.stat("/b.h"));
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(print_directives(**b), "include <x.h>\ninclude <q.h>\ninclude <z.h>\n");
+  EXPECT_EQ(cache.stats().lexed, 2);
+  // Same size, same edges: the first file was read again to hash and compare it.
   EXPECT_EQ(fs.reads(), 3);
+  auto c = cache.directives(fs, "/c.h", *fs.stat("/c.h"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(a->get(), c->get());
+  EXPECT_EQ(cache.stats().digest_hits, 1);
+  EXPECT_EQ(cache.stats().lexed, 2);
 }
 
 TEST(ScanCache, SameContentElsewhereIsADigestHit) {
