@@ -4,6 +4,10 @@
 #include "util/strings.h"
 
 #include <algorithm>
+#include <array>
+#include <deque>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -18,10 +22,22 @@ constexpr int k_includer_dir = -1;  // next to the includer (or the cwd, for -in
 // GCC's limit on nested #include depth.
 constexpr int k_max_depth = 200;
 
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringViewHash, std::equal_to<>>;
+using StringSet = std::unordered_set<std::string, StringViewHash, std::equal_to<>>;
+
+// A listing consulted by a scan and the names looked up in it.
+struct ListingMemo {
+  std::shared_ptr<const DirListing> listing;
+  StringSet names;
+};
+
 struct SearchDir {
   std::string spelled;
   std::string abs;
   FileStat stat;
+  std::string prefix;          // `spelled` as a prefix of the files found in it ("d/")
+  ListingMemo* memo = nullptr; // set on first use, by ScanSession::listing_of
 };
 
 struct Found {
@@ -29,6 +45,14 @@ struct Found {
   std::string abs;
   FileStat stat;
   int dir_index = k_no_search_dir;
+};
+
+// A file the scan found, kept (at a stable address) for the rest of the scan together with
+// what has been done with it: every later include that resolves the same way reuses it.
+struct FoundEntry {
+  Found file;
+  bool emitted = false; // emit() has seen file.spelled
+  bool visited = false; // visit() went past the depth check and registered its VisitKey
 };
 
 // Return the directory part of `spelled` as gcc prefixes it to quoted names: everything up
@@ -93,31 +117,29 @@ public:
   ScanRecord record() const;
 
 private:
-  std::string absolute(const std::string& spelled) const {
-    return !spelled.empty() && spelled[0] == '/' ? spelled : util::join_path(m_config.cwd, spelled);
+  std::string absolute(std::string_view spelled) const {
+    return !spelled.empty() && spelled[0] == '/' ? std::string(spelled)
+                                                 : util::join_path(m_config.cwd, spelled);
   }
   const std::optional<FileStat>& stat_of(const std::string& abs);
   const std::optional<FileStat>& file_stat_of(const std::string& abs);
-  // A listing consulted by this scan and the names looked up in it.
-  struct ListingMemo {
-    std::shared_ptr<const DirListing> listing;
-    std::unordered_set<std::string> names;
-  };
   ListingMemo& listing_of(const std::string& abs_dir);
+  ListingMemo& listing_of(SearchDir& dir);
   void build_chain();
   std::vector<SearchDir> valid_dirs(const std::vector<std::string>& spelled);
-  bool may_exist(const std::string& abs_dir, std::string_view name);
+  bool may_exist(ListingMemo& dir_memo, const std::string& abs_dir, std::string_view name);
   std::optional<Found> try_dir(std::string_view spelled_prefix,
+                               ListingMemo& dir_memo,
                                const std::string& abs_dir,
-                               const std::string& name,
+                               std::string_view name,
                                int dir_index);
-  std::optional<Found>
-  search(const std::string& name, std::optional<std::string_view> includer_prefix, size_t start);
-  std::optional<Found> search_uncached(const std::string& name,
+  FoundEntry*
+  search(std::string_view name, std::optional<std::string_view> includer_prefix, size_t start);
+  std::optional<Found> search_uncached(std::string_view name,
                                        std::optional<std::string_view> includer_prefix,
                                        size_t start);
-  std::vector<Found> resolve(const Directive& d, const Found& includer);
-  ScanResultOr<bool> visit(const Found& file, int depth);
+  size_t resolve(const Directive& d, const Found& includer, std::array<FoundEntry*, 2>& out);
+  ScanResultOr<bool> visit(FoundEntry& entry, int depth);
   void emit(const std::string& spelled, const FileStat& stat);
 
   FileSystem& m_fs;
@@ -125,13 +147,16 @@ private:
   const SearchConfig& m_config;
   std::vector<SearchDir> m_chain; // quote dirs, then bracket, system, built-in, after
   size_t m_bracket_start = 0;
-  std::unordered_map<std::string, std::optional<FileStat>> m_stats;
-  std::unordered_map<std::string, ListingMemo> m_listings;
+  StringMap<std::optional<FileStat>> m_stats;
+  StringMap<ListingMemo> m_listings; // node-based: a ListingMemo never moves
   // search() answers by (includer prefix, name, start index): most headers are included
-  // from many files.
-  std::unordered_map<std::string, std::optional<Found>> m_lookups;
+  // from many files. nullptr when nothing was found.
+  StringMap<FoundEntry*> m_lookups;
+  std::deque<FoundEntry> m_found; // every FoundEntry of the scan (stable addresses)
+  std::string m_key;              // search()'s key, rebuilt in place for every lookup
+  std::string m_path;             // may_exist()'s subdirectory path, likewise
   std::unordered_set<VisitKey, VisitKeyHash> m_visited;
-  std::unordered_set<std::string> m_emitted;
+  StringSet m_emitted;
   ScannedFiles m_files;
 };
 
@@ -154,7 +179,7 @@ const std::optional<FileStat>& ScanSession::file_stat_of(const std::string& abs)
   return m_stats.emplace(abs, std::move(st)).first->second;
 }
 
-ScanSession::ListingMemo& ScanSession::listing_of(const std::string& abs_dir) {
+ListingMemo& ScanSession::listing_of(const std::string& abs_dir) {
   const auto it = m_listings.find(abs_dir);
   if (it != m_listings.end()) {
     return it->second;
@@ -165,6 +190,14 @@ ScanSession::ListingMemo& ScanSession::listing_of(const std::string& abs_dir) {
     memo.listing = m_cache.listing(m_fs, abs_dir, *st);
   }
   return m_listings.emplace(abs_dir, std::move(memo)).first->second;
+}
+
+// A search directory remembers its memo, so that a lookup in it hashes no path.
+ListingMemo& ScanSession::listing_of(SearchDir& dir) {
+  if (dir.memo == nullptr) {
+    dir.memo = &listing_of(dir.abs);
+  }
+  return *dir.memo;
 }
 
 ScanRecord ScanSession::record() const {
@@ -182,7 +215,7 @@ ScanRecord ScanSession::record() const {
 std::vector<SearchDir> ScanSession::valid_dirs(const std::vector<std::string>& spelled) {
   std::vector<SearchDir> out;
   for (const std::string& s : spelled) {
-    SearchDir d{s, absolute(s), {}};
+    SearchDir d{s, absolute(s), {}, s == "/" ? "/" : s + "/", nullptr};
     const auto& st = stat_of(d.abs);
     if (st && st->type == FileType::directory) {
       d.stat = *st;
@@ -245,26 +278,29 @@ void ScanSession::build_chain() {
   m_chain.insert(m_chain.end(), system.begin(), system.end());
 }
 
-// Return false only when the listings prove `name` is not a file below `abs_dir`.
-bool ScanSession::may_exist(const std::string& abs_dir, std::string_view name) {
+// Return false only when the listings prove `name` is not a file below `abs_dir`, whose
+// memo is `dir_memo`.
+bool ScanSession::may_exist(ListingMemo& dir_memo,
+                            const std::string& abs_dir,
+                            std::string_view name) {
   if (has_dot_component(name)) {
     return true; // ".." is resolved physically by the kernel: ask stat directly
   }
-  std::string cur = abs_dir;
+  ListingMemo* memo = &dir_memo;
   size_t start = 0;
   for (;;) {
     const size_t slash = name.find('/', start);
     const std::string_view part = name.substr(
         start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    ListingMemo& memo = listing_of(cur);
-    if (!memo.listing) {
+    if (!memo->listing) {
       return true; // cannot list: let stat decide
     }
-    const auto& listing = memo.listing;
-    std::string key(part);
-    const auto it = listing->entries.find(key);
-    memo.names.insert(std::move(key));
-    if (it == listing->entries.end()) {
+    const auto& entries = memo->listing->entries;
+    const auto it = entries.find(part);
+    if (!memo->names.contains(part)) {
+      memo->names.emplace(part);
+    }
+    if (it == entries.end()) {
       return false;
     }
     if (slash == std::string_view::npos) {
@@ -273,17 +309,22 @@ bool ScanSession::may_exist(const std::string& abs_dir, std::string_view name) {
     if (it->second && *it->second != FileType::directory) {
       return false;
     }
-    cur.push_back('/');
-    cur.append(part);
+    if (start == 0) {
+      m_path = abs_dir;
+    }
+    m_path.push_back('/');
+    m_path.append(part);
+    memo = &listing_of(m_path);
     start = slash + 1;
   }
 }
 
 std::optional<Found> ScanSession::try_dir(std::string_view spelled_prefix,
+                                          ListingMemo& dir_memo,
                                           const std::string& abs_dir,
-                                          const std::string& name,
+                                          std::string_view name,
                                           int dir_index) {
-  if (!may_exist(abs_dir, name)) {
+  if (!may_exist(dir_memo, abs_dir, name)) {
     return std::nullopt;
   }
   Found f;
@@ -292,79 +333,85 @@ std::optional<Found> ScanSession::try_dir(std::string_view spelled_prefix,
   if (!st || st->type == FileType::directory) {
     return std::nullopt;
   }
-  f.spelled = std::string(spelled_prefix) + name;
+  f.spelled.reserve(spelled_prefix.size() + name.size());
+  f.spelled.append(spelled_prefix).append(name);
   f.stat = *st;
   f.dir_index = dir_index;
   return f;
 }
 
 // Search `name` in the includer's directory (when `includer_prefix` is given), then in the
-// chain from index `start`.
-std::optional<Found> ScanSession::search(const std::string& name,
-                                         std::optional<std::string_view> includer_prefix,
-                                         size_t start) {
-  std::string key;
-  key.reserve(name.size() + 32);
+// chain from index `start`. Return the scan's entry for the file found, or nullptr.
+FoundEntry* ScanSession::search(std::string_view name,
+                                std::optional<std::string_view> includer_prefix,
+                                size_t start) {
+  m_key.clear();
   if (includer_prefix) {
-    key.push_back('q');
-    key.append(*includer_prefix);
+    m_key.push_back('q');
+    m_key.append(*includer_prefix);
   }
-  key.push_back('\0');
-  key.append(name);
-  key.push_back('\0');
-  key.append(reinterpret_cast<const char*>(&start), sizeof(start)); // part of a memo key only
-  const auto it = m_lookups.find(key);
+  m_key.push_back('\0');
+  m_key.append(name);
+  m_key.push_back('\0');
+  m_key.append(reinterpret_cast<const char*>(&start), sizeof(start)); // part of a memo key only
+  const auto it = m_lookups.find(std::string_view(m_key));
   if (it != m_lookups.end()) {
     return it->second;
   }
-  auto found = search_uncached(name, includer_prefix, start);
-  m_lookups.emplace(std::move(key), found);
-  return found;
+  FoundEntry* entry = nullptr;
+  if (auto found = search_uncached(name, includer_prefix, start)) { // leaves m_key alone
+    entry = &m_found.emplace_back(FoundEntry{std::move(*found)});
+  }
+  m_lookups.emplace(m_key, entry);
+  return entry;
 }
 
-std::optional<Found> ScanSession::search_uncached(const std::string& name,
+std::optional<Found> ScanSession::search_uncached(std::string_view name,
                                                   std::optional<std::string_view> includer_prefix,
                                                   size_t start) {
   if (!name.empty() && name[0] == '/') {
-    const auto& st = file_stat_of(name);
+    std::string path(name);
+    const auto& st = file_stat_of(path);
     if (!st || st->type == FileType::directory) {
       return std::nullopt;
     }
-    return Found{name, name, *st, k_no_search_dir};
+    return Found{path, path, *st, k_no_search_dir};
   }
   if (includer_prefix) {
-    const std::string prefix(*includer_prefix);
+    const std::string_view prefix = *includer_prefix;
     // The prefix ends in '/'; the directory is named without it, as a search directory is,
     // so both share one stat and one listing.
-    std::string abs_dir = absolute(prefix.empty() ? "." : prefix);
+    std::string abs_dir = absolute(prefix.empty() ? std::string_view(".") : prefix);
     while (abs_dir.size() > 1 && abs_dir.back() == '/') {
       abs_dir.pop_back();
     }
-    if (auto f = try_dir(prefix, abs_dir, name, k_includer_dir)) {
+    if (auto f = try_dir(prefix, listing_of(abs_dir), abs_dir, name, k_includer_dir)) {
       return f;
     }
   }
   for (size_t i = start; i < m_chain.size(); ++i) {
-    const SearchDir& d = m_chain[i];
-    const std::string prefix = d.spelled == "/" ? "/" : d.spelled + "/";
-    if (auto f = try_dir(prefix, d.abs, name, static_cast<int>(i))) {
+    SearchDir& d = m_chain[i];
+    if (auto f = try_dir(d.prefix, listing_of(d), d.abs, name, static_cast<int>(i))) {
       return f;
     }
   }
   return std::nullopt;
 }
 
-std::vector<Found> ScanSession::resolve(const Directive& d, const Found& includer) {
+// Fill `out` with the entries `d` resolves to from `includer` (at most two) and return how
+// many there are.
+size_t
+ScanSession::resolve(const Directive& d, const Found& includer, std::array<FoundEntry*, 2>& out) {
   const bool next =
       d.kind == DirectiveKind::include_next || d.kind == DirectiveKind::has_include_next;
   const std::string_view prefix = dir_prefix(includer.spelled);
   const auto plain = [&]() {
     return d.angled ? search(d.name, std::nullopt, m_bracket_start) : search(d.name, prefix, 0);
   };
-  std::vector<Found> out;
-  const auto add = [&](std::optional<Found> f) {
-    if (f) {
-      out.push_back(std::move(*f));
+  size_t n = 0;
+  const auto add = [&](FoundEntry* e) {
+    if (e != nullptr) {
+      out[n++] = e;
     }
   };
   if (!next || includer.dir_index == k_no_search_dir) {
@@ -376,7 +423,7 @@ std::vector<Found> ScanSession::resolve(const Directive& d, const Found& include
   } else {
     add(search(d.name, std::nullopt, static_cast<size_t>(includer.dir_index) + 1));
   }
-  return out;
+  return n;
 }
 
 void ScanSession::emit(const std::string& spelled, const FileStat& stat) {
@@ -386,18 +433,24 @@ void ScanSession::emit(const std::string& spelled, const FileStat& stat) {
   }
 }
 
-ScanResultOr<bool> ScanSession::visit(const Found& file, int depth) {
-  emit(file.spelled, file.stat);
-  if (depth > k_max_depth) {
+ScanResultOr<bool> ScanSession::visit(FoundEntry& entry, int depth) {
+  const Found& file = entry.file;
+  if (!entry.emitted) {
+    entry.emitted = true;
+    emit(file.spelled, file.stat);
+  }
+  // An entry's VisitKey never changes: once registered, every later visit stops here.
+  if (depth > k_max_depth || entry.visited) {
     return true;
   }
+  entry.visited = true;
   // The includer's directory, spelled like the search directory or listing it was found
   // through (no trailing "/."), so its stat is usually memoized already.
   std::string_view dir = dir_prefix(file.spelled);
   if (dir.size() > 1) {
     dir.remove_suffix(1);
   }
-  const auto& dir_stat = stat_of(absolute(dir.empty() ? std::string(".") : std::string(dir)));
+  const auto& dir_stat = stat_of(absolute(dir.empty() ? std::string_view(".") : dir));
   VisitKey key{file.stat.dev, file.stat.ino, 0, 0, file.dir_index, dir_stat.has_value()};
   if (dir_stat) {
     key.dir_dev = dir_stat->dev;
@@ -411,14 +464,16 @@ ScanResultOr<bool> ScanSession::visit(const Found& file, int depth) {
     return ScanFailure{FailureReason::unreadable_file, directives.error().message()};
   }
   const std::shared_ptr<const DirectiveList> list = std::move(*directives);
+  std::array<FoundEntry*, 2> found{};
   for (const Directive& d : *list) {
     if (d.computed) {
       return ScanFailure{FailureReason::computed_include,
                          file.spelled + ":" + std::to_string(d.line) + ": "
                              + std::string(directive_kind_name(d.kind)) + " " + d.name};
     }
-    for (const Found& f : resolve(d, file)) {
-      CCREX_TRY(visit(f, depth + 1));
+    const size_t n = resolve(d, file, found);
+    for (size_t i = 0; i < n; ++i) {
+      CCREX_TRY(visit(*found[i], depth + 1));
     }
   }
   return true;
@@ -434,19 +489,21 @@ ScanResultOr<ScannedFiles> ScanSession::run() {
     return ScanFailure{FailureReason::unreadable_file, "no such source file: " + m_config.source};
   }
   source.stat = *st;
-  emit(source.spelled, source.stat);
+  FoundEntry& main_file = m_found.emplace_back(FoundEntry{std::move(source)});
+  main_file.emitted = true;
+  emit(main_file.file.spelled, main_file.file.stat);
   if (m_config.implicit_predef && !m_config.nostdinc) {
-    if (auto f = search("stdc-predef.h", std::nullopt, m_bracket_start)) {
+    if (FoundEntry* f = search("stdc-predef.h", std::nullopt, m_bracket_start)) {
       CCREX_TRY(visit(*f, 1));
     }
   }
   for (const std::string& name : m_config.forced_includes) {
     // Like #include "name" written in a file in the cwd, spelled with a "./" prefix by gcc.
-    if (auto f = search(name, std::string_view("./"), 0)) {
+    if (FoundEntry* f = search(name, std::string_view("./"), 0)) {
       CCREX_TRY(visit(*f, 1));
     }
   }
-  CCREX_TRY(visit(source, 0));
+  CCREX_TRY(visit(main_file, 0));
   return std::move(m_files);
 }
 
@@ -496,10 +553,14 @@ ScanResultOr<ScannedFiles> Scanner::scan_config(const SearchConfig& config) {
   if (auto found = m_cache.find_result(m_fs, key)) {
     return std::move(*found);
   }
-  ScanSession session(m_fs, m_cache, config);
-  auto scanned = session.run();
+  auto session = std::make_unique<ScanSession>(m_fs, m_cache, config);
+  auto scanned = session->run();
+  if (m_one_shot) {
+    static_cast<void>(session.release()); // freed by the process exit, see set_one_shot
+    return scanned;
+  }
   if (scanned) {
-    ScanRecord record = session.record();
+    ScanRecord record = session->record();
     record.result = *scanned;
     m_cache.store_result(key, std::move(record));
   }

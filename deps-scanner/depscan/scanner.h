@@ -63,6 +63,12 @@ public:
   // Extract the configuration from `request`, probe built-ins and scan.
   ScanResultOr<ScanResult> scan(const ScanRequest& request);
 
+  // For a process that scans once and then exits (the CLI): skip building the record that
+  // lets a later scan with the same configuration be answered from the cache, and leave the
+  // scan's working memory (memo tables of thousands of small nodes) to the process exit
+  // instead of freeing it piece by piece. Off by default; never for a long-lived process.
+  void set_one_shot(bool one_shot) { m_one_shot = one_shot; }
+
   // Scan with an already extracted configuration whose built-in directories are filled in.
   // Returns the files as ScanResult::files and their stats as ScanResult::stats.
   ScanResultOr<ScannedFiles> scan_config(const SearchConfig& config);
@@ -71,6 +77,7 @@ private:
   FileSystem& m_fs;
   ScanCache& m_cache;
   BuiltinProber& m_prober;
+  bool m_one_shot = false;
 };
 
 } // namespace ccrex::depscan

@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
   depscan::ScanCache cache;
   depscan::CompilerProber prober(probe_cache);
   depscan::Scanner scanner(fs, cache, prober);
+  scanner.set_one_shot(repeat == 1);
   std::vector<double> times;
   std::optional<depscan::ScanResultOr<depscan::ScanResult>> result;
   for (int i = 0; i < repeat; ++i) {
