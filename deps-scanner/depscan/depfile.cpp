@@ -107,9 +107,10 @@ std::vector<std::string> depfile_prerequisites(const std::vector<DepRule>& rules
   return out;
 }
 
-std::string escape_make_path(std::string_view path) {
-  std::string out;
-  out.reserve(path.size());
+namespace {
+
+// Append `path` to `out` with make's special characters escaped.
+void append_escaped(std::string& out, std::string_view path) {
   for (const char c : path) {
     if (c == ' ' || c == '#') {
       out.push_back('\\');
@@ -118,23 +119,38 @@ std::string escape_make_path(std::string_view path) {
     }
     out.push_back(c);
   }
+}
+
+} // namespace
+
+std::string escape_make_path(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  append_escaped(out, path);
   return out;
 }
 
 std::string format_make_rule(const std::vector<std::string>& targets,
                              const std::vector<std::string>& prerequisites) {
   std::string out;
+  size_t bytes = 2;
+  for (const std::string& p : prerequisites) {
+    bytes += p.size() + 4;
+  }
+  out.reserve(bytes + bytes / 8); // room for escapes and line breaks
   size_t column = 0;
   for (size_t i = 0; i < targets.size(); ++i) {
     if (i != 0) {
       out.push_back(' ');
     }
-    out += escape_make_path(targets[i]);
+    append_escaped(out, targets[i]);
   }
   out.push_back(':');
   column = out.size();
+  std::string e; // reused for every prerequisite
   for (const std::string& p : prerequisites) {
-    const std::string e = escape_make_path(p);
+    e.clear();
+    append_escaped(e, p);
     if (column + 1 + e.size() > 75 && column > 1) {
       out += " \\\n";
       column = 0;

@@ -37,7 +37,7 @@ private:
   bool is_digit_separator() const;
   void lex_directive(size_t after_hash, uint32_t line);
   DirectiveClass classify_directive(size_t after_hash) const;
-  bool may_hold_has_include(size_t begin, size_t end) const;
+  bool may_hold_has_include(size_t begin, size_t end, bool spans_lines) const;
   void skip_logical_line();
   std::string read_logical_line();
   bool read_header_name_verbatim(std::string& out, const std::string& so_far);
@@ -75,12 +75,11 @@ size_t Lexer::skip_splices(size_t i) {
 // m_pos is just after "//". Stop at the newline that ends the logical line (not consumed).
 void Lexer::skip_line_comment() {
   for (;;) {
-    const void* nl = std::memchr(m_text.data() + m_pos, '\n', m_text.size() - m_pos);
-    if (nl == nullptr) {
-      m_pos = m_text.size();
+    const size_t nl_pos = find_byte(m_text.data(), m_pos, m_text.size(), '\n');
+    if (nl_pos == m_text.size()) {
+      m_pos = nl_pos;
       return;
     }
-    const size_t nl_pos = static_cast<const char*>(nl) - m_text.data();
     size_t j = nl_pos;
     while (j > m_pos && (m_text[j - 1] == ' ' || m_text[j - 1] == '\t' || m_text[j - 1] == '\r')) {
       --j;
@@ -315,7 +314,8 @@ void Lexer::lex_directive(size_t after_hash, uint32_t line) {
     const uint32_t start_line = m_line;
     m_pos = after_hash;
     skip_logical_line();
-    if (kind == DirectiveClass::irrelevant || !may_hold_has_include(after_hash, m_pos)) {
+    if (kind == DirectiveClass::irrelevant
+        || !may_hold_has_include(after_hash, m_pos, m_line != start_line)) {
       return;
     }
     m_line = start_line;
@@ -323,10 +323,7 @@ void Lexer::lex_directive(size_t after_hash, uint32_t line) {
   m_pos = after_hash;
   // Most directive lines have no splice and no comment: then the raw bytes up to the newline
   // are the logical line and need no copy. Otherwise build the cleaned line.
-  const void* nl = std::memchr(m_text.data() + m_pos, '\n', m_text.size() - m_pos);
-  const size_t end = nl == nullptr
-                         ? m_text.size()
-                         : static_cast<size_t>(static_cast<const char*>(nl) - m_text.data());
+  const size_t end = find_byte(m_text.data(), m_pos, m_text.size(), '\n');
   const std::string_view raw = m_text.substr(m_pos, end - m_pos);
   if (raw.find('\\') == std::string_view::npos && raw.find("//") == std::string_view::npos
       && raw.find("/*") == std::string_view::npos) {
@@ -388,13 +385,17 @@ DirectiveClass Lexer::classify_directive(size_t after_hash) const {
 
 // Return whether the logical line whose raw bytes are [begin, end) may contain
 // "__has_include": the bytes contain it, or a splice joins two identifier characters (and so
-// may join the pieces of one). Removing comments cannot create the word.
-bool Lexer::may_hold_has_include(size_t begin, size_t end) const {
+// may join the pieces of one). Removing comments cannot create the word. `spans_lines` is
+// false when the bytes hold no newline, hence no splice.
+bool Lexer::may_hold_has_include(size_t begin, size_t end, bool spans_lines) const {
   end = std::min(end, m_text.size());
   begin = std::min(begin, end);
   const char* const base = m_text.data();
   if (contains_has_include(base + begin, end - begin, m_text.size() - begin)) {
     return true;
+  }
+  if (!spans_lines) {
+    return false;
   }
   for (size_t i = begin; i < end;) {
     const void* hit = std::memchr(base + i, '\\', end - i);
