@@ -160,7 +160,7 @@ std::shared_ptr<const DirListing> ScanCache::recheck_lookups(FileSystem& fs,
                                                              const FileStat& now,
                                                              const ScanRecord::DirLookups& seen) {
   ++m_dirs_rechecked;
-  const auto current = listing(fs, dir, now);
+  auto current = listing(fs, dir, now);
   if (!current || !seen.listing) {
     return nullptr;
   }

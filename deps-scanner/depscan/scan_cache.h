@@ -40,7 +40,7 @@ using DirectiveList = std::vector<Directive>;
 // Hashes std::string and std::string_view alike, so that a map keyed by std::string can be
 // searched with a string_view (with std::equal_to<> as its key equality).
 struct StringViewHash {
-  using is_transparent = void;
+  using is_transparent = void; // NOLINT(readability-identifier-naming): the standard name
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 

@@ -106,10 +106,13 @@ struct VisitKeyHash {
 // and the output being built. Single-threaded.
 class ScanSession {
 public:
-  ScanSession(FileSystem& fs, ScanCache& cache, const SearchConfig& config)
+  // `keep_record` false: record() will not be called, so the names looked up in each
+  // listing need not be collected.
+  ScanSession(FileSystem& fs, ScanCache& cache, const SearchConfig& config, bool keep_record)
       : m_fs(fs),
         m_cache(cache),
-        m_config(config) {}
+        m_config(config),
+        m_keep_record(keep_record) {}
 
   ScanResultOr<ScannedFiles> run();
   // What the scan learnt from the disk (for ScanCache::store_result), with `result` left
@@ -145,6 +148,7 @@ private:
   FileSystem& m_fs;
   ScanCache& m_cache;
   const SearchConfig& m_config;
+  const bool m_keep_record;
   std::vector<SearchDir> m_chain; // quote dirs, then bracket, system, built-in, after
   size_t m_bracket_start = 0;
   StringMap<std::optional<FileStat>> m_stats;
@@ -176,7 +180,7 @@ const std::optional<FileStat>& ScanSession::file_stat_of(const std::string& abs)
     return it->second;
   }
   auto st = m_cache.knows_file(abs) ? m_fs.stat(abs) : m_fs.stat_for_read(abs);
-  return m_stats.emplace(abs, std::move(st)).first->second;
+  return m_stats.emplace(abs, st).first->second;
 }
 
 ListingMemo& ScanSession::listing_of(const std::string& abs_dir) {
@@ -297,8 +301,8 @@ bool ScanSession::may_exist(ListingMemo& dir_memo,
     }
     const auto& entries = memo->listing->entries;
     const auto it = entries.find(part);
-    if (!memo->names.contains(part)) {
-      memo->names.emplace(part);
+    if (m_keep_record) {
+      memo->names.insert(std::string(part));
     }
     if (it == entries.end()) {
       return false;
@@ -553,7 +557,7 @@ ScanResultOr<ScannedFiles> Scanner::scan_config(const SearchConfig& config) {
   if (auto found = m_cache.find_result(m_fs, key)) {
     return std::move(*found);
   }
-  auto session = std::make_unique<ScanSession>(m_fs, m_cache, config);
+  auto session = std::make_unique<ScanSession>(m_fs, m_cache, config, !m_one_shot);
   auto scanned = session->run();
   if (m_one_shot) {
     static_cast<void>(session.release()); // freed by the process exit, see set_one_shot
