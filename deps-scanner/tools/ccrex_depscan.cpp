@@ -19,6 +19,7 @@
 #include "depscan/file_system.h"
 #include "depscan/scan_cache.h"
 #include "depscan/scanner.h"
+#include "tools/one_shot_allocator.h"
 #include "util/file.h"
 #include "util/strings.h"
 
@@ -113,6 +114,10 @@ int main(int argc, char** argv) {
   }
   if (args.empty()) {
     return usage();
+  }
+  if (repeat == 1) {
+    // One scan, then exit: nothing needs freeing (see one_shot_allocator.h).
+    depscan::tools::enable_one_shot_allocator();
   }
   depscan::ScanRequest request;
   request.compiler = args[0];
