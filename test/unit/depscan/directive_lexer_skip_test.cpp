@@ -127,8 +127,6 @@ TEST(DirectiveLexerSkip, LongIndentation) {
 // A comment right after the '#' sends every directive down the general path, and changes
 // nothing else: random directive lines must lex the same with and without it. (Quotes are
 // preceded by a space so that no piece is taken for a digit separator, which could leave a
-// comment open across lines and put the inserted comment inside it.) (Quotes are
-// preceded by a space so that no piece is taken for a digit separator, which could leave a
 // comment open across lines and put the inserted comment inside it.)
 TEST(DirectiveLexerSkip, QuickPathMatchesGeneralPath) {
   constexpr std::array<std::string_view, 27> k_pieces = {
