@@ -14,10 +14,22 @@ struct Sha256::Impl {
   EVP_MD_CTX* ctx = nullptr;
 };
 
+namespace {
+
+// The implementation, fetched once: with OpenSSL 3, initialising from EVP_sha256() looks
+// the provider's implementation up again on every digest (locks and a property query),
+// which costs more than hashing a small blob.
+const EVP_MD* sha256_md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md != nullptr ? md : EVP_sha256();
+}
+
+} // namespace
+
 Sha256::Sha256() : m_impl(std::make_unique<Impl>()) {
   m_impl->ctx = EVP_MD_CTX_new();
   // Only allocation failure can make these fail; treat it like std::bad_alloc.
-  if (m_impl->ctx == nullptr || EVP_DigestInit_ex(m_impl->ctx, EVP_sha256(), nullptr) != 1) {
+  if (m_impl->ctx == nullptr || EVP_DigestInit_ex(m_impl->ctx, sha256_md(), nullptr) != 1) {
     throw std::bad_alloc();
   }
 }
