@@ -192,7 +192,7 @@ std::optional<ScannedFiles> ScanCache::find_result(FileSystem& fs, const std::st
   struct Refreshed {
     size_t index;
     FileStat stat;
-    std::shared_ptr<const DirListing> listing; // when the directory was listed
+    std::shared_ptr<const DirListing> listing;
   };
   std::vector<Refreshed> refreshed;
   for (size_t i = 0; i < record->observed.size(); ++i) {
@@ -204,13 +204,13 @@ std::optional<ScannedFiles> ScanCache::find_result(FileSystem& fs, const std::st
     if (!same_directory(seen, now)) {
       return std::nullopt;
     }
-    std::shared_ptr<const DirListing> current;
     const auto looked = record->lookups.find(path);
-    if (looked != record->lookups.end()) {
-      current = recheck_lookups(fs, path, *now, looked->second);
-      if (!current) {
-        return std::nullopt;
-      }
+    if (looked == record->lookups.end()) {
+      continue; // no name was looked up here: being the same directory is all that counts
+    }
+    auto current = recheck_lookups(fs, path, *now, looked->second);
+    if (!current) {
+      return std::nullopt;
     }
     refreshed.push_back(Refreshed{i, *now, std::move(current)});
   }
@@ -218,6 +218,7 @@ std::optional<ScannedFiles> ScanCache::find_result(FileSystem& fs, const std::st
   if (refreshed.empty()) {
     return record->result;
   }
+  ++m_records_refreshed;
   auto updated = std::make_shared<ScanRecord>(*record);
   for (Refreshed& r : refreshed) {
     updated->observed[r.index].second = r.stat;
@@ -253,6 +254,7 @@ ScanCacheStats ScanCache::stats() const {
   s.listings_read = m_listings_read.load();
   s.result_hits = m_result_hits.load();
   s.dirs_rechecked = m_dirs_rechecked.load();
+  s.records_refreshed = m_records_refreshed.load();
   return s;
 }
 

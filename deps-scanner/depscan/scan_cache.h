@@ -77,13 +77,14 @@ struct ScanRecord {
 
 // Counters for tests and the benchmark. All monotonic.
 struct ScanCacheStats {
-  int64_t directive_hits = 0; // stat matched: no read
-  int64_t digest_hits = 0;    // read and hashed, but lexed before under another stat/path
-  int64_t lexed = 0;          // read, hashed and lexed
-  int64_t listing_hits = 0;   // directory stat matched
-  int64_t listings_read = 0;  // directory listed
-  int64_t result_hits = 0;    // a whole scan answered from a ScanRecord
-  int64_t dirs_rechecked = 0; // a record's directory changed stat; its lookups were checked
+  int64_t directive_hits = 0;    // stat matched: no read
+  int64_t digest_hits = 0;       // read and hashed, but lexed before under another stat/path
+  int64_t lexed = 0;             // read, hashed and lexed
+  int64_t listing_hits = 0;      // directory stat matched
+  int64_t listings_read = 0;     // directory listed
+  int64_t result_hits = 0;       // a whole scan answered from a ScanRecord
+  int64_t dirs_rechecked = 0;    // a record's directory changed stat; its lookups were checked
+  int64_t records_refreshed = 0; // a record stored again with its rechecked directories
 };
 
 class ScanCache {
@@ -108,8 +109,9 @@ public:
   // Return the files of a previous scan with the same `key` (a fingerprint of the search
   // configuration) if its record is still valid (see ScanRecord); nullopt otherwise. Costs
   // one stat per observed path, plus one listing (through this cache) per directory whose
-  // stat changed. A record that held only because of such rechecks is stored again with
-  // the new directory stats, so the next check is back to stats only. The returned stats
+  // stat changed and in which the scan looked up names. A record that held only because of
+  // such rechecks is stored again with the new directory stats, so the next check is back
+  // to stats only; a changed directory without lookups needs neither. The returned stats
   // are the ones this check observed.
   std::optional<ScannedFiles> find_result(FileSystem& fs, const std::string& key);
   // Remember a finished scan under `key`.
@@ -175,6 +177,7 @@ private:
   std::atomic<int64_t> m_listings_read{0};
   std::atomic<int64_t> m_result_hits{0};
   std::atomic<int64_t> m_dirs_rechecked{0};
+  std::atomic<int64_t> m_records_refreshed{0};
 };
 
 } // namespace ccrex::depscan

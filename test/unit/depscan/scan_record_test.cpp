@@ -73,6 +73,7 @@ TEST_F(ScanRecordTest, UnrelatedNewFileNextToTheSourceKeepsTheRecord) {
   EXPECT_EQ(scan(args).files, expected);
   EXPECT_EQ(hits(), 2);
   EXPECT_EQ(cache.stats().dirs_rechecked, 1);
+  EXPECT_EQ(cache.stats().records_refreshed, 1);
   EXPECT_EQ(fs.listings() - listings, 1); // /w listed again, once
   EXPECT_EQ(fs.stats() - stats, hit_stats);
 
@@ -91,6 +92,35 @@ TEST_F(ScanRecordTest, UnrelatedNewFileNextToTheSourceKeepsTheRecord) {
   EXPECT_EQ(scan(args).files, expected);
   EXPECT_EQ(hits(), 4);
   EXPECT_EQ(cache.stats().dirs_rechecked, 3);
+}
+
+TEST_F(ScanRecordTest, ChangedDirectoryWithoutLookupsNeedsNoRecheck) {
+  // Angle includes do not search the includer's directory: /w is only stat'ed.
+  fs.add_file("/w/a.c", "#include <c.h>\n");
+  fs.add_file("/w/i/c.h", "");
+  const std::vector<std::string> args{"-Ii", "a.c"};
+  const Files expected{"a.c", "i/c.h"};
+  EXPECT_EQ(scan(args).files, expected);
+  int stats = fs.stats();
+  EXPECT_EQ(scan(args).files, expected);
+  const int hit_stats = fs.stats() - stats;
+  for (int round = 0; round < 3; ++round) {
+    fs.add_file("/w/a" + std::to_string(round) + ".o", "object");
+    stats = fs.stats();
+    const int listings = fs.listings();
+    EXPECT_EQ(scan(args).files, expected);
+    EXPECT_EQ(fs.stats() - stats, hit_stats);
+    EXPECT_EQ(fs.listings(), listings);
+  }
+  EXPECT_EQ(hits(), 4);
+  EXPECT_EQ(cache.stats().dirs_rechecked, 0);
+  EXPECT_EQ(cache.stats().records_refreshed, 0); // nothing to store again either
+  // A replaced search directory is another scan.
+  fs.remove("/w/i/c.h");
+  fs.remove("/w/i");
+  fs.add_file("/w/i/c.h", "");
+  EXPECT_EQ(scan(args).files, expected);
+  EXPECT_EQ(hits(), 4);
 }
 
 TEST_F(ScanRecordTest, NewHeaderShadowingALaterSearchDirIsSeen) {
