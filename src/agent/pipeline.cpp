@@ -1,5 +1,6 @@
 #include "agent/pipeline.h"
 
+#include "agent/action_memo.h"
 #include "agent/output_writer.h"
 #include "reapi/digest.h"
 #include "util/file.h"
@@ -23,7 +24,7 @@ std::string short_hash(const v2::Digest& d) {
 
 // Write the outputs and replay the streams of `result`; any problem is a Fallback.
 util::Result<Outcome, Fallback> materialize(const v2::ActionResult& result,
-                                            const BuiltAction& built,
+                                            const std::vector<ExpectedOutput>& outputs,
                                             const CompileRequest& request,
                                             const BlobFetcher& fetch,
                                             std::string stat,
@@ -32,7 +33,7 @@ util::Result<Outcome, Fallback> materialize(const v2::ActionResult& result,
   if (!streams) {
     return unexpected(fallback("bad_result", streams.error().message()));
   }
-  if (auto st = write_outputs(result, built.outputs, fetch, request.umask); !st) {
+  if (auto st = write_outputs(result, outputs, fetch, request.umask); !st) {
     return unexpected(fallback("bad_result", st.error().message()));
   }
   write_fd(request.stdout_fd, streams->first);
@@ -144,9 +145,34 @@ util::Result<Outcome, Fallback> run_cache_only(const CompileRequest& request,
   return out;
 }
 
-} // namespace
-
-namespace {
+// Answer from the local store when it holds a result for `action`. Returns nullopt to go
+// on: no result, a result that cannot be used (logged), or a missing output directory
+// (left to the full path, which reports it).
+std::optional<util::Result<Outcome, Fallback>> local_hit(const MemoizedAction& action,
+                                                         const CompileRequest& request,
+                                                         const Backends& b,
+                                                         const BlobFetcher& fetch,
+                                                         std::string_view how) {
+  if (!missing_output_dir(action.outputs).empty()) {
+    return std::nullopt;
+  }
+  const auto hit = b.cache->get("", action.action_digest);
+  if (!hit) {
+    return std::nullopt;
+  }
+  const std::string name = short_hash(action.action_digest);
+  auto out = materialize(*hit,
+                         action.outputs,
+                         request,
+                         fetch,
+                         "hit_local",
+                         "local store hit for action " + name + std::string(how));
+  if (!out && out.error().stat == "fallback_bad_result") {
+    CCREX_LOG_WARN("local hit " << name << " unusable: " << out.error().detail);
+    return std::nullopt;
+  }
+  return out;
+}
 
 util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
                                            const toolchain::ParsedCommand& cmd,
@@ -170,28 +196,28 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
   const bool same_path = config.same_path == "true"
                          || (config.same_path == "auto" && b.executor->stages_at_same_path());
   const ActionContext ctx{cmd, compiler, **id, *deps, paths, config, request.env, same_path};
+  const BlobFetcher local_fetch = [&](const v2::Digest& d) {
+    return b.store->read(reapi::from_proto(d));
+  };
+  const auto memo_key = ActionMemo::key_of(ctx);
+  if (const auto memo = memo_key ? services.memo.find(*memo_key) : nullptr) {
+    if (auto out = local_hit(*memo, request, b, local_fetch, " (action memo)")) {
+      return std::move(*out);
+    }
+  }
   auto built = build_action(ctx, services.digests);
   if (!built) {
     return unexpected(fallback("input", built.error().message()));
+  }
+  if (memo_key) {
+    (void)services.memo.store(*memo_key, *built);
   }
   if (const auto dir = missing_output_dir(built->outputs); !dir.empty()) {
     return unexpected(fallback("output_dir", "output directory " + dir + " does not exist"));
   }
   const auto& action = built->action_digest;
-  const BlobFetcher local_fetch = [&](const v2::Digest& d) {
-    return b.store->read(reapi::from_proto(d));
-  };
-  if (auto hit = b.cache->get("", action)) {
-    auto out = materialize(*hit,
-                           *built,
-                           request,
-                           local_fetch,
-                           "hit_local",
-                           "local store hit for action " + short_hash(action));
-    if (out || out.error().stat != "fallback_bad_result") {
-      return out;
-    }
-    CCREX_LOG_WARN("local hit " << short_hash(action) << " unusable: " << out.error().detail);
+  if (auto out = local_hit({action, built->outputs}, request, b, local_fetch, "")) {
+    return std::move(*out);
   }
   // Blobs fetched from a remote engine also go into the local store (which verifies them),
   // so remember() below finds them there instead of downloading them a second time.
@@ -206,7 +232,7 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
     auto found = b.executor->lookup(action);
     if (found && *found) {
       auto out = materialize(**found,
-                             *built,
+                             built->outputs,
                              request,
                              remote_fetch,
                              "hit_remote",
@@ -233,7 +259,7 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
   }
   const bool hit = exec->cached_result;
   auto out = materialize(exec->result,
-                         *built,
+                         built->outputs,
                          request,
                          remote_fetch,
                          hit ? "hit_remote" : "miss_executed",

@@ -9,6 +9,7 @@
 // Thread safety: run() may be called concurrently; the shared state is thread-safe.
 
 #include "agent/action_builder.h"
+#include "agent/action_memo.h"
 #include "agent/backend.h"
 #include "agent/config.h"
 #include "agent/deps.h"
@@ -63,6 +64,7 @@ struct PipelineServices {
   toolchain::CompilerDetector detector;
   DependencyFinder dependencies;
   FileDigests digests;
+  ActionMemo memo;
 };
 
 // Run one compile. `compiler` is the resolved compiler path, `cmd` its parsed command line

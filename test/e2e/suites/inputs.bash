@@ -29,7 +29,68 @@ check_change() {
   expect_same_file out.o plain2.o
 }
 
+# expect_memo yes|no: whether the last compile was answered from the action memo.
+expect_memo() {
+  local last
+  last=$("$CCREX" --explain | tail -1)
+  case $1 in
+  yes) [[ $last == *"(action memo)" ]] || test_failed "not answered from the memo: $last" ;;
+  no) [[ $last != *"(action memo)" ]] || test_failed "answered from the memo: $last" ;;
+  esac
+}
+
+# memo_round EXPECTED_PLAIN: compile src.c (out.o) twice; the second compile must come from
+# the action memo, and both objects must match EXPECTED_PLAIN.
+memo_round() {
+  expect_exit 0 "$CCREX" gcc -Iinc @args.rsp -c src.c -o out.o
+  expect_same_file out.o "$1"
+  expect_exit 0 "$CCREX" gcc -Iinc @args.rsp -c src.c -o out.o
+  expect_same_file out.o "$1"
+  expect_memo yes
+}
+
+# The racy window: inputs changed within two seconds of a compile are not memoised.
+past_racy_window() { sleep 2.1; }
+
 SUITE_inputs() {
+  TEST "the action memo answers unchanged repeats, and no change slips past it"
+  mkdir inc
+  printf '#define H 1
+' >inc/h.h
+  printf '#include "h.h"
+int f(void) { return H + R; }
+' >src.c
+  printf -- '-DR=1
+' >args.rsp
+  plain gcc -Iinc @args.rsp -c src.c -o plain1.o
+  past_racy_window
+  memo_round plain1.o
+  # A header edited in place, same size: only its stat moved.
+  sed -i 's/H 1/H 2/' inc/h.h
+  plain gcc -Iinc @args.rsp -c src.c -o plain2.o
+  expect_exit 0 "$CCREX" gcc -Iinc @args.rsp -c src.c -o out.o
+  expect_memo no
+  expect_same_file out.o plain2.o
+  past_racy_window
+  memo_round plain2.o
+  # A new header next to the source shadows inc/h.h: the dependency list changes.
+  printf '#define H 3
+' >h.h
+  plain gcc -Iinc @args.rsp -c src.c -o plain3.o
+  expect_exit 0 "$CCREX" gcc -Iinc @args.rsp -c src.c -o out.o
+  expect_memo no
+  expect_same_file out.o plain3.o
+  past_racy_window
+  memo_round plain3.o
+  # The response file edited: the command line reads the same, the compile does not.
+  printf -- '-DR=2
+' >args.rsp
+  plain gcc -Iinc @args.rsp -c src.c -o plain4.o
+  expect_exit 0 "$CCREX" gcc -Iinc @args.rsp -c src.c -o out.o
+  expect_memo no
+  expect_same_file out.o plain4.o
+  expect_stats miss_executed=4 hit_local=5
+
   local cc
   for cc in gcc clang; do
     TEST "$cc: a forced -include header"
