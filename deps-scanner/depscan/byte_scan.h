@@ -111,6 +111,74 @@ inline size_t find_byte(const char* text, size_t pos, size_t n, char c) {
   return pos;
 }
 
+// What skip_plain_block() found.
+struct PlainBlock {
+  size_t advance = 0;  // offset of the block's last newline (0: the block cannot be skipped)
+  size_t retry_at = 0; // offset at which another block may start; below it the same byte spoils it
+  uint32_t lines = 0;  // newlines in [0, advance)
+};
+
+// Return the number of set bits of `x` (no POPCNT in the baseline instruction set).
+constexpr uint32_t count_bits(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+  return static_cast<uint32_t>((x * 0x0101010101010101ULL) >> 56);
+}
+
+// `text[pos]` is a newline. Look at the 64 bytes from there: when they hold no byte that can
+// open a comment or literal, splice lines, start a directive or be odd whitespace
+// (\ / " ' # % \r \f \v), every line in them that ends inside them is ordinary code or blank,
+// and the lexer may jump to the last of their newlines. Branch-free per block, where the
+// line-by-line path takes a few unpredictable branches per line.
+inline PlainBlock skip_plain_block(const char* text, size_t pos, size_t n) {
+  PlainBlock out;
+#if defined(__SSE2__)
+  if (n - pos < 64) {
+    out.retry_at = n - pos; // never again in this text
+    return out;
+  }
+  const __m128i nl = _mm_set1_epi8('\n');
+  const __m128i bs = _mm_set1_epi8('\\');
+  const __m128i sl = _mm_set1_epi8('/');
+  const __m128i dq = _mm_set1_epi8('"');
+  const __m128i sq = _mm_set1_epi8('\'');
+  const __m128i hash = _mm_set1_epi8('#');
+  const __m128i pct = _mm_set1_epi8('%');
+  const __m128i vt = _mm_set1_epi8('\v'); // \v \f \r are 0x0b..0x0d
+  const __m128i two = _mm_set1_epi8(2);
+  const __m128i zero = _mm_setzero_si128();
+  uint64_t newlines = 0;
+  for (size_t k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + pos + 16 * k));
+    const __m128i odd_space = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(v, vt), two), zero);
+    const __m128i hit = _mm_or_si128(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, bs), _mm_cmpeq_epi8(v, sl)),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_cmpeq_epi8(v, sq))),
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, hash), _mm_cmpeq_epi8(v, pct)), odd_space));
+    // Stop at the first spoilt 16 bytes: a failed try then costs little.
+    if (const auto bad = static_cast<unsigned>(_mm_movemask_epi8(hit)); bad != 0) {
+      out.retry_at = 16 * k + static_cast<size_t>(__builtin_ctz(bad)) + 1;
+      return out;
+    }
+    newlines |=
+        static_cast<uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl))))
+        << (16 * k);
+  }
+  const auto last = static_cast<size_t>(63 - __builtin_clzll(newlines));
+  out.retry_at = 1;
+  if (last != 0) {
+    out.advance = last;
+    out.retry_at = last;
+    out.lines = count_bits(newlines & ((uint64_t{1} << last) - 1));
+  }
+#else
+  (void)text;
+  out.retry_at = n - pos;
+#endif
+  return out;
+}
+
 // Return whether [p, p + n) contains "__has_include". Bytes up to p + readable (>= n) may be
 // loaded, so that a short line near more text needs no byte-by-byte tail. Compares the
 // word's first and last byte at 16 positions at once and checks the rest only where both

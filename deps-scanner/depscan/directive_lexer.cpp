@@ -39,6 +39,7 @@ private:
   DirectiveClass classify_directive(size_t after_hash) const;
   bool may_hold_has_include(size_t begin, size_t end, bool spans_lines) const;
   void skip_logical_line();
+  bool skip_plain_lines();
   std::string read_logical_line();
   bool read_header_name_verbatim(std::string& out, const std::string& so_far);
   void parse_directive(std::string_view logical, uint32_t line);
@@ -47,6 +48,9 @@ private:
   std::string_view m_text;
   size_t m_pos = 0;
   uint32_t m_line = 1;
+  // skip_plain_lines() tries skip_plain_block() only from here on: a block starting before
+  // it would contain a byte that made the last try fail.
+  size_t m_block_retry = 0;
   std::vector<Directive> m_out;
 };
 
@@ -213,11 +217,7 @@ std::vector<Directive> Lexer::run() {
     const char c = m_text[m_pos];
     switch (c) {
     case '\n':
-      ++m_line;
-      ++m_pos;
-      at_line_start = true;
-      // Indentation is most of what a line start holds: skip it here, not per dispatch.
-      m_pos = skip_blanks(m_text.data(), m_pos, n);
+      at_line_start = skip_plain_lines();
       break;
     case ' ':
     case '\t':
@@ -283,26 +283,65 @@ std::vector<Directive> Lexer::run() {
       at_line_start = false;
       break;
     default:
-      at_line_start = false;
-      // Runs of ordinary lines (code starting with an identifier) stay in this loop instead
-      // of going through the switch twice per line.
-      for (;;) {
-        m_pos = skip_ordinary(m_text.data(), m_pos + 1, n);
-        if (m_pos >= n || m_text[m_pos] != '\n') {
-          break;
-        }
-        ++m_line;
-        ++m_pos;
-        m_pos = skip_blanks(m_text.data(), m_pos, n);
-        if (m_pos >= n || !is_ident_char(m_text[m_pos])) {
-          at_line_start = true;
-          break;
-        }
-      }
+      m_pos = skip_ordinary(m_text.data(), m_pos + 1, n);
+      at_line_start = skip_plain_lines();
       break;
     }
   }
   return std::move(m_out);
+}
+
+// Characters the main loop must see when they start a line (after indentation): everything
+// run()'s switch does not send to its `default` case.
+constexpr std::array<bool, 256> make_line_start_table() {
+  std::array<bool, 256> t{};
+  for (const unsigned char c :
+       {'\n', ' ', '\t', '\r', '\f', '\v', '\\', '/', '#', '%', '"', '\''}) {
+    t[c] = true;
+  }
+  return t;
+}
+constexpr std::array<bool, 256> k_line_start = make_line_start_table();
+
+// While m_pos is on a newline: consume it and the next line's indentation, then, if the line
+// goes on with ordinary code, skip to its next special character, or if it goes on with a
+// // comment, skip that. Most lines are handled here without a dispatch in run(). Return
+// whether m_pos is left at the start of a line (on a character run() must dispatch, or at
+// the end of the text after a newline); false when it is left in the middle of a line.
+bool Lexer::skip_plain_lines() {
+  const char* const text = m_text.data();
+  const size_t n = m_text.size();
+  bool line_start = false;
+  while (m_pos < n && text[m_pos] == '\n') {
+    if (m_pos >= m_block_retry) {
+      const PlainBlock block = skip_plain_block(text, m_pos, n);
+      m_block_retry = m_pos + block.retry_at;
+      if (block.advance != 0) {
+        m_line += block.lines;
+        m_pos += block.advance; // on a newline again
+        continue;
+      }
+    }
+    ++m_line;
+    m_pos = skip_blanks(text, m_pos + 1, n);
+    line_start = true;
+    if (m_pos >= n) {
+      break;
+    }
+    const char c = text[m_pos];
+    if (!k_line_start[static_cast<unsigned char>(c)]) {
+      // What run()'s default case does.
+      m_pos = skip_ordinary(text, m_pos + 1, n);
+      line_start = false;
+    } else if (c == '/' && m_pos + 1 < n && text[m_pos + 1] == '/') {
+      m_pos += 2;
+      skip_line_comment(); // stops at the newline that ends the line, or at the end
+      line_start = false;
+    } else if (c != '\n') {
+      return true;
+    }
+  }
+  return line_start;
 }
 
 // `line` is the line of the '#' (or '%'); m_line may be further on after splices.
