@@ -41,7 +41,8 @@ bool in_arena(const void* p) {
   return std::greater_equal<>{}(p, g_begin) && std::less<>{}(p, g_begin + g_size);
 }
 
-void* allocate(size_t size) {
+// Unused in sanitizer builds, where the operators below are not replaced.
+[[maybe_unused]] void* allocate(size_t size) {
   if (g_begin != nullptr) {
     // Round up to the alignment; a zero-byte request still gets a unique address.
     const size_t rounded = size == 0 ? k_align : (size + k_align - 1) & ~(k_align - 1);
@@ -57,7 +58,7 @@ void* allocate(size_t size) {
   return p;
 }
 
-void release(void* p) noexcept {
+[[maybe_unused]] void release(void* p) noexcept {
   if (p != nullptr && (g_begin == nullptr || !in_arena(p))) {
     std::free(p); // NOLINT(cppcoreguidelines-no-malloc)
   }
