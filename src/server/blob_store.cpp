@@ -250,11 +250,12 @@ util::Status BlobStore::write_blob(const util::Digest& d, std::string_view data)
   const std::string tmp = new_temp_path();
   const std::string dest = cas_path(d.hash);
   CCREX_TRY(util::make_dirs(util::dirname(dest)));
-  auto written = util::write_file_atomic(tmp, data, 0444);
+  // `tmp` is new and private to this call: write it in place, then one rename publishes it.
+  auto written = util::write_new_file(tmp, data, 0444);
   if (!written && written.error().code() == util::ErrorCode::resource_exhausted) {
     // The disk is full before the size cap is reached: make room and try once more.
     free_space(std::max<int64_t>(2 * d.size, total_size() / 10));
-    written = util::write_file_atomic(tmp, data, 0444);
+    written = util::write_new_file(tmp, data, 0444);
   }
   CCREX_TRY(written);
   if (::rename(tmp.c_str(), dest.c_str()) != 0) {
