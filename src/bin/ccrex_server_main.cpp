@@ -3,14 +3,10 @@
 #include "server/action_cache.h"
 #include "server/blob_store.h"
 #include "server/cli.h"
-#include "server/local_server.h"
+#include "server/serve.h"
 #include "util/logging.h"
 
-#include <signal.h>
-
-#include <cstdio>
 #include <iostream>
-#include <thread>
 
 namespace {
 
@@ -47,35 +43,6 @@ int check_store(const server::Config& cfg) {
   return bad.empty() && unreadable == 0 ? 0 : 1;
 }
 
-int serve(const server::Config& cfg) {
-  // Block the stop signals in every thread; one thread waits for them with sigwait.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  signal(SIGPIPE, SIG_IGN); // a reader of our stdout may go away
-
-  auto srv = server::LocalServer::start(cfg);
-  if (!srv) {
-    std::cerr << "ccrex-server: " << srv.error().message() << "\n";
-    return 1;
-  }
-  for (const auto& addr : (*srv)->addresses()) {
-    std::printf("ccrex-server: listening on %s\n", addr.c_str());
-  }
-  std::fflush(stdout);
-  std::thread waiter([&stop, &srv] {
-    int sig = 0;
-    sigwait(&stop, &sig);
-    CCREX_LOG_INFO("server: signal " << sig << ", shutting down");
-    (*srv)->shutdown();
-  });
-  (*srv)->wait();
-  waiter.join();
-  return 0;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -99,5 +66,5 @@ int main(int argc, char** argv) {
     return 2;
   }
   util::logging::log_to_stderr(level);
-  return opts->check ? check_store(opts->config) : serve(opts->config);
+  return opts->check ? check_store(opts->config) : server::serve_until_signalled(opts->config);
 }

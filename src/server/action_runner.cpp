@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
 
 namespace ccrex::server {
 namespace {
@@ -60,18 +61,30 @@ util::Result<std::string> make_work_dir(const std::string& work_root) {
   return path;
 }
 
+// The command's environment, in the order the client sent it. The spec wants names sorted
+// and unique; a name that appears more than once anyway gets its last value (in the
+// position of its first appearance), so every reader agrees on one value.
 std::vector<std::string> environment_of(const reapi::v2::Command& command) {
   std::vector<std::string> env;
+  std::unordered_map<std::string, size_t> index;
   env.reserve(static_cast<size_t>(command.environment_variables_size()));
   for (const auto& var : command.environment_variables()) {
-    env.push_back(var.name() + "=" + var.value());
+    std::string entry = var.name() + "=" + var.value();
+    if (auto [it, fresh] = index.try_emplace(var.name(), env.size()); !fresh) {
+      env[it->second] = std::move(entry);
+    } else {
+      env.push_back(std::move(entry));
+    }
   }
   return env;
 }
 
-// Create the parent directories of every output (for 2.0 output_directories: the parents
-// only, not the directory itself). Failures are left for the command to trip over.
-void create_output_parents(const std::string& cwd, const reapi::v2::Command& command) {
+// Create the parent directories of every output this server reads (for 2.0
+// output_directories: the parents only, not the directory itself). Failures are left for
+// the command to trip over.
+void create_output_parents(const std::string& cwd,
+                           const reapi::v2::Command& command,
+                           OutputFields fields) {
   const auto parent_of = [&](const std::string& p) {
     if (p.find('/') == std::string::npos) {
       return;
@@ -81,13 +94,7 @@ void create_output_parents(const std::string& cwd, const reapi::v2::Command& com
                                                                  << st.error().message());
     }
   };
-  for (const auto& p : command.output_paths()) {
-    parent_of(p);
-  }
-  for (const auto& p : command.output_files()) {
-    parent_of(p);
-  }
-  for (const auto& p : command.output_directories()) {
+  for (const auto& p : output_names(command, fields)) {
     parent_of(p);
   }
 }
@@ -117,7 +124,7 @@ bool stage(BlobStore& store, const ActionRunnerOptions& options, Execution& ex) 
   ex.meta().mutable_input_fetch_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
   StagingOptions staging;
   staging.hard_link_inputs = options.hard_link_inputs;
-  staging.writable_paths = output_paths_from_root(ex.action.command);
+  staging.writable_paths = output_paths_from_root(ex.action.command, ex.action.outputs);
   std::vector<reapi::v2::Digest> missing;
   if (::mkdir(ex.root.c_str(), 0755) != 0) {
     set_status(ex.response, grpc::StatusCode::INTERNAL, "cannot create " + ex.root);
@@ -132,7 +139,7 @@ bool stage(BlobStore& store, const ActionRunnerOptions& options, Execution& ex) 
     set_status(ex.response, code, "staging the input root: " + st.error().message(), missing);
     return false;
   }
-  create_output_parents(ex.cwd, ex.action.command);
+  create_output_parents(ex.cwd, ex.action.command, ex.action.outputs);
   return true;
 }
 
@@ -222,7 +229,8 @@ void finish(BlobStore& store, Execution& ex, const util::SubprocessResult& res) 
                               + describe_signal(res.signal) + "); exit code reported as 128 + "
                               + std::to_string(res.signal));
     }
-    if (auto st = collect_outputs(store, ex.cwd, ex.action.command, result); !st) {
+    if (auto st = collect_outputs(store, ex.cwd, ex.action.command, ex.action.outputs, result);
+        !st) {
       set_status(ex.response, grpc_code(st.error()), "collecting outputs: " + st.error().message());
     }
   }

@@ -177,12 +177,17 @@ grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext* /*context
   auto* exec = response->mutable_execution_capabilities();
   exec->set_digest_function(v2::DigestFunction::SHA256);
   exec->set_exec_enabled(true);
-  // 2.0 stays inside the range for older clients (Bazel 4 speaks only 2.0); 2.2 is the
-  // newest the packaged protos describe (output_paths, Action.platform).
-  response->mutable_deprecated_api_version()->set_major(2);
-  response->mutable_low_api_version()->set_major(2);
+  // The configured range (default 2.0-2.2: 2.0 for older clients such as Bazel 4, 2.2 the
+  // newest the packaged protos describe). Nothing below the range is accepted with a
+  // warning, so deprecated equals low.
+  const ApiVersions& versions = m_config.api_versions;
+  for (auto* v :
+       {response->mutable_deprecated_api_version(), response->mutable_low_api_version()}) {
+    v->set_major(2);
+    v->set_minor(versions.low_minor);
+  }
   response->mutable_high_api_version()->set_major(2);
-  response->mutable_high_api_version()->set_minor(2);
+  response->mutable_high_api_version()->set_minor(versions.high_minor);
   return grpc::Status::OK;
 }
 
@@ -194,10 +199,13 @@ grpc::Status ActionCacheService::GetActionResult(grpc::ServerContext* /*context*
       return st;
     }
     auto result = m_cache.get(request->instance_name(), request->action_digest());
+    const std::string short_hash = request->action_digest().hash().substr(0, 12);
     if (!result) {
+      CCREX_LOG_DEBUG("ac " << short_hash << ": not found");
       return {grpc::StatusCode::NOT_FOUND,
               "no result for action " + reapi::to_string(request->action_digest())};
     }
+    CCREX_LOG_DEBUG("ac " << short_hash << ": found, exit " << result->exit_code());
     int64_t budget = k_max_inline_bytes;
     const auto inline_blob = [&](const v2::Digest& d, std::string* out) {
       if (d.size_bytes() == 0 || d.size_bytes() > budget) {

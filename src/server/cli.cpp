@@ -50,6 +50,12 @@ Options:
   --lenient-platform     ignore platform property names the server does not know
   --default-timeout SEC  execution time limit when an action sets none (default 600)
   --max-timeout SEC      largest action timeout accepted (default 3600)
+  --api-versions RANGE   REAPI versions to advertise and honour: 2.0, 2.1, 2.2, a range
+                         such as 2.1-2.2, or 2.1+ (2.1 up to the newest, 2.2); default
+                         2.0-2.2. A range ending at 2.0 reads only the 2.0 output fields
+                         (output_files, output_directories); one starting at 2.1 or later
+                         reads only output_paths; a range covering both reads output_paths
+                         when the Command sets it and the 2.0 fields otherwise
   --log-level LEVEL      error, warn, info (default) or debug; logs go to stderr
   --check                verify every stored blob against its digest and exit
   --help                 show this help
@@ -113,6 +119,9 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
     } else if (opt == "--max-timeout") {
       CCREX_ASSIGN_OR_RETURN(auto v, next());
       CCREX_ASSIGN_OR_RETURN(out.config.max_timeout, parse_seconds(v));
+    } else if (opt == "--api-versions") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_ASSIGN_OR_RETURN(out.config.api_versions, parse_api_versions(v));
     } else if (opt == "--log-level") {
       CCREX_ASSIGN_OR_RETURN(out.log_level, next());
     } else {

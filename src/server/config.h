@@ -3,13 +3,32 @@
 // Settings of the REAPI server library, shared by `ccrex-server` and the server embedded in
 // ccrexd. A plain struct: every field has its default here and is documented.
 
+#include "util/result.h"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ccrex::server {
+
+// A range of REAPI versions 2.low..2.high, both ends included, as minor numbers.
+struct ApiVersions {
+  // The newest version this server speaks.
+  static constexpr int k_newest_minor = 2;
+  int low_minor = 0;
+  int high_minor = k_newest_minor;
+
+  // "2.0", "2.1-2.2", "2.1+" (2.1 up to the newest): the spelling parse_api_versions reads.
+  std::string to_string() const;
+  bool operator==(const ApiVersions&) const = default;
+};
+
+// Parse "2.N" (only that version), "2.N-2.M" or "2.N+" (2.N up to the newest). Versions
+// outside 2.0..2.<newest>, a low end above the high end, or anything else is invalid.
+util::Result<ApiVersions> parse_api_versions(std::string_view text);
 
 struct Config {
   // Addresses to listen on: "unix:/path", "HOST:PORT" (port 0 picks a free port).
@@ -37,6 +56,12 @@ struct Config {
   // How often an Execute/WaitExecution stream re-sends the current state of an operation
   // that did not change, so idle streams survive proxies and client deadlines.
   std::chrono::milliseconds operation_resend_interval{30000};
+  // REAPI versions advertised by GetCapabilities (deprecated = low) and honoured by
+  // Execute: when the range stops at 2.0, only Command.output_files/output_directories are
+  // read and output_paths is ignored; when it starts at 2.1 or later, only output_paths is
+  // read and the 2.0 fields are ignored; a range spanning both reads output_paths when it is
+  // non-empty and the 2.0 fields otherwise (see output_fields.h).
+  ApiVersions api_versions;
 };
 
 // Return the platform properties the host offers: OSFamily from uname (lowercase), ISA from

@@ -305,6 +305,11 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
     return rejection_status(prepared.error());
   }
   auto action = std::make_shared<const PreparedAction>(std::move(prepared).value());
+  if (const auto note =
+          ignored_outputs_note(action->command, action->outputs, m_config.api_versions);
+      !note.empty()) {
+    CCREX_LOG_DEBUG("execute " << short_digest(req.action_digest()) << ": " << note);
+  }
   const bool check_cache = !req.skip_cache_lookup() && !action->action.do_not_cache();
   // Identical requests share one execution, except when the client asked for a fresh run
   // (skip_cache_lookup) or for an unshared one (do_not_cache).
@@ -370,7 +375,7 @@ void ExecutionService::Impl::run_job(const std::shared_ptr<OperationState>& op,
     }
   }
   CCREX_LOG_INFO("execute " << short_digest(action->action_digest) << ": " << describe_outcome(resp)
-                            << (cacheable ? " (cached)" : ""));
+                            << (cacheable ? ", result stored in the action cache" : ""));
   complete(*op, std::move(resp));
 }
 

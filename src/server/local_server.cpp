@@ -9,6 +9,7 @@
 #include "util/logging.h"
 #include "util/strings.h"
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
 #include <unistd.h>
@@ -32,6 +33,23 @@ std::string with_port(const std::string& address, int port) {
   return address.substr(0, colon + 1) + std::to_string(port);
 }
 
+// Answers every call that no registered service handles: UNIMPLEMENTED naming the method.
+class UnimplementedFallback final : public grpc::CallbackGenericService {
+public:
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    class Reactor final : public grpc::ServerGenericBidiReactor {
+    public:
+      explicit Reactor(const std::string& method) {
+        Finish({grpc::StatusCode::UNIMPLEMENTED,
+                "ccrex-server does not implement " + (method.empty() ? "this method" : method)});
+      }
+      void OnDone() override { delete this; }
+    };
+    CCREX_LOG_INFO("server: call to unimplemented method " << ctx->method());
+    return new Reactor(ctx->method()); // NOLINT(cppcoreguidelines-owning-memory): OnDone frees
+  }
+};
+
 } // namespace
 
 LocalServer::LocalServer(Config config) : m_config(std::move(config)) {}
@@ -40,7 +58,8 @@ LocalServer::~LocalServer() {
   shutdown();
 }
 
-util::Result<std::unique_ptr<LocalServer>> LocalServer::start(const Config& config) {
+util::Result<std::unique_ptr<LocalServer>> LocalServer::start(const Config& config,
+                                                              const ServiceOverrides& overrides) {
   std::unique_ptr<LocalServer> srv(new LocalServer(config));
   Config& cfg = srv->m_config;
   if (cfg.workers <= 0) {
@@ -54,10 +73,29 @@ util::Result<std::unique_ptr<LocalServer>> LocalServer::start(const Config& conf
   srv->m_cas = std::make_unique<CasService>(srv->m_config, *srv->m_store);
   srv->m_bytestream = std::make_unique<ByteStreamService>(*srv->m_store);
   srv->m_capabilities = std::make_unique<CapabilitiesService>(srv->m_config);
-  srv->m_action_cache_service =
-      std::make_unique<ActionCacheService>(*srv->m_store, *srv->m_action_cache);
-  srv->m_execution =
-      std::make_unique<ExecutionService>(srv->m_config, *srv->m_store, *srv->m_action_cache);
+  // The default service, or the override's replacement for it.
+  const auto pick = [&](const ServiceOverrides::Factory& factory,
+                        auto make_default) -> grpc::Service* {
+    if (factory) {
+      srv->m_overrides.push_back(factory(*srv));
+      return srv->m_overrides.back().get();
+    }
+    return make_default();
+  };
+  grpc::Service* action_cache_service = pick(overrides.action_cache, [&] {
+    srv->m_action_cache_service =
+        std::make_unique<ActionCacheService>(*srv->m_store, *srv->m_action_cache);
+    return srv->m_action_cache_service.get();
+  });
+  grpc::Service* execution_service = pick(overrides.execution, [&] {
+    srv->m_execution =
+        std::make_unique<ExecutionService>(srv->m_config, *srv->m_store, *srv->m_action_cache);
+    return srv->m_execution.get();
+  });
+  if (action_cache_service == nullptr || execution_service == nullptr) {
+    return util::invalid_argument("a service override returned no service");
+  }
+  srv->m_fallback = std::make_unique<UnimplementedFallback>();
 
   grpc::ServerBuilder builder;
   // Accept somewhat more than the advertised batch limit: lax clients count only blob bytes.
@@ -80,8 +118,9 @@ util::Result<std::unique_ptr<LocalServer>> LocalServer::start(const Config& conf
   builder.RegisterService(srv->m_cas.get());
   builder.RegisterService(srv->m_bytestream.get());
   builder.RegisterService(srv->m_capabilities.get());
-  builder.RegisterService(srv->m_action_cache_service.get());
-  builder.RegisterService(srv->m_execution.get());
+  builder.RegisterService(action_cache_service);
+  builder.RegisterService(execution_service);
+  builder.RegisterCallbackGenericService(srv->m_fallback.get());
   srv->m_server = builder.BuildAndStart();
   if (!srv->m_server) {
     return util::Error(util::ErrorCode::unavailable,

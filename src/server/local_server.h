@@ -9,11 +9,24 @@
 //   auto srv = server::LocalServer::start(cfg);   // Result<std::unique_ptr<LocalServer>>
 //   std::string addr = (*srv)->addresses()[0];    // "127.0.0.1:41234"
 //
+// Every call to a method the server does not serve (an unregistered service such as the
+// Remote Asset API or google.longrunning.Operations, or a method newer than the packaged
+// protos) gets UNIMPLEMENTED with a message naming the method, never gRPC's default empty
+// message (which some clients misread as success).
+//
+// Seam for tests: start() takes optional ServiceOverrides. A factory that is set builds the
+// service registered instead of the default one for that API (the default is then not
+// built at all); it runs after the store and the ActionCache exist, so the replacement can
+// use store() and action_cache(). ccrex-server and ccrexd never pass any; the lying test
+// engine (test/support/test_engine_main.cpp) replaces Execution and, in one mode,
+// ActionCache.
+//
 // Thread safety: start() and shutdown() from one thread; the services are concurrent.
 
 #include "server/config.h"
 #include "util/result.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,9 +34,23 @@
 namespace grpc {
 class Server;
 class Channel;
+class Service;
+class CallbackGenericService;
 } // namespace grpc
 
 namespace ccrex::server {
+
+class LocalServer;
+
+// Replacement services for LocalServer::start (see above). Each factory must return a
+// service implementing the API its member names.
+struct ServiceOverrides {
+  using Factory = std::function<std::unique_ptr<grpc::Service>(LocalServer&)>;
+  // Replaces build.bazel.remote.execution.v2.Execution.
+  Factory execution;
+  // Replaces build.bazel.remote.execution.v2.ActionCache.
+  Factory action_cache;
+};
 
 class BlobStore;
 class ActionCache;
@@ -37,7 +64,9 @@ class LocalServer {
 public:
   // Open the store, build the services and start listening on every address in
   // `config.listen` (at least one unless only in-process channels are wanted).
-  static util::Result<std::unique_ptr<LocalServer>> start(const Config& config);
+  // `overrides` replaces default services (tests only).
+  static util::Result<std::unique_ptr<LocalServer>> start(const Config& config,
+                                                          const ServiceOverrides& overrides = {});
   ~LocalServer();
   LocalServer(const LocalServer&) = delete;
   LocalServer& operator=(const LocalServer&) = delete;
@@ -55,6 +84,7 @@ public:
   void wait();
 
   BlobStore& store() { return *m_store; }
+  ActionCache& action_cache() { return *m_action_cache; }
   const Config& config() const { return m_config; }
 
 private:
@@ -67,7 +97,9 @@ private:
   std::unique_ptr<ByteStreamService> m_bytestream;
   std::unique_ptr<CapabilitiesService> m_capabilities;
   std::unique_ptr<ActionCacheService> m_action_cache_service;
-  std::unique_ptr<ExecutionService> m_execution;
+  std::unique_ptr<ExecutionService> m_execution; // null when overridden
+  std::vector<std::unique_ptr<grpc::Service>> m_overrides;
+  std::unique_ptr<grpc::CallbackGenericService> m_fallback;
   std::unique_ptr<grpc::Server> m_server;
   std::vector<std::string> m_addresses;
   bool m_shut_down = false;

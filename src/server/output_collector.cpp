@@ -163,12 +163,19 @@ util::Status add_symlink(const std::string& path,
   return {};
 }
 
+// The location of the output `name`; "" and "." are the working directory itself, taken
+// without a trailing "/." so that a working directory replaced by a symlink is seen as a
+// symlink rather than followed.
+std::string output_location(const std::string& cwd, const std::string& name) {
+  return name.empty() || name == "." ? cwd : util::join_path(cwd, name);
+}
+
 // One entry of output_paths: whatever is there.
 util::Status collect_any(BlobStore& store,
                          const std::string& cwd,
                          const std::string& name,
                          reapi::v2::ActionResult& result) {
-  const std::string path = name.empty() ? cwd : util::join_path(cwd, name);
+  const std::string path = output_location(cwd, name);
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     return {};
@@ -191,7 +198,7 @@ util::Status collect_typed(BlobStore& store,
                            const std::string& name,
                            bool want_dir,
                            reapi::v2::ActionResult& result) {
-  const std::string path = name.empty() ? cwd : util::join_path(cwd, name);
+  const std::string path = output_location(cwd, name);
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     return {};
@@ -240,8 +247,9 @@ util::Result<reapi::v2::Tree> build_tree(BlobStore& store, const std::string& pa
 util::Status collect_outputs(BlobStore& store,
                              const std::string& cwd,
                              const reapi::v2::Command& command,
+                             OutputFields fields,
                              reapi::v2::ActionResult& result) {
-  if (command.output_paths_size() > 0) {
+  if (fields == OutputFields::paths) {
     for (const auto& name : command.output_paths()) {
       CCREX_TRY(collect_any(store, cwd, name, result));
     }

@@ -30,11 +30,15 @@ std::vector<std::string> unshare_prefix() {
 } // namespace
 
 util::Result<std::string> requested_stage_root(const reapi::v2::Command& command) {
+  // A repeated name counts with its last value, as in the command's environment.
+  const reapi::v2::Command::EnvironmentVariable* found = nullptr;
   for (const auto& var : command.environment_variables()) {
-    if (var.name() != k_stage_root_variable) {
-      continue;
+    if (var.name() == k_stage_root_variable) {
+      found = &var;
     }
-    const std::string& v = var.value();
+  }
+  if (found != nullptr) {
+    const std::string& v = found->value();
     if (v.empty() || v.front() != '/' || v == "/" || util::normalize_path(v) != v) {
       return util::invalid_argument(std::string(k_stage_root_variable)
                                     + " must be a clean "

@@ -128,22 +128,12 @@ util::Status stage_directory(StageContext& ctx,
 
 } // namespace
 
-std::vector<std::string> output_paths_from_root(const reapi::v2::Command& command) {
+std::vector<std::string> output_paths_from_root(const reapi::v2::Command& command,
+                                                OutputFields fields) {
   std::vector<std::string> out;
-  const auto add = [&](const std::string& p) {
+  for (const auto& p : output_names(command, fields)) {
     std::string joined = util::normalize_path(util::join_path(command.working_directory(), p));
     out.push_back(joined == "." ? std::string() : joined);
-  };
-  for (const auto& p : command.output_paths()) {
-    add(p);
-  }
-  if (command.output_paths_size() == 0) {
-    for (const auto& p : command.output_files()) {
-      add(p);
-    }
-    for (const auto& p : command.output_directories()) {
-      add(p);
-    }
   }
   return out;
 }

@@ -19,6 +19,7 @@
 
 #include "reapi/proto.h"
 #include "server/blob_store.h"
+#include "server/output_fields.h"
 #include "server/tree_validation.h"
 #include "util/result.h"
 
@@ -36,8 +37,10 @@ struct StagingOptions {
   std::vector<std::string> writable_paths;
 };
 
-// Return the input-root-relative paths of `command`'s outputs (for writable_paths).
-std::vector<std::string> output_paths_from_root(const reapi::v2::Command& command);
+// Return the input-root-relative paths of `command`'s outputs in the fields `fields`
+// (output_fields.h), for writable_paths.
+std::vector<std::string> output_paths_from_root(const reapi::v2::Command& command,
+                                                OutputFields fields);
 
 // Create `tree` under the existing directory `dest`. On a blob that disappeared from the
 // store, fails with failed_precondition and appends its digest to `missing`.

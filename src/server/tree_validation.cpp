@@ -34,10 +34,13 @@ util::Status check_strictly_sorted(const Range& items, Key key, std::string_view
   return {};
 }
 
-// Check one output path (relative to the working directory `wd`).
-util::Status validate_output_path(std::string_view wd, const std::string& path, bool allow_empty) {
-  if (path.empty()) {
-    return allow_empty ? util::Status{} : util::invalid_argument("empty output path");
+// Check one output path (relative to the working directory `wd`). With `may_be_cwd`, ""
+// and "." name the working directory itself (an output directory).
+util::Status validate_output_path(std::string_view wd, const std::string& path, bool may_be_cwd) {
+  if (path.empty() || path == ".") {
+    return may_be_cwd
+               ? util::Status{}
+               : util::invalid_argument("output file '" + path + "' names the working directory");
   }
   if (path.front() == '/' || path.back() == '/') {
     return util::invalid_argument("output path '" + path
@@ -214,8 +217,7 @@ util::Status validate_command(const reapi::v2::Command& command) {
   if (command.arguments_size() == 0 || command.arguments(0).empty()) {
     return util::invalid_argument("Command has no arguments");
   }
-  const auto name = [](const auto& var) -> const std::string& { return var.name(); };
-  CCREX_TRY(check_strictly_sorted(command.environment_variables(), name, "environment variables"));
+  // Unsorted and repeated names are accepted on purpose (see tree_validation.h).
   for (const auto& var : command.environment_variables()) {
     if (var.name().empty() || var.name().find('=') != std::string::npos) {
       return util::invalid_argument("invalid environment variable name '" + var.name() + "'");
@@ -325,6 +327,7 @@ prepare_action(BlobStore& store, const Digest& action_digest, const Config& conf
   if (auto st = validate_loaded(p, config); !st) {
     return rejection(st.error());
   }
+  p.outputs = output_fields_read(p.command, config.api_versions);
   return p;
 }
 

@@ -9,11 +9,17 @@
 //     the three lists; every name one path segment (not empty, no '/', not "." or "..");
 //     symlink targets relative (the server advertises SymlinkAbsolutePathStrategy
 //     DISALLOWED); digests well formed.
-//   - Command: at least one argument; environment variables sorted by name and unique;
-//     output paths relative, without empty or "." segments and without a trailing '/',
+//   - Command: at least one argument; environment variable names not empty and without
+//     '='. The spec asks for variables sorted by name and unique, but clients in the field
+//     (BuildStream) send them in their own order, so order is not checked and duplicates
+//     are accepted (the last value of a name wins, see ActionRunner).
+//     Output paths relative, without empty or "." segments and without a trailing '/',
 //     sorted and unique per list; ".." segments are allowed as long as the path stays inside
 //     the input root once joined to the working directory (recc-style clients need that);
-//     no path both in output_files and output_directories.
+//     an output directory (in output_paths or output_directories) may be "" or "." and then
+//     means the working directory itself; no path both in output_files and
+//     output_directories. Every output field is checked, including those the server's
+//     version range makes it ignore (output_fields.h).
 //   - Platform properties sorted by name, then value.
 //   - The working directory is a directory of the input tree.
 //   - Action.timeout not negative and not above Config::max_timeout.
@@ -24,6 +30,7 @@
 #include "reapi/proto.h"
 #include "server/blob_store.h"
 #include "server/config.h"
+#include "server/output_fields.h"
 #include "util/result.h"
 
 #include <chrono>
@@ -52,6 +59,8 @@ struct PreparedAction {
   InputTree input;
   // Action.timeout, or the server default when the Action has none.
   std::chrono::milliseconds timeout{0};
+  // The output fields of `command` this server reads (output_fields.h).
+  OutputFields outputs = OutputFields::paths;
 };
 
 // Why an action was refused. `code` is invalid_argument or failed_precondition; `missing`

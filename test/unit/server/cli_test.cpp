@@ -43,5 +43,53 @@ TEST(ServerCli, RejectsBadInput) {
   EXPECT_FALSE(parse_cli({"--default-timeout", "100", "--max-timeout", "10"}));
 }
 
+TEST(ServerCli, ApiVersionsDefaultToEverythingSpoken) {
+  auto o = parse_cli({});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->config.api_versions, (ApiVersions{0, 2}));
+  EXPECT_NE(usage().find("--api-versions RANGE"), std::string::npos);
+}
+
+TEST(ServerCli, ParsesApiVersionRanges) {
+  const std::vector<std::pair<std::string, ApiVersions>> cases = {
+      {"2.0", {0, 0}},
+      {"2.1", {1, 1}},
+      {"2.2", {2, 2}},
+      {"2.1-2.2", {1, 2}},
+      {"2.0-2.2", {0, 2}},
+      {"2.0-2.1", {0, 1}},
+      {"2.2-2.2", {2, 2}},
+      {"2.1+", {1, 2}},
+      {"2.0+", {0, 2}},
+      {"2.2+", {2, 2}},
+  };
+  for (const auto& [text, want] : cases) {
+    auto o = parse_cli({"--api-versions", text});
+    ASSERT_TRUE(o) << text << ": " << o.error().message();
+    EXPECT_EQ(o->config.api_versions, want) << text;
+    auto inline_form = parse_cli({"--api-versions=" + text});
+    ASSERT_TRUE(inline_form) << text;
+    EXPECT_EQ(inline_form->config.api_versions, want) << text;
+  }
+  EXPECT_EQ((ApiVersions{1, 2}).to_string(), "2.1-2.2");
+  EXPECT_EQ((ApiVersions{0, 0}).to_string(), "2.0");
+}
+
+TEST(ServerCli, RejectsBadApiVersionRanges) {
+  for (const char* bad :
+       {"",        "2",         "2.",      "2.3",         "3.0",   "1.0",   "2.2-2.1",
+        "2.1-2.0", "2.0-2.3",   "2.3+",    "2.0-",        "-2.1",  "2.1++", "+",
+        "2.01",    " 2.0",      "2.0 ",    "2.1-2.2-2.2", "2.-1",  "2.x",   "v2.0",
+        "2.0,2.1", "2.1 - 2.2", "2.99999", "2.0\n",       "latest"}) {
+    auto o = parse_cli({"--api-versions", bad});
+    ASSERT_FALSE(o) << "'" << bad << "' accepted";
+    const std::string& message = o.error().message();
+    EXPECT_FALSE(message.empty()) << bad;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    EXPECT_NE(message.find("--api-versions"), std::string::npos) << message;
+  }
+  EXPECT_FALSE(parse_cli({"--api-versions"})); // no value
+}
+
 } // namespace
 } // namespace ccrex::server

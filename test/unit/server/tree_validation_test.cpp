@@ -98,14 +98,64 @@ TEST(TreeValidation, OutputPathRules) {
   EXPECT_TRUE(invalid(validate_command(legacy)));
 }
 
+TEST(TreeValidation, DotNamesTheWorkingDirectoryAsAnOutputDirectoryOnly) {
+  EXPECT_TRUE(validate_command(command_with_outputs({"."})));
+  EXPECT_TRUE(validate_command(command_with_outputs({"."}, "src")));
+  for (const char* bad : {"./..", "./x", "..", "./", "/.", "x/."}) {
+    EXPECT_TRUE(invalid(validate_command(command_with_outputs({bad})))) << bad;
+  }
+  v2::Command legacy;
+  legacy.add_arguments("true");
+  legacy.add_output_directories(".");
+  EXPECT_TRUE(validate_command(legacy));
+  legacy.add_output_files("."); // a file cannot be the working directory
+  legacy.clear_output_directories();
+  EXPECT_TRUE(invalid(validate_command(legacy)));
+  legacy.set_output_files(0, "");
+  EXPECT_TRUE(invalid(validate_command(legacy)));
+}
+
+TEST(OutputFields, FollowTheVersionRange) {
+  v2::Command both;
+  both.add_output_paths("p");
+  both.add_output_files("f");
+  both.add_output_directories("d");
+  v2::Command legacy;
+  legacy.add_output_files("f");
+  legacy.add_output_directories("d");
+  const ApiVersions only_20{0, 0};
+  const ApiVersions from_21{1, 2};
+  const ApiVersions all{};
+  using F = OutputFields;
+  EXPECT_EQ(output_fields_read(both, only_20), F::files_and_directories);
+  EXPECT_EQ(output_fields_read(legacy, only_20), F::files_and_directories);
+  EXPECT_EQ(output_fields_read(both, from_21), F::paths);
+  EXPECT_EQ(output_fields_read(legacy, from_21), F::paths); // nothing is read
+  EXPECT_EQ(output_fields_read(both, all), F::paths);
+  EXPECT_EQ(output_fields_read(legacy, all), F::files_and_directories);
+  EXPECT_EQ(output_names(both, F::paths), std::vector<std::string>{"p"});
+  EXPECT_EQ(output_names(legacy, F::paths), std::vector<std::string>{});
+  EXPECT_EQ(output_names(both, F::files_and_directories), (std::vector<std::string>{"f", "d"}));
+  EXPECT_FALSE(ignored_outputs_note(both, F::files_and_directories, only_20).empty());
+  EXPECT_FALSE(ignored_outputs_note(legacy, F::paths, from_21).empty());
+  EXPECT_TRUE(ignored_outputs_note(both, F::paths, all).empty());
+  EXPECT_TRUE(ignored_outputs_note(legacy, F::files_and_directories, all).empty());
+}
+
 TEST(TreeValidation, EnvironmentAndPlatformOrder) {
   v2::Command c;
   c.add_arguments("true");
-  for (const char* name : {"B", "A"}) {
+  // Unsorted and repeated environment names are accepted (clients in the field send them).
+  for (const char* name : {"B", "A", "B"}) {
     auto* v = c.add_environment_variables();
     v->set_name(name);
   }
-  EXPECT_TRUE(invalid(validate_command(c)));
+  EXPECT_TRUE(validate_command(c));
+  for (const char* bad : {"", "A=B"}) {
+    v2::Command b = c;
+    b.add_environment_variables()->set_name(bad);
+    EXPECT_TRUE(invalid(validate_command(b))) << "name '" << bad << "'";
+  }
   v2::Platform p;
   for (auto [n, v] : {std::pair{"ISA", "x86-64"}, std::pair{"ISA", "x86-avx"}}) {
     auto* prop = p.add_properties();
