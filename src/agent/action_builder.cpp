@@ -74,18 +74,39 @@ bool records_location(const toolchain::ParsedCommand& cmd, const std::string& cw
   });
 }
 
+// Whether a compile that records its location can run on an engine that stages elsewhere
+// by mapping the engine's directory to the local one: debug information is the only
+// record (no coverage, no split DWARF), the arguments name no absolute path of the project
+// (relative ones read the same everywhere) and the user maps no prefix of their own.
+bool can_map_build_dir(const toolchain::ParsedCommand& cmd, bool abs_args) {
+  return cmd.generates_debug_info && !cmd.profile_arcs && !cmd.test_coverage
+         && !cmd.split_dwarf_output && !abs_args && cmd.prefix_maps.empty();
+}
+
+// The shell line that runs the compiler (its "$@") with the engine's working directory
+// mapped to CCREX_BUILD_DIR, under both its physical and its logical name.
+constexpr const char* k_map_build_dir_script =
+    "d=$(pwd -P) && set -- \"$@\" \"-fdebug-prefix-map=$d=$CCREX_BUILD_DIR\" && "
+    "if [ \"$PWD\" != \"$d\" ]; then set -- \"$@\" \"-fdebug-prefix-map=$PWD=$CCREX_BUILD_DIR\"; "
+    "fi && "
+    "exec \"$@\"";
+
 util::Status add_outputs(const ActionContext& ctx, BuiltAction& out) {
-  std::vector<std::string> locals{ctx.command.output_object};
-  for (const auto* opt : {&ctx.command.dependency_file,
-                          &ctx.command.split_dwarf_output,
-                          &ctx.command.coverage_notes_output}) {
+  // Each output, and whether a successful compile always writes it.
+  std::vector<std::pair<std::string, bool>> locals{{ctx.command.output_object, true}};
+  if (ctx.command.dependency_file) {
+    locals.emplace_back(*ctx.command.dependency_file, true);
+  }
+  for (const auto* opt : {&ctx.command.split_dwarf_output, &ctx.command.coverage_notes_output}) {
     if (opt->has_value()) {
-      locals.push_back(**opt);
+      locals.emplace_back(**opt, false);
     }
   }
-  locals.insert(locals.end(), ctx.command.other_outputs.begin(), ctx.command.other_outputs.end());
+  for (const auto& o : ctx.command.other_outputs) {
+    locals.emplace_back(o, false);
+  }
   std::set<std::string> remote;
-  for (const auto& l : locals) {
+  for (const auto& [l, required] : locals) {
     const std::string abs = ctx.paths.absolute(l);
     const std::string rel = relative_to(abs, ctx.paths.cwd());
     // Outputs above the working directory ("../obj/a.o") are valid REAPI paths as long as
@@ -96,11 +117,12 @@ util::Status add_outputs(const ActionContext& ctx, BuiltAction& out) {
       return util::unsupported("output " + l + " is outside the working directory");
     }
     if (remote.insert(rel).second) {
-      out.outputs.push_back({rel, abs});
+      out.outputs.push_back({rel, abs, required});
     }
   }
   for (const auto& r : remote) { // sorted, as REAPI requires
     out.command.add_output_files(r);
+    out.command.add_output_paths(r);
   }
   return {};
 }
@@ -175,7 +197,7 @@ util::Status add_inputs(const ActionContext& ctx,
   return {};
 }
 
-void add_environment(const ActionContext& ctx, bool location_dependent, v2::Command& command) {
+void add_environment(const ActionContext& ctx, const BuiltAction& built, v2::Command& command) {
   std::vector<std::pair<std::string, std::string>> vars{{"PATH", k_fixed_path}};
   for (const char* name : k_passed_env) {
     const std::string value = env_value(ctx.env, name);
@@ -183,7 +205,9 @@ void add_environment(const ActionContext& ctx, bool location_dependent, v2::Comm
       vars.emplace_back(name, value);
     }
   }
-  if (location_dependent) {
+  if (built.maps_build_dir) {
+    vars.emplace_back(k_build_dir_env, ctx.paths.cwd());
+  } else if (built.location_dependent) {
     vars.emplace_back(k_stage_root_env, ctx.paths.root());
   }
   std::sort(vars.begin(), vars.end());
@@ -204,7 +228,28 @@ void set_platform(const Config& config, v2::Command& command, v2::Action& action
   *command.mutable_platform() = action.platform();
 }
 
+// Rebuild the Command and Action blobs of `out` after its Command changed.
+void rehash(BuiltAction& out) {
+  auto& blobs = out.input_root.blobs;
+  blobs.erase(reapi::to_string(out.action.command_digest()));
+  blobs.erase(reapi::to_string(out.action_digest));
+  *out.action.mutable_command_digest() = reapi::add_message(blobs, out.command);
+  out.action_digest = reapi::add_message(blobs, out.action);
+}
+
 } // namespace
+
+BuiltAction with_output_fields(const BuiltAction& built, reapi::OutputFields fields) {
+  BuiltAction out = built;
+  if (fields == reapi::OutputFields::legacy) {
+    out.command.clear_output_paths();
+  } else if (fields == reapi::OutputFields::paths) {
+    out.command.clear_output_files();
+    out.command.clear_output_directories();
+  }
+  rehash(out);
+  return out;
+}
 
 std::string relativize_argument(const std::string& arg, const PathMapper& paths) {
   const std::string prefix = paths.root() + "/";
@@ -249,7 +294,13 @@ util::Result<BuiltAction> build_action(const ActionContext& ctx, FileDigests& di
   const auto& cmd = ctx.command;
   const bool abs_args = args_mention_root(cmd.args, ctx.paths.root());
   out.location_dependent = records_location(cmd, ctx.paths.cwd()) || (abs_args && ctx.same_path);
+  out.maps_build_dir = out.location_dependent && !ctx.same_path && can_map_build_dir(cmd, abs_args);
 
+  if (out.maps_build_dir) {
+    for (const char* a : {"/bin/sh", "-c", k_map_build_dir_script, "ccrex-map-build-dir"}) {
+      out.command.add_arguments(a);
+    }
+  }
   out.command.add_arguments(ctx.compiler);
   for (size_t i = 1; i < cmd.args.size(); ++i) {
     out.command.add_arguments(ctx.same_path ? cmd.args[i]
@@ -264,7 +315,7 @@ util::Result<BuiltAction> build_action(const ActionContext& ctx, FileDigests& di
   CCREX_TRY(tree.add_directory(ctx.paths.working_directory()));
   // Output directories must exist before the compiler runs; the server creates them, but
   // an input root that holds them keeps the remote cwd identical to the local one.
-  add_environment(ctx, out.location_dependent, out.command);
+  add_environment(ctx, out, out.command);
   set_platform(ctx.config, out.command, out.action);
 
   out.input_root = tree.build();

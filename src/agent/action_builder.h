@@ -11,12 +11,17 @@
 // the command line): then the project root is part of the key (as CCREX_STAGE_ROOT in the
 // Command environment) and servers that understand it (ccrex-server and the embedded one)
 // run the compile at that same absolute path, so the object matches a local compile byte
-// for byte.
+// for byte. For other engines, a debug compile whose arguments hold no absolute path runs
+// through /bin/sh, which adds -fdebug-prefix-map from the directory the engine chose to the
+// local one (CCREX_BUILD_DIR); gcc and clang leave that option out of the object, so it is
+// the local compile's. Other location-dependent compiles cannot run there (the pipeline
+// compiles them locally).
 
 #include "agent/config.h"
 #include "agent/deps.h"
 #include "agent/file_digests.h"
 #include "agent/project.h"
+#include "reapi/capabilities.h"
 #include "reapi/merkle_tree.h"
 #include "reapi/proto.h"
 #include "toolchain/command_parser.h"
@@ -31,12 +36,18 @@ namespace ccrex::agent {
 // Name of the Command environment variable asking the server to stage the input root at
 // this absolute path.
 inline constexpr const char* k_stage_root_env = "CCREX_STAGE_ROOT";
+// Name of the Command environment variable holding the local working directory, which a
+// debug compile on an engine that stages elsewhere maps its own directory to.
+inline constexpr const char* k_build_dir_env = "CCREX_BUILD_DIR";
 
 struct ExpectedOutput {
   // Path relative to the Command's working directory, as listed in output_files.
   std::string remote_path;
   // Absolute local path it is written to.
   std::string local_path;
+  // Whether a successful compile always writes it (the object, the dependency file): a
+  // result of exit code 0 without it is incomplete.
+  bool required = false;
 };
 
 struct BuiltAction {
@@ -48,6 +59,10 @@ struct BuiltAction {
   std::vector<ExpectedOutput> outputs;
   // True when the key includes the project root (see the file comment).
   bool location_dependent = false;
+  // True when the Command maps the engine's working directory to the local one in the
+  // debug information (a location-dependent compile for an engine that stages elsewhere),
+  // so the object is the local compile's wherever the engine runs it.
+  bool maps_build_dir = false;
   // Inputs outside the project root that are not part of the compiler's built-in
   // directories (they must exist on the worker at the same path).
   std::vector<std::string> foreign_inputs;
@@ -71,6 +86,12 @@ struct ActionContext {
 // directory, an input that escapes the project root through a relative path, an unreadable
 // input); their message says which file.
 util::Result<BuiltAction> build_action(const ActionContext& ctx, FileDigests& digests);
+
+// Return `built` with its Command naming the outputs in `fields` only, and the Command,
+// Action and action digest rebuilt to match. build_action() fills both kinds of field (the
+// shape for engines that accept REAPI 2.0 and later versions); an engine that speaks only
+// 2.0, or only 2.1 and later, gets this shape instead.
+BuiltAction with_output_fields(const BuiltAction& built, reapi::OutputFields fields);
 
 // Return `arg` with absolute paths below `paths.root()` rewritten relative to the cwd
 // (for engines that cannot stage at the same path). Other arguments are returned as is.

@@ -7,6 +7,7 @@
 // Thread safety: all methods may be called concurrently.
 
 #include "reapi/blob.h"
+#include "reapi/capabilities.h"
 #include "reapi/merkle_tree.h"
 #include "reapi/proto.h"
 #include "util/result.h"
@@ -34,6 +35,9 @@ enum class RemoteFailure {
 class Executor {
 public:
   virtual ~Executor() = default;
+  // Return what the engine offers (its Capabilities, asked once; an incompatible engine is
+  // reported in the value). Errors: the engine could not be asked (unreachable, timeout).
+  virtual util::Result<reapi::ServerInfo> capabilities() = 0;
   // Return the cached result of `action`, or nullopt on a miss.
   virtual util::Result<std::optional<reapi::v2::ActionResult>>
   lookup(const reapi::v2::Digest& action) = 0;

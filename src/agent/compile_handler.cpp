@@ -161,6 +161,9 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
     return run_locally(out.error().detail);
   }
   s.stats.add(out->stat);
+  if (!out->note.empty()) {
+    s.stats.add(out->note);
+  }
   if (!out->scanner_gave_up.empty()) {
     s.stats.add("depend_compiler");
     out->explanation += " (dependencies from -M: " + out->scanner_gave_up + ")";

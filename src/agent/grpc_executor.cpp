@@ -34,6 +34,17 @@ public:
         m_execution_timeout(execution_timeout),
         m_same_path(same_path) {}
 
+  util::Result<reapi::ServerInfo> capabilities() override {
+    if (auto down = check_down(); !down) {
+      return down.error();
+    }
+    auto info = m_remote.server_info();
+    if (!info) {
+      return note(to_error(reapi::failure_from_error(info.error())));
+    }
+    return info;
+  }
+
   util::Result<std::optional<v2::ActionResult>> lookup(const v2::Digest& action) override {
     if (auto down = check_down(); !down) {
       return down.error();

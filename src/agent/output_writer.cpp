@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
+#include <set>
 
 namespace ccrex::agent {
 namespace {
@@ -92,6 +94,17 @@ util::Status write_outputs(const v2::ActionResult& result,
       || result.output_symlinks_size() > 0 || result.output_directory_symlinks_size() > 0) {
     return util::Error(util::ErrorCode::data_loss, "result has outputs of unexpected kinds");
   }
+  if (result.exit_code() == 0) {
+    for (const auto& e : expected) {
+      const bool present = std::any_of(result.output_files().begin(),
+                                       result.output_files().end(),
+                                       [&](const auto& f) { return f.path() == e.remote_path; });
+      if (e.required && !present) {
+        return util::Error(util::ErrorCode::data_loss,
+                           "incomplete result: exit code 0 but no output '" + e.remote_path + "'");
+      }
+    }
+  }
   struct Staged {
     std::string temp;
     std::string dest;
@@ -102,14 +115,13 @@ util::Status write_outputs(const v2::ActionResult& result,
       ::unlink(s.temp.c_str());
     }
   });
-  std::map<std::string, bool> produced;
+  std::set<std::string> produced;
   for (const auto& f : result.output_files()) {
     const auto it = wanted.find(f.path());
-    if (it == wanted.end() || produced.count(f.path()) != 0) {
+    if (it == wanted.end() || !produced.insert(f.path()).second) {
       return util::Error(util::ErrorCode::data_loss,
                          "result names an output that was not asked for: '" + f.path() + "'");
     }
-    produced[f.path()] = true;
     std::string data;
     if (!f.contents().empty()) {
       data = f.contents(); // inlined: must be exactly the bytes the digest names
@@ -132,11 +144,6 @@ util::Status write_outputs(const v2::ActionResult& result,
   }
   staged.clear();
   cleanup.dismiss();
-  for (const auto& [remote, local] : wanted) {
-    if (produced.count(remote) == 0) {
-      ::unlink(local.c_str());
-    }
-  }
   return {};
 }
 

@@ -25,9 +25,11 @@ util::Result<std::pair<std::string, std::string>>
 fetch_streams(const reapi::v2::ActionResult& result, const BlobFetcher& fetch);
 
 // Write the outputs of `result` to their local paths. Only paths in `expected` are
-// accepted; expected outputs missing from the result are removed locally (the compiler
-// did not produce them), like a local compile would leave them absent. New files get mode
-// 0666 (0777 when executable) less `umask`, as the compiler would create them.
+// accepted, and a result of exit code 0 must hold every required one (an engine that did
+// not collect the object returns an incomplete result): otherwise nothing is written.
+// Expected outputs the result does not hold are left as they are, as a compile that does
+// not write a file leaves it. New files get mode 0666 (0777 when executable) less `umask`,
+// as the compiler would create them.
 util::Status write_outputs(const reapi::v2::ActionResult& result,
                            const std::vector<ExpectedOutput>& expected,
                            const BlobFetcher& fetch,

@@ -8,6 +8,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <optional>
+
 namespace ccrex::agent {
 namespace {
 
@@ -22,16 +25,55 @@ std::string short_hash(const v2::Digest& d) {
   return d.hash().substr(0, 12);
 }
 
-// Write the outputs and replay the streams of `result`; any problem is a Fallback.
+// Texts in a failed compile's stderr that point at the worker's setup rather than at the
+// source (a compiler or one of its parts missing or not runnable, an input not there).
+constexpr std::string_view k_worker_signs[] = {
+    "cannot execute",
+    "error trying to exec",
+    "installation problem",
+    "not found",
+    "No such file or directory",
+};
+
+// Whether a failed `result` may be shown as the compiler's own answer without compiling
+// here: only with cache_failures, for an ordinary compiler exit code (not 126/127, not a
+// signal), when stderr does not point at the worker and every input was uploaded.
+bool trusted_failure(const v2::ActionResult& result,
+                     std::string_view stderr_text,
+                     const Config& config,
+                     bool complete_inputs) {
+  const int code = result.exit_code();
+  if (!config.cache_failures || !complete_inputs || code <= 0 || code > 125) {
+    return false;
+  }
+  return std::none_of(std::begin(k_worker_signs), std::end(k_worker_signs), [&](auto sign) {
+    return stderr_text.find(sign) != std::string_view::npos;
+  });
+}
+
+// The stat materialize() returns, before writing anything, for a failed result that must
+// be confirmed by compiling here.
+constexpr std::string_view k_untrusted_failure = "untrusted_failure";
+
+// Write the outputs and replay the streams of `result`; any problem is a Fallback. A failed
+// result that trusted_failure() rejects comes back as k_untrusted_failure, nothing written.
 util::Result<Outcome, Fallback> materialize(const v2::ActionResult& result,
                                             const std::vector<ExpectedOutput>& outputs,
                                             const CompileRequest& request,
                                             const BlobFetcher& fetch,
                                             std::string stat,
-                                            std::string explanation) {
+                                            std::string explanation,
+                                            const Config* failure_policy = nullptr,
+                                            bool complete_inputs = true) {
   auto streams = fetch_streams(result, fetch);
   if (!streams) {
     return unexpected(fallback("bad_result", streams.error().message()));
+  }
+  if (failure_policy != nullptr && result.exit_code() != 0
+      && !trusted_failure(result, streams->second, *failure_policy, complete_inputs)) {
+    return unexpected(
+        Fallback{std::string(k_untrusted_failure),
+                 "the engine reported exit code " + std::to_string(result.exit_code())});
   }
   if (auto st = write_outputs(result, outputs, fetch, request.umask); !st) {
     return unexpected(fallback("bad_result", st.error().message()));
@@ -41,7 +83,7 @@ util::Result<Outcome, Fallback> materialize(const v2::ActionResult& result,
   if (result.exit_code() != 0 && stat != "hit_local" && stat != "hit_remote") {
     stat = "compile_error";
   }
-  return Outcome{result.exit_code(), std::move(stat), std::move(explanation), {}};
+  return Outcome{result.exit_code(), std::move(stat), std::move(explanation), {}, {}};
 }
 
 // Copy a result's blobs into the local store so the next identical compile is a local hit.
@@ -91,32 +133,58 @@ void match_client_umask(const std::string& path, mode_t umask) {
   }
 }
 
-util::Result<Outcome, Fallback> run_cache_only(const CompileRequest& request,
-                                               const BuiltAction& built,
-                                               const Config& config,
-                                               const Backends& b,
-                                               LocalCompiler& local) {
-  auto res = local.run(request.argv, request.cwd, request.env, config.local_jobs);
+// One compile past the local store: the action as built (the local store's key) and as the
+// engine wants it (the same unless the engine reads only one kind of output field).
+struct RemoteStep {
+  const CompileRequest& request;
+  const BuiltAction& built;
+  const BuiltAction& remote;
+  const Config& config;
+  const Backends& b;
+  LocalCompiler& local;
+  const BlobFetcher& fetch;
+};
+
+// What a compile in the agent is for.
+struct AgentCompile {
+  // Send a result to the engine's ActionCache.
+  bool upload = false;
+  // Outcome counter and --explain line when the compile succeeds.
+  std::string stat;
+  std::string explanation;
+  // Extra counter saying why it ran here ("" for none).
+  std::string note;
+};
+
+// Compile in the agent (the client's argv, cwd and environment), replay its streams, keep
+// the result in the local store and, when asked, in the engine's ActionCache. Failures are
+// kept only with cache_failures.
+util::Result<Outcome, Fallback> compile_in_agent(const RemoteStep& s, AgentCompile how) {
+  const auto& b = s.b;
+  auto res = s.local.run(s.request.argv, s.request.cwd, s.request.env, s.config.local_jobs);
   if (!res) {
     return unexpected(fallback("local_compile", res.error().message()));
   }
-  write_fd(request.stdout_fd, res->stdout_data);
-  write_fd(request.stderr_fd, res->stderr_data);
-  Outcome out{res->exit_code, "miss_cache_only", "compiled locally (cache-only mode)", {}};
-  if (res->exit_code != 0 && !config.cache_failures) {
+  write_fd(s.request.stdout_fd, res->stdout_data);
+  write_fd(s.request.stderr_fd, res->stderr_data);
+  Outcome out{res->exit_code, std::move(how.stat), std::move(how.explanation), {}, how.note};
+  if (res->exit_code != 0) {
     out.stat = "compile_error";
-    return out;
+    out.explanation = "compile error (compiled locally)";
+    if (!s.config.cache_failures) {
+      return out;
+    }
   }
   // Build the ActionResult from the files the compile wrote.
   v2::ActionResult result;
   result.set_exit_code(res->exit_code);
   reapi::BlobMap blobs;
-  for (const auto& o : built.outputs) {
+  for (const auto& o : s.built.outputs) {
     auto data = util::read_file(o.local_path);
     if (!data) {
       continue; // not produced
     }
-    match_client_umask(o.local_path, request.umask);
+    match_client_umask(o.local_path, s.request.umask);
     auto* f = result.add_output_files();
     f->set_path(o.remote_path);
     *f->mutable_digest() = reapi::digest_of(*data);
@@ -130,19 +198,101 @@ util::Result<Outcome, Fallback> run_cache_only(const CompileRequest& request,
     reapi::add_blob(blobs, {*field, reapi::BlobSource::bytes(*text)});
   }
   result.mutable_execution_metadata()->set_worker("ccrex-local");
-  (void)b.cache->put("", built.action_digest, result);
-  if (!config.read_only) {
-    for (const auto& [key, blob] : built.input_root.blobs) {
+  (void)b.cache->put("", s.built.action_digest, result);
+  if (how.upload) {
+    for (const auto& [key, blob] : s.remote.input_root.blobs) {
       if (!blob.source.is_file) { // Action and Command: servers may want them first
         reapi::add_blob(blobs, blob);
       }
     }
-    if (auto st = b.executor->update(built.action_digest, result, blobs); !st) {
-      CCREX_LOG_WARN("cache-only upload of " << short_hash(built.action_digest)
-                                             << " failed: " << st.error().message());
+    if (auto st = b.executor->update(s.remote.action_digest, result, blobs); !st) {
+      CCREX_LOG_WARN("upload of the result of " << short_hash(s.remote.action_digest)
+                                                << " failed: " << st.error().message());
     }
   }
   return out;
+}
+
+// A failed remote result that may not be shown as it is: compile here, which gives the
+// compiler's own output, exit code and files (cheap for a compile that fails).
+util::Result<Outcome, Fallback> confirm_locally(const RemoteStep& s, const Fallback& why) {
+  auto out = compile_in_agent(
+      s,
+      {false, "fallback_worker_failure", why.detail + "; compiled locally, which succeeded", ""});
+  if (out && out->stat == "compile_error") {
+    out->explanation = "compile error (" + why.detail + ", confirmed by compiling locally)";
+  }
+  return out;
+}
+
+// Look the action up in the engine's ActionCache, and compile in the agent on a miss
+// (cache-only and read-only modes, engines without execution, compiles that must run at
+// the local path).
+util::Result<Outcome, Fallback> run_cache_only(const RemoteStep& s, AgentCompile how) {
+  const auto& action = s.remote.action_digest;
+  auto found = s.b.executor->lookup(action);
+  if (found && *found) {
+    auto out = materialize(**found,
+                           s.built.outputs,
+                           s.request,
+                           s.fetch,
+                           "hit_remote",
+                           "remote cache hit for action " + short_hash(action),
+                           &s.config);
+    if (out) {
+      remember(s.built.action_digest, **found, s.b, s.fetch);
+      return out;
+    }
+    if (out.error().stat != k_untrusted_failure) {
+      return out;
+    }
+    CCREX_LOG_INFO("ignoring the engine's cached failure for " << short_hash(action));
+  }
+  return compile_in_agent(s, std::move(how));
+}
+
+// Execute the action on the engine and write its result.
+util::Result<Outcome, Fallback> run_remote(const RemoteStep& s) {
+  const auto& b = s.b;
+  const auto& action = s.remote.action_digest;
+  auto exec = b.executor->execute(action, s.remote.input_root);
+  if (!exec) {
+    const auto code = exec.error().code();
+    const char* kind = code == util::ErrorCode::deadline_exceeded ? "remote_timeout"
+                       : code == util::ErrorCode::unavailable     ? "remote_unavailable"
+                                                                  : "remote_error";
+    return unexpected(fallback(kind, exec.error().message()));
+  }
+  const bool hit = exec->cached_result;
+  auto out = materialize(exec->result,
+                         s.built.outputs,
+                         s.request,
+                         s.fetch,
+                         hit ? "hit_remote" : "miss_executed",
+                         std::string(hit ? "remote cache hit" : "executed remotely")
+                             + " for action " + short_hash(action),
+                         &s.config,
+                         s.built.foreign_inputs.empty());
+  if (!out && out.error().stat == k_untrusted_failure) {
+    return confirm_locally(s, out.error());
+  }
+  // Failures are kept only with cache_failures. The server caches successful results
+  // itself (in the shared store of the embedded one); a failure goes to the local store.
+  const bool failed = exec->result.exit_code() != 0;
+  if (out && !b.shared_store && (!failed || s.config.cache_failures)) {
+    remember(s.built.action_digest, exec->result, b, s.fetch);
+  } else if (out && b.shared_store && failed && s.config.cache_failures) {
+    (void)b.cache->put("", s.built.action_digest, exec->result);
+  }
+  return out;
+}
+
+// Why an engine that cannot be used is not used, as a Fallback.
+Fallback incompatible_engine(const reapi::ServerInfo& info) {
+  return fallback(info.incompatible == reapi::Incompatibility::api_version
+                      ? "engine_api_version"
+                      : "engine_digest_function",
+                  info.incompatible_detail);
 }
 
 // Answer from the local store when it holds a result for `action`. Returns nullopt to go
@@ -219,6 +369,15 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
   if (auto out = local_hit({action, built->outputs}, request, b, local_fetch, "")) {
     return std::move(*out);
   }
+  auto engine = b.executor->capabilities();
+  if (!engine) {
+    const bool down = engine.error().code() == util::ErrorCode::unavailable;
+    return unexpected(
+        fallback(down ? "remote_unavailable" : "remote_error", engine.error().message()));
+  }
+  if (engine->incompatible != reapi::Incompatibility::none) {
+    return unexpected(incompatible_engine(*engine));
+  }
   // Blobs fetched from a remote engine also go into the local store (which verifies them),
   // so remember() below finds them there instead of downloading them a second time.
   const BlobFetcher remote_fetch = [&](const v2::Digest& d) -> util::Result<std::string> {
@@ -228,52 +387,33 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
     }
     return data;
   };
+  std::optional<BuiltAction> reshaped;
+  if (engine->output_fields != reapi::OutputFields::both) {
+    reshaped = with_output_fields(*built, engine->output_fields);
+  }
+  const RemoteStep step{
+      request, *built, reshaped ? *reshaped : *built, config, b, local, remote_fetch};
+  const bool may_upload = !config.read_only && engine->ac_update_enabled;
   if (config.cache_only || config.read_only) {
-    auto found = b.executor->lookup(action);
-    if (found && *found) {
-      auto out = materialize(**found,
-                             built->outputs,
-                             request,
-                             remote_fetch,
-                             "hit_remote",
-                             "remote cache hit for action " + short_hash(action));
-      if (out) {
-        remember(action, **found, b, remote_fetch);
-      }
-      return out;
-    }
-    return run_cache_only(request, *built, config, b, local);
+    return run_cache_only(
+        step, {may_upload, "miss_cache_only", "compiled locally (cache-only mode)", ""});
   }
-  auto exec = b.executor->execute(action, built->input_root);
-  if (!exec) {
-    const auto code = exec.error().code();
-    const char* kind = code == util::ErrorCode::deadline_exceeded ? "remote_timeout"
-                       : code == util::ErrorCode::unavailable     ? "remote_unavailable"
-                                                                  : "remote_error";
-    return unexpected(fallback(kind, exec.error().message()));
+  if (!engine->exec_enabled) {
+    return run_cache_only(step,
+                          {may_upload,
+                           "miss_cache_only",
+                           "compiled locally: the engine offers no remote execution",
+                           "cache_only_no_execution"});
   }
-  if (exec->result.exit_code() != 0 && !built->foreign_inputs.empty()) {
-    return unexpected(fallback("remote_error",
-                               "remote compile failed and reads " + built->foreign_inputs.front()
-                                   + ", which lies outside the project root"));
+  if (built->location_dependent && !same_path && !built->maps_build_dir) {
+    return run_cache_only(step,
+                          {may_upload,
+                           "miss_cache_only",
+                           "compiled locally: the object records its build directory and the "
+                           "engine does not run compiles at the local path",
+                           "cache_only_location"});
   }
-  const bool hit = exec->cached_result;
-  auto out = materialize(exec->result,
-                         built->outputs,
-                         request,
-                         remote_fetch,
-                         hit ? "hit_remote" : "miss_executed",
-                         std::string(hit ? "remote cache hit" : "executed remotely")
-                             + " for action " + short_hash(action));
-  // Failures are kept only with cache_failures. The server caches successful results
-  // itself (in the shared store of the embedded one); a failure goes to the local store.
-  const bool failed = exec->result.exit_code() != 0;
-  if (out && !b.shared_store && (!failed || config.cache_failures)) {
-    remember(action, exec->result, b, remote_fetch);
-  } else if (out && b.shared_store && failed && config.cache_failures) {
-    (void)b.cache->put("", action, exec->result);
-  }
-  return out;
+  return run_remote(step);
 }
 
 } // namespace

@@ -39,12 +39,16 @@ struct Fallback {
 struct Outcome {
   int exit_code = 0;
   // Counter for the outcome: hit_local, hit_remote, miss_executed, miss_cache_only,
-  // compile_error.
+  // compile_error, or fallback_worker_failure (the engine's failure did not happen when
+  // compiled locally).
   std::string stat;
   // One line for --explain and the log.
   std::string explanation;
   // Why the scanner could not list the dependencies ("" when it did; then -M was used).
   std::string scanner_gave_up;
+  // A second counter saying why the compile ran in the agent ("" for none):
+  // cache_only_no_execution, cache_only_location.
+  std::string note;
 };
 
 // Where the pipeline's cached results live for one configuration: the local store and the

@@ -105,6 +105,8 @@ std::string Stats::format(const std::map<std::string, int64_t>& c) {
   line(out, 2, "Misses", misses);
   line(out, 4, "Executed remotely", get(c, "miss_executed"));
   line(out, 4, "Compiled locally, uploaded", get(c, "miss_cache_only"));
+  line(out, 6, "engine without execution", get(c, "cache_only_no_execution"));
+  line(out, 6, "records its directory", get(c, "cache_only_location"));
   line(out, 2, "Compile errors", get(c, "compile_error"));
   line(out, 0, "Run locally (unsupported)", sum_prefix(c, "local_"));
   for (const auto& [k, v] : c) {

@@ -11,24 +11,33 @@ ApiVersion to_version(const build::bazel::semver::SemVer& v) {
   return {v.major(), v.minor()};
 }
 
-std::string to_text(ApiVersion v) {
-  return std::to_string(v.major) + "." + std::to_string(v.minor);
-}
-
 bool offers_sha256(const google::protobuf::RepeatedField<int>& functions) {
   return std::find(functions.begin(), functions.end(), v2::DigestFunction::SHA256)
          != functions.end();
 }
 
+OutputFields output_fields_for(ApiVersion low, ApiVersion chosen) {
+  if (chosen < ApiVersion{2, 1}) {
+    return OutputFields::legacy;
+  }
+  return low < ApiVersion{2, 1} ? OutputFields::both : OutputFields::paths;
+}
+
 } // namespace
 
-util::Result<ServerInfo> check_capabilities(const v2::ServerCapabilities& caps) {
+std::string to_text(ApiVersion v) {
+  return std::to_string(v.major) + "." + std::to_string(v.minor);
+}
+
+ServerInfo check_capabilities(const v2::ServerCapabilities& caps) {
   ServerInfo info;
   const auto& cache = caps.cache_capabilities();
   // An empty list comes from servers predating the field; SHA-256 was the only choice then.
   if (cache.digest_function_size() > 0 && !offers_sha256(cache.digest_function())) {
-    return util::unsupported("the server's CAS does not offer SHA-256 digests, which ccrex "
-                             "requires");
+    info.incompatible = Incompatibility::digest_function;
+    info.incompatible_detail = "the engine's CAS does not offer SHA-256 digests, which ccrex "
+                               "requires";
+    return info;
   }
   info.max_batch_total_size_bytes = std::max<int64_t>(cache.max_batch_total_size_bytes(), 0);
   info.ac_update_enabled = cache.action_cache_update_capabilities().update_enabled();
@@ -49,11 +58,14 @@ util::Result<ServerInfo> check_capabilities(const v2::ServerCapabilities& caps) 
   const ApiVersion low = std::max(info.low_api, k_client_low_api);
   const ApiVersion high = std::min(info.high_api, k_client_high_api);
   if (low > high) {
-    return util::unsupported("the server speaks REAPI " + to_text(info.low_api) + " to "
-                             + to_text(info.high_api) + ", ccrex speaks "
-                             + to_text(k_client_low_api) + " to " + to_text(k_client_high_api));
+    info.incompatible = Incompatibility::api_version;
+    info.incompatible_detail = "the engine speaks REAPI " + to_text(info.low_api) + " to "
+                               + to_text(info.high_api) + ", ccrex speaks "
+                               + to_text(k_client_low_api) + " to " + to_text(k_client_high_api);
+    return info;
   }
   info.chosen_api = high;
+  info.output_fields = output_fields_for(low, high);
   return info;
 }
 
@@ -86,9 +98,8 @@ util::Result<ServerInfo> CapabilitiesClient::get() {
   if (!st.ok()) {
     return from_grpc(st).with_context("GetCapabilities");
   }
-  CCREX_ASSIGN_OR_RETURN(auto info, check_capabilities(caps));
-  m_info = info;
-  return info;
+  m_info = check_capabilities(caps);
+  return *m_info;
 }
 
 } // namespace ccrex::reapi

@@ -113,6 +113,9 @@ RemoteStatus GrpcRemoteExecutor::ensure_capabilities() {
   if (!info) {
     return as_failure(info.error());
   }
+  if (info->incompatible != Incompatibility::none) {
+    return as_failure(util::unsupported(info->incompatible_detail));
+  }
   return {};
 }
 
@@ -128,6 +131,7 @@ GrpcRemoteExecutor::lookup(const v2::Digest& action, const InlineOptions& inline
 
 RemoteResult<ExecuteOutcome> GrpcRemoteExecutor::execute(const v2::Digest& action,
                                                          const ExecuteOptions& options) {
+  CCREX_TRY(ensure_capabilities());
   auto info = server_info();
   if (!info) {
     return as_failure(info.error());

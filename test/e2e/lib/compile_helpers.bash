@@ -130,7 +130,7 @@ isolate_test() {
   local var
   for var in $(compgen -e | grep -E '^(CCREX_|RECC_)'); do
     case $var in
-    CCREX_BIN | CCREXD_BIN | CCREX_SERVER_BIN | CCREX_AGENT_DIR | CCREX_AGENT_IDLE_TIMEOUT) ;;
+    CCREX_BIN | CCREXD_BIN | CCREX_SERVER_BIN | CCREX_TEST_ENGINE_BIN | CCREX_AGENT_DIR | CCREX_AGENT_IDLE_TIMEOUT) ;;
     *) unset "$var" ;;
     esac
   done

@@ -143,12 +143,34 @@ TEST_F(ActionBuilder, DebugInfoMakesTheActionLocationDependent) {
   Checkout one;
   Checkout two;
   const std::vector<std::string> argv = {"gcc", "-g", "-I../include", "-c", "../src/a.c"};
-  auto a = build(one, argv);
-  auto b = build(two, argv);
+  auto a = build(one, argv, true);
+  auto b = build(two, argv, true);
   ASSERT_TRUE(a && b);
   EXPECT_TRUE(a->location_dependent);
+  EXPECT_FALSE(a->maps_build_dir);
   EXPECT_EQ(env_of(a->command, "CCREX_STAGE_ROOT"), one.root());
+  EXPECT_EQ(a->command.arguments(0), "/usr/bin/gcc");
   EXPECT_NE(a->action_digest.hash(), b->action_digest.hash());
+  // An engine that stages elsewhere maps its directory to the local one at run time.
+  auto elsewhere = build(one, argv);
+  auto elsewhere_two = build(two, argv);
+  ASSERT_TRUE(elsewhere && elsewhere_two);
+  EXPECT_TRUE(elsewhere->maps_build_dir);
+  EXPECT_EQ(elsewhere->command.arguments(0), "/bin/sh");
+  EXPECT_EQ(elsewhere->command.arguments(4), "/usr/bin/gcc");
+  EXPECT_EQ(env_of(elsewhere->command, "CCREX_BUILD_DIR"), one.build());
+  EXPECT_EQ(env_of(elsewhere->command, "CCREX_STAGE_ROOT"), "<unset>");
+  EXPECT_NE(elsewhere->action_digest.hash(), elsewhere_two->action_digest.hash());
+  // Records other than debug information, or absolute paths, cannot be mapped that way.
+  for (const std::string& extra :
+       std::vector<std::string>{"-gsplit-dwarf", "--coverage", "-I" + one.root() + "/include"}) {
+    auto other = argv;
+    other.insert(other.begin() + 1, extra);
+    auto built = build(one, other);
+    ASSERT_TRUE(built) << extra;
+    EXPECT_TRUE(built->location_dependent) << extra;
+    EXPECT_FALSE(built->maps_build_dir) << extra;
+  }
   // A prefix map that hides the directory makes it shareable again.
   auto mapped = argv;
   mapped.insert(mapped.begin() + 1, "-fdebug-prefix-map=" + one.root() + "=.");

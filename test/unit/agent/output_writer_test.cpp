@@ -39,13 +39,36 @@ protected:
   BlobFetcher fetch;
 };
 
-TEST_F(OutputWriter, WritesEveryOutputAndRemovesUnproduced) {
-  ASSERT_TRUE(util::write_file_atomic(dir.path() + "/a.d", "stale"));
+// An output the result does not hold is left as it is, as by a compile that does not
+// write it (gcc keeps an old object when a compile fails).
+TEST_F(OutputWriter, WritesEveryOutputAndLeavesUnproducedOnes) {
+  ASSERT_TRUE(util::write_file_atomic(dir.path() + "/a.d", "old"));
   v2::ActionResult r;
   add(r, "a.o", "object");
   ASSERT_TRUE(write_outputs(r, expected, fetch));
   EXPECT_EQ(*util::read_file(dir.path() + "/a.o"), "object");
-  EXPECT_FALSE(util::path_exists(dir.path() + "/a.d"));
+  EXPECT_EQ(*util::read_file(dir.path() + "/a.d"), "old");
+}
+
+// A successful result without a required output (an engine that did not collect it) is
+// incomplete: nothing of it is written. A failed compile may lack it.
+TEST_F(OutputWriter, SuccessWithoutARequiredOutputIsRejected) {
+  expected[0].required = true;
+  ASSERT_TRUE(util::write_file_atomic(dir.path() + "/a.d", "old"));
+  v2::ActionResult r;
+  add(r, "a.d", "new");
+  const auto st = write_outputs(r, expected, fetch);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("incomplete result"), std::string::npos);
+  EXPECT_EQ(*util::read_file(dir.path() + "/a.d"), "old");
+  EXPECT_FALSE(util::path_exists(dir.path() + "/a.o"));
+  r.set_exit_code(1);
+  EXPECT_TRUE(write_outputs(r, expected, fetch));
+  EXPECT_EQ(*util::read_file(dir.path() + "/a.d"), "new");
+  // With the object present the success is complete; a.d is not required here.
+  v2::ActionResult only_object;
+  add(only_object, "a.o", "object");
+  EXPECT_TRUE(write_outputs(only_object, expected, fetch));
 }
 
 TEST_F(OutputWriter, ModesFollowTheClientsUmaskNotTheAgents) {
