@@ -13,6 +13,13 @@ namespace {
 
 namespace v2 = reapi::v2;
 
+// Spelled as macros so the wrapper script below can be assembled at compile time; they
+// must equal k_root_token and k_engine_root_output in the header.
+#define ROOT_TOKEN "@@CCREX_ROOT@@"
+#define ENGINE_ROOT_FILE ".ccrex-engine-root"
+static_assert(std::string_view(ROOT_TOKEN) == k_root_token);
+static_assert(std::string_view(ENGINE_ROOT_FILE) == k_engine_root_output);
+
 // Variables of the client's environment that change what the compiler produces. PATH is
 // not one of them (it is fixed below), so differing user PATHs still share hits.
 constexpr const char* k_passed_env[] = {
@@ -74,21 +81,28 @@ bool records_location(const toolchain::ParsedCommand& cmd, const std::string& cw
   });
 }
 
-// Whether a compile that records its location can run on an engine that stages elsewhere
-// by mapping the engine's directory to the local one: debug information is the only
-// record (no coverage, no split DWARF), the arguments name no absolute path of the project
-// (relative ones read the same everywhere) and the user maps no prefix of their own.
-bool can_map_build_dir(const toolchain::ParsedCommand& cmd, bool abs_args) {
-  return cmd.generates_debug_info && !cmd.profile_arcs && !cmd.test_coverage
-         && !cmd.split_dwarf_output && !abs_args && cmd.prefix_maps.empty();
+// Whether a compile that records its location, or names absolute paths of the project,
+// can run on an engine that stages elsewhere through the remapping wrapper: no coverage
+// and no split DWARF (they record paths the prefix map does not cover everywhere) and no
+// prefix map of the user's (two maps of one path do not chain).
+bool can_remap(const toolchain::ParsedCommand& cmd) {
+  return !cmd.profile_arcs && !cmd.test_coverage && !cmd.split_dwarf_output
+         && cmd.prefix_maps.empty();
 }
 
-// The shell line that runs the compiler (its "$@") with the engine's working directory
-// mapped to CCREX_BUILD_DIR, under both its physical and its logical name.
-constexpr const char* k_map_build_dir_script =
-    "d=$(pwd -P) && set -- \"$@\" \"-fdebug-prefix-map=$d=$CCREX_BUILD_DIR\" && "
-    "if [ \"$PWD\" != \"$d\" ]; then set -- \"$@\" \"-fdebug-prefix-map=$PWD=$CCREX_BUILD_DIR\"; "
-    "fi && "
+// The shell line that runs the compiler (its "$@") on an engine that stages the input root
+// at a path of its own choosing. It finds that path from its working directory (physical
+// and logical), writes both to the engine-root output, puts the path in place of the root
+// token in the arguments, and maps it to the local project root in everything the compiler
+// records (__FILE__, debug information, the compile directory).
+constexpr const char* k_remap_script =
+    "e=$(pwd -P) && l=$PWD && w=$CCREX_WORKING_DIR && "
+    "if [ -n \"$w\" ]; then e=${e%/\"$w\"}; l=${l%/\"$w\"}; fi && "
+    "printf '%s\\n%s\\n' \"$e\" \"$l\" >" ENGINE_ROOT_FILE " && "
+    "for a; do shift; case $a in *" ROOT_TOKEN "*) "
+    "a=${a%%" ROOT_TOKEN "*}$e${a#*" ROOT_TOKEN "};; esac; set -- \"$@\" \"$a\"; done && "
+    "set -- \"$@\" \"-ffile-prefix-map=$e=$CCREX_LOCAL_ROOT\" && "
+    "if [ \"$l\" != \"$e\" ]; then set -- \"$@\" \"-ffile-prefix-map=$l=$CCREX_LOCAL_ROOT\"; fi && "
     "exec \"$@\"";
 
 util::Status add_outputs(const ActionContext& ctx, BuiltAction& out) {
@@ -97,6 +111,8 @@ util::Status add_outputs(const ActionContext& ctx, BuiltAction& out) {
   if (ctx.command.dependency_file) {
     locals.emplace_back(*ctx.command.dependency_file, true);
   }
+  const auto dep_file =
+      ctx.command.dependency_file ? ctx.paths.absolute(*ctx.command.dependency_file) : "";
   for (const auto* opt : {&ctx.command.split_dwarf_output, &ctx.command.coverage_notes_output}) {
     if (opt->has_value()) {
       locals.emplace_back(**opt, false);
@@ -117,8 +133,21 @@ util::Status add_outputs(const ActionContext& ctx, BuiltAction& out) {
       return util::unsupported("output " + l + " is outside the working directory");
     }
     if (remote.insert(rel).second) {
-      out.outputs.push_back({rel, abs, required});
+      ExpectedOutput o{rel, abs, required};
+      o.kind = OutputKind::file;
+      if (out.remaps_root && abs == dep_file) {
+        o.kind = ctx.command.compiler_info.family == toolchain::CompilerFamily::clang
+                     ? OutputKind::clang_dependency_file
+                     : OutputKind::gcc_dependency_file;
+      }
+      out.outputs.push_back(std::move(o));
     }
+  }
+  if (out.remaps_root) {
+    ExpectedOutput o{std::string(k_engine_root_output), ctx.paths.root(), true};
+    o.kind = OutputKind::engine_root;
+    remote.insert(o.remote_path);
+    out.outputs.push_back(std::move(o));
   }
   for (const auto& r : remote) { // sorted, as REAPI requires
     out.command.add_output_files(r);
@@ -205,8 +234,9 @@ void add_environment(const ActionContext& ctx, const BuiltAction& built, v2::Com
       vars.emplace_back(name, value);
     }
   }
-  if (built.maps_build_dir) {
-    vars.emplace_back(k_build_dir_env, ctx.paths.cwd());
+  if (built.remaps_root) {
+    vars.emplace_back(k_local_root_env, ctx.paths.root());
+    vars.emplace_back(k_working_dir_env, ctx.paths.working_directory());
   } else if (built.location_dependent) {
     vars.emplace_back(k_stage_root_env, ctx.paths.root());
   }
@@ -251,7 +281,7 @@ BuiltAction with_output_fields(const BuiltAction& built, reapi::OutputFields fie
   return out;
 }
 
-std::string relativize_argument(const std::string& arg, const PathMapper& paths) {
+std::string root_token_argument(const std::string& arg, const PathMapper& paths) {
   const std::string prefix = paths.root() + "/";
   const size_t at = arg.find(prefix);
   if (at == std::string::npos) {
@@ -284,8 +314,11 @@ std::string relativize_argument(const std::string& arg, const PathMapper& paths)
   }
   const std::string tail = arg.substr(at);
   const size_t end = tail.find_first_of(",:= ");
-  const std::string path = tail.substr(0, end);
-  return head + relative_to(util::normalize_path(path), paths.cwd())
+  const std::string path = util::normalize_path(tail.substr(0, end));
+  if (path.compare(0, prefix.size(), prefix) != 0) {
+    return arg; // leaves the root through ".."
+  }
+  return head + std::string(k_root_token) + path.substr(paths.root().size())
          + (end == std::string::npos ? "" : tail.substr(end));
 }
 
@@ -293,18 +326,18 @@ util::Result<BuiltAction> build_action(const ActionContext& ctx, FileDigests& di
   BuiltAction out;
   const auto& cmd = ctx.command;
   const bool abs_args = args_mention_root(cmd.args, ctx.paths.root());
-  out.location_dependent = records_location(cmd, ctx.paths.cwd()) || (abs_args && ctx.same_path);
-  out.maps_build_dir = out.location_dependent && !ctx.same_path && can_map_build_dir(cmd, abs_args);
+  out.location_dependent = records_location(cmd, ctx.paths.cwd()) || abs_args;
+  out.remaps_root = out.location_dependent && !ctx.same_path && can_remap(cmd);
 
-  if (out.maps_build_dir) {
-    for (const char* a : {"/bin/sh", "-c", k_map_build_dir_script, "ccrex-map-build-dir"}) {
+  if (out.remaps_root) {
+    for (const char* a : {"/bin/sh", "-c", k_remap_script, "ccrex-remap"}) {
       out.command.add_arguments(a);
     }
   }
   out.command.add_arguments(ctx.compiler);
   for (size_t i = 1; i < cmd.args.size(); ++i) {
-    out.command.add_arguments(ctx.same_path ? cmd.args[i]
-                                            : relativize_argument(cmd.args[i], ctx.paths));
+    out.command.add_arguments(out.remaps_root ? root_token_argument(cmd.args[i], ctx.paths)
+                                              : cmd.args[i]);
   }
   CCREX_TRY(add_outputs(ctx, out));
   out.command.set_working_directory(ctx.paths.working_directory());

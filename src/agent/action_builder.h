@@ -11,11 +11,14 @@
 // the command line): then the project root is part of the key (as CCREX_STAGE_ROOT in the
 // Command environment) and servers that understand it (ccrex-server and the embedded one)
 // run the compile at that same absolute path, so the object matches a local compile byte
-// for byte. For other engines, a debug compile whose arguments hold no absolute path runs
-// through /bin/sh, which adds -fdebug-prefix-map from the directory the engine chose to the
-// local one (CCREX_BUILD_DIR); gcc and clang leave that option out of the object, so it is
-// the local compile's. Other location-dependent compiles cannot run there (the pipeline
-// compiles them locally).
+// for byte. For other engines such a compile runs through /bin/sh: the arguments name the
+// project's absolute paths with a token for the root, and the wrapper replaces the token
+// with the path where the engine staged the input root, adds -ffile-prefix-map from that
+// path to the local root (gcc and clang leave the option out of the object, so it is the
+// local compile's), and reports the path in an extra output, with which the client turns
+// the engine's paths in stdout, stderr and the dependency file back into local ones. What
+// such a map cannot cover (coverage, split DWARF, a prefix map of the user's) cannot run
+// there; the pipeline compiles it locally.
 
 #include "agent/config.h"
 #include "agent/deps.h"
@@ -29,6 +32,7 @@
 #include "util/result.h"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ccrex::agent {
@@ -36,18 +40,33 @@ namespace ccrex::agent {
 // Name of the Command environment variable asking the server to stage the input root at
 // this absolute path.
 inline constexpr const char* k_stage_root_env = "CCREX_STAGE_ROOT";
-// Name of the Command environment variable holding the local working directory, which a
-// debug compile on an engine that stages elsewhere maps its own directory to.
-inline constexpr const char* k_build_dir_env = "CCREX_BUILD_DIR";
+// For engines that stage elsewhere (see the file comment): the Command environment
+// variables holding the local project root and the working directory below it, the token
+// standing for the engine's input root in the arguments, and the output in which the
+// wrapper reports that root.
+inline constexpr const char* k_local_root_env = "CCREX_LOCAL_ROOT";
+inline constexpr const char* k_working_dir_env = "CCREX_WORKING_DIR";
+inline constexpr std::string_view k_root_token = "@@CCREX_ROOT@@";
+inline constexpr std::string_view k_engine_root_output = ".ccrex-engine-root";
+
+// What an expected output is to the client.
+enum class OutputKind {
+  file,                  // written as the result holds it
+  gcc_dependency_file,   // written with the engine's root replaced by the local one and
+  clang_dependency_file, // the lines wrapped as that compiler would have (dep_file.h)
+  engine_root,           // not written: where the engine staged the input root (see above)
+};
 
 struct ExpectedOutput {
   // Path relative to the Command's working directory, as listed in output_files.
   std::string remote_path;
-  // Absolute local path it is written to.
+  // Absolute local path it is written to (for the engine_root kind: the local project
+  // root, which the engine's root stands for).
   std::string local_path;
   // Whether a successful compile always writes it (the object, the dependency file): a
   // result of exit code 0 without it is incomplete.
   bool required = false;
+  OutputKind kind = OutputKind::file;
 };
 
 struct BuiltAction {
@@ -59,10 +78,9 @@ struct BuiltAction {
   std::vector<ExpectedOutput> outputs;
   // True when the key includes the project root (see the file comment).
   bool location_dependent = false;
-  // True when the Command maps the engine's working directory to the local one in the
-  // debug information (a location-dependent compile for an engine that stages elsewhere),
-  // so the object is the local compile's wherever the engine runs it.
-  bool maps_build_dir = false;
+  // True when the Command runs the compiler through the remapping wrapper (a
+  // location-dependent compile for an engine that stages elsewhere; see the file comment).
+  bool remaps_root = false;
   // Inputs outside the project root that are not part of the compiler's built-in
   // directories (they must exist on the worker at the same path).
   std::vector<std::string> foreign_inputs;
@@ -93,8 +111,9 @@ util::Result<BuiltAction> build_action(const ActionContext& ctx, FileDigests& di
 // 2.0, or only 2.1 and later, gets this shape instead.
 BuiltAction with_output_fields(const BuiltAction& built, reapi::OutputFields fields);
 
-// Return `arg` with absolute paths below `paths.root()` rewritten relative to the cwd
-// (for engines that cannot stage at the same path). Other arguments are returned as is.
-std::string relativize_argument(const std::string& arg, const PathMapper& paths);
+// Return `arg` with an absolute path below `paths.root()` (the whole argument, or after an
+// option that takes a path) starting with k_root_token instead of the root, for the
+// remapping wrapper. Other arguments are returned as is.
+std::string root_token_argument(const std::string& arg, const PathMapper& paths);
 
 } // namespace ccrex::agent

@@ -2,8 +2,10 @@
 
 #include "reapi/channel.h"
 #include "reapi/remote.h"
+#include "util/logging.h"
 
 #include <atomic>
+#include <mutex>
 
 namespace ccrex::agent {
 namespace {
@@ -42,6 +44,7 @@ public:
     if (!info) {
       return note(to_error(reapi::failure_from_error(info.error())));
     }
+    std::call_once(m_described, [&] { describe(*info); });
     return info;
   }
 
@@ -112,6 +115,21 @@ public:
   bool stages_at_same_path() const override { return m_same_path; }
 
 private:
+  // Say once, in the agent's log, what the engine is and what that means for compiles.
+  static void describe(const reapi::ServerInfo& info) {
+    if (info.incompatible != reapi::Incompatibility::none) {
+      CCREX_LOG_WARN("engine not used, every compile runs locally: " << info.incompatible_detail);
+      return;
+    }
+    CCREX_LOG_INFO("engine speaks REAPI " << reapi::to_text(info.low_api) << " to "
+                                          << reapi::to_text(info.high_api) << ", using "
+                                          << reapi::to_text(info.chosen_api));
+    if (!info.exec_enabled) {
+      CCREX_LOG_WARN("engine offers no remote execution: compiles run locally, the engine is "
+                     << (info.ac_update_enabled ? "a shared cache" : "a read-only cache"));
+    }
+  }
+
   // Fail fast while the engine is known to be down.
   util::Status check_down() const {
     const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
@@ -132,6 +150,7 @@ private:
 
   reapi::GrpcRemoteExecutor m_remote;
   std::atomic<std::chrono::steady_clock::rep> m_down_until{0};
+  std::once_flag m_described;
   std::chrono::seconds m_execution_timeout;
   bool m_same_path;
 };

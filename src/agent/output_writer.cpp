@@ -1,8 +1,10 @@
 #include "agent/output_writer.h"
 
+#include "agent/dep_file.h"
 #include "reapi/digest.h"
 #include "util/file.h"
 #include "util/scope_exit.h"
+#include "util/strings.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -72,6 +74,66 @@ void write_fd(int fd, const std::string& data) {
   }
 }
 
+std::string PathRewrite::apply(std::string text) const {
+  for (const auto& [from, to] : pairs) {
+    if (from == to || from.empty()) {
+      continue;
+    }
+    std::string out;
+    size_t at = 0;
+    for (size_t hit = text.find(from); hit != std::string::npos; hit = text.find(from, at)) {
+      out.append(text, at, hit - at);
+      out += to;
+      at = hit + from.size();
+    }
+    out.append(text, at, std::string::npos);
+    text = std::move(out);
+  }
+  return text;
+}
+
+util::Result<PathRewrite> engine_rewrite(const v2::ActionResult& result,
+                                         const std::vector<ExpectedOutput>& expected,
+                                         const BlobFetcher& fetch) {
+  const auto marker = std::find_if(expected.begin(), expected.end(), [](const auto& e) {
+    return e.kind == OutputKind::engine_root;
+  });
+  if (marker == expected.end()) {
+    return PathRewrite{};
+  }
+  const auto file = std::find_if(result.output_files().begin(),
+                                 result.output_files().end(),
+                                 [&](const auto& f) { return f.path() == marker->remote_path; });
+  if (file == result.output_files().end()) {
+    return util::Error(util::ErrorCode::data_loss,
+                       "incomplete result: the engine did not report where it ran the compile");
+  }
+  std::string text = file->contents();
+  if (text.empty() || !names(file->digest(), text)) {
+    CCREX_ASSIGN_OR_RETURN(text, fetch_verified(file->digest(), fetch));
+  }
+  PathRewrite out;
+  for (const auto line : util::split(text, '\n', true)) {
+    const std::string root(line);
+    if (root.size() < 2 || root.front() != '/' || root.back() == '/'
+        || util::normalize_path(root) != root || std::any_of(root.begin(), root.end(), [](char c) {
+             return static_cast<unsigned char>(c) < 0x20;
+           })) {
+      return util::Error(util::ErrorCode::data_loss,
+                         "the engine reported an unusable root directory '" + root + "'");
+    }
+    out.pairs.emplace_back(root, marker->local_path);
+  }
+  if (out.pairs.empty()) {
+    return util::Error(util::ErrorCode::data_loss, "the engine reported no root directory");
+  }
+  // Longer roots first, so that one root inside another is replaced whole.
+  std::sort(out.pairs.begin(), out.pairs.end(), [](const auto& a, const auto& b) {
+    return a.first.size() > b.first.size();
+  });
+  return out;
+}
+
 util::Result<std::pair<std::string, std::string>> fetch_streams(const v2::ActionResult& result,
                                                                 const BlobFetcher& fetch) {
   std::pair<std::string, std::string> out;
@@ -85,10 +147,11 @@ util::Result<std::pair<std::string, std::string>> fetch_streams(const v2::Action
 util::Status write_outputs(const v2::ActionResult& result,
                            const std::vector<ExpectedOutput>& expected,
                            const BlobFetcher& fetch,
-                           mode_t umask) {
-  std::map<std::string, std::string> wanted; // remote path -> local path
+                           mode_t umask,
+                           const PathRewrite& rewrite) {
+  std::map<std::string, const ExpectedOutput*> wanted; // by remote path
   for (const auto& e : expected) {
-    wanted[e.remote_path] = e.local_path;
+    wanted[e.remote_path] = &e;
   }
   if (result.output_directories_size() > 0 || result.output_file_symlinks_size() > 0
       || result.output_symlinks_size() > 0 || result.output_directory_symlinks_size() > 0) {
@@ -132,10 +195,23 @@ util::Status write_outputs(const v2::ActionResult& result,
     } else {
       CCREX_ASSIGN_OR_RETURN(data, fetch_verified(f.digest(), fetch));
     }
-    const std::string temp = util::temp_sibling(it->second);
-    CCREX_TRY(util::make_dirs(util::dirname(it->second)));
+    const ExpectedOutput& e = *it->second;
+    if (e.kind == OutputKind::engine_root) {
+      continue; // read by engine_rewrite()
+    }
+    if (e.kind == OutputKind::gcc_dependency_file || e.kind == OutputKind::clang_dependency_file) {
+      const auto style =
+          e.kind == OutputKind::gcc_dependency_file ? DepFileStyle::gcc : DepFileStyle::clang;
+      auto local = rewrite_dep_file(data, style, rewrite.pairs);
+      if (!local) {
+        return util::Error(util::ErrorCode::data_loss, local.error().message());
+      }
+      data = std::move(local).value();
+    }
+    const std::string temp = util::temp_sibling(e.local_path);
+    CCREX_TRY(util::make_dirs(util::dirname(e.local_path)));
     CCREX_TRY(util::write_new_file(temp, data, file_mode(f.is_executable(), umask)));
-    staged.push_back({temp, it->second});
+    staged.push_back({temp, e.local_path});
   }
   for (const auto& s : staged) {
     if (::rename(s.temp.c_str(), s.dest.c_str()) != 0) {

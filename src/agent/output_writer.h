@@ -20,11 +20,26 @@ namespace ccrex::agent {
 // Fetch the bytes of a blob; the caller of write_outputs() verifies them.
 using BlobFetcher = std::function<util::Result<std::string>(const reapi::v2::Digest&)>;
 
+// Replacements of the engine's paths by local ones in what a remapped action wrote.
+struct PathRewrite {
+  std::vector<std::pair<std::string, std::string>> pairs; // from -> to
+  // Return `text` with every occurrence of each `from` replaced by its `to`.
+  std::string apply(std::string text) const;
+};
+
+// Return the rewrite for `result`: empty unless `expected` holds an engine_root output, whose
+// content (the engine's root, physical then logical, one per line) must then be present
+// and name absolute directories other than "/".
+util::Result<PathRewrite> engine_rewrite(const reapi::v2::ActionResult& result,
+                                         const std::vector<ExpectedOutput>& expected,
+                                         const BlobFetcher& fetch);
+
 // Return the stdout and stderr of `result` (inline bytes or fetched by digest, verified).
 util::Result<std::pair<std::string, std::string>>
 fetch_streams(const reapi::v2::ActionResult& result, const BlobFetcher& fetch);
 
-// Write the outputs of `result` to their local paths. Only paths in `expected` are
+// Write the outputs of `result` to their local paths, dependency files through `rewrite`
+// (an engine_root output is read, never written). Only paths in `expected` are
 // accepted, and a result of exit code 0 must hold every required one (an engine that did
 // not collect the object returns an incomplete result): otherwise nothing is written.
 // Expected outputs the result does not hold are left as they are, as a compile that does
@@ -33,7 +48,8 @@ fetch_streams(const reapi::v2::ActionResult& result, const BlobFetcher& fetch);
 util::Status write_outputs(const reapi::v2::ActionResult& result,
                            const std::vector<ExpectedOutput>& expected,
                            const BlobFetcher& fetch,
-                           mode_t umask = 022);
+                           mode_t umask = 022,
+                           const PathRewrite& rewrite = {});
 
 // Write all of `data` to `fd`, retrying short writes. Errors are ignored (the reader may
 // have gone away).

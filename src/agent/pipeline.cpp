@@ -75,7 +75,13 @@ util::Result<Outcome, Fallback> materialize(const v2::ActionResult& result,
         Fallback{std::string(k_untrusted_failure),
                  "the engine reported exit code " + std::to_string(result.exit_code())});
   }
-  if (auto st = write_outputs(result, outputs, fetch, request.umask); !st) {
+  auto rewrite = engine_rewrite(result, outputs, fetch);
+  if (!rewrite) {
+    return unexpected(fallback("bad_result", rewrite.error().message()));
+  }
+  streams->first = rewrite->apply(std::move(streams->first));
+  streams->second = rewrite->apply(std::move(streams->second));
+  if (auto st = write_outputs(result, outputs, fetch, request.umask, *rewrite); !st) {
     return unexpected(fallback("bad_result", st.error().message()));
   }
   write_fd(request.stdout_fd, streams->first);
@@ -180,11 +186,16 @@ util::Result<Outcome, Fallback> compile_in_agent(const RemoteStep& s, AgentCompi
   result.set_exit_code(res->exit_code);
   reapi::BlobMap blobs;
   for (const auto& o : s.built.outputs) {
-    auto data = util::read_file(o.local_path);
+    // A compile here ran at the local root: that is what a remapped result reports.
+    auto data = o.kind == OutputKind::engine_root
+                    ? util::Result<std::string>(o.local_path + "\n" + o.local_path + "\n")
+                    : util::read_file(o.local_path);
     if (!data) {
       continue; // not produced
     }
-    match_client_umask(o.local_path, s.request.umask);
+    if (o.kind != OutputKind::engine_root) {
+      match_client_umask(o.local_path, s.request.umask);
+    }
     auto* f = result.add_output_files();
     f->set_path(o.remote_path);
     *f->mutable_digest() = reapi::digest_of(*data);
@@ -405,7 +416,7 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
                            "compiled locally: the engine offers no remote execution",
                            "cache_only_no_execution"});
   }
-  if (built->location_dependent && !same_path && !built->maps_build_dir) {
+  if (built->location_dependent && !same_path && !built->remaps_root) {
     return run_cache_only(step,
                           {may_upload,
                            "miss_cache_only",

@@ -19,6 +19,7 @@ SUITE_engines_SETUP() {
   isolate_test
   export CCREX_RETRIES=1
   write_remote_sources
+  printf 'int f(int x) {\n  int unused;\n  return x;\n}\n' >warn.c
   mkdir -p got
 }
 
@@ -65,33 +66,38 @@ same_as_plain() {
   rm -f got/object got/depfile
 }
 
-# compile_suite: the compiles every shape must get right, with gcc and clang: a plain
-# compile with a dependency file, debug builds (the object records its directory; once
-# with relative paths, once with the source's absolute path) and a compile error, each
-# twice (the second from whatever the first left behind).
+# compile_suite: the compiles every shape must get right, with gcc and clang, each twice
+# (the second from whatever the first left behind):
+#   A  main.c optimised, with a dependency file
+#   B  main.c with -g by relative paths (the object records its directory)
+#   C  main.c with -g and a dependency file by absolute path
+#   D  warn.c by absolute path with a warning (stderr names the file)
+#   E  main.c with split DWARF (the .dwo records the directory too)
+#   F  broken.c, a compile error
 compile_suite() {
   local cc round
   for cc in gcc clang; do
     for round in 1 2; do
       same_as_plain main.o $cc -O1 -Iinclude -MD -MF main.d -c main.c -o main.o
       same_as_plain main.o $cc -g -Iinclude -c main.c -o main.o
-      same_as_plain main.o $cc -g -Iinclude -c "$PWD/main.c" -o main.o
+      same_as_plain main.o $cc -g -I"$PWD/include" -MD -c "$PWD/main.c" -o main.o
+      same_as_plain warn.o $cc -Wall -c "$PWD/warn.c" -o warn.o
+      same_as_plain main.o $cc -g -gsplit-dwarf -Iinclude -c main.c -o main.o
       same_as_plain broken.o $cc -c broken.c -o broken.o
     done
   done
 }
 
-# Each compile_suite runs, per compiler, four compiles twice: main.c optimised, main.c
-# with -g by relative path, main.c with -g by absolute path, and broken.c. The counters
-# below follow from that. The -g compile by absolute path records the local path, which an
-# engine that stages elsewhere cannot reproduce: it is compiled here and kept in the shared
-# cache (cache_only_location), while the one by relative path runs on the engine with its
-# directory mapped to the local one. A compile error is always confirmed by compiling here.
+# The counters below follow from compile_suite's six compiles, two rounds, two compilers.
+# An engine that stages the input root elsewhere runs B, C and D through the remapping
+# wrapper (its directory mapped to the local one; stderr and the dependency file rewritten);
+# E records paths no prefix map covers, so it is compiled here and kept in the engine's
+# cache (cache_only_location). A compile error is always confirmed by compiling here.
 
 SUITE_engines() {
   TEST "the embedded default"
   compile_suite
-  expect_stats miss_executed=6 hit_local=6 compile_error=4
+  expect_stats miss_executed=10 hit_local=10 compile_error=4
 
   local range
   for range in default 2.0 2.1+; do
@@ -103,7 +109,7 @@ SUITE_engines() {
     fi
     export CCREX_REMOTE=$SERVER_URL
     compile_suite
-    expect_stats miss_executed=4 miss_cache_only=2 cache_only_location=2 hit_local=6 \
+    expect_stats miss_executed=8 miss_cache_only=2 cache_only_location=2 hit_local=10 \
       compile_error=4
   done
 
@@ -112,7 +118,7 @@ SUITE_engines() {
   export CCREX_REMOTE=$SERVER_URL
   compile_suite
   # Every executed compile got the empty answer, and none of them was kept as a local hit.
-  expect_stats fallback_bad_result=12 miss_cache_only=2 cache_only_location=2 hit_local=2
+  expect_stats fallback_bad_result=20 miss_cache_only=2 cache_only_location=2 hit_local=2
   expect_exit 0 "$CCREX" --explain
   expect_contains stdout.txt "incomplete result"
 
@@ -122,8 +128,8 @@ SUITE_engines() {
     start_test_engine $mode
     export CCREX_REMOTE=$SERVER_URL
     compile_suite
-    expect_stats fallback_worker_failure=4 miss_cache_only=2 cache_only_location=2 \
-      hit_local=6 compile_error=4
+    expect_stats fallback_worker_failure=8 miss_cache_only=2 cache_only_location=2 \
+      hit_local=10 compile_error=4
     expect_exit 0 "$CCREX" -s
     expect_contains stdout.txt "worker_failure"
   done
@@ -131,11 +137,11 @@ SUITE_engines() {
   export CCREX_CACHE_ONLY=1
   use_cache_dir cache-only
   compile_suite
-  expect_stats miss_cache_only=6 hit_local=6 compile_error=4
+  expect_stats miss_cache_only=10 hit_local=10 compile_error=4
 
   TEST "an engine whose execution fails with an error status"
   start_test_engine exec-status
   export CCREX_REMOTE=$SERVER_URL
   compile_suite
-  expect_stats fallback_remote_error=12 miss_cache_only=2 cache_only_location=2 hit_local=2
+  expect_stats fallback_remote_error=20 miss_cache_only=2 cache_only_location=2 hit_local=2
 }

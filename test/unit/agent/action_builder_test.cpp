@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace ccrex::agent {
 namespace {
 
@@ -147,29 +149,41 @@ TEST_F(ActionBuilder, DebugInfoMakesTheActionLocationDependent) {
   auto b = build(two, argv, true);
   ASSERT_TRUE(a && b);
   EXPECT_TRUE(a->location_dependent);
-  EXPECT_FALSE(a->maps_build_dir);
+  EXPECT_FALSE(a->remaps_root);
   EXPECT_EQ(env_of(a->command, "CCREX_STAGE_ROOT"), one.root());
   EXPECT_EQ(a->command.arguments(0), "/usr/bin/gcc");
   EXPECT_NE(a->action_digest.hash(), b->action_digest.hash());
-  // An engine that stages elsewhere maps its directory to the local one at run time.
+  // An engine that stages elsewhere runs it through the wrapper, which maps its own root
+  // to the local one and reports it in an extra output.
   auto elsewhere = build(one, argv);
   auto elsewhere_two = build(two, argv);
   ASSERT_TRUE(elsewhere && elsewhere_two);
-  EXPECT_TRUE(elsewhere->maps_build_dir);
+  EXPECT_TRUE(elsewhere->remaps_root);
   EXPECT_EQ(elsewhere->command.arguments(0), "/bin/sh");
   EXPECT_EQ(elsewhere->command.arguments(4), "/usr/bin/gcc");
-  EXPECT_EQ(env_of(elsewhere->command, "CCREX_BUILD_DIR"), one.build());
+  EXPECT_EQ(env_of(elsewhere->command, "CCREX_LOCAL_ROOT"), one.root());
+  EXPECT_EQ(env_of(elsewhere->command, "CCREX_WORKING_DIR"), "build");
   EXPECT_EQ(env_of(elsewhere->command, "CCREX_STAGE_ROOT"), "<unset>");
+  EXPECT_NE(std::find(elsewhere->command.output_files().begin(),
+                      elsewhere->command.output_files().end(),
+                      ".ccrex-engine-root"),
+            elsewhere->command.output_files().end());
   EXPECT_NE(elsewhere->action_digest.hash(), elsewhere_two->action_digest.hash());
-  // Records other than debug information, or absolute paths, cannot be mapped that way.
-  for (const std::string& extra :
-       std::vector<std::string>{"-gsplit-dwarf", "--coverage", "-I" + one.root() + "/include"}) {
+  // Absolute paths of the project become the root token.
+  auto absolute = argv;
+  absolute.insert(absolute.begin() + 1, "-I" + one.root() + "/include");
+  auto abs_built = build(one, absolute);
+  ASSERT_TRUE(abs_built);
+  EXPECT_TRUE(abs_built->remaps_root);
+  EXPECT_EQ(abs_built->command.arguments(5), "-I@@CCREX_ROOT@@/include");
+  // Records a prefix map cannot cover stay location-dependent, with no wrapper.
+  for (const char* extra : {"-gsplit-dwarf", "--coverage"}) {
     auto other = argv;
     other.insert(other.begin() + 1, extra);
     auto built = build(one, other);
     ASSERT_TRUE(built) << extra;
     EXPECT_TRUE(built->location_dependent) << extra;
-    EXPECT_FALSE(built->maps_build_dir) << extra;
+    EXPECT_FALSE(built->remaps_root) << extra;
   }
   // A prefix map that hides the directory makes it shareable again.
   auto mapped = argv;
@@ -179,19 +193,21 @@ TEST_F(ActionBuilder, DebugInfoMakesTheActionLocationDependent) {
   EXPECT_FALSE(c->location_dependent);
 }
 
-TEST_F(ActionBuilder, AbsolutePathsAreRewrittenUnlessStagedAtTheSamePath) {
+TEST_F(ActionBuilder, AbsolutePathsAreTokensUnlessStagedAtTheSamePath) {
   Checkout co;
   const std::vector<std::string> argv = {
       "gcc", "-I" + co.root() + "/include", "-c", co.root() + "/src/a.c", "-o", "a.o"};
-  auto rel = build(co, argv, false, {co.root() + "/src/a.c", co.root() + "/include/h.h"});
-  ASSERT_TRUE(rel) << rel.error().message();
-  EXPECT_EQ(rel->command.arguments(1), "-I../include");
-  EXPECT_EQ(rel->command.arguments(3), "../src/a.c");
-  EXPECT_FALSE(rel->location_dependent);
+  auto elsewhere = build(co, argv, false, {co.root() + "/src/a.c", co.root() + "/include/h.h"});
+  ASSERT_TRUE(elsewhere) << elsewhere.error().message();
+  EXPECT_EQ(elsewhere->command.arguments(5), "-I@@CCREX_ROOT@@/include");
+  EXPECT_EQ(elsewhere->command.arguments(7), "@@CCREX_ROOT@@/src/a.c");
+  EXPECT_TRUE(elsewhere->location_dependent);
+  EXPECT_TRUE(elsewhere->remaps_root);
   auto same = build(co, argv, true, {co.root() + "/src/a.c", co.root() + "/include/h.h"});
   ASSERT_TRUE(same);
   EXPECT_EQ(same->command.arguments(3), co.root() + "/src/a.c");
   EXPECT_TRUE(same->location_dependent);
+  EXPECT_FALSE(same->remaps_root);
 }
 
 TEST_F(ActionBuilder, OutputOutsideWorkingDirectoryIsRefused) {

@@ -485,14 +485,14 @@ TEST_F(LyingEngine, IncompatibleEnginesAreNotUsed) {
     engine.high = {2, 2};
     engine.digest = v2::DigestFunction::MD5;
   }
-  CompileHandler own;
+  CompileHandler own; // a new agent, with a cache directory of its own
   CompileRequest req;
   req.argv = {"/usr/bin/gcc", "-c", "a.c", "-o", "a.o"};
   req.cwd = project;
   req.env = {"HOME=" + dir.path(),
              "PATH=/usr/bin:/bin",
              "CCREX_REMOTE=unix:" + socket,
-             "CCREX_DIR=" + dir.path() + "/ccrex",
+             "CCREX_DIR=" + dir.path() + "/ccrex-own",
              "XDG_CONFIG_HOME=" + dir.path() + "/config"};
   req.stdout_fd = req.stderr_fd = null_fd;
   EXPECT_TRUE(own.compile(req).run_locally);

@@ -37,16 +37,20 @@ TEST(Project, SameRelativeLayoutGivesSamePaths) {
   EXPECT_EQ(one.input_path("../src/x.c"), two.input_path("../src/x.c"));
 }
 
-TEST(Project, RelativizeArguments) {
+TEST(Project, RootTokenArguments) {
   const PathMapper m("/src/proj", "/src/proj/build");
-  EXPECT_EQ(relativize_argument("/src/proj/src/a.c", m), "../src/a.c");
-  EXPECT_EQ(relativize_argument("-I/src/proj/include", m), "-I../include");
-  EXPECT_EQ(relativize_argument("-isystem/src/proj/third", m), "-isystem../third");
-  EXPECT_EQ(relativize_argument("--sysroot=/src/proj/sysroot", m), "--sysroot=../sysroot");
-  EXPECT_EQ(relativize_argument("-Wp,-MD,/src/proj/build/a.d", m), "-Wp,-MD,a.d");
-  EXPECT_EQ(relativize_argument("-I/usr/include", m), "-I/usr/include");
-  EXPECT_EQ(relativize_argument("-DPATH=\"/src/proj/x\"", m), "-DPATH=\"/src/proj/x\"");
-  EXPECT_EQ(relativize_argument("-O2", m), "-O2");
+  const std::string t(k_root_token);
+  EXPECT_EQ(root_token_argument("/src/proj/src/a.c", m), t + "/src/a.c");
+  EXPECT_EQ(root_token_argument("-I/src/proj/include", m), "-I" + t + "/include");
+  EXPECT_EQ(root_token_argument("-isystem/src/proj/third", m), "-isystem" + t + "/third");
+  EXPECT_EQ(root_token_argument("--sysroot=/src/proj/sysroot", m), "--sysroot=" + t + "/sysroot");
+  EXPECT_EQ(root_token_argument("-Wp,-MD,/src/proj/build/a.d", m), "-Wp,-MD," + t + "/build/a.d");
+  EXPECT_EQ(root_token_argument("/src/proj/build/../src/./b.c", m), t + "/src/b.c");
+  // Not a path of the project, or a path that leaves it, or not a path at all: as is.
+  EXPECT_EQ(root_token_argument("-I/usr/include", m), "-I/usr/include");
+  EXPECT_EQ(root_token_argument("/src/proj/../other/x.c", m), "/src/proj/../other/x.c");
+  EXPECT_EQ(root_token_argument("-DPATH=\"/src/proj/x\"", m), "-DPATH=\"/src/proj/x\"");
+  EXPECT_EQ(root_token_argument("-O2", m), "-O2");
 }
 
 } // namespace
