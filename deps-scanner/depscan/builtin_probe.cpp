@@ -190,8 +190,11 @@ fill_builtin_dirs(SearchConfig& config, const std::string& compiler, BuiltinProb
     config.builtin_cxx_only.clear();
     return true;
   }
+  // Assembly is preprocessed with the C directories (and plain assembly searches none of
+  // them, but they are candidates for .include when the compiler is clang).
+  const Language probed = is_assembler(config.language) ? Language::c : config.language;
   CCREX_ASSIGN_OR_RETURN(config.builtin_dirs,
-                         prober.builtin_dirs(compiler, config.language, config.probe_args));
+                         prober.builtin_dirs(compiler, probed, config.probe_args));
   const bool is_cxx = config.language == Language::cxx || config.language == Language::objcxx;
   if (config.nostdincxx && is_cxx) {
     CCREX_ASSIGN_OR_RETURN(

@@ -1,6 +1,7 @@
 #include "depscan/directive_lexer.h"
 
 #include "depscan/byte_scan.h"
+#include "depscan/content_markers.h"
 #include "depscan/directive_parse.h"
 
 #include <algorithm>
@@ -584,7 +585,15 @@ std::string Lexer::read_logical_line() {
 } // namespace
 
 std::vector<Directive> lex_directives(std::string_view text) {
-  return Lexer(text).run();
+  std::vector<Directive> out = Lexer(text).run();
+  const size_t directives = out.size();
+  find_content_markers(text, out);
+  if (out.size() != directives) {
+    std::stable_sort(out.begin(), out.end(), [](const Directive& a, const Directive& b) {
+      return a.line < b.line;
+    });
+  }
+  return out;
 }
 
 } // namespace ccrex::depscan

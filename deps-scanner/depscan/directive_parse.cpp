@@ -131,6 +131,18 @@ std::string_view directive_kind_name(DirectiveKind kind) {
     return "has_include";
   case DirectiveKind::has_include_next:
     return "has_include_next";
+  case DirectiveKind::time_macro:
+    return "time_macro";
+  case DirectiveKind::pragma_dependency:
+    return "pragma_dependency";
+  case DirectiveKind::pragma_pch:
+    return "pragma_pch";
+  case DirectiveKind::asm_include:
+    return "asm_include";
+  case DirectiveKind::asm_incbin:
+    return "asm_incbin";
+  case DirectiveKind::trigraph:
+    return "trigraph";
   }
   return "?";
 }
@@ -140,12 +152,17 @@ std::string print_directives(const std::vector<Directive>& directives) {
   for (const Directive& d : directives) {
     out.append(directive_kind_name(d.kind));
     out.push_back(' ');
-    if (d.computed) {
+    if (d.kind == DirectiveKind::time_macro || d.kind == DirectiveKind::trigraph) {
+      out.append(d.name);
+    } else if (d.computed) {
       out.append("computed(").append(d.name).append(")");
     } else {
       out.push_back(d.angled ? '<' : '"');
       out.append(d.name);
       out.push_back(d.angled ? '>' : '"');
+    }
+    if (d.in_comment) {
+      out.append(" (comment)");
     }
     out.push_back('\n');
   }

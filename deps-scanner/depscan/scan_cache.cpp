@@ -135,6 +135,8 @@ ScanCache::listing(FileSystem& fs, const std::string& path, const FileStat& st) 
   listing->stat = st;
   listing->entries.reserve(entries->size());
   for (DirEntry& e : *entries) {
+    const std::string_view name = e.name;
+    listing->has_pch = listing->has_pch || name.ends_with(".gch") || name.ends_with(".pch");
     listing->entries.emplace(std::move(e.name), e.type);
   }
   ++m_listings_read;
@@ -165,6 +167,12 @@ std::shared_ptr<const DirListing> ScanCache::recheck_lookups(FileSystem& fs,
     return nullptr;
   }
   for (const std::string& name : seen.names) {
+    if (name == k_no_pch_lookup) {
+      if (current->has_pch) {
+        return nullptr;
+      }
+      continue;
+    }
     const auto before = seen.listing->entries.find(name);
     const auto after = current->entries.find(name);
     const bool was = before != seen.listing->entries.end();

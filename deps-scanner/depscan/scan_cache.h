@@ -48,12 +48,41 @@ struct StringViewHash {
 struct DirListing {
   FileStat stat;
   std::unordered_map<std::string, std::optional<FileType>, StringViewHash, std::equal_to<>> entries;
+  // Whether an entry's name ends in ".gch" or ".pch" (a precompiled header, file or
+  // directory): without one, no header of this directory has a precompiled form.
+  bool has_pch = false;
+};
+
+// The name a scan records as looked up in a listing when it relied on the listing having no
+// precompiled header at all (DirListing::has_pch false). It cannot be an entry's name.
+inline constexpr std::string_view k_no_pch_lookup = "/pch";
+
+// What a scan found that decides whether the compile may run elsewhere or be served from a
+// cache, each as "file:line: detail" of its first occurrence, or "" when there is none.
+// Only files the preprocessor reads count for the first three (a plain assembly file's
+// text is not preprocessed).
+struct ScanFacts {
+  std::string date_time;         // __DATE__ or __TIME__ used
+  std::string timestamp;         // __TIMESTAMP__ used (the source's mtime)
+  std::string pragma_dependency; // #pragma GCC dependency (compares mtimes, may warn)
+  // A precompiled header the compiler may read instead of a header (a .gch or .pch next to
+  // a header candidate, or #pragma GCC pch_preprocess): its path.
+  std::string pch;
+  // An assembler .include or .incbin whose file cannot be named from the text.
+  std::string asm_unresolved;
+  // A path spelled with ".." after a directory whose textual removal names another
+  // directory than the kernel reaches (".." after a symlink): the path, and the one the
+  // text would give.
+  std::string dotdot_symlink;
+
+  bool operator==(const ScanFacts&) const = default;
 };
 
 // The files of a scan, each with the stat it was scanned (or last validated) with.
 struct ScannedFiles {
   std::vector<std::string> files;
   std::vector<FileStat> stats; // parallel to `files`
+  ScanFacts facts;
 };
 
 // A finished scan and everything it learnt from the disk:

@@ -30,6 +30,7 @@ using StringSet = std::unordered_set<std::string, StringViewHash, std::equal_to<
 struct ListingMemo {
   std::shared_ptr<const DirListing> listing;
   StringSet names;
+  bool no_pch_recorded = false; // `names` holds k_no_pch_lookup
 };
 
 struct SearchDir {
@@ -62,6 +63,31 @@ std::string_view dir_prefix(std::string_view spelled) {
   return slash == std::string_view::npos ? std::string_view{} : spelled.substr(0, slash + 1);
 }
 
+// Return whether `path` has a ".." that removes the component before it ("a/../b"), which
+// the kernel resolves after following `a` when it is a symlink, while a textual removal
+// does not. Leading ".." of a relative path remove nothing of the path itself.
+bool cancels_component(std::string_view path) {
+  if (path.find("..") == std::string_view::npos) {
+    return false;
+  }
+  int depth = 0;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    slash = slash == std::string_view::npos ? path.size() : slash;
+    const std::string_view part = path.substr(start, slash - start);
+    if (part == "..") {
+      if (depth > 0) {
+        return true;
+      }
+    } else if (!part.empty() && part != ".") {
+      ++depth;
+    }
+    start = slash + 1;
+  }
+  return false;
+}
+
 bool has_dot_component(std::string_view name) {
   size_t start = 0;
   for (;;) {
@@ -88,6 +114,7 @@ struct VisitKey {
   uint64_t dir_ino = 0;
   int dir_index = 0;
   bool has_dir = false;
+  bool assembler = false; // visited as a file the assembler reads (.include), not the cpp
 
   bool operator==(const VisitKey&) const = default;
 };
@@ -96,8 +123,9 @@ struct VisitKeyHash {
   size_t operator()(const VisitKey& k) const {
     uint64_t h = k.ino * 0x9e3779b97f4a7c15ULL;
     h ^= (k.dev + static_cast<uint64_t>(k.dir_index) * 0xbf58476d1ce4e5b9ULL) + (h << 6) + (h >> 2);
-    h ^=
-        (k.dir_ino * 0x94d049bb133111ebULL + k.dir_dev + (k.has_dir ? 1 : 0)) + (h << 6) + (h >> 2);
+    h ^= (k.dir_ino * 0x94d049bb133111ebULL + k.dir_dev + (k.has_dir ? 1 : 0)
+          + (k.assembler ? 2 : 0))
+         + (h << 6) + (h >> 2);
     return static_cast<size_t>(h);
   }
 };
@@ -142,7 +170,13 @@ private:
                                        std::optional<std::string_view> includer_prefix,
                                        size_t start);
   size_t resolve(const Directive& d, const Found& includer, std::array<FoundEntry*, 2>& out);
-  ScanResultOr<bool> visit(FoundEntry& entry, int depth);
+  ScanResultOr<bool> visit(FoundEntry& entry, int depth, bool assembler);
+  ScanResultOr<bool> visit_marker(const Directive& d, const Found& file, int depth, bool assembler);
+  ScanResultOr<bool> resolve_asm(const Directive& d, const Found& file, int depth);
+  void check_pch(ListingMemo& dir_memo, const std::string& abs_dir, std::string_view name);
+  void check_pch_path(const std::string& header);
+  void check_dotdot(std::string_view spelled);
+  void note(std::string& fact, const Found& file, const Directive& d, std::string_view what);
   void emit(const std::string& spelled, const FileStat& stat);
 
   FileSystem& m_fs;
@@ -151,6 +185,9 @@ private:
   const bool m_keep_record;
   std::vector<SearchDir> m_chain; // quote dirs, then bracket, system, built-in, after
   size_t m_bracket_start = 0;
+  std::vector<SearchDir> m_asm_dirs;    // the assembler's own -I directories
+  StringMap<FoundEntry*> m_asm_entries; // files named by .include, by absolute path
+  StringSet m_dotdot_checked;           // directories check_dotdot() has looked at
   StringMap<std::optional<FileStat>> m_stats;
   StringMap<ListingMemo> m_listings; // node-based: a ListingMemo never moves
   // search() answers by (includer prefix, name, start index): most headers are included
@@ -280,6 +317,105 @@ void ScanSession::build_chain() {
   m_bracket_start = m_chain.size();
   m_chain.insert(m_chain.end(), bracket.begin(), bracket.end());
   m_chain.insert(m_chain.end(), system.begin(), system.end());
+  m_asm_dirs = valid_dirs(m_config.asm_include_dirs);
+}
+
+// Record in `fact` (unless it already holds one) where `file` says `what`.
+void ScanSession::note(std::string& fact,
+                       const Found& file,
+                       const Directive& d,
+                       std::string_view what) {
+  if (fact.empty()) {
+    fact = file.spelled + ":" + std::to_string(d.line) + ": " + std::string(what);
+  }
+}
+
+// Record a precompiled header that the compiler may read instead of `name` in the search
+// directory `abs_dir` (whose memo is `dir_memo`): gcc tries `name`.gch (a file or a
+// directory of them) in each directory before the header itself, and clang's -include
+// tries `name`.pch and `name`.gch. The directory's listing answers; the names looked up
+// are recorded, so a precompiled header appearing later invalidates a stored scan.
+void ScanSession::check_pch(ListingMemo& dir_memo,
+                            const std::string& abs_dir,
+                            std::string_view name) {
+  if (!m_files.facts.pch.empty()) {
+    return;
+  }
+  ListingMemo* memo = &dir_memo;
+  std::string sub_dir;
+  size_t start = 0;
+  while (memo->listing && !has_dot_component(name)) {
+    const auto& entries = memo->listing->entries;
+    const size_t slash = name.find('/', start);
+    if (slash == std::string_view::npos) {
+      if (!memo->listing->has_pch) {
+        if (m_keep_record && !memo->no_pch_recorded) {
+          memo->names.emplace(k_no_pch_lookup);
+          memo->no_pch_recorded = true;
+        }
+        return;
+      }
+      for (const char* ext : {".gch", ".pch"}) {
+        std::string candidate = std::string(name.substr(start)) + ext;
+        const bool present = entries.find(candidate) != entries.end();
+        if (m_keep_record) {
+          memo->names.insert(std::move(candidate));
+        }
+        if (present) {
+          m_files.facts.pch = util::normalize_path(util::join_path(abs_dir, name)) + ext;
+          return;
+        }
+      }
+      return;
+    }
+    const std::string_view part = name.substr(start, slash - start);
+    const auto it = entries.find(part);
+    if (m_keep_record) {
+      memo->names.insert(std::string(part));
+    }
+    if (it == entries.end() || (it->second && *it->second != FileType::directory)) {
+      return; // no such subdirectory: no precompiled header in it either
+    }
+    sub_dir = util::join_path(start == 0 ? abs_dir : sub_dir, part);
+    memo = &listing_of(sub_dir);
+    start = slash + 1;
+  }
+  check_pch_path(util::join_path(abs_dir, name)); // nothing to list: ask stat
+}
+
+// Like check_pch() for a header named by its path, without a listing.
+void ScanSession::check_pch_path(const std::string& header) {
+  for (const char* ext : {".gch", ".pch"}) {
+    if (m_files.facts.pch.empty() && stat_of(header + ext)) {
+      m_files.facts.pch = util::normalize_path(header) + ext;
+    }
+  }
+}
+
+// Record a found file whose spelling goes through ".." after a directory when the kernel's
+// answer (which follows a symlink before applying "..") is not the directory a textual
+// removal of the pair names: ccrex maps input paths textually, and the remote side has no
+// such symlink. One check (two stats) per distinct directory.
+void ScanSession::check_dotdot(std::string_view spelled) {
+  if (!m_files.facts.dotdot_symlink.empty() || spelled.find("..") == std::string_view::npos) {
+    return;
+  }
+  std::string_view dir = dir_prefix(spelled);
+  if (dir.size() > 1) {
+    dir.remove_suffix(1);
+  }
+  if (!cancels_component(dir) || m_dotdot_checked.contains(dir)) {
+    return;
+  }
+  m_dotdot_checked.emplace(dir);
+  const std::string kernel = absolute(dir);
+  const std::string textual = util::normalize_path(kernel);
+  const auto& a = stat_of(kernel);
+  const auto& b = stat_of(textual);
+  if (!a || !b || a->dev != b->dev || a->ino != b->ino) {
+    m_files.facts.dotdot_symlink =
+        std::string(spelled) + " (the directory " + textual + " when \"..\" is removed textually)";
+  }
 }
 
 // Return false only when the listings prove `name` is not a file below `abs_dir`, whose
@@ -341,6 +477,7 @@ std::optional<Found> ScanSession::try_dir(std::string_view spelled_prefix,
   f.spelled.append(spelled_prefix).append(name);
   f.stat = *st;
   f.dir_index = dir_index;
+  check_dotdot(f.spelled);
   return f;
 }
 
@@ -375,10 +512,12 @@ std::optional<Found> ScanSession::search_uncached(std::string_view name,
                                                   size_t start) {
   if (!name.empty() && name[0] == '/') {
     std::string path(name);
+    check_pch_path(path);
     const auto& st = file_stat_of(path);
     if (!st || st->type == FileType::directory) {
       return std::nullopt;
     }
+    check_dotdot(path);
     return Found{path, path, *st, k_no_search_dir};
   }
   if (includer_prefix) {
@@ -389,13 +528,17 @@ std::optional<Found> ScanSession::search_uncached(std::string_view name,
     while (abs_dir.size() > 1 && abs_dir.back() == '/') {
       abs_dir.pop_back();
     }
-    if (auto f = try_dir(prefix, listing_of(abs_dir), abs_dir, name, k_includer_dir)) {
+    ListingMemo& memo = listing_of(abs_dir);
+    check_pch(memo, abs_dir, name);
+    if (auto f = try_dir(prefix, memo, abs_dir, name, k_includer_dir)) {
       return f;
     }
   }
   for (size_t i = start; i < m_chain.size(); ++i) {
     SearchDir& d = m_chain[i];
-    if (auto f = try_dir(d.prefix, listing_of(d), d.abs, name, static_cast<int>(i))) {
+    ListingMemo& memo = listing_of(d);
+    check_pch(memo, d.abs, name);
+    if (auto f = try_dir(d.prefix, memo, d.abs, name, static_cast<int>(i))) {
       return f;
     }
   }
@@ -437,7 +580,7 @@ void ScanSession::emit(const std::string& spelled, const FileStat& stat) {
   }
 }
 
-ScanResultOr<bool> ScanSession::visit(FoundEntry& entry, int depth) {
+ScanResultOr<bool> ScanSession::visit(FoundEntry& entry, int depth, bool assembler) {
   const Found& file = entry.file;
   if (!entry.emitted) {
     entry.emitted = true;
@@ -455,7 +598,7 @@ ScanResultOr<bool> ScanSession::visit(FoundEntry& entry, int depth) {
     dir.remove_suffix(1);
   }
   const auto& dir_stat = stat_of(absolute(dir.empty() ? std::string_view(".") : dir));
-  VisitKey key{file.stat.dev, file.stat.ino, 0, 0, file.dir_index, dir_stat.has_value()};
+  VisitKey key{file.stat.dev, file.stat.ino, 0, 0, file.dir_index, dir_stat.has_value(), assembler};
   if (dir_stat) {
     key.dir_dev = dir_stat->dev;
     key.dir_ino = dir_stat->ino;
@@ -470,6 +613,13 @@ ScanResultOr<bool> ScanSession::visit(FoundEntry& entry, int depth) {
   const std::shared_ptr<const DirectiveList> list = std::move(*directives);
   std::array<FoundEntry*, 2> found{};
   for (const Directive& d : *list) {
+    if (!is_include_kind(d.kind)) {
+      CCREX_TRY(visit_marker(d, file, depth, assembler));
+      continue;
+    }
+    if (assembler) {
+      continue; // no preprocessor: '#' starts a comment
+    }
     if (d.computed) {
       return ScanFailure{FailureReason::computed_include,
                          file.spelled + ":" + std::to_string(d.line) + ": "
@@ -477,7 +627,93 @@ ScanResultOr<bool> ScanSession::visit(FoundEntry& entry, int depth) {
     }
     const size_t n = resolve(d, file, found);
     for (size_t i = 0; i < n; ++i) {
-      CCREX_TRY(visit(*found[i], depth + 1));
+      CCREX_TRY(visit(*found[i], depth + 1, false));
+    }
+  }
+  return true;
+}
+
+// Handle a marker of `file` (content_markers.h). `assembler`: the file is read by the
+// assembler alone, which neither expands macros nor reads C comments as comments.
+ScanResultOr<bool>
+ScanSession::visit_marker(const Directive& d, const Found& file, int depth, bool assembler) {
+  switch (d.kind) {
+  case DirectiveKind::time_macro:
+    if (!assembler) {
+      note(d.name == "__TIMESTAMP__" ? m_files.facts.timestamp : m_files.facts.date_time,
+           file,
+           d,
+           d.name);
+    }
+    break;
+  case DirectiveKind::pragma_dependency:
+    if (!assembler) {
+      note(m_files.facts.pragma_dependency, file, d, "#pragma GCC dependency " + d.name);
+    }
+    break;
+  case DirectiveKind::pragma_pch:
+    if (!assembler) {
+      note(m_files.facts.pch, file, d, "#pragma GCC pch_preprocess " + d.name);
+    }
+    break;
+  case DirectiveKind::trigraph:
+    if (!assembler && m_config.trigraphs) {
+      return ScanFailure{FailureReason::trigraphs,
+                         file.spelled + ":" + std::to_string(d.line) + ": trigraph " + d.name};
+    }
+    break;
+  case DirectiveKind::asm_include:
+  case DirectiveKind::asm_incbin:
+    if (assembler || !d.in_comment) {
+      return resolve_asm(d, file, depth);
+    }
+    break;
+  default:
+    break;
+  }
+  return true;
+}
+
+// An assembler .include or .incbin: GNU as opens the name as given (relative to the
+// working directory, not to the current file), then in each -I directory (gcc passes its
+// own -I options on, after "."); clang's integrated assembler also tries the -iquote and
+// -isystem directories. Every existing candidate in all of them becomes an input, so the
+// remote side finds whichever one the assembler picks. .include'd files are read the same
+// way, without the preprocessor.
+ScanResultOr<bool> ScanSession::resolve_asm(const Directive& d, const Found& file, int depth) {
+  const bool include = d.kind == DirectiveKind::asm_include;
+  if (d.computed) {
+    note(m_files.facts.asm_unresolved,
+         file,
+         d,
+         std::string(include ? ".include " : ".incbin ")
+             + (d.name.empty() ? "without a quoted file name" : d.name));
+    return true;
+  }
+  const auto candidate = [&](std::string spelled, std::string abs) -> ScanResultOr<bool> {
+    const auto& st = stat_of(abs);
+    if (!st || st->type != FileType::regular) {
+      return true;
+    }
+    check_dotdot(spelled);
+    if (!include) {
+      emit(spelled, *st);
+      return true;
+    }
+    FoundEntry*& slot = m_asm_entries[abs];
+    if (slot == nullptr) {
+      slot = &m_found.emplace_back(
+          FoundEntry{Found{std::move(spelled), std::move(abs), *st, k_no_search_dir}});
+    }
+    return visit(*slot, depth + 1, true);
+  };
+  if (d.name.front() == '/') {
+    return candidate(d.name, d.name);
+  }
+  CCREX_TRY(candidate(d.name, absolute(d.name)));
+  for (const std::vector<SearchDir>* dirs : {&m_chain, &m_asm_dirs}) {
+    for (const SearchDir& dir : *dirs) {
+      CCREX_TRY(candidate(dir.prefix + d.name, util::join_path(dir.abs, d.name)));
     }
   }
   return true;
@@ -496,18 +732,24 @@ ScanResultOr<ScannedFiles> ScanSession::run() {
   FoundEntry& main_file = m_found.emplace_back(FoundEntry{std::move(source)});
   main_file.emitted = true;
   emit(main_file.file.spelled, main_file.file.stat);
-  if (m_config.implicit_predef && !m_config.nostdinc) {
+  check_dotdot(main_file.file.spelled);
+  // Plain assembly is never preprocessed: no predefined header, no -include.
+  const bool plain_assembly = m_config.language == Language::assembler;
+  if (m_config.implicit_predef && !m_config.nostdinc && !plain_assembly) {
     if (FoundEntry* f = search("stdc-predef.h", std::nullopt, m_bracket_start)) {
-      CCREX_TRY(visit(*f, 1));
+      CCREX_TRY(visit(*f, 1, false));
     }
   }
   for (const std::string& name : m_config.forced_includes) {
+    if (plain_assembly) {
+      break;
+    }
     // Like #include "name" written in a file in the cwd, spelled with a "./" prefix by gcc.
     if (FoundEntry* f = search(name, std::string_view("./"), 0)) {
-      CCREX_TRY(visit(*f, 1));
+      CCREX_TRY(visit(*f, 1, false));
     }
   }
-  CCREX_TRY(visit(main_file, 0));
+  CCREX_TRY(visit(main_file, 0, plain_assembly));
   return std::move(m_files);
 }
 
@@ -521,6 +763,7 @@ ScanResultOr<ScanResult> Scanner::scan(const ScanRequest& request) {
   CCREX_ASSIGN_OR_RETURN(ScannedFiles scanned, scan_config(result.config));
   result.files = std::move(scanned.files);
   result.stats = std::move(scanned.stats);
+  result.facts = std::move(scanned.facts);
   return result;
 }
 
@@ -536,7 +779,7 @@ std::string fingerprint(const SearchConfig& c) {
       key.append(s);
     }
   };
-  add("S", {c.cwd, c.source});
+  add("S", {c.cwd, c.source, std::string(language_name(c.language))});
   add("Q", c.quote_dirs);
   add("I", c.bracket_dirs);
   add("Y", c.system_dirs);
@@ -544,9 +787,11 @@ std::string fingerprint(const SearchConfig& c) {
   add("F", c.forced_includes);
   add("B", c.builtin_dirs);
   add("X", c.builtin_cxx_only);
+  add("W", c.asm_include_dirs);
   key.push_back(c.nostdinc ? '1' : '0');
   key.push_back(c.nostdincxx ? '1' : '0');
   key.push_back(c.implicit_predef ? '1' : '0');
+  key.push_back(c.trigraphs ? '1' : '0');
   return key;
 }
 

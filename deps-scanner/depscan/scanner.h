@@ -11,8 +11,10 @@
 //
 // Conditionals are not evaluated, so the answer is a superset of what the compiler reads.
 // Includes that resolve to no file are skipped (in a live branch the compiler would fail
-// anyway). Files are reported spelled like the compiler spells them (directory + "/" + name,
-// lexically); cycles are cut by file identity (device and inode), not by spelling.
+// anyway). Assembly sources are scanned too: .s files for the assembler's .include and
+// .incbin only, .S files like C plus those (which also count in asm() strings of C files). Files
+// are reported spelled like the compiler spells them (directory + "/" + name, lexically); cycles
+// are cut by file identity (device and inode), not by spelling.
 //
 // Thread safety: a Scanner may be used from many threads at once if its FileSystem and
 // BuiltinProber are thread-safe (the real ones are). Each call keeps its own memo of stats
@@ -49,6 +51,9 @@ struct ScanResult {
   // accepts the same window as the scanner, a file changing between the scan and its own
   // read. Content digests taken later must still be verified against the bytes read.
   std::vector<FileStat> stats;
+  // What decides whether the compile may run elsewhere or be served from a cache (time
+  // macros, precompiled headers, ...); the caller decides what to do about each.
+  ScanFacts facts;
   // The configuration the scan used (with built-in directories filled in).
   SearchConfig config;
 };

@@ -223,6 +223,10 @@ bool language_from_x(std::string_view x, Language& out) {
   } else if (x == "objective-c++" || x == "objective-c++-header"
              || x == "objective-c++-cpp-output") {
     out = Language::objcxx;
+  } else if (x == "assembler") {
+    out = Language::assembler;
+  } else if (x == "assembler-with-cpp") {
+    out = Language::assembler_with_cpp;
   } else {
     return false;
   }
@@ -234,7 +238,43 @@ struct Extraction {
   SearchConfig config;
   std::string forced_x; // the current -x value ("" or "none": by extension)
   bool have_source = false;
+  bool trigraph_option = false; // -trigraphs or -ftrigraphs seen
+  std::string last_std;         // the last -std= value, "ansi" for -ansi
+  // An assembler -I ended a -Wa, list or -Xassembler value: the next piece names its
+  // directory (the assembler sees the pieces of all of them in order).
+  bool wa_dir_pending_in_next = false;
 };
+
+// Return whether the standard `std` (a -std= value) converts trigraphs: the ISO C ones and
+// the ISO C++ ones before C++17 (GNU dialects and C++17 on ignore them). An unknown value
+// counts as converting, the safe side.
+bool standard_has_trigraphs(std::string_view std) {
+  if (std.empty() || std.starts_with("gnu")) {
+    return false;
+  }
+  for (const std::string_view later :
+       {"c++17", "c++1z", "c++20", "c++2a", "c++23", "c++2b", "c++26", "c++2c"}) {
+    if (std == later) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Record the assembler options of a -Wa, list or -Xassembler value that name .include
+// directories (-Idir, or -I followed by the directory as the next piece).
+void apply_assembler_pieces(Extraction& ex, const std::vector<std::string_view>& pieces) {
+  for (const std::string_view piece : pieces) {
+    if (ex.wa_dir_pending_in_next) {
+      ex.config.asm_include_dirs.push_back(strip_trailing_slashes(std::string(piece)));
+      ex.wa_dir_pending_in_next = false;
+    } else if (piece == "-I") {
+      ex.wa_dir_pending_in_next = true;
+    } else if (piece.size() > 2 && piece.starts_with("-I")) {
+      ex.config.asm_include_dirs.push_back(strip_trailing_slashes(std::string(piece.substr(2))));
+    }
+  }
+}
 
 ScanResultOr<bool> apply_option(Extraction& ex,
                                 const OptSpec& spec,
@@ -295,11 +335,19 @@ ScanResultOr<bool> add_operand(Extraction& ex, const std::string& arg) {
       return fail(FailureReason::unsupported_option, "language -x " + ex.forced_x);
     }
   } else if (!language_from_extension(arg, lang)) {
-    const std::string_view ext = std::string_view(arg).substr(std::min(arg.rfind('.'), arg.size()));
-    if (ext == ".S" || ext == ".sx") {
-      return fail(FailureReason::unsupported_option, "assembler source " + arg);
+    const size_t slash = arg.rfind('/');
+    const size_t dot = arg.rfind('.');
+    const std::string_view ext =
+        dot == std::string::npos || (slash != std::string::npos && dot < slash)
+            ? std::string_view()
+            : std::string_view(arg).substr(dot);
+    if (ext == ".s") {
+      lang = Language::assembler;
+    } else if (ext == ".S" || ext == ".sx") {
+      lang = Language::assembler_with_cpp;
+    } else {
+      return true; // an object file or library for the link step
     }
-    return true; // an object file or library for the link step
   }
   if (ex.have_source) {
     return fail(FailureReason::bad_arguments, "more than one source file");
@@ -322,6 +370,10 @@ std::string_view language_name(Language language) {
     return "objective-c";
   case Language::objcxx:
     return "objective-c++";
+  case Language::assembler:
+    return "assembler";
+  case Language::assembler_with_cpp:
+    return "assembler-with-cpp";
   }
   return "c";
 }
@@ -338,6 +390,8 @@ std::string_view failure_reason_name(FailureReason reason) {
     return "bad_arguments";
   case FailureReason::probe_failed:
     return "probe_failed";
+  case FailureReason::trigraphs:
+    return "trigraphs";
   }
   return "unknown";
 }
@@ -411,6 +465,23 @@ ScanResultOr<SearchConfig> extract_search_config(const std::vector<std::string>&
     }
     if (arg.starts_with("-std=") || arg.starts_with("--std=")) {
       ex.config.std = arg.substr(arg.find('=') + 1);
+      ex.last_std = ex.config.std;
+      continue;
+    }
+    if (arg == "-ansi") {
+      ex.last_std = "ansi";
+      continue;
+    }
+    if (arg == "-trigraphs" || arg == "-ftrigraphs") {
+      ex.trigraph_option = true;
+      continue;
+    }
+    if (arg.starts_with("-Wa,")) {
+      apply_assembler_pieces(ex, util::split(std::string_view(arg).substr(4), ','));
+      continue;
+    }
+    if (arg == "-Xassembler" && i + 1 < args.size()) {
+      apply_assembler_pieces(ex, {std::string_view(args[++i])});
       continue;
     }
     std::string_view joined;
@@ -431,6 +502,7 @@ ScanResultOr<SearchConfig> extract_search_config(const std::vector<std::string>&
     return fail(FailureReason::bad_arguments, "no source file");
   }
   SearchConfig& c = ex.config;
+  c.trigraphs = ex.trigraph_option || standard_has_trigraphs(ex.last_std);
   // A leading '=' means "below the sysroot", whichever order the options came in.
   for (auto* dirs : {&c.quote_dirs, &c.bracket_dirs, &c.system_dirs, &c.after_dirs}) {
     for (std::string& dir : *dirs) {
@@ -440,10 +512,11 @@ ScanResultOr<SearchConfig> extract_search_config(const std::vector<std::string>&
     }
   }
   append_path_list(c.bracket_dirs, env_value(env, "CPATH"));
-  const char* lang_var = c.language == Language::c      ? "C_INCLUDE_PATH"
-                         : c.language == Language::cxx  ? "CPLUS_INCLUDE_PATH"
-                         : c.language == Language::objc ? "OBJC_INCLUDE_PATH"
-                                                        : "OBJCPLUS_INCLUDE_PATH";
+  // Assembly is preprocessed as C.
+  const char* lang_var = c.language == Language::cxx      ? "CPLUS_INCLUDE_PATH"
+                         : c.language == Language::objc   ? "OBJC_INCLUDE_PATH"
+                         : c.language == Language::objcxx ? "OBJCPLUS_INCLUDE_PATH"
+                                                          : "C_INCLUDE_PATH";
   append_path_list(c.system_dirs, env_value(env, lang_var));
   return std::move(ex.config);
 }

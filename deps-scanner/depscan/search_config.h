@@ -14,10 +14,19 @@
 
 namespace ccrex::depscan {
 
-enum class Language { c, cxx, objc, objcxx };
+// The source's language. Assembly without the preprocessor (.s) is read only by the
+// assembler, whose .include/.incbin are all it may read besides the source; assembly with it
+// (.S, .sx) is preprocessed like C first.
+enum class Language { c, cxx, objc, objcxx, assembler, assembler_with_cpp };
 
-// Return the -x spelling of `language` ("c", "c++", "objective-c", "objective-c++").
+// Return the -x spelling of `language` ("c", "c++", "objective-c", "objective-c++",
+// "assembler", "assembler-with-cpp").
 std::string_view language_name(Language language);
+
+// Return whether `language` is assembly (with or without the preprocessor).
+constexpr bool is_assembler(Language language) {
+  return language == Language::assembler || language == Language::assembler_with_cpp;
+}
 
 // Why a scan cannot answer soundly.
 enum class FailureReason {
@@ -26,6 +35,7 @@ enum class FailureReason {
   unreadable_file,    // a file that exists but cannot be read
   bad_arguments,      // no source, several sources, a missing option argument, ...
   probe_failed,       // the compiler's built-in search directories could not be learned
+  trigraphs,          // a file holds trigraphs and the standard in effect may enable them
 };
 
 // Return "computed_include", "unsupported_option", ... (stable names for counters).
@@ -78,6 +88,13 @@ struct SearchConfig {
   std::string sysroot;
   // The -std= value, or empty (recorded only: conditionals are not evaluated).
   std::string std;
+  // Whether trigraphs may be in effect: an ISO C standard, C++ before C++17, -ansi (each
+  // when it is the last standard option), or -trigraphs/-ftrigraphs anywhere. GNU modes
+  // ignore trigraphs. When a file holds one, the scan gives up (the compiler's -M knows).
+  bool trigraphs = false;
+  // Directories the assembler searches for .include and .incbin, from -Wa,-I and
+  // -Xassembler -I (after the current directory and the -I directories).
+  std::vector<std::string> asm_include_dirs;
   // Options passed to the built-in directory probe because they change the compiler's
   // built-in list (--sysroot, -isysroot, --target, -stdlib=, -m32, -B, ...).
   std::vector<std::string> probe_args;

@@ -148,6 +148,18 @@ int main(int argc, char** argv) {
   }
   const depscan::ScanResult& scan = result->value();
   std::cout << depscan::format_make_rule(rule_targets(scan.config), scan.files);
+  // What would keep ccrex from running the compile elsewhere or reusing its result.
+  const depscan::ScanFacts& f = scan.facts;
+  for (const auto& [what, fact] : {std::pair{"time macro", &f.date_time},
+                                   std::pair{"time macro", &f.timestamp},
+                                   std::pair{"GCC dependency pragma", &f.pragma_dependency},
+                                   std::pair{"precompiled header", &f.pch},
+                                   std::pair{"unresolved assembler file", &f.asm_unresolved},
+                                   std::pair{"\"..\" after a symlink", &f.dotdot_symlink}}) {
+    if (!fact->empty()) {
+      std::cerr << "ccrex-depscan: note: " << what << ": " << *fact << "\n";
+    }
+  }
   if (repeat > 1) {
     const double first = times.front();
     std::vector<double> rest(times.begin() + 1, times.end());

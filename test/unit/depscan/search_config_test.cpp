@@ -99,8 +99,65 @@ TEST(SearchConfig, Failures) {
     ASSERT_FALSE(r) << opt;
     EXPECT_EQ(r.error().reason, FailureReason::unsupported_option) << opt;
   }
-  EXPECT_EQ(extract_search_config({"a.S"}, "/w", {}).error().reason,
+  EXPECT_EQ(extract_search_config({"-x", "cuda", "a.cu"}, "/w", {}).error().reason,
             FailureReason::unsupported_option);
+}
+
+TEST(SearchConfig, AssemblySources) {
+  EXPECT_EQ(extract({"-c", "a.s"}).language, Language::assembler);
+  EXPECT_EQ(extract({"-c", "a.S"}).language, Language::assembler_with_cpp);
+  EXPECT_EQ(extract({"-c", "a.sx"}).language, Language::assembler_with_cpp);
+  EXPECT_EQ(extract({"-x", "assembler", "-c", "a.asm"}).language, Language::assembler);
+  EXPECT_EQ(extract({"-x", "assembler-with-cpp", "a.asm"}).language, Language::assembler_with_cpp);
+  // An object or archive next to it is still for the linker.
+  EXPECT_EQ(extract({"x.o", "dir.s/lib.a", "a.s"}).source, "a.s");
+  // Preprocessed assembly searches the C variables.
+  const auto c = extract({"a.S"}, {"C_INCLUDE_PATH=/ci", "CPLUS_INCLUDE_PATH=/cpi"});
+  EXPECT_EQ(c.system_dirs, Strings{"/ci"});
+}
+
+TEST(SearchConfig, AssemblerIncludeDirectories) {
+  const auto c = extract({"-Wa,-Ia,--noexecstack,-I,b/",
+                          "-Xassembler",
+                          "-Ic",
+                          "-Xassembler",
+                          "-I",
+                          "-Xassembler",
+                          "d",
+                          "-Wa,-I",
+                          "-Wa,e",
+                          "-Ii",
+                          "a.s"});
+  EXPECT_EQ(c.asm_include_dirs, (Strings{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(c.bracket_dirs, Strings{"i"});
+}
+
+TEST(SearchConfig, TrigraphsFollowTheLastStandard) {
+  // ISO C and C++ before C++17 convert trigraphs; GNU modes and C++17 on do not.
+  for (const char* on : {"-std=c89",
+                         "-std=c99",
+                         "-std=c11",
+                         "-std=c17",
+                         "-std=c2x",
+                         "-std=iso9899:1990",
+                         "-std=c++98",
+                         "-std=c++03",
+                         "-std=c++11",
+                         "-std=c++14",
+                         "-ansi",
+                         "-trigraphs",
+                         "-ftrigraphs"}) {
+    EXPECT_TRUE(extract({on, "a.c"}).trigraphs) << on;
+  }
+  for (const char* off :
+       {"-std=gnu89", "-std=gnu11", "-std=gnu++14", "-std=c++17", "-std=c++20", "-O2"}) {
+    EXPECT_FALSE(extract({off, "a.c"}).trigraphs) << off;
+  }
+  EXPECT_FALSE(extract({"-std=c99", "-std=gnu99", "a.c"}).trigraphs);
+  EXPECT_TRUE(extract({"-std=gnu99", "-std=c99", "a.c"}).trigraphs);
+  EXPECT_FALSE(extract({"-ansi", "-std=gnu99", "a.c"}).trigraphs);
+  // An explicit option counts wherever it is (the safe side: the scan then defers to -M).
+  EXPECT_TRUE(extract({"-trigraphs", "-std=gnu99", "a.c"}).trigraphs);
 }
 
 TEST(SearchConfig, ResponseFiles) {
