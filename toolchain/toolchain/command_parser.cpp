@@ -53,6 +53,8 @@ size_t Parser::parse_one(size_t i) {
   if (!match) {
     if (arg.starts_with("-g")) {
       update_debug_level(arg);
+    } else if (arg.starts_with("-d")) {
+      check_debug_dump(arg);
     }
     m_out.compiler_args.push_back(arg);
     return i + 1;
@@ -178,6 +180,23 @@ void Parser::update_debug_level(std::string_view arg) {
              || arg.starts_with("-gdwarf-") || arg == "-gdwarf" || arg.starts_with("-gstabs")
              || arg.starts_with("-gxcoff")) {
     m_generates_debug = true;
+  }
+}
+
+// gcc's -d<letters> turn on debugging dumps written next to the output (-da, -dr, ...; -dM
+// without -E is -fdump-rtl-mach), or change how errors end (-dH). Only the letters that
+// annotate the assembly (-dA, -dp, -dP) leave the object's compile as it is.
+void Parser::check_debug_dump(std::string_view arg) {
+  if (m_out.compiler_info.family != CompilerFamily::gcc || arg.size() < 3) {
+    return;
+  }
+  const std::string_view letters = arg.substr(2);
+  const bool all_letters = std::all_of(letters.begin(), letters.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  });
+  const bool annotations_only = letters.find_first_not_of("ApP") == std::string_view::npos;
+  if (all_letters && !annotations_only) {
+    fail(UnsupportedReason::too_hard_option, "debugging dump option " + std::string(arg));
   }
 }
 

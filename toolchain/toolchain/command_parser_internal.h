@@ -46,6 +46,7 @@ private:
   void handle_special(Arg& a);
   void add_input(const std::string& path);
   void update_debug_level(std::string_view arg);
+  void check_debug_dump(std::string_view arg);
   void finish();
   void derive_outputs();
   // Record the first reason to run locally; later ones are ignored.
@@ -78,6 +79,7 @@ private:
   void on_color(Arg& a);
   void on_split_dwarf(Arg& a);
   void on_extra_output(Arg& a);
+  void on_opt_info(Arg& a);
   // Check assembler options passed through -Wa/-Xassembler for listing or dependency output.
   void check_assembler_option(std::string_view option);
   // Handle a -Xclang pair that names a file (-include-pch, -include).

@@ -80,6 +80,7 @@ void Parser::handle_special(Arg& a) {
       {"-fmacro-prefix-map=", &Parser::on_prefix_map},
       {"-fno-color-diagnostics", &Parser::on_color},
       {"-fno-diagnostics-color", &Parser::on_color},
+      {"-fopt-info", &Parser::on_opt_info},
       {"-fprofile-arcs", &Parser::on_coverage},
       {"-fprofile-generate", &Parser::on_coverage},
       {"-fprofile-generate=", &Parser::on_coverage},
@@ -191,9 +192,11 @@ void Parser::on_xpreprocessor(Arg& a) {
 }
 
 void Parser::check_assembler_option(std::string_view option) {
-  // -a[...] writes a listing (possibly to a file), --MD a dependency file.
-  if (option.starts_with("-a") || option.starts_with("--MD") || option.starts_with("-MD")) {
-    fail(UnsupportedReason::too_hard_option, "assembler output option " + std::string(option));
+  // -a[...] writes a listing (possibly to a file), --MD a dependency file, -o another object
+  // than the compiler's; @file reads more assembler options from a file.
+  if (option.starts_with("-a") || option.starts_with("--MD") || option.starts_with("-MD")
+      || option.starts_with("-o") || option.starts_with("@")) {
+    fail(UnsupportedReason::too_hard_option, "assembler option " + std::string(option));
   }
 }
 
@@ -335,6 +338,19 @@ void Parser::on_color(Arg& a) {
 
 void Parser::on_split_dwarf(Arg& a) {
   m_split_dwarf = a.name == "-gsplit-dwarf" || a.value == "split";
+  keep(a);
+}
+
+// -fopt-info[-kinds][=file]: the report goes to stderr unless a file is named, which gcc
+// appends to (an action can only replace a file).
+void Parser::on_opt_info(Arg& a) {
+  const size_t eq = a.value.find('=');
+  if (eq != std::string::npos) {
+    const std::string file = a.value.substr(eq + 1);
+    if (file != "stderr" && file != "stdout") {
+      fail(UnsupportedReason::too_hard_option, m_args[a.first] + " appends to " + file);
+    }
+  }
   keep(a);
 }
 
