@@ -1,6 +1,7 @@
 #include "agent/action_builder.h"
 
 #include "reapi/digest.h"
+#include "toolchain/environment.h"
 #include "util/file.h"
 #include "util/sha256.h"
 #include "util/strings.h"
@@ -20,20 +21,11 @@ namespace v2 = reapi::v2;
 static_assert(std::string_view(ROOT_TOKEN) == k_root_token);
 static_assert(std::string_view(ENGINE_ROOT_FILE) == k_engine_root_output);
 
-// Variables of the client's environment that change what the compiler produces. PATH is
-// not one of them (it is fixed below), so differing user PATHs still share hits.
-constexpr const char* k_passed_env[] = {
-    "CPATH",
-    "CPLUS_INCLUDE_PATH",
-    "C_INCLUDE_PATH",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "LC_MESSAGES",
-    "OBJCPLUS_INCLUDE_PATH",
-    "OBJC_INCLUDE_PATH",
-    "SOURCE_DATE_EPOCH",
-};
+// Variables of the client's environment that change what the compiler produces: the
+// forwarded half of toolchain/environment.h's table (the other half makes compiles run
+// locally, see compile_handler.cpp). PATH is not one of them (it is fixed below), so
+// differing user PATHs still share hits.
+const std::span<const char* const> k_passed_env = toolchain::forwarded_environment();
 constexpr const char* k_fixed_path = "/usr/local/bin:/usr/bin:/bin";
 
 std::string relative_to(const std::string& target, const std::string& base) {

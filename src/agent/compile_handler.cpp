@@ -3,10 +3,13 @@
 #include "agent/grpc_executor.h"
 #include "agent/output_writer.h"
 #include "server/local_server.h"
+#include "toolchain/environment.h"
 #include "util/file.h"
 #include "util/logging.h"
 #include "util/strings.h"
 #include "util/subprocess.h"
+
+#include <sys/stat.h>
 
 #include <shared_mutex>
 #include <thread>
@@ -30,6 +33,34 @@ std::string resolve_compiler(const CompileRequest& request) {
 
 std::string source_of(const CompileRequest& request, const toolchain::ParsedCommand& cmd) {
   return cmd.source_file.empty() ? request.argv.front() : cmd.source_file;
+}
+
+// Return the first file `cmd` writes that exists as something else than a regular file, or
+// a symlink to one (a device node, a FIFO, a directory, a dangling symlink), or "". The
+// compiler writes into such a file (or fails on it) where ccrex would replace it.
+std::string irregular_output(const toolchain::ParsedCommand& cmd, const std::string& cwd) {
+  std::vector<std::string> outputs{cmd.output_object};
+  for (const auto* opt :
+       {&cmd.dependency_file, &cmd.split_dwarf_output, &cmd.coverage_notes_output}) {
+    if (opt->has_value()) {
+      outputs.push_back(**opt);
+    }
+  }
+  outputs.insert(outputs.end(), cmd.other_outputs.begin(), cmd.other_outputs.end());
+  for (const std::string& o : outputs) {
+    if (o.empty()) {
+      continue;
+    }
+    const std::string path = o.front() == '/' ? o : util::join_path(cwd, o);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      continue; // not there yet: the compile creates it
+    }
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return o;
+    }
+  }
+  return "";
 }
 
 } // namespace
@@ -124,13 +155,16 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
     s.stats.add("local_compiler_not_found");
     return run_locally("compiler not found: " + request.argv.front());
   }
-  // gcc writes a dependency file named by these variables; the action would not collect it.
-  for (const char* var : {"DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"}) {
-    if (!env_value(request.env, var).empty()) {
-      s.stats.add("local_dependencies_env");
-      record(s, request.argv.front(), std::string("ran locally: ") + var + " is set");
-      return run_locally("dependencies_env");
-    }
+  // Variables that make the compiler write files the action would not collect, run other
+  // programs, or compile twice (toolchain/environment.h holds the table).
+  if (const auto* var = toolchain::local_environment_variable(request.env)) {
+    const std::string counter(var->counter);
+    s.stats.add("local_" + counter);
+    record(s,
+           request.argv.front(),
+           "ran locally: " + counter + ": " + std::string(var->name) + " is set ("
+               + std::string(var->effect) + ")");
+    return run_locally(counter);
   }
   const auto info = m_services.detector.detect(compiler);
   toolchain::ParseOptions po;
@@ -142,6 +176,12 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
     record(s, source_of(request, cmd), "ran locally: " + name + ": " + cmd.unsupported->detail);
     return run_locally(name);
   }
+  if (const std::string out = irregular_output(cmd, request.cwd); !out.empty()) {
+    s.stats.add("local_output_not_regular");
+    record(
+        s, cmd.source_file, "ran locally: output_not_regular: " + out + " is not a regular file");
+    return run_locally("output_not_regular");
+  }
   const std::shared_lock busy(s.in_use);
   std::shared_ptr<Stores> keep; // the stores outlive this compile even across `ccrex -C`
   auto b = backends(config, keep);
@@ -151,6 +191,15 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
     return run_locally(b.error().message());
   }
   auto out = run_pipeline(request, cmd, compiler, config, *b, m_services, *m_local);
+  if (!out && out.error().stat == "fallback_dependencies") {
+    // Not a failure: what the compile reads (a precompiled header, __TIME__, ...) makes it
+    // run locally on purpose (agent/deps.h lists the reasons).
+    if (const auto counter = local_counter(out.error().detail)) {
+      s.stats.add(*counter);
+      record(s, cmd.source_file, "ran locally: " + out.error().detail.substr(6));
+      return run_locally(counter->substr(6));
+    }
+  }
   if (!out) {
     // The single place where a failure becomes a local compile.
     s.stats.add(out.error().stat);

@@ -1,8 +1,23 @@
 #pragma once
 
-// DependencyFinder: the files a compile reads (source, forced includes, headers). Uses the
-// built-in scanner (deps-scanner/) and falls back to the compiler's own `-M` when the
-// scanner says it cannot answer soundly, or when configured to.
+// DependencyFinder: the files a compile reads (source, forced includes, headers, files the
+// assembler reads). Uses the built-in scanner (deps-scanner/) and falls back to the
+// compiler's own `-M` when the scanner says it cannot answer soundly, or when configured to.
+//
+// Some compiles must run locally whatever their inputs: the dependency stage then fails
+// with an error made by local_compile_error(), whose message names the counter
+// ("local_time_macros: ..."); local_counter() reads it back. The reasons:
+//   local_precompiled_header  a .gch/.pch the compiler may read instead of a header, or
+//                             #pragma GCC pch_preprocess: gcc's choice depends on the PCH's
+//                             validity, which only the compiler can judge.
+//   local_time_macros         __TIMESTAMP__, or __DATE__/__TIME__ unless SOURCE_DATE_EPOCH
+//                             pins them: the object depends on when (or on the mtime).
+//   local_pragma_dependency   #pragma GCC dependency: the compiler compares mtimes, which an
+//                             action does not carry.
+//   local_asm_include         an assembler .include/.incbin whose file the text does not name
+//                             (or any, when the dependencies came from -M).
+//   local_symlink_dotdot      a path with ".." after a symlink: the kernel and a textual
+//                             mapping of the path disagree.
 //
 // Thread safety: find() may be called concurrently; the scanner's caches are shared.
 
@@ -12,7 +27,9 @@
 #include "toolchain/command_parser.h"
 #include "util/result.h"
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ccrex::agent {
@@ -50,11 +67,33 @@ private:
                                             const std::string& compiler,
                                             const std::string& cwd,
                                             const std::vector<std::string>& env);
+  // The scanner's facts for a list of files that came from -M (read through the scanner's
+  // cache); the assembler's directives are not resolved there.
+  util::Result<depscan::ScanFacts> facts_of_listed(const std::vector<std::string>& files,
+                                                   const toolchain::ParsedCommand& cmd,
+                                                   const std::string& cwd,
+                                                   const std::vector<std::string>& env);
 
   depscan::RealFileSystem m_fs;
   depscan::ScanCache m_cache;
   depscan::CompilerProber m_prober;
 };
+
+// Return the error that sends a compile to run locally, counted as `counter`
+// ("local_time_macros"), with a human-readable `detail`.
+util::Error local_compile_error(std::string_view counter, const std::string& detail);
+
+// Return the counter named by an error message made by local_compile_error(), or nullopt
+// for any other message.
+std::optional<std::string> local_counter(std::string_view message);
+
+// Return the error that sends a compile with these scan facts to run locally (see the
+// reasons above), or nullopt when it may run anywhere. SOURCE_DATE_EPOCH in `env` pins
+// __DATE__ and __TIME__ for gcc only: clang honours it from version 16, and ccrex does not
+// know the version.
+std::optional<util::Error> local_reason(const depscan::ScanFacts& facts,
+                                        const std::vector<std::string>& env,
+                                        toolchain::CompilerFamily family);
 
 // Return the arguments (compiler first) that make the compiler print `cmd`'s make-rule
 // dependencies on stdout: the preprocessor and compiler options of `cmd`, -M, the source.
