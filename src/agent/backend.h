@@ -10,6 +10,7 @@
 #include "reapi/capabilities.h"
 #include "reapi/merkle_tree.h"
 #include "reapi/proto.h"
+#include "util/cancellation.h"
 #include "util/result.h"
 
 #include <optional>
@@ -42,9 +43,10 @@ public:
   virtual util::Result<std::optional<reapi::v2::ActionResult>>
   lookup(const reapi::v2::Digest& action) = 0;
   // Upload whatever of `inputs` (the input root plus the Action and Command blobs) the
-  // engine lacks, then execute `action`.
+  // engine lacks, then execute `action`; raising `cancel` abandons the wait.
   virtual util::Result<Execution> execute(const reapi::v2::Digest& action,
-                                          const reapi::InputRoot& inputs) = 0;
+                                          const reapi::InputRoot& inputs,
+                                          const util::Cancellation* cancel = nullptr) = 0;
   // Return the bytes of a blob (verified by the caller).
   virtual util::Result<std::string> fetch(const reapi::v2::Digest& digest) = 0;
   // Upload `blobs` and store `result` for `action` (cache-only mode).

@@ -191,6 +191,12 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
     return run_locally(b.error().message());
   }
   auto out = run_pipeline(request, cmd, compiler, config, *b, m_services, *m_local);
+  if (!out && out.error().stat == "cancelled") {
+    // The client is gone: nobody runs anything for this reply.
+    s.stats.add("cancelled");
+    record(s, cmd.source_file, "cancelled: " + out.error().detail);
+    return run_locally(out.error().detail);
+  }
   if (!out && out.error().stat == "fallback_dependencies") {
     // Not a failure: what the compile reads (a precompiled header, __TIME__, ...) makes it
     // run locally on purpose (agent/deps.h lists the reasons).

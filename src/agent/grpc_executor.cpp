@@ -63,7 +63,8 @@ public:
   }
 
   util::Result<Execution> execute(const v2::Digest& action,
-                                  const reapi::InputRoot& inputs) override {
+                                  const reapi::InputRoot& inputs,
+                                  const util::Cancellation* cancel) override {
     if (auto down = check_down(); !down) {
       return down.error();
     }
@@ -72,6 +73,10 @@ public:
     opts.deadline =
         std::chrono::system_clock::now() + m_execution_timeout + std::chrono::seconds(30);
     opts.stream_timeout = std::chrono::seconds(60);
+    reapi::CancelToken token;
+    opts.cancel = &token;
+    const auto subscription = cancel != nullptr ? cancel->subscribe([&token] { token.cancel(); })
+                                                : util::Cancellation::Subscription();
     auto r = reapi::upload_and_execute(m_remote, ai, opts);
     if (!r) {
       return note(to_error(r.error()));

@@ -7,6 +7,8 @@
 // Thread safety: one Handler instance serves every connection, so compile() and admin()
 // are called concurrently from several threads and must be thread-safe.
 
+#include "util/cancellation.h"
+
 #include <sys/types.h>
 
 #include <string>
@@ -30,6 +32,9 @@ struct CompileRequest {
   // to anything that outlives compile()).
   int stdout_fd = -1;
   int stderr_fd = -1;
+  // Raised when the client goes away (Ctrl-C, SIGTERM, a killed build): the compile stops
+  // (a local compile is killed, a remote execution cancelled) and writes nothing more.
+  const util::Cancellation* cancel = nullptr;
 };
 
 struct CompileReply {

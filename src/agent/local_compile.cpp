@@ -9,7 +9,8 @@ namespace ccrex::agent {
 util::Result<util::SubprocessResult> LocalCompiler::run(const std::vector<std::string>& argv,
                                                         const std::string& cwd,
                                                         const std::vector<std::string>& env,
-                                                        int jobs) {
+                                                        int jobs,
+                                                        const std::atomic<bool>* cancel) {
   {
     std::unique_lock lock(m_mutex);
     m_cv.wait(lock, [this, jobs] { return m_running < std::max(1, jobs); });
@@ -26,6 +27,7 @@ util::Result<util::SubprocessResult> LocalCompiler::run(const std::vector<std::s
   o.argv = argv;
   o.cwd = cwd;
   o.env = env;
+  o.cancel = cancel;
   return util::run_subprocess(o);
 }
 

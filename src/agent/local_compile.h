@@ -20,10 +20,13 @@ class LocalCompiler {
 public:
   // Run `argv` in `cwd` with `env`, capturing stdout and stderr. Blocks while `jobs` or
   // more compiles are already running.
+  // When `cancel` is raised the compiler's process group is killed (the result then says
+  // `cancelled`).
   util::Result<util::SubprocessResult> run(const std::vector<std::string>& argv,
                                            const std::string& cwd,
                                            const std::vector<std::string>& env,
-                                           int jobs);
+                                           int jobs,
+                                           const std::atomic<bool>* cancel = nullptr);
 
 private:
   std::mutex m_mutex;

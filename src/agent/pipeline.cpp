@@ -25,6 +25,15 @@ std::string short_hash(const v2::Digest& d) {
   return d.hash().substr(0, 12);
 }
 
+bool cancelled(const CompileRequest& request) {
+  return request.cancel != nullptr && request.cancel->cancelled();
+}
+
+// A compile whose client went away: nothing more is written, nothing is stored.
+Fallback cancelled_fallback() {
+  return {"cancelled", "the client went away"};
+}
+
 // Texts in a failed compile's stderr that point at the worker's setup rather than at the
 // source (a compiler or one of its parts missing or not runnable, an input not there).
 constexpr std::string_view k_worker_signs[] = {
@@ -65,6 +74,9 @@ util::Result<Outcome, Fallback> materialize(const v2::ActionResult& result,
                                             std::string explanation,
                                             const Config* failure_policy = nullptr,
                                             bool complete_inputs = true) {
+  if (cancelled(request)) {
+    return unexpected(cancelled_fallback());
+  }
   auto streams = fetch_streams(result, fetch);
   if (!streams) {
     return unexpected(fallback("bad_result", streams.error().message()));
@@ -167,9 +179,19 @@ struct AgentCompile {
 // kept only with cache_failures.
 util::Result<Outcome, Fallback> compile_in_agent(const RemoteStep& s, AgentCompile how) {
   const auto& b = s.b;
-  auto res = s.local.run(s.request.argv, s.request.cwd, s.request.env, s.config.local_jobs);
+  if (cancelled(s.request)) {
+    return unexpected(cancelled_fallback());
+  }
+  auto res = s.local.run(s.request.argv,
+                         s.request.cwd,
+                         s.request.env,
+                         s.config.local_jobs,
+                         s.request.cancel != nullptr ? s.request.cancel->flag() : nullptr);
   if (!res) {
     return unexpected(fallback("local_compile", res.error().message()));
+  }
+  if (res->cancelled || cancelled(s.request)) {
+    return unexpected(cancelled_fallback());
   }
   write_fd(s.request.stdout_fd, res->stdout_data);
   write_fd(s.request.stderr_fd, res->stderr_data);
@@ -266,7 +288,10 @@ util::Result<Outcome, Fallback> run_cache_only(const RemoteStep& s, AgentCompile
 util::Result<Outcome, Fallback> run_remote(const RemoteStep& s) {
   const auto& b = s.b;
   const auto& action = s.remote.action_digest;
-  auto exec = b.executor->execute(action, s.remote.input_root);
+  auto exec = b.executor->execute(action, s.remote.input_root, s.request.cancel);
+  if (cancelled(s.request)) {
+    return unexpected(cancelled_fallback());
+  }
   if (!exec) {
     const auto code = exec.error().code();
     const char* kind = code == util::ErrorCode::deadline_exceeded ? "remote_timeout"

@@ -29,7 +29,8 @@
 
 namespace ccrex::agent {
 
-// Why a compile falls back to running locally; `stat` is the counter ("fallback_...").
+// Why a compile falls back to running locally; `stat` is the counter ("fallback_..."), or
+// "cancelled" when the client went away (then nothing runs at all).
 struct Fallback {
   std::string stat;
   std::string detail;

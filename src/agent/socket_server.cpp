@@ -39,6 +39,42 @@ constexpr auto k_request_timeout = std::chrono::seconds(30);
 constexpr int k_listen_backlog = 4096;
 constexpr size_t k_compile_fds = 2;
 
+// Watches a client connection while its compile runs and raises `cancel` when the client
+// hangs up (it sends nothing after its request, so any hang-up means it went away).
+class HangupWatch {
+public:
+  HangupWatch(int fd, util::Cancellation& cancel) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) {
+      return; // no watch: the compile just runs to its end
+    }
+    m_stop_read = UniqueFd(p[0]);
+    m_stop_write = UniqueFd(p[1]);
+    m_thread = std::thread([fd, &cancel, stop = m_stop_read.get()] {
+      std::array<pollfd, 2> fds{{{fd, POLLRDHUP, 0}, {stop, POLLIN, 0}}};
+      while (::poll(fds.data(), fds.size(), -1) < 0 && errno == EINTR) {
+      }
+      if ((fds[0].revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+        CCREX_LOG_INFO("client went away; cancelling its compile");
+        cancel.cancel();
+      }
+    });
+  }
+  ~HangupWatch() {
+    if (m_thread.joinable()) {
+      (void)!::write(m_stop_write.get(), "x", 1);
+      m_thread.join();
+    }
+  }
+  HangupWatch(const HangupWatch&) = delete;
+  HangupWatch& operator=(const HangupWatch&) = delete;
+
+private:
+  UniqueFd m_stop_read;
+  UniqueFd m_stop_write;
+  std::thread m_thread;
+};
+
 // Write end of the pipe that wakes the accept loop; written from signal handlers.
 std::atomic<int> g_signal_pipe{-1};
 
@@ -128,8 +164,9 @@ struct SocketServer::Impl {
   void accept_one();
   void worker_loop();
   void serve(int fd);
-  protocol::Reply answer(const protocol::Request& request, std::vector<UniqueFd>& fds);
-  protocol::Reply answer_compile(const protocol::Request& request, std::vector<UniqueFd>& fds);
+  protocol::Reply answer(int fd, const protocol::Request& request, std::vector<UniqueFd>& fds);
+  protocol::Reply
+  answer_compile(int fd, const protocol::Request& request, std::vector<UniqueFd>& fds);
   protocol::Reply answer_admin(const protocol::Request& request);
   std::optional<std::chrono::milliseconds> idle_left() const;
   void release_socket();
@@ -203,7 +240,7 @@ void SocketServer::Impl::serve(int fd) {
     reply = run_locally("agent version mismatch");
     stop_with(StopReason::version_mismatch);
   } else if (auto request = protocol::decode_request_payload(frame->payload)) {
-    reply = answer(*request, frame->fds);
+    reply = answer(fd, *request, frame->fds);
   } else {
     CCREX_LOG_WARN("malformed request: " << request.error().to_string());
     return;
@@ -213,11 +250,11 @@ void SocketServer::Impl::serve(int fd) {
   }
 }
 
-protocol::Reply SocketServer::Impl::answer(const protocol::Request& request,
-                                           std::vector<UniqueFd>& fds) {
+protocol::Reply
+SocketServer::Impl::answer(int fd, const protocol::Request& request, std::vector<UniqueFd>& fds) {
   try {
     if (request.kind == protocol::RequestKind::compile) {
-      return answer_compile(request, fds);
+      return answer_compile(fd, request, fds);
     }
     return answer_admin(request);
   } catch (const std::exception& e) {
@@ -233,7 +270,8 @@ protocol::Reply SocketServer::Impl::answer(const protocol::Request& request,
   return reply;
 }
 
-protocol::Reply SocketServer::Impl::answer_compile(const protocol::Request& request,
+protocol::Reply SocketServer::Impl::answer_compile(int fd,
+                                                   const protocol::Request& request,
                                                    std::vector<UniqueFd>& fds) {
   if (fds.size() != k_compile_fds || request.argv.empty()) {
     return run_locally("malformed compile request");
@@ -245,7 +283,12 @@ protocol::Reply SocketServer::Impl::answer_compile(const protocol::Request& requ
   compile.umask = static_cast<mode_t>(request.umask);
   compile.stdout_fd = fds[0].get();
   compile.stderr_fd = fds[1].get();
-  const CompileReply result = handler.compile(compile);
+  util::Cancellation cancel;
+  compile.cancel = &cancel;
+  const CompileReply result = [&] {
+    const HangupWatch watch(fd, cancel);
+    return handler.compile(compile);
+  }();
   if (result.run_locally) {
     return run_locally(result.reason);
   }

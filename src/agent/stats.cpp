@@ -120,6 +120,7 @@ std::string Stats::format(const std::map<std::string, int64_t>& c) {
       line(out, 2, k.substr(9), v);
     }
   }
+  line(out, 0, "Cancelled (client went away)", get(c, "cancelled"));
   line(out, 0, "Dependencies from -M", get(c, "depend_compiler"));
   return out.str();
 }
