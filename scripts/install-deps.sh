@@ -14,6 +14,7 @@ packages=(
   clang clang-format       # second compiler family for the end-to-end tests; formatting
   bazel-bootstrap          # third-party REAPI client for the interop test
   make python3
+  openssl                  # throwaway TLS certificates for the hostile and e2e secure tests
   libclang-rt-14-dev       # libFuzzer and the sanitizer runtimes for test/fuzz (clang 14)
 )
 if [[ "${1:-}" == "--bench" ]]; then

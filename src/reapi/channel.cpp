@@ -7,7 +7,11 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <array>
+#include <cctype>
 
 namespace ccrex::reapi {
 namespace {
@@ -92,6 +96,44 @@ util::Result<Endpoint> parse_endpoint(std::string_view text) {
   return Endpoint{std::string(text), false, false};
 }
 
+std::string_view target_host(std::string_view target) {
+  if (target.starts_with('[')) {
+    const size_t close = target.find(']');
+    return close == std::string_view::npos ? target.substr(1) : target.substr(1, close - 1);
+  }
+  const size_t colon = target.rfind(':');
+  if (colon == std::string_view::npos || target.find(':') != colon) {
+    return target; // no port, or a bare IPv6 address
+  }
+  return target.substr(0, colon);
+}
+
+bool is_loopback_host(std::string_view host) {
+  std::string lower(host);
+  for (auto& c : lower) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (lower == "localhost") {
+    return true;
+  }
+  in_addr v4{};
+  if (::inet_pton(AF_INET, lower.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, lower.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) {
+      return true;
+    }
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+bool is_local(const Endpoint& endpoint) {
+  return endpoint.unix_socket || is_loopback_host(target_host(endpoint.target));
+}
+
 namespace {
 
 util::Result<std::shared_ptr<grpc::ChannelCredentials>> credentials(const Endpoint& endpoint,
@@ -125,6 +167,13 @@ util::Result<std::shared_ptr<grpc::ChannelCredentials>> credentials(const Endpoi
 
 util::Result<std::shared_ptr<grpc::Channel>> make_channel(const ChannelOptions& options) {
   CCREX_ASSIGN_OR_RETURN(const Endpoint endpoint, parse_endpoint(options.endpoint));
+  if (options.carries_secrets && !endpoint.tls && !is_local(endpoint)
+      && !options.allow_plaintext_secrets) {
+    return util::Error(util::ErrorCode::permission_denied,
+                       "not sending the access token or headers to " + options.endpoint
+                           + " in plaintext: use grpcs:// (tls_ca_file for a private CA), or "
+                             "set allow_plaintext_credentials on a network you trust");
+  }
   CCREX_ASSIGN_OR_RETURN(auto creds, credentials(endpoint, options));
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);

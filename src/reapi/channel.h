@@ -34,6 +34,19 @@ struct Endpoint {
 // Parse `text` (one of the forms above). Errors are one line naming the endpoint.
 util::Result<Endpoint> parse_endpoint(std::string_view text);
 
+// Return the host part of a "host:port" target, without the brackets of an IPv6 address
+// ("[::1]:8980" -> "::1"); the whole text when it has no port.
+std::string_view target_host(std::string_view target);
+
+// Return whether `host` can only mean this machine: "localhost", an IPv4 address in
+// 127.0.0.0/8, or the IPv6 loopback address (also IPv4-mapped). Other names are not
+// resolved: they count as remote.
+bool is_loopback_host(std::string_view host);
+
+// Return whether traffic to `endpoint` never leaves this machine: a Unix domain socket or a
+// loopback address.
+bool is_local(const Endpoint& endpoint);
+
 struct ChannelOptions {
   // The server, in one of the forms above.
   std::string endpoint;
@@ -51,10 +64,16 @@ struct ChannelOptions {
   std::chrono::seconds keepalive_timeout{20};
   // Upper bound of gRPC's reconnect backoff, so a restarted server is found again quickly.
   std::chrono::milliseconds max_reconnect_backoff{5000};
+  // Whether calls on the channel carry secrets (a bearer token, extra headers such as API
+  // keys). Such a channel is refused over plaintext TCP to anything but a loopback address,
+  // unless `allow_plaintext_secrets`.
+  bool carries_secrets = false;
+  bool allow_plaintext_secrets = false;
 };
 
 // Create a channel for `options`: unlimited receive size, keepalive as configured. Does not
-// connect; the first call does. Errors: bad endpoint, unreadable certificate files.
+// connect; the first call does. Errors: bad endpoint, unreadable certificate files,
+// permission_denied for secrets that would cross the network in plaintext.
 util::Result<std::shared_ptr<grpc::Channel>> make_channel(const ChannelOptions& options);
 
 } // namespace ccrex::reapi

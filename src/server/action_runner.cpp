@@ -144,7 +144,8 @@ bool stage(BlobStore& store, const ActionRunnerOptions& options, Execution& ex) 
 }
 
 // Run the command; return the subprocess result or set the response's status.
-std::optional<util::SubprocessResult> execute(Execution& ex, const std::atomic<bool>* cancel) {
+std::optional<util::SubprocessResult>
+execute(Execution& ex, const std::string& store_dir, const std::atomic<bool>* cancel) {
   const auto& command = ex.action.command;
   util::SubprocessOptions opts;
   opts.argv.assign(command.arguments().begin(), command.arguments().end());
@@ -162,23 +163,20 @@ std::optional<util::SubprocessResult> execute(Execution& ex, const std::atomic<b
     return std::nullopt;
   }
   opts.argv[0] = *program;
-  auto stage_root = requested_stage_root(command);
+  auto stage_root = requested_stage_root(command, store_dir);
   if (!stage_root) {
     set_status(ex.response, grpc::StatusCode::INVALID_ARGUMENT, stage_root.error().message());
     return std::nullopt;
   }
   if (!stage_root->empty()) {
-    struct stat st {};
     if (!stage_root_supported()) {
       set_status(ex.response,
                  grpc::StatusCode::FAILED_PRECONDITION,
                  "this server cannot stage input roots at a fixed path (no mount namespaces)");
       return std::nullopt;
     }
-    if (::stat(stage_root->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      set_status(ex.response,
-                 grpc::StatusCode::FAILED_PRECONDITION,
-                 "stage root " + *stage_root + " does not exist on this worker");
+    if (auto st = check_stage_root_target(*stage_root, store_dir); !st) {
+      set_status(ex.response, grpc::StatusCode::FAILED_PRECONDITION, st.error().message());
       return std::nullopt;
     }
     opts.argv = stage_root_argv(opts.argv, ex.root, *stage_root, command.working_directory());
@@ -195,7 +193,7 @@ std::optional<util::SubprocessResult> execute(Execution& ex, const std::atomic<b
   if (!stage_root->empty() && res->exit_code == k_stage_setup_failed) {
     set_status(ex.response,
                grpc::StatusCode::FAILED_PRECONDITION,
-               "cannot stage the input root at " + *stage_root);
+               "cannot stage the input root at " + *stage_root + " on this worker");
     return std::nullopt;
   }
   return std::move(res).value();
@@ -262,7 +260,7 @@ ExecuteResponse ActionRunner::run(const PreparedAction& action,
     }
   });
   if (stage(m_store, m_options, ex)) {
-    if (auto res = execute(ex, cancel)) {
+    if (auto res = execute(ex, m_options.store_dir, cancel)) {
       finish(m_store, ex, *res);
     }
   }

@@ -49,6 +49,8 @@ struct ActionRunnerOptions {
   std::string worker_name;
   // Hard-link read-only inputs from the store (see StagingOptions); default: unless root.
   bool hard_link_inputs = true;
+  // The server's store, which no CCREX_STAGE_ROOT may name (stage_root.h); "" for none.
+  std::string store_dir;
 };
 
 class ActionRunner {

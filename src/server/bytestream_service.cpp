@@ -38,9 +38,15 @@ grpc::Status ByteStreamService::Read(grpc::ServerContext* context,
                                      const bs::ReadRequest* request,
                                      grpc::ServerWriter<bs::ReadResponse>* writer) {
   return guarded("Read", [&]() -> grpc::Status {
+    if (auto st = m_access.authenticate(*context, "Read"); !st.ok()) {
+      return st;
+    }
     auto rn = reapi::parse_read_resource(request->resource_name());
     if (!rn) {
       return invalid(rn.error().message());
+    }
+    if (auto st = m_access.check(*context, Role::read, rn->instance_name, "Read"); !st.ok()) {
+      return st;
     }
     const auto& d = rn->digest;
     if (request->read_limit() < 0) {
@@ -130,19 +136,24 @@ void ByteStreamService::release(const std::string& key, bool drop) {
   }
 }
 
-grpc::Status ByteStreamService::Write(grpc::ServerContext* /*context*/,
+grpc::Status ByteStreamService::Write(grpc::ServerContext* context,
                                       grpc::ServerReader<bs::WriteRequest>* reader,
                                       bs::WriteResponse* response) {
   return guarded("Write", [&]() -> grpc::Status {
+    // Nothing is read from a caller that is not known.
+    if (auto st = m_access.authenticate(*context, "Write"); !st.ok()) {
+      return st;
+    }
     bs::WriteRequest first;
     if (!reader->Read(&first)) {
       return invalid("empty write stream");
     }
-    return write_stream(reader, first, response);
+    return write_stream(*context, reader, first, response);
   });
 }
 
-grpc::Status ByteStreamService::write_stream(grpc::ServerReader<bs::WriteRequest>* reader,
+grpc::Status ByteStreamService::write_stream(const grpc::ServerContext& context,
+                                             grpc::ServerReader<bs::WriteRequest>* reader,
                                              bs::WriteRequest& req,
                                              bs::WriteResponse* response) {
   if (req.resource_name().empty()) {
@@ -152,6 +163,9 @@ grpc::Status ByteStreamService::write_stream(grpc::ServerReader<bs::WriteRequest
   auto rn = reapi::parse_write_resource(name);
   if (!rn) {
     return invalid(rn.error().message());
+  }
+  if (auto st = m_access.check(context, Role::write_cas, rn->instance_name, "Write"); !st.ok()) {
+    return st;
   }
   const auto& d = rn->digest;
   const int64_t size = d.size_bytes();
@@ -227,13 +241,20 @@ grpc::Status ByteStreamService::write_stream(grpc::ServerReader<bs::WriteRequest
   return grpc::Status::OK;
 }
 
-grpc::Status ByteStreamService::QueryWriteStatus(grpc::ServerContext* /*context*/,
+grpc::Status ByteStreamService::QueryWriteStatus(grpc::ServerContext* context,
                                                  const bs::QueryWriteStatusRequest* request,
                                                  bs::QueryWriteStatusResponse* response) {
   return guarded("QueryWriteStatus", [&]() -> grpc::Status {
+    if (auto st = m_access.authenticate(*context, "QueryWriteStatus"); !st.ok()) {
+      return st;
+    }
     auto rn = reapi::parse_write_resource(request->resource_name());
     if (!rn) {
       return invalid(rn.error().message());
+    }
+    if (auto st = m_access.check(*context, Role::write_cas, rn->instance_name, "QueryWriteStatus");
+        !st.ok()) {
+      return st;
     }
     if (m_store.contains(reapi::from_proto(rn->digest))) {
       response->set_committed_size(rn->digest.size_bytes());

@@ -8,10 +8,14 @@
 // (keyed by its resource name) so the client can ask QueryWriteStatus and resume from the
 // committed size; abandoned uploads are dropped after an hour.
 //
+// Access (auth.h): Read needs the read role, Write and QueryWriteStatus write-cas, on the
+// instance named by the resource; an unknown caller is refused before anything is read.
+//
 // Thread safety: concurrent calls are fine; one resource name is written by one stream at a
 // time (a second concurrent writer of the same upload gets ABORTED).
 
 #include "reapi/proto.h"
+#include "server/auth.h"
 #include "server/blob_store.h"
 
 #include <atomic>
@@ -24,7 +28,7 @@ namespace ccrex::server {
 
 class ByteStreamService final : public reapi::bytestream::ByteStream::Service {
 public:
-  explicit ByteStreamService(BlobStore& store) : m_store(store) {}
+  ByteStreamService(BlobStore& store, const Access& access) : m_store(store), m_access(access) {}
   ~ByteStreamService() override;
   ByteStreamService(const ByteStreamService&) = delete;
   ByteStreamService& operator=(const ByteStreamService&) = delete;
@@ -49,11 +53,13 @@ private:
   // Claim the upload for `key` (creating it); nullptr if another stream is writing it.
   Upload* claim(const std::string& key);
   void release(const std::string& key, bool drop);
-  grpc::Status write_stream(grpc::ServerReader<reapi::bytestream::WriteRequest>* reader,
+  grpc::Status write_stream(const grpc::ServerContext& context,
+                            grpc::ServerReader<reapi::bytestream::WriteRequest>* reader,
                             reapi::bytestream::WriteRequest& first,
                             reapi::bytestream::WriteResponse* response);
 
   BlobStore& m_store;
+  const Access& m_access;
   std::mutex m_mutex;
   std::map<std::string, Upload> m_uploads; // guarded by m_mutex
 };

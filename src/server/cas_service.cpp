@@ -39,10 +39,15 @@ std::vector<v2::Directory> walk_tree(BlobStore& store, const v2::Digest& root) {
 
 } // namespace
 
-grpc::Status CasService::FindMissingBlobs(grpc::ServerContext* /*context*/,
+grpc::Status CasService::FindMissingBlobs(grpc::ServerContext* context,
                                           const v2::FindMissingBlobsRequest* request,
                                           v2::FindMissingBlobsResponse* response) {
   return guarded("FindMissingBlobs", [&]() -> grpc::Status {
+    if (auto st =
+            m_access.check(*context, Role::read, request->instance_name(), "FindMissingBlobs");
+        !st.ok()) {
+      return st;
+    }
     for (const auto& d : request->blob_digests()) {
       if (auto st = check_digest(d, "blob_digests"); !st.ok()) {
         return st;
@@ -57,10 +62,15 @@ grpc::Status CasService::FindMissingBlobs(grpc::ServerContext* /*context*/,
   });
 }
 
-grpc::Status CasService::BatchUpdateBlobs(grpc::ServerContext* /*context*/,
+grpc::Status CasService::BatchUpdateBlobs(grpc::ServerContext* context,
                                           const v2::BatchUpdateBlobsRequest* request,
                                           v2::BatchUpdateBlobsResponse* response) {
   return guarded("BatchUpdateBlobs", [&]() -> grpc::Status {
+    if (auto st =
+            m_access.check(*context, Role::write_cas, request->instance_name(), "BatchUpdateBlobs");
+        !st.ok()) {
+      return st;
+    }
     int64_t total = 0;
     for (const auto& r : request->requests()) {
       total += static_cast<int64_t>(r.data().size());
@@ -90,10 +100,14 @@ grpc::Status CasService::BatchUpdateBlobs(grpc::ServerContext* /*context*/,
   });
 }
 
-grpc::Status CasService::BatchReadBlobs(grpc::ServerContext* /*context*/,
+grpc::Status CasService::BatchReadBlobs(grpc::ServerContext* context,
                                         const v2::BatchReadBlobsRequest* request,
                                         v2::BatchReadBlobsResponse* response) {
   return guarded("BatchReadBlobs", [&]() -> grpc::Status {
+    if (auto st = m_access.check(*context, Role::read, request->instance_name(), "BatchReadBlobs");
+        !st.ok()) {
+      return st;
+    }
     int64_t total = 0;
     for (const auto& d : request->digests()) {
       if (auto st = check_digest(d, "digests"); !st.ok()) {
@@ -126,6 +140,10 @@ grpc::Status CasService::GetTree(grpc::ServerContext* context,
                                  const v2::GetTreeRequest* request,
                                  grpc::ServerWriter<v2::GetTreeResponse>* writer) {
   return guarded("GetTree", [&]() -> grpc::Status {
+    if (auto st = m_access.check(*context, Role::read, request->instance_name(), "GetTree");
+        !st.ok()) {
+      return st;
+    }
     if (auto st = check_digest(request->root_digest(), "root_digest"); !st.ok()) {
       return st;
     }
@@ -166,17 +184,32 @@ grpc::Status CasService::GetTree(grpc::ServerContext* context,
   });
 }
 
-grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext* /*context*/,
-                                                  const v2::GetCapabilitiesRequest* /*request*/,
+grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext* context,
+                                                  const v2::GetCapabilitiesRequest* request,
                                                   v2::ServerCapabilities* response) {
+  return guarded("GetCapabilities", [&]() -> grpc::Status {
+    const std::string& instance = request->instance_name();
+    if (auto st = m_access.check(*context, Role::read, instance, "GetCapabilities"); !st.ok()) {
+      return st;
+    }
+    describe(response,
+             m_access.allows(*context, Role::write_ac, instance),
+             m_access.allows(*context, Role::execute, instance));
+    return grpc::Status::OK;
+  });
+}
+
+void CapabilitiesService::describe(v2::ServerCapabilities* response,
+                                   bool update_enabled,
+                                   bool exec_enabled) const {
   auto* cache = response->mutable_cache_capabilities();
   cache->add_digest_function(v2::DigestFunction::SHA256);
-  cache->mutable_action_cache_update_capabilities()->set_update_enabled(true);
+  cache->mutable_action_cache_update_capabilities()->set_update_enabled(update_enabled);
   cache->set_max_batch_total_size_bytes(m_config.max_batch_bytes);
   cache->set_symlink_absolute_path_strategy(v2::SymlinkAbsolutePathStrategy::DISALLOWED);
   auto* exec = response->mutable_execution_capabilities();
   exec->set_digest_function(v2::DigestFunction::SHA256);
-  exec->set_exec_enabled(true);
+  exec->set_exec_enabled(exec_enabled);
   // The configured range (default 2.0-2.2: 2.0 for older clients such as Bazel 4, 2.2 the
   // newest the packaged protos describe). Nothing below the range is accepted with a
   // warning, so deprecated equals low.
@@ -188,13 +221,16 @@ grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext* /*context
   }
   response->mutable_high_api_version()->set_major(2);
   response->mutable_high_api_version()->set_minor(versions.high_minor);
-  return grpc::Status::OK;
 }
 
-grpc::Status ActionCacheService::GetActionResult(grpc::ServerContext* /*context*/,
+grpc::Status ActionCacheService::GetActionResult(grpc::ServerContext* context,
                                                  const v2::GetActionResultRequest* request,
                                                  v2::ActionResult* response) {
   return guarded("GetActionResult", [&]() -> grpc::Status {
+    if (auto st = m_access.check(*context, Role::read, request->instance_name(), "GetActionResult");
+        !st.ok()) {
+      return st;
+    }
     if (auto st = check_digest(request->action_digest(), "action_digest"); !st.ok()) {
       return st;
     }
@@ -233,10 +269,15 @@ grpc::Status ActionCacheService::GetActionResult(grpc::ServerContext* /*context*
   });
 }
 
-grpc::Status ActionCacheService::UpdateActionResult(grpc::ServerContext* /*context*/,
+grpc::Status ActionCacheService::UpdateActionResult(grpc::ServerContext* context,
                                                     const v2::UpdateActionResultRequest* request,
                                                     v2::ActionResult* response) {
   return guarded("UpdateActionResult", [&]() -> grpc::Status {
+    if (auto st = m_access.check(
+            *context, Role::write_ac, request->instance_name(), "UpdateActionResult");
+        !st.ok()) {
+      return st;
+    }
     if (auto st = check_digest(request->action_digest(), "action_digest"); !st.ok()) {
       return st;
     }

@@ -5,10 +5,12 @@
 //   CapabilitiesService   GetCapabilities
 //   ActionCacheService    GetActionResult (with inlining), UpdateActionResult
 // ByteStream lives in bytestream_service.h. All are stateless over a shared BlobStore and
-// may be called concurrently.
+// may be called concurrently. Every handler first asks Access (auth.h) whether its caller
+// may make the call.
 
 #include "reapi/proto.h"
 #include "server/action_cache.h"
+#include "server/auth.h"
 #include "server/blob_store.h"
 #include "server/config.h"
 
@@ -16,7 +18,10 @@ namespace ccrex::server {
 
 class CasService final : public reapi::v2::ContentAddressableStorage::Service {
 public:
-  CasService(const Config& config, BlobStore& store) : m_config(config), m_store(store) {}
+  CasService(const Config& config, BlobStore& store, const Access& access)
+      : m_config(config),
+        m_store(store),
+        m_access(access) {}
 
   grpc::Status FindMissingBlobs(grpc::ServerContext* context,
                                 const reapi::v2::FindMissingBlobsRequest* request,
@@ -34,23 +39,36 @@ public:
 private:
   const Config& m_config;
   BlobStore& m_store;
+  const Access& m_access;
 };
 
 class CapabilitiesService final : public reapi::v2::Capabilities::Service {
 public:
-  explicit CapabilitiesService(const Config& config) : m_config(config) {}
+  // Capabilities describe what the caller may do: update_enabled only with the write-ac
+  // role, exec_enabled only with the execute role.
+  CapabilitiesService(const Config& config, const Access& access)
+      : m_config(config),
+        m_access(access) {}
 
   grpc::Status GetCapabilities(grpc::ServerContext* context,
                                const reapi::v2::GetCapabilitiesRequest* request,
                                reapi::v2::ServerCapabilities* response) override;
 
 private:
+  // Fill `response` for a caller that may or may not update the ActionCache and execute.
+  void
+  describe(reapi::v2::ServerCapabilities* response, bool update_enabled, bool exec_enabled) const;
+
   const Config& m_config;
+  const Access& m_access;
 };
 
 class ActionCacheService final : public reapi::v2::ActionCache::Service {
 public:
-  ActionCacheService(BlobStore& store, ActionCache& cache) : m_store(store), m_cache(cache) {}
+  ActionCacheService(BlobStore& store, ActionCache& cache, const Access& access)
+      : m_store(store),
+        m_cache(cache),
+        m_access(access) {}
 
   grpc::Status GetActionResult(grpc::ServerContext* context,
                                const reapi::v2::GetActionResultRequest* request,
@@ -62,6 +80,7 @@ public:
 private:
   BlobStore& m_store;
   ActionCache& m_cache;
+  const Access& m_access;
 };
 
 // Largest total of inlined bytes in one GetActionResult answer.

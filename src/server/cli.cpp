@@ -56,18 +56,37 @@ Options:
                          (output_files, output_directories); one starting at 2.1 or later
                          reads only output_paths; a range covering both reads output_paths
                          when the Command sets it and the 2.0 fields otherwise
+  --tls-cert FILE        serve TLS on every TCP address with this PEM certificate
+                         chain (needs --tls-key); unix sockets stay plaintext
+  --tls-key FILE         the PEM private key of --tls-cert
+  --tls-client-ca FILE   require client certificates signed by a CA in this PEM file
+                         (mutual TLS; needs --tls-cert)
+  --auth-tokens FILE     require a bearer token listed in FILE on every call; each token
+                         has roles per instance (read, write-cas, write-ac, execute); one
+                         line per grant: sha256:HEX instance=NAME|* roles=ROLE,... [name=L]
+                         where HEX is the SHA-256 of the token
+  --allow-ac-updates     accept UpdateActionResult from every client (without it, and
+                         without a token holding the write-ac role, only this server's own
+                         executions enter the action cache)
+  --allow-insecure-listen  allow plaintext listening on addresses other than loopback
+                         (without TLS, anyone on the network can use the server)
   --log-level LEVEL      error, warn, info (default) or debug; logs go to stderr
   --check                verify every stored blob against its digest and exit
   --help                 show this help
   --version              show the version
 
 Each bound address is printed on stdout as "ccrex-server: listening on ADDR".
+One server per store directory: a second one on the same --cache-dir exits with an error.
 )";
 }
 
 util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
   CliOptions out;
   out.config.cache_dir = default_cache_dir();
+  // A shared server's defaults: clients do not write the action cache, and a second server
+  // on the same store stops at once.
+  out.config.allow_ac_updates = false;
+  out.config.store_lock_wait = std::chrono::milliseconds(0);
   Config platform_overrides;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string opt = args[i];
@@ -95,6 +114,18 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
       out.check = true;
     } else if (opt == "--lenient-platform") {
       out.config.lenient_platform = true;
+    } else if (opt == "--allow-ac-updates") {
+      out.config.allow_ac_updates = true;
+    } else if (opt == "--allow-insecure-listen") {
+      out.config.allow_insecure_listen = true;
+    } else if (opt == "--tls-cert") {
+      CCREX_ASSIGN_OR_RETURN(out.config.tls_cert_file, next());
+    } else if (opt == "--tls-key") {
+      CCREX_ASSIGN_OR_RETURN(out.config.tls_key_file, next());
+    } else if (opt == "--tls-client-ca") {
+      CCREX_ASSIGN_OR_RETURN(out.config.tls_client_ca_file, next());
+    } else if (opt == "--auth-tokens") {
+      CCREX_ASSIGN_OR_RETURN(out.config.auth_tokens_file, next());
     } else if (opt == "--listen") {
       CCREX_ASSIGN_OR_RETURN(auto v, next());
       out.config.listen.push_back(v);
@@ -139,6 +170,17 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
   }
   if (out.config.default_timeout > out.config.max_timeout) {
     return util::invalid_argument("--default-timeout is larger than --max-timeout");
+  }
+  const Config& c = out.config;
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return util::invalid_argument("--tls-cert and --tls-key go together");
+  }
+  if (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty()) {
+    return util::invalid_argument("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (c.allow_ac_updates && !c.auth_tokens_file.empty()) {
+    return util::invalid_argument("--allow-ac-updates does not combine with --auth-tokens: give "
+                                  "the write-ac role to the tokens that may update the cache");
   }
   return out;
 }

@@ -62,6 +62,29 @@ struct Config {
   // read and the 2.0 fields are ignored; a range spanning both reads output_paths when it is
   // non-empty and the 2.0 fields otherwise (see output_fields.h).
   ApiVersions api_versions;
+
+  // Security (see auth.h and the README's "Security" section). The defaults suit the server
+  // embedded in ccrexd, which only its own process reaches; ccrex-server's command line
+  // sets allow_ac_updates to false and store_lock_wait to zero unless told otherwise.
+
+  // TLS on every TCP address: PEM files with the certificate chain and its private key
+  // (both or neither). Unix sockets stay plaintext; their file permissions guard them.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // PEM file of the CAs that sign client certificates: with it (and TLS), every client must
+  // present a certificate they signed (mutual TLS).
+  std::string tls_client_ca_file;
+  // Token file (format in auth.h): when set, every call needs a listed bearer token and has
+  // only that token's roles.
+  std::string auth_tokens_file;
+  // Accept UpdateActionResult from any caller when there is no token file. Without it the
+  // ActionCache holds only results of this server's own executions.
+  bool allow_ac_updates = true;
+  // Listen without TLS on TCP addresses other than loopback ones (a loud warning at start).
+  bool allow_insecure_listen = false;
+  // How long start() waits for another process to release the store directory before it
+  // gives up with an error naming that process.
+  std::chrono::milliseconds store_lock_wait{10000};
 };
 
 // Return the platform properties the host offers: OSFamily from uname (lowercase), ISA from

@@ -11,17 +11,17 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
-#include <cstdio>
 #include <exception>
 #include <limits>
 #include <mutex>
-#include <random>
 #include <unordered_map>
 #include <utility>
 
@@ -51,21 +51,38 @@ struct OperationState {
   SteadyClock::time_point finished_at;
 };
 
-std::string random_uuid() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::array<uint64_t, 2> v{rng(), rng()};
-  v[0] = (v[0] & ~uint64_t{0xf000}) | 0x4000;                   // version 4
-  v[1] = (v[1] & ~(uint64_t{0xc} << 60)) | (uint64_t{8} << 60); // variant 10
-  std::array<char, 40> buf{};
-  const int n = std::snprintf(buf.data(),
-                              buf.size(),
-                              "%08x-%04x-%04x-%04x-%012llx",
-                              static_cast<unsigned>(v[0] >> 32),
-                              static_cast<unsigned>((v[0] >> 16) & 0xffff),
-                              static_cast<unsigned>(v[0] & 0xffff),
-                              static_cast<unsigned>(v[1] >> 48),
-                              static_cast<unsigned long long>(v[1] & 0xffffffffffffULL));
-  return std::string(buf.data(), static_cast<size_t>(std::max(n, 0)));
+// 128 random bits from the kernel's CSPRNG as 32 hex digits.
+// Without randomness a name could be guessed: then there is no name (and no operation).
+util::Result<std::string> random_operation_id() {
+  std::array<unsigned char, 16> bytes{};
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = ::getrandom(bytes.data() + got, bytes.size() - got, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return util::errno_error("getrandom", n < 0 ? errno : EIO);
+    }
+    got += static_cast<size_t>(n);
+  }
+  static constexpr std::string_view k_hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (const unsigned char b : bytes) {
+    out += k_hex[b >> 4];
+    out += k_hex[b & 0xf];
+  }
+  return out;
+}
+
+// The instance an operation name "[{instance}/]operations/{id}" belongs to.
+std::string instance_of_operation(const std::string& name) {
+  const size_t at = name.rfind("operations/");
+  if (at == std::string::npos || at == 0) {
+    return {};
+  }
+  return name.substr(0, at - 1);
 }
 
 std::string short_digest(const reapi::v2::Digest& d) {
@@ -111,10 +128,11 @@ struct ExecutionService::Impl {
   void shutdown();
 
 private:
-  // Create and register an operation; with `mergeable`, return the running operation for
-  // the same action and instance instead if there is one (second member true).
+  // Create and register an operation named with `id`; with `mergeable`, return the running
+  // operation for the same action and instance instead if there is one (second member true).
   std::pair<std::shared_ptr<OperationState>, bool> create_operation(const std::string& instance,
                                                                     const reapi::v2::Digest& digest,
+                                                                    const std::string& id,
                                                                     Stage::Value stage,
                                                                     bool mergeable);
   void set_stage(OperationState& op, Stage::Value stage);
@@ -151,7 +169,8 @@ ExecutionService::Impl::Impl(const Config& cfg, BlobStore& blob_store, ActionCac
       m_store(blob_store),
       m_cache(action_cache),
       m_host(host_name()),
-      m_runner(blob_store, {util::join_path(cfg.cache_dir, "work"), m_host, ::geteuid() != 0}),
+      m_runner(blob_store,
+               {util::join_path(cfg.cache_dir, "work"), m_host, ::geteuid() != 0, cfg.cache_dir}),
       m_pool(cfg.workers > 0
                  ? cfg.workers
                  : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()))) {
@@ -167,6 +186,7 @@ ExecutionService::Impl::Impl(const Config& cfg, BlobStore& blob_store, ActionCac
 std::pair<std::shared_ptr<OperationState>, bool>
 ExecutionService::Impl::create_operation(const std::string& instance,
                                          const reapi::v2::Digest& digest,
+                                         const std::string& id,
                                          Stage::Value stage,
                                          bool mergeable) {
   const std::string key = instance + "\n" + reapi::to_string(digest);
@@ -178,7 +198,7 @@ ExecutionService::Impl::create_operation(const std::string& instance,
     }
   }
   auto op = std::make_shared<OperationState>();
-  op->name = (instance.empty() ? "" : instance + "/") + "operations/" + random_uuid();
+  op->name = (instance.empty() ? "" : instance + "/") + "operations/" + id;
   op->action_digest = digest;
   op->stage = stage;
   m_operations.emplace(op->name, op);
@@ -313,8 +333,13 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
   const bool check_cache = !req.skip_cache_lookup() && !action->action.do_not_cache();
   // Identical requests share one execution, except when the client asked for a fresh run
   // (skip_cache_lookup) or for an unshared one (do_not_cache).
+  const auto id = random_operation_id();
+  if (!id) {
+    return reapi::to_grpc(id.error().with_context("naming the operation"));
+  }
   auto [op, merged] = create_operation(req.instance_name(),
                                        req.action_digest(),
+                                       *id,
                                        check_cache ? Stage::CACHE_CHECK : Stage::QUEUED,
                                        check_cache);
   if (merged) {
@@ -403,8 +428,12 @@ void ExecutionService::Impl::shutdown() {
   m_pool.shutdown();
 }
 
-ExecutionService::ExecutionService(const Config& config, BlobStore& store, ActionCache& cache)
-    : m_impl(std::make_unique<Impl>(config, store, cache)) {}
+ExecutionService::ExecutionService(const Config& config,
+                                   BlobStore& store,
+                                   ActionCache& cache,
+                                   const Access& access)
+    : m_impl(std::make_unique<Impl>(config, store, cache)),
+      m_access(access) {}
 
 ExecutionService::~ExecutionService() {
   shutdown();
@@ -413,13 +442,25 @@ ExecutionService::~ExecutionService() {
 grpc::Status ExecutionService::Execute(grpc::ServerContext* context,
                                        const reapi::v2::ExecuteRequest* request,
                                        grpc::ServerWriter<Operation>* writer) {
-  return guarded("Execute", [&] { return m_impl->execute(context, *request, writer); });
+  return guarded("Execute", [&] {
+    if (auto st = m_access.check(*context, Role::execute, request->instance_name(), "Execute");
+        !st.ok()) {
+      return st;
+    }
+    return m_impl->execute(context, *request, writer);
+  });
 }
 
 grpc::Status ExecutionService::WaitExecution(grpc::ServerContext* context,
                                              const reapi::v2::WaitExecutionRequest* request,
                                              grpc::ServerWriter<Operation>* writer) {
-  return guarded("WaitExecution", [&] { return m_impl->wait(context, request->name(), writer); });
+  return guarded("WaitExecution", [&] {
+    const std::string instance = instance_of_operation(request->name());
+    if (auto st = m_access.check(*context, Role::execute, instance, "WaitExecution"); !st.ok()) {
+      return st;
+    }
+    return m_impl->wait(context, request->name(), writer);
+  });
 }
 
 void ExecutionService::shutdown() {

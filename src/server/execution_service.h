@@ -8,12 +8,18 @@
 // rules, platform properties the server offers, timeout <= max), answers from the
 // ActionCache unless skip_cache_lookup/do_not_cache, and otherwise queues the action on the
 // worker pool. Operations are kept for config.operation_retention after completion so
-// WaitExecution can resume a broken stream.
+// WaitExecution can resume a broken stream. Operation names are
+// "[{instance}/]operations/{32 hex digits}", 128 bits from the kernel's CSPRNG, so one
+// client cannot guess another's operation.
+//
+// Access (auth.h): both calls need the execute role on the instance (for WaitExecution, the
+// instance the operation name starts with).
 //
 // Thread safety: gRPC calls it concurrently; shutdown() may be called from any thread.
 
 #include "reapi/proto.h"
 #include "server/action_cache.h"
+#include "server/auth.h"
 #include "server/blob_store.h"
 #include "server/config.h"
 
@@ -23,7 +29,10 @@ namespace ccrex::server {
 
 class ExecutionService final : public reapi::v2::Execution::Service {
 public:
-  ExecutionService(const Config& config, BlobStore& store, ActionCache& cache);
+  ExecutionService(const Config& config,
+                   BlobStore& store,
+                   ActionCache& cache,
+                   const Access& access);
   ~ExecutionService() override;
   ExecutionService(const ExecutionService&) = delete;
   ExecutionService& operator=(const ExecutionService&) = delete;
@@ -41,6 +50,7 @@ public:
 private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;
+  const Access& m_access;
 };
 
 } // namespace ccrex::server

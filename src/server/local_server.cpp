@@ -1,10 +1,13 @@
 #include "server/local_server.h"
 
+#include "reapi/channel.h"
 #include "server/action_cache.h"
+#include "server/auth.h"
 #include "server/blob_store.h"
 #include "server/bytestream_service.h"
 #include "server/cas_service.h"
 #include "server/execution_service.h"
+#include "server/store_lock.h"
 #include "util/file.h"
 #include "util/logging.h"
 #include "util/strings.h"
@@ -12,8 +15,12 @@
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <thread>
 
 namespace ccrex::server {
@@ -25,6 +32,106 @@ std::string grpc_listen_address(const std::string& address) {
     return address.substr(7);
   }
   return address;
+}
+
+// Whether `address` (after grpc_listen_address) is a Unix domain socket.
+bool is_unix(const std::string& address) {
+  return address.rfind("unix:", 0) == 0;
+}
+
+// Make `path` free for a new socket: nothing there, or a socket nobody listens on (left by
+// a server that died), which is removed. Anything else stays untouched and is an error.
+util::Status free_socket_path(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    return errno == ENOENT ? util::Status() : util::errno_error("--listen unix:" + path, errno);
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    return util::invalid_argument("--listen unix:" + path + ": " + path
+                                  + " exists and is not a socket; not replacing it");
+  }
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return util::invalid_argument("--listen unix:" + path + ": the path is too long");
+  }
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, path.size());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+    const bool live = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    if (live) {
+      return util::Error(util::ErrorCode::failed_precondition,
+                         "--listen unix:" + path + ": another process is listening there");
+    }
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return util::errno_error("remove the stale socket " + path, errno);
+  }
+  return {};
+}
+
+// Refuse plaintext TCP listening beyond loopback unless the configuration allows it, and
+// then say so loudly.
+util::Status check_plaintext_listen(const Config& cfg) {
+  if (!cfg.tls_cert_file.empty()) {
+    return {};
+  }
+  for (const auto& listen : cfg.listen) {
+    const std::string addr = grpc_listen_address(listen);
+    if (is_unix(addr) || reapi::is_loopback_host(reapi::target_host(addr))) {
+      continue;
+    }
+    if (!cfg.allow_insecure_listen) {
+      return util::invalid_argument(
+          "refusing to listen on " + listen
+          + " without TLS: anyone who reaches it could read and write the cache and run "
+            "commands; give --tls-cert and --tls-key, or --allow-insecure-listen on a "
+            "network you trust");
+    }
+    const std::string exposed = cfg.auth_tokens_file.empty()
+                                    ? "use the cache and run commands"
+                                    : "read the traffic, bearer tokens included";
+    CCREX_LOG_WARN("server: listening on " << listen << " WITHOUT TLS (--allow-insecure-listen): "
+                                           << "anyone who reaches it can " << exposed);
+  }
+  return {};
+}
+
+// The credentials of TCP listeners: TLS (mutual with a client CA) or plaintext.
+util::Result<std::shared_ptr<grpc::ServerCredentials>> tcp_credentials(const Config& cfg) {
+  if (cfg.tls_cert_file.empty() != cfg.tls_key_file.empty()) {
+    return util::invalid_argument("TLS needs both --tls-cert and --tls-key");
+  }
+  if (cfg.tls_cert_file.empty()) {
+    if (!cfg.tls_client_ca_file.empty()) {
+      return util::invalid_argument("--tls-client-ca needs --tls-cert and --tls-key");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  auto key = util::read_file(cfg.tls_key_file);
+  if (!key) {
+    return key.error().with_context("reading the TLS key");
+  }
+  auto cert = util::read_file(cfg.tls_cert_file);
+  if (!cert) {
+    return cert.error().with_context("reading the TLS certificate");
+  }
+  pair.private_key = std::move(*key);
+  pair.cert_chain = std::move(*cert);
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (!cfg.tls_client_ca_file.empty()) {
+    auto ca = util::read_file(cfg.tls_client_ca_file);
+    if (!ca) {
+      return ca.error().with_context("reading the TLS client CA");
+    }
+    options.pem_root_certs = std::move(*ca);
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  return grpc::SslServerCredentials(options);
 }
 
 // Return `address` with its port replaced by `port`.
@@ -68,11 +175,18 @@ util::Result<std::unique_ptr<LocalServer>> LocalServer::start(const Config& conf
   if (cfg.platform.empty()) {
     cfg.platform = host_platform();
   }
+  CCREX_TRY(check_plaintext_listen(cfg));
+  CCREX_ASSIGN_OR_RETURN(auto tcp_creds, tcp_credentials(cfg));
+  CCREX_ASSIGN_OR_RETURN(srv->m_access, Access::from_config(cfg));
+  // Before anything in the store is touched: opening it cleans up temporary files.
+  CCREX_ASSIGN_OR_RETURN(auto lock, StoreLock::acquire(cfg.cache_dir, cfg.store_lock_wait));
+  srv->m_lock = std::make_unique<StoreLock>(std::move(lock));
   CCREX_ASSIGN_OR_RETURN(srv->m_store, BlobStore::open(cfg.cache_dir, cfg.max_size));
+  const Access& access = *srv->m_access;
   srv->m_action_cache = std::make_unique<ActionCache>(*srv->m_store);
-  srv->m_cas = std::make_unique<CasService>(srv->m_config, *srv->m_store);
-  srv->m_bytestream = std::make_unique<ByteStreamService>(*srv->m_store);
-  srv->m_capabilities = std::make_unique<CapabilitiesService>(srv->m_config);
+  srv->m_cas = std::make_unique<CasService>(srv->m_config, *srv->m_store, access);
+  srv->m_bytestream = std::make_unique<ByteStreamService>(*srv->m_store, access);
+  srv->m_capabilities = std::make_unique<CapabilitiesService>(srv->m_config, access);
   // The default service, or the override's replacement for it.
   const auto pick = [&](const ServiceOverrides::Factory& factory,
                         auto make_default) -> grpc::Service* {
@@ -84,12 +198,12 @@ util::Result<std::unique_ptr<LocalServer>> LocalServer::start(const Config& conf
   };
   grpc::Service* action_cache_service = pick(overrides.action_cache, [&] {
     srv->m_action_cache_service =
-        std::make_unique<ActionCacheService>(*srv->m_store, *srv->m_action_cache);
+        std::make_unique<ActionCacheService>(*srv->m_store, *srv->m_action_cache, access);
     return srv->m_action_cache_service.get();
   });
   grpc::Service* execution_service = pick(overrides.execution, [&] {
-    srv->m_execution =
-        std::make_unique<ExecutionService>(srv->m_config, *srv->m_store, *srv->m_action_cache);
+    srv->m_execution = std::make_unique<ExecutionService>(
+        srv->m_config, *srv->m_store, *srv->m_action_cache, access);
     return srv->m_execution.get();
   });
   if (action_cache_service == nullptr || execution_service == nullptr) {
@@ -106,13 +220,13 @@ util::Result<std::unique_ptr<LocalServer>> LocalServer::start(const Config& conf
   std::vector<int> ports(cfg.listen.size(), 0);
   for (size_t i = 0; i < cfg.listen.size(); ++i) {
     const std::string addr = grpc_listen_address(cfg.listen[i]);
-    if (addr.rfind("unix:", 0) == 0) {
+    if (is_unix(addr)) {
       const std::string path = addr.substr(5);
-      ::unlink(path.c_str()); // a stale socket from a previous run would block the bind
       CCREX_TRY(util::make_dirs(util::dirname(path), 0700));
+      CCREX_TRY(free_socket_path(path));
       builder.AddListeningPort(addr, grpc::InsecureServerCredentials());
     } else {
-      builder.AddListeningPort(addr, grpc::InsecureServerCredentials(), &ports[i]);
+      builder.AddListeningPort(addr, tcp_creds, &ports[i]);
     }
   }
   builder.RegisterService(srv->m_cas.get());
@@ -124,11 +238,14 @@ util::Result<std::unique_ptr<LocalServer>> LocalServer::start(const Config& conf
   srv->m_server = builder.BuildAndStart();
   if (!srv->m_server) {
     return util::Error(util::ErrorCode::unavailable,
-                       "cannot listen on " + util::join(cfg.listen, ", "));
+                       "cannot listen on " + util::join(cfg.listen, ", ")
+                           + (cfg.tls_cert_file.empty()
+                                  ? std::string()
+                                  : " (is the TLS certificate valid and does the key match it?)"));
   }
   for (size_t i = 0; i < cfg.listen.size(); ++i) {
     const std::string addr = grpc_listen_address(cfg.listen[i]);
-    if (addr.rfind("unix:", 0) == 0) {
+    if (is_unix(addr)) {
       srv->m_addresses.push_back(addr);
     } else if (ports[i] == 0) {
       return util::Error(util::ErrorCode::unavailable, "cannot listen on " + cfg.listen[i]);
@@ -136,7 +253,17 @@ util::Result<std::unique_ptr<LocalServer>> LocalServer::start(const Config& conf
       srv->m_addresses.push_back(with_port(addr, ports[i]));
     }
   }
-  CCREX_LOG_INFO("server: store " << cfg.cache_dir << ", " << cfg.workers << " workers");
+  std::string security;
+  if (!cfg.tls_cert_file.empty()) {
+    security += cfg.tls_client_ca_file.empty() ? ", TLS" : ", mutual TLS";
+  }
+  if (srv->m_access->tokens_required()) {
+    security += ", bearer tokens";
+  } else if (!cfg.allow_ac_updates) {
+    security += ", action cache written only by its own executions";
+  }
+  CCREX_LOG_INFO("server: store " << cfg.cache_dir << ", " << cfg.workers << " workers"
+                                  << security);
   return srv;
 }
 

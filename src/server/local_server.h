@@ -21,6 +21,12 @@
 // engine (test/support/test_engine_main.cpp) replaces Execution and, in one mode,
 // ActionCache.
 //
+// Security (see auth.h and config.h): start() refuses plaintext TCP listening beyond
+// loopback unless config.allow_insecure_listen, serves TLS on TCP addresses when a
+// certificate is configured (client certificates required with a client CA), holds the
+// store's lock (store_lock.h) for its whole life, and replaces an existing path given as
+// "unix:PATH" only when it is a socket nobody listens on.
+//
 // Thread safety: start() and shutdown() from one thread; the services are concurrent.
 
 #include "server/config.h"
@@ -52,8 +58,10 @@ struct ServiceOverrides {
   Factory action_cache;
 };
 
+class Access;
 class BlobStore;
 class ActionCache;
+class StoreLock;
 class CasService;
 class ByteStreamService;
 class CapabilitiesService;
@@ -85,12 +93,16 @@ public:
 
   BlobStore& store() { return *m_store; }
   ActionCache& action_cache() { return *m_action_cache; }
+  // Who may call what; replacement services should ask it as the default ones do.
+  const Access& access() const { return *m_access; }
   const Config& config() const { return m_config; }
 
 private:
   explicit LocalServer(Config config);
 
   Config m_config;
+  std::unique_ptr<StoreLock> m_lock; // released last, after everything using the store
+  std::unique_ptr<Access> m_access;
   std::unique_ptr<BlobStore> m_store;
   std::unique_ptr<ActionCache> m_action_cache;
   std::unique_ptr<CasService> m_cas;

@@ -22,9 +22,22 @@ inline constexpr const char* k_stage_root_variable = "CCREX_STAGE_ROOT";
 // Exit codes of the wrapper when it cannot set the mount up (never a compiler's).
 inline constexpr int k_stage_setup_failed = 213;
 
+// Which stage roots a server accepts: an absolute, normalized path that is neither a
+// system directory nor below one (/, /bin, /boot, /dev, /etc, /lib*, /proc, /run, /sbin,
+// /sys, /usr, /var) and neither the server's store nor below it. The checks never touch the
+// disk beyond the store's own path, and every refusal has the same wording, so a client
+// learns nothing about which directories exist.
+
 // Return the stage root `command` asks for, "" when none. invalid_argument when the value
-// is not a clean absolute path other than "/".
-util::Result<std::string> requested_stage_root(const reapi::v2::Command& command);
+// is refused (see above). `store_dir` is the server's store ("" skips that check).
+util::Result<std::string> requested_stage_root(const reapi::v2::Command& command,
+                                               const std::string& store_dir);
+
+// Check, just before the mount, that `stage_root` (accepted by requested_stage_root) is a
+// directory whose real path (symbolic links resolved) is accepted too. One
+// failed_precondition message for every reason, so that again nothing tells a missing
+// directory from a refused one.
+util::Status check_stage_root_target(const std::string& stage_root, const std::string& store_dir);
 
 // Return whether this machine lets the server create private mount namespaces (probed once).
 bool stage_root_supported();

@@ -2,6 +2,7 @@
 
 #include "reapi/digest.h"
 #include "server/platform.h"
+#include "server/stage_root.h"
 #include "util/file.h"
 #include "util/strings.h"
 
@@ -138,6 +139,7 @@ util::Status validate_loaded(const PreparedAction& p, const Config& config) {
   CCREX_TRY(validate_command(p.command));
   CCREX_TRY(validate_platform_order(p.action.platform()));
   CCREX_TRY(check_working_directory(p.input, p.command.working_directory()));
+  CCREX_TRY(requested_stage_root(p.command, config.cache_dir));
   const auto& platform =
       p.action.platform().properties_size() > 0 ? p.action.platform() : p.command.platform();
   return check_platform(platform, config.platform, config.lenient_platform);

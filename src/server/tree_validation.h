@@ -24,6 +24,7 @@
 //   - The working directory is a directory of the input tree.
 //   - Action.timeout not negative and not above Config::max_timeout.
 //   - Platform (Action.platform, else Command.platform) offered by the server.
+//   - A CCREX_STAGE_ROOT the server accepts (stage_root.h).
 //
 // Functions are thread-safe; they only read the BlobStore.
 

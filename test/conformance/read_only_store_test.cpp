@@ -34,7 +34,7 @@ protected:
     // The server runs in its own mount namespace with its store on a tmpfs that the test
     // remounts read-only from inside that namespace (root ignores file modes, not mounts).
     server = std::make_unique<ServerProcess>(
-        std::vector<std::string>{},
+        std::vector<std::string>{"--allow-ac-updates"},
         "127.0.0.1:0",
         mount_point + "/cache",
         std::vector<std::string>{

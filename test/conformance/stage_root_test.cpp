@@ -63,8 +63,9 @@ TEST_F(StageRoot, RunsAtTheRequestedPathAndSeesOnlyTheInputRoot) {
 TEST_F(StageRoot, MissingOrMalformedRootIsAServerSideFailure) {
   const auto missing = run_ok(action(staged({"/bin/true"}, "/nonexistent/ccrex-root", {}, "")));
   EXPECT_EQ(missing.status().code(), grpc::StatusCode::FAILED_PRECONDITION);
-  const auto bad = run_ok(action(staged({"/bin/true"}, "relative/dir", {}, "")));
-  EXPECT_EQ(bad.status().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // A malformed root is refused with the request, before anything runs.
+  const auto bad = execute(action(staged({"/bin/true"}, "relative/dir", {}, "")));
+  EXPECT_EQ(bad.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 } // namespace

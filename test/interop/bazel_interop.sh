@@ -122,7 +122,8 @@ trap 'exit 143' TERM
 
 # ---------------------------------------------------------------------------- server
 start_server() {
-  "$server_bin" --listen 127.0.0.1:0 --cache-dir "$work/cas" --workers 2 \
+  # Bazel uploads the results of actions it runs itself: the server must accept them.
+  "$server_bin" --listen 127.0.0.1:0 --cache-dir "$work/cas" --workers 2 --allow-ac-updates \
     >"$work/server.out" 2>"$work/server.log" &
   server_pid=$!
   # If this script is killed without running its trap, take the server down with it.

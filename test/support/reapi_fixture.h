@@ -20,9 +20,16 @@ class ReapiFixture : public ::testing::Test {
 protected:
   // Extra ccrex-server arguments for this fixture (override in a subclass).
   virtual std::vector<std::string> server_args() const { return {"--workers", "2"}; }
+  // Whether the server accepts UpdateActionResult from clients (--allow-ac-updates): the
+  // protocol checks of the ActionCache need it; ccrex-server refuses by default.
+  virtual bool accepts_client_results() const { return true; }
 
   void SetUp() override {
-    m_server = std::make_unique<ServerProcess>(server_args());
+    auto options = server_args();
+    if (accepts_client_results()) {
+      options.emplace_back("--allow-ac-updates");
+    }
+    m_server = std::make_unique<ServerProcess>(options);
     ASSERT_TRUE(m_server->ok()) << m_server->error();
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);

@@ -24,6 +24,7 @@
 #include "reapi/digest.h"
 #include "reapi/proto.h"
 #include "server/action_cache.h"
+#include "server/auth.h"
 #include "server/blob_store.h"
 #include "server/cas_service.h"
 #include "server/cli.h"
@@ -203,9 +204,11 @@ private:
 // Updates go to the real cache (and are never read back).
 class FailureCachingActionCache final : public v2::ActionCache::Service {
 public:
-  FailureCachingActionCache(server::BlobStore& store, server::ActionCache& cache)
+  FailureCachingActionCache(server::BlobStore& store,
+                            server::ActionCache& cache,
+                            const server::Access& access)
       : m_store(store),
-        m_real(store, cache) {}
+        m_real(store, cache, access) {}
 
   grpc::Status GetActionResult(grpc::ServerContext* /*context*/,
                                const v2::GetActionResultRequest* /*request*/,
@@ -272,6 +275,9 @@ int run(std::vector<std::string> args) {
     return 2;
   }
   util::logging::log_to_stderr(level);
+  // Clients' results are accepted, as by most engines in the field (the client tests
+  // exercise their uploads against it); a token file still decides when one is given.
+  opts->config.allow_ac_updates = opts->config.auth_tokens_file.empty();
   server::ServiceOverrides overrides;
   if (lie != Lie::none) {
     overrides.execution = [lie](server::LocalServer& srv) -> std::unique_ptr<grpc::Service> {
@@ -280,7 +286,8 @@ int run(std::vector<std::string> args) {
   }
   if (lie == Lie::cached_failure) {
     overrides.action_cache = [](server::LocalServer& srv) -> std::unique_ptr<grpc::Service> {
-      return std::make_unique<FailureCachingActionCache>(srv.store(), srv.action_cache());
+      return std::make_unique<FailureCachingActionCache>(
+          srv.store(), srv.action_cache(), srv.access());
     };
   }
   return server::serve_until_signalled(opts->config, overrides);

@@ -63,7 +63,8 @@ SUITE_remote() {
   expect_stats hit_remote=1
 
   TEST "large source and object (more than one gRPC message) over TCP"
-  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
+  # Cache-only uploads below: the server must accept results from clients.
+  start_server 127.0.0.1:0 "$TEST_DIR/server-store" --allow-ac-updates
   export CCREX_REMOTE=$SERVER_URL
   awk 'BEGIN {
     print "const char big[] ="
@@ -116,7 +117,7 @@ SUITE_remote() {
   expect_stats compile_error=1 hit_local=1
 
   TEST "cache-only: compiles locally, uploads, and another checkout hits remotely"
-  start_server 127.0.0.1:0 "$TEST_DIR/server-store"
+  start_server 127.0.0.1:0 "$TEST_DIR/server-store" --allow-ac-updates
   export CCREX_REMOTE=$SERVER_URL CCREX_CACHE_ONLY=1
   mkdir a b
   cp -r main.c include a/ && cp -r main.c include b/

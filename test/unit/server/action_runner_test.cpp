@@ -68,7 +68,8 @@ protected:
   }
 
   ActionRunner runner(bool hard_links = true) {
-    return ActionRunner(*m_store, {work_root(), "test-worker", hard_links});
+    return ActionRunner(*m_store,
+                        {work_root(), "test-worker", hard_links, m_dir.path() + "/store"});
   }
   std::string work_root() const { return m_dir.path() + "/work"; }
 
