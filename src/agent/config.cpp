@@ -105,7 +105,12 @@ const std::vector<Key>& key_table() {
        "CCREX_ACCESS_TOKEN",
        nullptr,
        string_field(&Config::access_token),
-       [](const Config& c) { return std::string(c.access_token.empty() ? "" : "(set)"); }},
+       [](const Config& c) { return std::string(c.access_token.empty() ? "" : "***"); }},
+      {"allow_plaintext_credentials",
+       "CCREX_ALLOW_PLAINTEXT_CREDENTIALS",
+       nullptr,
+       bool_field(&Config::allow_plaintext_credentials),
+       bool_get(&Config::allow_plaintext_credentials)},
       {"cache_dir",
        "CCREX_DIR",
        nullptr,
@@ -151,7 +156,14 @@ const std::vector<Key>& key_table() {
          }
          return {};
        },
-       [](const Config& c) { return util::join(c.headers, ","); }},
+       [](const Config& c) {
+         // Header values are often secrets (API keys): only the names are shown.
+         std::vector<std::string> masked;
+         for (const auto& h : c.headers) {
+           masked.push_back(h.substr(0, h.find('=')) + "=***");
+         }
+         return util::join(masked, ",");
+       }},
       {"idle_timeout",
        "CCREX_IDLE_TIMEOUT",
        nullptr,

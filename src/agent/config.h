@@ -36,6 +36,9 @@ struct Config {
   std::string access_token;
   // Extra request headers "name=value".
   std::vector<std::string> headers;
+  // Send access_token and headers over plaintext TCP to a non-loopback engine. Without it
+  // such an engine is not used (compiles run locally and say why).
+  bool allow_plaintext_credentials = false;
   // Compile locally and only upload results to the remote ActionCache.
   bool cache_only = false;
   // Use the remote cache but never write to it.

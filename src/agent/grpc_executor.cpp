@@ -194,6 +194,8 @@ util::Result<std::unique_ptr<Executor>> make_remote_executor(const Config& confi
   co.ca_file = config.tls_ca_file;
   co.client_cert_file = config.tls_client_cert;
   co.client_key_file = config.tls_client_key;
+  co.carries_secrets = !config.access_token.empty() || !config.headers.empty();
+  co.allow_plaintext_secrets = config.allow_plaintext_credentials;
   CCREX_ASSIGN_OR_RETURN(auto channel, reapi::make_channel(co));
   return std::unique_ptr<Executor>(std::make_unique<GrpcExecutor>(
       channel, settings_for(config), config.execution_timeout, config.same_path == "true"));
