@@ -1,5 +1,6 @@
 #include "agent/deps.h"
 
+#include "agent/project.h"
 #include "depscan/depfile.h"
 #include "depscan/scanner.h"
 #include "util/file.h"
@@ -70,6 +71,61 @@ std::set<std::string> pch_directories(const std::vector<std::string>& files,
   return dirs;
 }
 
+// Return a file of `files` whose spelling goes through ".." after a directory inside the
+// project root `root` that the input root will not hold (no input and not the working
+// directory lies below it): the remote compiler could not resolve that path, and might find
+// another file further down the search path. "" when there is none. Directories outside the
+// project root are the host's, which the engine sees like the kernel here.
+std::string dotdot_through_missing_directory(const std::vector<std::string>& files,
+                                             const std::string& cwd,
+                                             const std::string& root) {
+  std::set<std::string> present;
+  const auto add_with_ancestors = [&](std::string dir) {
+    while (present.insert(dir).second && dir != "/") {
+      dir = util::dirname(dir);
+    }
+  };
+  add_with_ancestors(util::normalize_path(cwd));
+  std::vector<std::string> dotted;
+  for (const std::string& f : files) {
+    const std::string abs = f.front() == '/' ? f : util::join_path(cwd, f);
+    add_with_ancestors(util::dirname(util::normalize_path(abs)));
+    if (cancels_component(util::dirname(f))) {
+      dotted.push_back(f);
+    }
+  }
+  const auto inside_root = [&](const std::string& dir) {
+    return root == "/" || dir == root
+           || (dir.size() > root.size() && dir.compare(0, root.size(), root) == 0
+               && dir[root.size()] == '/');
+  };
+  for (const std::string& f : dotted) {
+    const std::string abs = f.front() == '/' ? f : util::join_path(cwd, f);
+    std::vector<std::string_view> stack;
+    for (const std::string_view part : util::split(abs, '/', true)) {
+      if (part == ".") {
+        continue;
+      }
+      if (part != "..") {
+        stack.push_back(part);
+        continue;
+      }
+      if (stack.empty()) {
+        continue;
+      }
+      std::string dir;
+      for (const std::string_view s : stack) {
+        dir.append("/").append(s);
+      }
+      if (inside_root(dir) && present.count(dir) == 0) {
+        return f;
+      }
+      stack.pop_back();
+    }
+  }
+  return "";
+}
+
 void note_once(std::string& fact, std::string text) {
   if (fact.empty()) {
     fact = std::move(text);
@@ -77,6 +133,24 @@ void note_once(std::string& fact, std::string text) {
 }
 
 } // namespace
+
+util::Status check_dotdot_directories(const std::vector<std::string>& files,
+                                      const std::string& cwd,
+                                      const std::vector<std::string>& env) {
+  std::string configured(env_lookup(env, "CCREX_PROJECT_ROOT"));
+  if (configured.empty()) {
+    configured = env_lookup(env, "RECC_PROJECT_ROOT");
+  }
+  const std::string f =
+      dotdot_through_missing_directory(files, cwd, find_project_root(cwd, configured));
+  if (!f.empty()) {
+    return local_compile_error("local_dotdot_directory",
+                               "a path goes through \"..\" after a directory that holds no "
+                               "input, which the remote side would not have: "
+                                   + f);
+  }
+  return {};
+}
 
 util::Error local_compile_error(std::string_view counter, const std::string& detail) {
   return util::unsupported(std::string(counter) + ": " + detail);
@@ -266,6 +340,7 @@ util::Result<Dependencies> DependencyFinder::find(const toolchain::ParsedCommand
       if (auto local = local_reason(scanned->facts, env, cmd.compiler_info.family)) {
         return *local;
       }
+      CCREX_TRY(check_dotdot_directories(scanned->files, cwd, env));
       Dependencies deps;
       deps.files = std::move(scanned->files);
       if (scanned->stats.size() == deps.files.size()) { // else not parallel: not trusted
@@ -280,6 +355,7 @@ util::Result<Dependencies> DependencyFinder::find(const toolchain::ParsedCommand
   if (auto local = local_reason(facts, env, cmd.compiler_info.family)) {
     return *local;
   }
+  CCREX_TRY(check_dotdot_directories(deps.files, cwd, env));
   deps.scanner_gave_up = gave_up;
   return deps;
 }

@@ -18,6 +18,10 @@
 //                             (or any, when the dependencies came from -M).
 //   local_symlink_dotdot      a path with ".." after a symlink: the kernel and a textual
 //                             mapping of the path disagree.
+//   local_dotdot_directory    a path with ".." after a directory of the project that holds
+//                             no input: the input root would not have it. The project root
+//                             is taken from CCREX_PROJECT_ROOT or the enclosing git work
+//                             tree (a root set only in a configuration file is not seen).
 //
 // Thread safety: find() may be called concurrently; the scanner's caches are shared.
 
@@ -78,6 +82,12 @@ private:
   depscan::ScanCache m_cache;
   depscan::CompilerProber m_prober;
 };
+
+// Fail with local_dotdot_directory when a file of `files` (spelled relative to `cwd`)
+// goes through ".." after a directory of the project that the input root will not hold.
+util::Status check_dotdot_directories(const std::vector<std::string>& files,
+                                      const std::string& cwd,
+                                      const std::vector<std::string>& env);
 
 // Return the error that sends a compile to run locally, counted as `counter`
 // ("local_time_macros"), with a human-readable `detail`.

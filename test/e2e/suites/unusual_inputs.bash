@@ -127,6 +127,20 @@ SRC
     same_as_plain $cc -Isym/.. -c y.c
     expect_stats local_symlink_dotdot=2
 
+    TEST "$cc: \"..\" after a directory that holds no input"
+    mkdir sub inc other
+    printf '#define WHERE 1\n' >inc/h.h
+    printf '#define WHERE 2\n' >other/h.h
+    printf '#include <h.h>\nint where(void) { return WHERE; }\n' >x.c
+    # Without sub/ on the remote side, sub/../inc would be skipped and other/h.h read.
+    same_as_plain $cc -Isub/../inc -Iother -c x.c
+    expect_stats local_dotdot_directory=1
+    # A directory that holds an input is there.
+    printf '#define SUB 1\n' >sub/s.h
+    printf '#include "sub/s.h"\n#include <h.h>\nint where(void) { return WHERE + SUB; }\n' >y.c
+    same_as_plain $cc -Isub/../inc -Iother -c y.c
+    expect_stats local_dotdot_directory=1 miss_executed=1
+
     TEST "$cc: trigraphs as the standard in effect defines them"
     printf '#define TRI 3\n' >tri.h
     printf '??=include "tri.h"\nint tri(void) { return TRI; }\n' >t.c
