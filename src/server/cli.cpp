@@ -68,7 +68,8 @@ Options:
   --allow-ac-updates     accept UpdateActionResult from every client (without it, and
                          without a token holding the write-ac role, only this server's own
                          executions enter the action cache)
-  --allow-insecure-listen  allow plaintext listening on addresses other than loopback
+  --allow-insecure-listen
+                         allow plaintext listening on addresses other than loopback
                          (without TLS, anyone on the network can use the server)
   --log-level LEVEL      error, warn, info (default) or debug; logs go to stderr
   --check                verify every stored blob against its digest and exit

@@ -91,5 +91,48 @@ TEST(ServerCli, RejectsBadApiVersionRanges) {
   EXPECT_FALSE(parse_cli({"--api-versions"})); // no value
 }
 
+TEST(ServerCli, SharedServerDefaultsAreStrict) {
+  auto o = parse_cli({});
+  ASSERT_TRUE(o);
+  EXPECT_FALSE(o->config.allow_ac_updates);
+  EXPECT_FALSE(o->config.allow_insecure_listen);
+  EXPECT_EQ(o->config.store_lock_wait.count(), 0);
+  EXPECT_TRUE(o->config.auth_tokens_file.empty());
+  // The library's defaults are the embedded server's: in-process, trusted.
+  const Config embedded;
+  EXPECT_TRUE(embedded.allow_ac_updates);
+  EXPECT_GT(embedded.store_lock_wait.count(), 0);
+}
+
+TEST(ServerCli, ParsesSecurityOptions) {
+  auto o = parse_cli({"--tls-cert",
+                      "/c.pem",
+                      "--tls-key=/k.pem",
+                      "--tls-client-ca",
+                      "/ca.pem",
+                      "--auth-tokens",
+                      "/tokens",
+                      "--allow-insecure-listen"});
+  ASSERT_TRUE(o) << o.error().message();
+  EXPECT_EQ(o->config.tls_cert_file, "/c.pem");
+  EXPECT_EQ(o->config.tls_key_file, "/k.pem");
+  EXPECT_EQ(o->config.tls_client_ca_file, "/ca.pem");
+  EXPECT_EQ(o->config.auth_tokens_file, "/tokens");
+  EXPECT_TRUE(o->config.allow_insecure_listen);
+  auto updates = parse_cli({"--allow-ac-updates"});
+  ASSERT_TRUE(updates);
+  EXPECT_TRUE(updates->config.allow_ac_updates);
+}
+
+TEST(ServerCli, RejectsInconsistentSecurityOptions) {
+  EXPECT_FALSE(parse_cli({"--tls-cert", "/c.pem"}));
+  EXPECT_FALSE(parse_cli({"--tls-key", "/k.pem"}));
+  EXPECT_FALSE(parse_cli({"--tls-client-ca", "/ca.pem"}));
+  EXPECT_FALSE(parse_cli({"--auth-tokens"}));
+  auto both = parse_cli({"--auth-tokens", "/tokens", "--allow-ac-updates"});
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().message().find("write-ac"), std::string::npos);
+}
+
 } // namespace
 } // namespace ccrex::server
