@@ -232,6 +232,11 @@ CompileReply CompileHandler::compile(const CompileRequest& request) {
     if (request.argv.empty()) {
       return run_locally("empty command line");
     }
+    if (request.cwd.empty() || request.cwd.front() != '/') {
+      // A client that cannot name its directory (longer than PATH_MAX, removed) compiles
+      // where it is; nothing here could resolve its relative paths.
+      return run_locally("working directory unknown");
+    }
     auto config = load_config(request.env);
     if (!config) {
       const std::string msg = "ccrex: invalid configuration: " + config.error().message() + "\n";

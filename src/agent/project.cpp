@@ -14,10 +14,11 @@ std::string find_project_root(const std::string& cwd, const std::string& configu
     if (util::path_exists(util::join_path(dir, ".git"))) {
       return dir;
     }
-    if (dir == "/") {
+    std::string parent = util::dirname(dir);
+    if (dir == "/" || parent == dir) {
       return util::normalize_path(cwd);
     }
-    dir = util::dirname(dir);
+    dir = std::move(parent);
   }
 }
 

@@ -103,11 +103,14 @@ AgentClientOptions agent_options(const std::string& self) {
 
 // Ask the agent to run the compile; return its exit code, or nothing to run locally.
 bool compile_via_agent(const std::string& self, const std::vector<std::string>& argv, int& code) {
+  const auto request = make_request(protocol::RequestKind::compile, argv);
+  if (request.cwd.empty()) {
+    return false; // no name for this directory (longer than PATH_MAX, or removed)
+  }
   auto sock = connect_or_start_agent(agent_options(self));
   if (!sock) {
     return false;
   }
-  const auto request = make_request(protocol::RequestKind::compile, argv);
   auto reply = exchange(sock->get(), request, {STDOUT_FILENO, STDERR_FILENO});
   if (!reply || reply->kind != protocol::ReplyKind::done) {
     return false;
@@ -150,11 +153,13 @@ pid_t read_agent_pid(const std::string& pid_file) {
 }
 
 // Wait (up to 30 s) until process `pid` has exited, so that `ccrex --stop-agent` returns
-// only once the agent has finished writing its files.
-void wait_for_exit(pid_t pid) {
-  for (int i = 0; pid > 0 && i < 3000 && (::kill(pid, 0) == 0 || errno == EPERM); ++i) {
+// only once the agent has finished writing its files. Return whether it has.
+bool wait_for_exit(pid_t pid) {
+  const auto alive = [pid] { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); };
+  for (int i = 0; i < 3000 && alive(); ++i) {
     ::usleep(10'000);
   }
+  return !alive();
 }
 
 int run_admin(const ClientCommand& command) {
@@ -178,8 +183,10 @@ int run_admin(const ClientCommand& command) {
       if (reply && reply->kind == protocol::ReplyKind::text) {
         write_all(STDOUT_FILENO, reply->out);
         write_all(STDERR_FILENO, reply->err);
-        if (stop) {
-          wait_for_exit(agent_pid);
+        if (stop && !wait_for_exit(agent_pid)) {
+          print_error("the agent (pid " + std::to_string(agent_pid)
+                      + ") did not stop within 30 seconds");
+          return 1;
         }
         return reply->exit_code;
       }

@@ -109,4 +109,22 @@ SUITE_client() {
   expect_same_file via_ccrex.o plain.o
   expect_missing "$CCREX_AGENT_DIR/agent.sock"
   expect_missing "$CCREX_AGENT_DIR/agent.pid"
+
+  TEST "a working directory longer than PATH_MAX: compiled where it is, no hang"
+  local deep=$TEST_DIR i
+  # 24 levels of 200 characters: over 4096, reached one relative step at a time.
+  local part
+  part=$(printf 'd%.0s' $(seq 200))
+  for i in $(seq 24); do
+    mkdir "$deep/$part" 2>/dev/null || (cd "$deep" && mkdir "$part") || true
+    cd "$part" || test_failed "cannot enter level $i"
+    deep=.
+  done
+  cp "$TEST_DIR/hello.c" .
+  pwd >/dev/null 2>&1 && [[ ${#PWD} -gt 4096 ]] || test_failed "the directory is not deep enough"
+  timeout 60 "$CCREX" gcc -c hello.c -o via_ccrex.o >"$TEST_DIR/stdout.txt" 2>"$TEST_DIR/stderr.txt" \
+    || test_failed "ccrex failed or hung: $(cat "$TEST_DIR/stderr.txt")"
+  gcc -c hello.c -o plain.o
+  cmp -s via_ccrex.o plain.o || test_failed "the object differs from gcc's"
+  cd "$TEST_DIR" || test_failed "cd back"
 }

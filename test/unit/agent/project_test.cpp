@@ -37,6 +37,16 @@ TEST(Project, SameRelativeLayoutGivesSamePaths) {
   EXPECT_EQ(one.input_path("../src/x.c"), two.input_path("../src/x.c"));
 }
 
+// A directory the client could not name (empty) or a relative one ends the search for
+// the project root instead of looping on ".".
+TEST(Project, RootSearchEndsWithoutAnAbsoluteDirectory) {
+  // (Run from a checkout, "./.git" may exist: then "." is the answer.)
+  for (const std::string cwd : {"", "some/relative/dir"}) {
+    const std::string root = find_project_root(cwd, "");
+    EXPECT_TRUE(root == util::normalize_path(cwd) || root == ".") << cwd << " -> " << root;
+  }
+}
+
 TEST(Project, RootTokenArguments) {
   const PathMapper m("/src/proj", "/src/proj/build");
   const std::string t(k_root_token);
