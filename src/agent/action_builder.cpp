@@ -64,21 +64,27 @@ bool args_mention_root(const std::vector<std::string>& args, const std::string& 
 // Whether the compiler records the build directory in its output (debug info's compile
 // directory, coverage data) unless a prefix map rewrites the cwd.
 bool records_location(const toolchain::ParsedCommand& cmd, const std::string& cwd) {
-  if (!cmd.generates_debug_info && !cmd.profile_arcs && !cmd.test_coverage) {
-    return false;
+  using toolchain::PrefixMapKind;
+  // Whether a prefix map of kind `kind` (or a file map, which covers every kind) hides cwd.
+  const auto mapped = [&](PrefixMapKind kind) {
+    return std::any_of(cmd.prefix_maps.begin(), cmd.prefix_maps.end(), [&](const auto& m) {
+      return (m.kind == kind || m.kind == PrefixMapKind::file) && !m.from.empty()
+             && cwd.compare(0, m.from.size(), m.from) == 0;
+    });
+  };
+  if ((cmd.generates_debug_info || cmd.profile_arcs || cmd.test_coverage)
+      && !mapped(PrefixMapKind::debug)) {
+    return true;
   }
-  return !std::any_of(cmd.prefix_maps.begin(), cmd.prefix_maps.end(), [&](const auto& m) {
-    return (m.kind == toolchain::PrefixMapKind::debug || m.kind == toolchain::PrefixMapKind::file)
-           && !m.from.empty() && cwd.compare(0, m.from.size(), m.from) == 0;
-  });
+  return cmd.coverage_mapping && !mapped(PrefixMapKind::coverage);
 }
 
 // Whether a compile that records its location, or names absolute paths of the project,
 // can run on an engine that stages elsewhere through the remapping wrapper: no coverage
-// and no split DWARF (they record paths the prefix map does not cover everywhere) and no
-// prefix map of the user's (two maps of one path do not chain).
+// (gcc's notes, clang's mapping) and no split DWARF (they record paths the prefix map does not
+// cover everywhere) and no prefix map of the user's (two maps of one path do not chain).
 bool can_remap(const toolchain::ParsedCommand& cmd) {
-  return !cmd.profile_arcs && !cmd.test_coverage && !cmd.split_dwarf_output
+  return !cmd.profile_arcs && !cmd.test_coverage && !cmd.coverage_mapping && !cmd.split_dwarf_output
          && cmd.prefix_maps.empty();
 }
 

@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <shared_mutex>
 #include <thread>
 
@@ -89,7 +90,17 @@ struct CompileHandler::Site {
   // store is never deleted under a running compile.
   std::shared_mutex in_use;
   std::deque<std::string> recent; // guarded by mutex
+  // Until then the store is taken to be held by another agent: compiles run locally at
+  // once instead of each waiting for its lock.
+  std::chrono::steady_clock::time_point store_busy_until; // guarded by mutex
 };
+
+namespace {
+// How long the agent waits for the store another agent holds (an agent that is stopping
+// hands it over within that), and how long it then leaves it alone.
+constexpr auto k_store_lock_wait = std::chrono::seconds(2);
+constexpr auto k_store_busy_backoff = std::chrono::seconds(30);
+} // namespace
 
 CompileHandler::CompileHandler() : m_local(std::make_unique<LocalCompiler>()) {}
 
@@ -114,16 +125,30 @@ util::Result<Backends> CompileHandler::backends(const Config& config,
   Site& s = site(config);
   const std::lock_guard lock(s.mutex);
   if (!s.stores) {
+    if (std::chrono::steady_clock::now() < s.store_busy_until) {
+      return util::Error(util::ErrorCode::unavailable,
+                         "the store in " + s.dir + " is held by another process");
+    }
     auto stores = std::make_shared<Stores>();
     server::Config sc;
     sc.cache_dir = util::join_path(s.dir, "store");
     sc.max_size = config.max_size;
-    CCREX_ASSIGN_OR_RETURN(stores->embedded, server::LocalServer::start(sc));
+    sc.store_lock_wait = k_store_lock_wait;
+    auto embedded = server::LocalServer::start(sc);
+    if (!embedded) {
+      s.store_busy_until = std::chrono::steady_clock::now() + k_store_busy_backoff;
+      CCREX_LOG_WARN("cannot open the store, compiles run locally for "
+                     << k_store_busy_backoff.count() << " s: " << embedded.error().message());
+      return embedded.error();
+    }
+    stores->embedded = std::move(embedded).value();
     stores->cache = std::make_unique<server::ActionCache>(stores->embedded->store());
     s.stores = std::move(stores);
   }
   Stores& st = *s.stores;
   const std::string key = config.remote + "|" + config.instance + "|" + config.tls_ca_file + "|"
+                          + config.tls_client_cert + "|" + config.tls_client_key + "|"
+                          + (config.allow_plaintext_credentials ? "plain|" : "")
                           + config.access_token + "|" + util::join(config.headers, ",");
   auto& exec = st.executors[key];
   if (!exec) {

@@ -178,6 +178,9 @@ struct ParsedCommand {
   bool profile_arcs = false;
   // True for --coverage/-ftest-coverage (a .gcno file is written).
   bool test_coverage = false;
+  // True for clang's -fcoverage-mapping: the object records the compile directory (unless
+  // a coverage or file prefix map rewrites it).
+  bool coverage_mapping = false;
   // The explicit colour setting (-f[no-]diagnostics-color, -f[no-]color-diagnostics), if any.
   std::optional<bool> color_diagnostics;
   // clang's -target/--target= value; empty when not given.

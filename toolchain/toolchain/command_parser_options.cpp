@@ -69,6 +69,7 @@ void Parser::handle_special(Arg& a) {
       {"-c", &Parser::on_compile},
       {"-fcolor-diagnostics", &Parser::on_color},
       {"-fcoverage-compilation-dir=", &Parser::on_compilation_dir},
+      {"-fcoverage-mapping", &Parser::on_coverage},
       {"-fcoverage-prefix-map=", &Parser::on_prefix_map},
       {"-fdebug-compilation-dir", &Parser::on_compilation_dir},
       {"-fdebug-compilation-dir=", &Parser::on_compilation_dir},
@@ -310,6 +311,9 @@ void Parser::on_compilation_dir(Arg& a) {
 void Parser::on_coverage(Arg& a) {
   if (a.name == "--coverage" || a.name == "-ftest-coverage") {
     m_out.test_coverage = true;
+  }
+  if (a.name == "-fcoverage-mapping") {
+    m_out.coverage_mapping = true;
   }
   // gcc's -fprofile-generate implies -fprofile-arcs; clang's is IR instrumentation whose
   // default output path is relative, so it does not depend on the compile directory.

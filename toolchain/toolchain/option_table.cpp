@@ -86,6 +86,7 @@ constexpr auto k_table = std::to_array<OptionInfo>({
     {"-fcompare-debug-second", k_hard | k_gcc},
     {"-fcompare-debug=", k_concat | k_hard | k_gcc},
     {"-fcoverage-compilation-dir=", k_concat | k_path | k_clang | k_special},
+    {"-fcoverage-mapping", k_clang | k_special},
     {"-fcoverage-prefix-map=", k_concat | k_clang | k_special},
     {"-fcxx-modules", k_hard | k_clang},
     {"-fdebug-compilation-dir", k_arg | k_path | k_clang | k_special},

@@ -40,7 +40,7 @@ protected:
                                   bool same_path = false,
                                   std::vector<std::string> deps = {"../src/a.c",
                                                                    "../include/h.h"}) {
-    cmd = toolchain::parse_command(argv, {toolchain::CompilerFamily::gcc, false}, {co.build(), {}});
+    cmd = toolchain::parse_command(argv, {family, false}, {co.build(), {}});
     EXPECT_TRUE(cmd.supported());
     dependencies.files = std::move(deps);
     paths = std::make_unique<PathMapper>(find_project_root(co.build(), ""), co.build());
@@ -49,6 +49,7 @@ protected:
   }
 
   Config config;
+  toolchain::CompilerFamily family = toolchain::CompilerFamily::gcc;
   toolchain::ToolchainId id;
   toolchain::ParsedCommand cmd;
   Dependencies dependencies;
@@ -191,6 +192,29 @@ TEST_F(ActionBuilder, DebugInfoMakesTheActionLocationDependent) {
   auto c = build(one, mapped);
   ASSERT_TRUE(c);
   EXPECT_FALSE(c->location_dependent);
+}
+
+// clang's coverage mapping records the compile directory like debug information does,
+// unless a coverage (or file) prefix map hides it; a debug prefix map does not.
+TEST_F(ActionBuilder, CoverageMappingIsLocationDependent) {
+  Checkout co;
+  family = toolchain::CompilerFamily::clang;
+  const std::vector<std::string> argv = {
+      "clang", "-fprofile-instr-generate", "-fcoverage-mapping", "-c", "../src/a.c"};
+  auto plain = build(co, argv, true);
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->location_dependent);
+  auto elsewhere = build(co, argv);
+  ASSERT_TRUE(elsewhere);
+  EXPECT_TRUE(elsewhere->location_dependent);
+  EXPECT_FALSE(elsewhere->remaps_root); // clang 14's file prefix map leaves coverage alone
+  for (const std::string map : {"-fdebug-prefix-map=", "-fcoverage-prefix-map="}) {
+    auto mapped = argv;
+    mapped.insert(mapped.begin() + 1, map + co.root() + "=.");
+    auto built = build(co, mapped, true);
+    ASSERT_TRUE(built) << map;
+    EXPECT_EQ(built->location_dependent, map == "-fdebug-prefix-map=") << map;
+  }
 }
 
 TEST_F(ActionBuilder, AbsolutePathsAreTokensUnlessStagedAtTheSamePath) {

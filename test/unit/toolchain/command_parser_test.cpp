@@ -334,6 +334,12 @@ TEST(CommandParser, CoverageFlags) {
   EXPECT_FALSE(p.coverage_notes_output);
   p = parse_command({"clang", "-c", "-fprofile-generate", "x.c"}, k_clang);
   EXPECT_FALSE(p.profile_arcs);
+  EXPECT_FALSE(p.coverage_mapping);
+  p = parse_command({"clang", "-c", "-fprofile-instr-generate", "-fcoverage-mapping", "x.c"},
+                    k_clang);
+  EXPECT_TRUE(p.supported());
+  EXPECT_TRUE(p.coverage_mapping);
+  EXPECT_FALSE(p.test_coverage);
 }
 
 TEST(CommandParser, ColorDiagnostics) {
