@@ -1,6 +1,7 @@
 // Fuzz the directive lexer. Besides not crashing, its output must be consistent with the
-// input: lines are in range and non-decreasing, the reported physical line holds the '#'
-// (or the '%' of "%:"), literal names contain no line break, and lexing is deterministic.
+// input: lines are in range and non-decreasing, the reported physical line of a directive
+// holds the '#' (or the '%' of "%:"), that of a time macro or trigraph holds its text, names
+// contain no line break, and lexing is deterministic.
 
 #include "depscan/directive_lexer.h"
 #include "fuzz_check.h"
@@ -41,12 +42,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(d.line >= previous_line);
     previous_line = d.line;
     const std::string_view line = lines[d.line - 1];
+    FUZZ_CHECK(directive_kind_name(d.kind).size() > 0);
+    FUZZ_CHECK(d.name.find('\n') == std::string::npos);
+    if (d.kind == DirectiveKind::time_macro || d.kind == DirectiveKind::trigraph) {
+      FUZZ_CHECK(line.find(d.name) != std::string_view::npos);
+    }
+    if (!is_include_kind(d.kind)) {
+      continue; // other markers may sit in a literal or comment that began on this line
+    }
     FUZZ_CHECK(line.find('#') != std::string_view::npos
                || line.find('%') != std::string_view::npos);
-    FUZZ_CHECK(directive_kind_name(d.kind).size() > 0);
-    if (!d.computed) {
-      FUZZ_CHECK(d.name.find('\n') == std::string::npos);
-    }
     // A directive needs at least "#include" or "%:import" worth of input.
     FUZZ_CHECK(text.size() >= 7);
   }
