@@ -1,5 +1,7 @@
 #include "agent/dep_file.h"
 
+#include "util/strings.h"
+
 #include <algorithm>
 
 namespace ccrex::agent {
@@ -139,18 +141,6 @@ bool needs_escape(std::string_view path) {
   return path.find_first_of(" \t\n#$\\") != std::string_view::npos;
 }
 
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  std::string out;
-  size_t at = 0;
-  for (size_t hit = text.find(from); hit != std::string::npos; hit = text.find(from, at)) {
-    out.append(text, at, hit - at);
-    out += to;
-    at = hit + from.size();
-  }
-  out.append(text, at, std::string::npos);
-  return out;
-}
-
 } // namespace
 
 util::Result<DepFile> parse_dep_file(std::string_view text) {
@@ -247,7 +237,7 @@ rewrite_dep_file(std::string_view text,
   for (auto* names : {&file.targets, &file.prerequisites}) {
     for (auto& name : *names) {
       for (const auto& [from, to] : roots) {
-        name = replace_all(std::move(name), from, to);
+        name = util::replace_all(name, from, to);
       }
     }
   }

@@ -76,18 +76,9 @@ void write_fd(int fd, const std::string& data) {
 
 std::string PathRewrite::apply(std::string text) const {
   for (const auto& [from, to] : pairs) {
-    if (from == to || from.empty()) {
-      continue;
+    if (from != to) {
+      text = util::replace_all(text, from, to);
     }
-    std::string out;
-    size_t at = 0;
-    for (size_t hit = text.find(from); hit != std::string::npos; hit = text.find(from, at)) {
-      out.append(text, at, hit - at);
-      out += to;
-      at = hit + from.size();
-    }
-    out.append(text, at, std::string::npos);
-    text = std::move(out);
   }
   return text;
 }

@@ -135,4 +135,19 @@ std::string shell_quote(std::string_view arg) {
   return out;
 }
 
+std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
+  if (from.empty()) {
+    return std::string(text);
+  }
+  std::string out;
+  size_t at = 0;
+  for (size_t hit = text.find(from); hit != std::string_view::npos; hit = text.find(from, at)) {
+    out.append(text.substr(at, hit - at));
+    out.append(to);
+    at = hit + from.size();
+  }
+  out.append(text.substr(at));
+  return out;
+}
+
 } // namespace ccrex::util

@@ -29,4 +29,7 @@ Result<bool> parse_bool(std::string_view text);
 // Quote `arg` for a POSIX shell if it needs quoting (for log and error messages only).
 std::string shell_quote(std::string_view arg);
 
+// Return `text` with every occurrence of `from` (not empty) replaced by `to`, left to right.
+std::string replace_all(std::string_view text, std::string_view from, std::string_view to);
+
 } // namespace ccrex::util

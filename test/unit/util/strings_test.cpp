@@ -12,6 +12,14 @@ TEST(Strings, SplitAndJoin) {
   EXPECT_EQ(trim("  x y\r\n"), "x y");
 }
 
+TEST(Strings, ReplaceAll) {
+  EXPECT_EQ(replace_all("/e/root/a.c /e/root/b.h", "/e/root", "/home/me"),
+            "/home/me/a.c /home/me/b.h");
+  EXPECT_EQ(replace_all("aaa", "aa", "b"), "ba");
+  EXPECT_EQ(replace_all("abc", "", "x"), "abc");
+  EXPECT_EQ(replace_all("", "a", "b"), "");
+}
+
 TEST(Strings, ParseSize) {
   EXPECT_EQ(*parse_size("100"), 100);
   EXPECT_EQ(*parse_size("5G"), 5LL << 30);
