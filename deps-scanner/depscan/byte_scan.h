@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #if defined(__SSE2__)
@@ -248,6 +250,52 @@ constexpr std::string_view trim_view(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
+}
+
+// A C++ raw string literal: where its '(' is, where its closing ')' is (the text's end
+// when it is not closed) and the position just past it.
+struct RawString {
+  size_t open = 0;
+  size_t end = 0;
+  size_t stop = 0;
+};
+
+// If `text[quote]` is the '"' of a raw string literal (an R, u8R, uR, UR or LR prefix right
+// before it, not part of a longer identifier, and a valid delimiter of at most 16
+// characters after it), describe it.
+inline std::optional<RawString> raw_string_at(std::string_view text, size_t quote) {
+  if (quote == 0 || text[quote - 1] != 'R') {
+    return std::nullopt;
+  }
+  size_t start = quote - 1;
+  if (start >= 2 && text[start - 1] == '8' && text[start - 2] == 'u') {
+    start -= 2;
+  } else if (start >= 1
+             && (text[start - 1] == 'u' || text[start - 1] == 'U' || text[start - 1] == 'L')) {
+    start -= 1;
+  }
+  if (start > 0 && is_ident_char(text[start - 1])) {
+    return std::nullopt;
+  }
+  size_t open = quote + 1;
+  while (open < text.size() && open - quote <= 17 && text[open] != '(') {
+    const char c = text[open];
+    if (c == ' ' || c == ')' || c == '\\' || c == '\t' || c == '\n' || c == '"') {
+      return std::nullopt;
+    }
+    ++open;
+  }
+  if (open >= text.size() || text[open] != '(') {
+    return std::nullopt;
+  }
+  std::string close = ")";
+  close.append(text.substr(quote + 1, open - quote - 1));
+  close.push_back('"');
+  const size_t end = text.find(close, open + 1);
+  if (end == std::string_view::npos) {
+    return RawString{open, text.size(), text.size()};
+  }
+  return RawString{open, end, end + close.size()};
 }
 
 } // namespace ccrex::depscan::bytes

@@ -363,40 +363,14 @@ void MarkerWalk::string_literal() {
 // m_pos is on '"'. If an R prefix (R, u8R, uR, UR, LR) precedes it and a valid delimiter
 // follows, consume the raw string, look inside it and return true.
 bool MarkerWalk::raw_string() {
-  if (m_pos == 0 || m_text[m_pos - 1] != 'R') {
+  const auto raw = raw_string_at(m_text, m_pos);
+  if (!raw) {
     return false;
   }
-  size_t start = m_pos - 1;
-  if (start >= 2 && m_text[start - 1] == '8' && m_text[start - 2] == 'u') {
-    start -= 2;
-  } else if (start >= 1
-             && (m_text[start - 1] == 'u' || m_text[start - 1] == 'U'
-                 || m_text[start - 1] == 'L')) {
-    start -= 1;
-  }
-  if (start > 0 && is_ident_char(m_text[start - 1])) {
-    return false;
-  }
-  size_t open = m_pos + 1;
-  while (open < m_text.size() && open - m_pos <= 17 && m_text[open] != '(') {
-    const char c = m_text[open];
-    if (c == ' ' || c == ')' || c == '\\' || c == '\t' || c == '\n' || c == '"') {
-      return false;
-    }
-    ++open;
-  }
-  if (at(open) != '(') {
-    return false;
-  }
-  std::string close = ")";
-  close.append(m_text.substr(m_pos + 1, open - m_pos - 1));
-  close.push_back('"');
-  size_t end = m_text.find(close, open + 1);
-  end = end == std::string_view::npos ? m_text.size() : end;
-  const std::string_view content = m_text.substr(open + 1, end - open - 1);
+  const std::string_view content = m_text.substr(raw->open + 1, raw->end - raw->open - 1);
   scan_text(content, m_line, false);
   m_line += count_newlines(content.data(), content.data() + content.size());
-  m_pos = std::min(end + close.size(), m_text.size());
+  m_pos = raw->stop;
   return true;
 }
 

@@ -164,40 +164,14 @@ void Lexer::skip_quoted(char quote) {
 // m_pos is on a '"'. If an R, u8R, uR, UR or LR prefix precedes it and a valid delimiter
 // follows, consume the whole raw string and return true.
 bool Lexer::try_skip_raw_string() {
-  if (m_pos == 0 || m_text[m_pos - 1] != 'R') {
+  const auto raw = raw_string_at(m_text, m_pos);
+  if (!raw) {
     return false;
   }
-  size_t start = m_pos - 1;
-  if (start >= 2 && m_text[start - 1] == '8' && m_text[start - 2] == 'u') {
-    start -= 2;
-  } else if (start >= 1
-             && (m_text[start - 1] == 'u' || m_text[start - 1] == 'U'
-                 || m_text[start - 1] == 'L')) {
-    start -= 1;
-  }
-  if (start > 0 && is_ident_char(m_text[start - 1])) {
-    return false;
-  }
-  size_t open = m_pos + 1;
-  while (open < m_text.size() && open - m_pos <= 17 && m_text[open] != '(') {
-    const char c = m_text[open];
-    if (c == ' ' || c == ')' || c == '\\' || c == '\t' || c == '\n' || c == '"') {
-      return false;
-    }
-    ++open;
-  }
-  if (at(open) != '(') {
-    return false;
-  }
-  std::string close = ")";
-  close.append(m_text.substr(m_pos + 1, open - m_pos - 1));
-  close.push_back('"');
-  const size_t end = m_text.find(close, open + 1);
-  const size_t stop = end == std::string_view::npos ? m_text.size() : end + close.size();
-  for (size_t i = m_pos; i < stop; ++i) {
+  for (size_t i = m_pos; i < raw->stop; ++i) {
     m_line += m_text[i] == '\n' ? 1 : 0;
   }
-  m_pos = stop;
+  m_pos = raw->stop;
   return true;
 }
 
