@@ -11,8 +11,8 @@ SUITE_cancel_PROBE() {
 
 SUITE_cancel_SETUP() {
   isolate_test
-  # About eight seconds of gcc -O2 here; the interrupt comes after one.
-  write_heavy_source heavy.c 800
+  # About five seconds of gcc -O2 here; the interrupt comes after one.
+  write_heavy_source heavy.c 500
 }
 
 # interrupt_compile SIGNAL [killed]: start `ccrex gcc -O2 -c heavy.c`, send SIGNAL to the
@@ -33,7 +33,7 @@ interrupt_compile() {
   if [[ ${2:-} == killed ]]; then
     wait_for 5 no_compiler_of heavy.c || test_failed "a compiler of heavy.c is still running"
   fi
-  local end=$((SECONDS + 12))
+  local end=$((SECONDS + 8))
   while ((SECONDS < end)); do
     [[ -e heavy.o ]] && test_failed "heavy.o was written after the interrupt"
     sleep 0.5

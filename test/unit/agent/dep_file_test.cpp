@@ -61,8 +61,8 @@ TEST_P(DepFileReal, CompilerLayoutsRoundTripAndRewriteExactly) {
   for (const std::vector<std::string>& extra :
        {std::vector<std::string>{}, std::vector<std::string>{"-MP"}}) {
     for (const std::string header : {"h.h", "with space.h", "hash#mark.h"}) {
-      for (size_t length : {20, 40, 55, 70, 90}) {
-        for (size_t other : {25, 48, 66}) {
+      for (size_t length : {20, 55, 90}) {
+        for (size_t other : {25, 66}) {
           util::TempDir one;
           util::TempDir two;
           const std::string a = make_tree(one, length, header);
@@ -84,7 +84,7 @@ TEST_P(DepFileReal, CompilerLayoutsRoundTripAndRewriteExactly) {
       }
     }
   }
-  EXPECT_EQ(checked, 90);
+  EXPECT_EQ(checked, 36);
 }
 
 INSTANTIATE_TEST_SUITE_P(Compilers,
