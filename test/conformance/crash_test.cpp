@@ -130,15 +130,19 @@ void execute_loop(const std::string& address, int seed, std::atomic<bool>& stop)
 TEST(Crash, KillNineDuringUploadsAndExecutionsLeavesNoTornBlob) {
   util::TempDir dir;
   const std::string cache = dir.path() + "/cache";
-  std::vector<v2::Digest> attempted[3];
+  // One list per uploading thread: threads never share one.
+  std::vector<v2::Digest> attempted[6];
   for (int round = 0; round < 3; ++round) {
     ServerProcess server({}, "127.0.0.1:0", cache);
     ASSERT_TRUE(server.ok()) << server.error();
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
     for (int t = 0; t < 2; ++t) {
-      threads.emplace_back(
-          hammer, server.address(), round * 10 + t, std::ref(stop), std::ref(attempted[round]));
+      threads.emplace_back(hammer,
+                           server.address(),
+                           round * 10 + t,
+                           std::ref(stop),
+                           std::ref(attempted[round * 2 + t]));
     }
     threads.emplace_back(execute_loop, server.address(), round, std::ref(stop));
     std::this_thread::sleep_for(std::chrono::milliseconds(400 + round * 300));
