@@ -252,6 +252,20 @@ constexpr std::string_view trim_view(std::string_view s) {
   return s;
 }
 
+// Return the length of a backslash-newline splice starting at `text[i]` (a backslash,
+// optional horizontal space as GCC and Clang accept with a warning, an optional CR, then
+// LF), or 0.
+inline size_t splice_length(std::string_view text, size_t i) {
+  if (i >= text.size() || text[i] != '\\') {
+    return 0;
+  }
+  size_t j = i + 1;
+  while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r')) {
+    ++j;
+  }
+  return j < text.size() && text[j] == '\n' ? j + 1 - i : 0;
+}
+
 // A C++ raw string literal: where its '(' is, where its closing ')' is (the text's end
 // when it is not closed) and the position just past it.
 struct RawString {

@@ -224,14 +224,7 @@ private:
 };
 
 size_t MarkerWalk::splice_length(size_t i) const {
-  if (at(i) != '\\') {
-    return 0;
-  }
-  size_t j = i + 1;
-  while (j < m_text.size() && (m_text[j] == ' ' || m_text[j] == '\t' || m_text[j] == '\r')) {
-    ++j;
-  }
-  return at(j) == '\n' ? j + 1 - i : 0;
+  return bytes::splice_length(m_text, i);
 }
 
 size_t MarkerWalk::skip_splices(size_t i) {

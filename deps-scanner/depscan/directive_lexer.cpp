@@ -57,14 +57,7 @@ private:
 // Return the length of a backslash-newline splice starting at `i` (a backslash, optional
 // horizontal space as GCC and Clang accept with a warning, an optional CR, then LF), or 0.
 size_t Lexer::splice_length(size_t i) const {
-  if (at(i) != '\\') {
-    return 0;
-  }
-  size_t j = i + 1;
-  while (j < m_text.size() && (m_text[j] == ' ' || m_text[j] == '\t' || m_text[j] == '\r')) {
-    ++j;
-  }
-  return at(j) == '\n' ? j + 1 - i : 0;
+  return bytes::splice_length(m_text, i);
 }
 
 // Return the first position at or after `i` that does not start a splice, counting lines.
