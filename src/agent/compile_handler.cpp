@@ -90,14 +90,15 @@ struct CompileHandler::Site {
   // store is never deleted under a running compile.
   std::shared_mutex in_use;
   std::deque<std::string> recent; // guarded by mutex
-  // Until then the store is taken to be held by another agent: compiles run locally at
-  // once instead of each waiting for its lock.
+  // Until then the store is taken to be held by a standalone server (which keeps its store
+  // to itself): compiles run locally at once instead of each waiting for its lock.
   std::chrono::steady_clock::time_point store_busy_until; // guarded by mutex
 };
 
 namespace {
-// How long the agent waits for the store another agent holds (an agent that is stopping
-// hands it over within that), and how long it then leaves it alone.
+// How long the agent waits for the store when a process holds it exclusively (another
+// agent cleaning up as it opens the store, or a standalone server), and how long it then
+// leaves it alone.
 constexpr auto k_store_lock_wait = std::chrono::seconds(2);
 constexpr auto k_store_busy_backoff = std::chrono::seconds(30);
 } // namespace
@@ -134,7 +135,8 @@ util::Result<Backends> CompileHandler::backends(const Config& config,
     sc.cache_dir = util::join_path(s.dir, "store");
     sc.max_size = config.max_size;
     sc.store_lock_wait = k_store_lock_wait;
-    auto embedded = server::LocalServer::start(sc);
+    // Other agents (of this user or of the group) may use the same store at once.
+    auto embedded = server::LocalServer::start(sc, {}, server::StoreLockMode::shared);
     if (!embedded) {
       s.store_busy_until = std::chrono::steady_clock::now() + k_store_busy_backoff;
       CCREX_LOG_WARN("cannot open the store, compiles run locally for "
@@ -308,8 +310,12 @@ AdminReply CompileHandler::admin(const std::vector<std::string>& args,
     const std::unique_lock exclusive(s.in_use); // wait for running compiles
     const std::lock_guard lock(s.mutex);
     s.stores.reset();
-    if (auto st = util::remove_all(util::join_path(s.dir, "store")); !st) {
-      return {"", "ccrex: " + st.error().message() + "\n", 1};
+    // Blobs and action results only: other agents sharing the store keep their work and
+    // temporary files, and the lock file they hold stays the one everybody locks.
+    for (const char* part : {"cas", "ac"}) {
+      if (auto st = util::remove_all(util::join_path(s.dir, "store/" + std::string(part))); !st) {
+        return {"", "ccrex: " + st.error().message() + "\n", 1};
+      }
     }
     return {"Cache cleared\n", "", 0};
   }

@@ -3,17 +3,71 @@
 #include "util/file.h"
 #include "util/strings.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <sstream>
+#include <thread>
 
 namespace ccrex::agent {
 namespace {
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+// A stalled holder of the lock (a stopped agent) must not stall the compiles of others.
+constexpr auto k_lock_wait = std::chrono::milliseconds(500);
+
+// The process's umask, read without changing it (other threads create files meanwhile).
+mode_t current_umask() {
+  if (auto status = util::read_file("/proc/self/status")) {
+    for (const auto l : util::split(*status, '\n', true)) {
+      if (l.rfind("Umask:", 0) == 0) {
+        unsigned long mask = 0;
+        const std::string digits(util::trim(l.substr(6)));
+        if (!digits.empty() && digits.find_first_not_of("01234567") == std::string::npos) {
+          mask = std::stoul(digits, nullptr, 8);
+          return static_cast<mode_t>(mask & 0777);
+        }
+      }
+    }
+  }
+  return 022;
 }
+
+// Take an flock on `path` for this scope, waiting at most k_lock_wait.
+class FileLock {
+public:
+  FileLock(const std::string& path, mode_t mode)
+      : m_fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode)) {
+    if (m_fd < 0) {
+      return;
+    }
+    // The mode given to open() went through the umask already; a file another user of
+    // the group created keeps its own.
+    const auto deadline = std::chrono::steady_clock::now() + k_lock_wait;
+    while (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+      if ((errno != EWOULDBLOCK && errno != EINTR)
+          || std::chrono::steady_clock::now() >= deadline) {
+        ::close(m_fd);
+        m_fd = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  ~FileLock() {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  bool held() const { return m_fd >= 0; }
+
+private:
+  int m_fd;
+};
 
 int64_t get(const std::map<std::string, int64_t>& c, const std::string& name) {
   const auto it = c.find(name);
@@ -42,55 +96,82 @@ void line(std::ostringstream& out, int indent, const std::string& label, int64_t
 
 } // namespace
 
-Stats::Stats(std::string path) : m_path(std::move(path)) {
-  auto text = util::read_file(m_path);
-  if (!text) {
-    return;
-  }
-  for (const auto l : util::split(*text, '\n', true)) {
+Stats::Stats(std::string path)
+    : m_path(std::move(path)),
+      m_lock_path(m_path + ".lock"),
+      m_file_mode(static_cast<mode_t>(0666 & ~current_umask())) {}
+
+std::map<std::string, int64_t> Stats::parse(std::string_view text) {
+  std::map<std::string, int64_t> counters;
+  for (const auto l : util::split(text, '\n', true)) {
     const size_t sp = l.find(' ');
-    if (sp == std::string_view::npos) {
+    if (sp == std::string_view::npos || sp == 0) {
       continue;
     }
     if (auto v = util::parse_int(l.substr(sp + 1))) {
-      m_counters[std::string(l.substr(0, sp))] = *v;
+      counters[std::string(l.substr(0, sp))] += *v;
     }
   }
+  return counters;
+}
+
+template <typename F>
+bool Stats::update_file(F update) {
+  (void)util::make_dirs(util::dirname(m_path), 0777); // less the umask
+  const FileLock lock(m_lock_path, m_file_mode);
+  if (!lock.held()) {
+    return false;
+  }
+  auto text = util::read_file(m_path);
+  std::map<std::string, int64_t> counters = text ? parse(*text) : std::map<std::string, int64_t>{};
+  update(counters);
+  std::string out;
+  for (const auto& [k, v] : counters) {
+    if (v != 0) {
+      out += k + " " + std::to_string(v) + "\n";
+    }
+  }
+  return static_cast<bool>(util::write_file_atomic(m_path, out, m_file_mode));
 }
 
 void Stats::add(const std::string& name, int64_t n) {
   const std::lock_guard lock(m_mutex);
-  m_counters[name] += n;
-  const int64_t now = now_ms();
-  if (now - m_last_save_ms >= 100) {
-    m_last_save_ms = now;
-    save_locked();
+  m_pending[name] += n;
+  save_pending_locked();
+}
+
+void Stats::save() {
+  const std::lock_guard lock(m_mutex);
+  save_pending_locked();
+}
+
+void Stats::save_pending_locked() {
+  const bool written = update_file([this](std::map<std::string, int64_t>& c) {
+    for (const auto& [k, v] : m_pending) {
+      c[k] += v;
+    }
+  });
+  if (written) {
+    m_pending.clear();
   }
 }
 
 std::map<std::string, int64_t> Stats::snapshot() {
   const std::lock_guard lock(m_mutex);
-  return m_counters;
+  auto text = util::read_file(m_path);
+  std::map<std::string, int64_t> counters = text ? parse(*text) : std::map<std::string, int64_t>{};
+  for (const auto& [k, v] : m_pending) {
+    counters[k] += v;
+  }
+  return counters;
 }
 
 void Stats::zero() {
   const std::lock_guard lock(m_mutex);
-  m_counters.clear();
-  save_locked();
-}
-
-void Stats::save() {
-  const std::lock_guard lock(m_mutex);
-  save_locked();
-}
-
-void Stats::save_locked() {
-  std::string text;
-  for (const auto& [k, v] : m_counters) {
-    text += k + " " + std::to_string(v) + "\n";
+  m_pending.clear();
+  if (!update_file([](std::map<std::string, int64_t>& c) { c.clear(); })) {
+    (void)util::remove_all(m_path); // no lock to be had: still leave no counts behind
   }
-  (void)util::make_dirs(util::dirname(m_path));
-  (void)util::write_file_atomic(m_path, text, 0644);
 }
 
 std::string Stats::format(const std::map<std::string, int64_t>& c) {

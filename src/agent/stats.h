@@ -1,30 +1,39 @@
 #pragma once
 
 // Stats: named counters of what the agent did with each compile (hits, misses, local
-// runs and their reasons), kept in memory and saved to `<cache_dir>/stats` as
-// "name value" lines (atomically replaced) so they survive agent restarts.
+// runs and their reasons), kept in `<cache_dir>/stats` as "name value" lines.
 //
-// Thread safety: all methods may be called concurrently.
+// Several agents (of one user or of a group) may count into one cache directory at once,
+// so the file is the only total: every add() reads it, adds and replaces it atomically
+// while holding an flock on `<cache_dir>/stats.lock` (a few microseconds), snapshot()
+// reads it, and zero() empties it, for every agent at once. When the file cannot be
+// updated (the lock stays held, the directory is read-only) the counts wait in memory and
+// go in with the next update; snapshot() includes them.
+//
+// Thread safety: all methods may be called concurrently, from any number of processes.
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace ccrex::agent {
 
 class Stats {
 public:
-  // Load counters from `path` if it exists.
+  // Count into the file `path` (created when missing).
   explicit Stats(std::string path);
 
-  // Add `n` to counter `name`, and save at most every 100 ms.
+  // Add `n` to counter `name` in the file.
   void add(const std::string& name, int64_t n = 1);
-  // Return a copy of all counters.
+  // Return every agent's counters: the file and what this one could not write yet.
   std::map<std::string, int64_t> snapshot();
-  // Reset every counter to zero and save.
+  // Reset every counter to zero, for every agent counting into the file.
   void zero();
-  // Write the counters to disk now.
+  // Write counts that are still waiting in memory (at exit).
   void save();
 
   // Return the human-readable summary printed by `ccrex -s`.
@@ -32,13 +41,22 @@ public:
   // Return "name value" lines of every counter (machine-readable `--print-stats`).
   static std::string format_raw(const std::map<std::string, int64_t>& counters);
 
+  // Parse "name value" lines; lines that are not such are ignored.
+  static std::map<std::string, int64_t> parse(std::string_view text);
+
 private:
-  void save_locked();
+  // Under the file lock, replace the file by `update(its counters)`. False when the lock
+  // or the file could not be had; nothing changed then.
+  template <typename F>
+  bool update_file(F update);
+  // Move m_pending into the file; kept when that fails.
+  void save_pending_locked();
 
   const std::string m_path;
-  std::mutex m_mutex;
-  std::map<std::string, int64_t> m_counters; // guarded by m_mutex
-  int64_t m_last_save_ms = 0;                // guarded by m_mutex
+  const std::string m_lock_path;
+  const mode_t m_file_mode;
+  std::mutex m_mutex;                       // one update of the file at a time per process
+  std::map<std::string, int64_t> m_pending; // not yet in the file; guarded by m_mutex
 };
 
 } // namespace ccrex::agent

@@ -45,17 +45,21 @@ BlobStore::BlobStore(std::string dir, int64_t max_size)
     : m_dir(std::move(dir)),
       m_max_size(max_size) {}
 
-util::Result<std::unique_ptr<BlobStore>> BlobStore::open(const std::string& dir, int64_t max_size) {
+util::Result<std::unique_ptr<BlobStore>>
+BlobStore::open(const std::string& dir, int64_t max_size, bool sole_user) {
   if (max_size <= 0) {
     return util::invalid_argument("store size cap must be positive");
   }
   std::unique_ptr<BlobStore> store(new BlobStore(util::normalize_path(dir), max_size));
   for (const char* sub : {"cas", "ac", "tmp"}) {
-    CCREX_TRY(util::make_dirs(util::join_path(store->m_dir, sub)));
+    // 0777 less the umask: with umask 002 a group shares the store (README).
+    CCREX_TRY(util::make_dirs(util::join_path(store->m_dir, sub), 0777));
   }
-  // Leftovers of writes interrupted by a crash: never visible as blobs, safe to delete.
+  // Leftovers of writes interrupted by a crash: never visible as blobs, safe to delete
+  // when no other process may be writing them right now.
+  store->m_sole_user = sole_user;
   const std::string tmp = util::join_path(store->m_dir, "tmp");
-  for (const auto& name : list_dir(tmp)) {
+  for (const auto& name : sole_user ? list_dir(tmp) : std::vector<std::string>{}) {
     (void)util::remove_all(util::join_path(tmp, name));
   }
   CCREX_TRY(store->load_index());
@@ -140,12 +144,26 @@ bool BlobStore::contains(const util::Digest& d) {
   if (d.size == 0 && d.hash == util::k_empty_sha256) {
     return true;
   }
-  const std::lock_guard lock(m_mutex);
-  const auto it = m_index.find(d.hash);
-  if (it == m_index.end() || it->second.size != d.size) {
+  {
+    const std::lock_guard lock(m_mutex);
+    const auto it = m_index.find(d.hash);
+    if (it != m_index.end()) {
+      if (it->second.size != d.size) {
+        return false;
+      }
+      touch_locked(it);
+      return true;
+    }
+  }
+  return adopt(d);
+}
+
+bool BlobStore::adopt(const util::Digest& d) {
+  struct stat st {};
+  if (::lstat(cas_path(d.hash).c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != d.size) {
     return false;
   }
-  touch_locked(it);
+  insert(d.hash, d.size);
   return true;
 }
 
@@ -168,6 +186,13 @@ util::Result<std::string> BlobStore::read(const util::Digest& d) {
   }
   auto data = util::read_file(cas_path(d.hash));
   if (!data) {
+    // Evicted by another process sharing the store: forget it here too.
+    const std::lock_guard lock(m_mutex);
+    if (const auto it = m_index.find(d.hash); it != m_index.end()) {
+      m_total -= it->second.size;
+      m_lru.erase(it->second.lru);
+      m_index.erase(it);
+    }
     return util::not_found("blob " + d.to_string() + " not in CAS (evicted)");
   }
   if (static_cast<int64_t>(data->size()) != d.size) {
@@ -249,7 +274,7 @@ util::Status BlobStore::put(const util::Digest& d, std::string_view data) {
 util::Status BlobStore::write_blob(const util::Digest& d, std::string_view data) {
   const std::string tmp = new_temp_path();
   const std::string dest = cas_path(d.hash);
-  CCREX_TRY(util::make_dirs(util::dirname(dest)));
+  CCREX_TRY(util::make_dirs(util::dirname(dest), 0777));
   // `tmp` is new and private to this call: write it in place, then one rename publishes it.
   auto written = util::write_new_file(tmp, data, 0444);
   if (!written && written.error().code() == util::ErrorCode::resource_exhausted) {
@@ -306,7 +331,7 @@ util::Status BlobStore::put_temp_file(const util::Digest& d, const std::string& 
 
 util::Status BlobStore::move_into_place(const util::Digest& d, const std::string& temp_path) {
   const std::string dest = cas_path(d.hash);
-  if (auto st = util::make_dirs(util::dirname(dest)); !st) {
+  if (auto st = util::make_dirs(util::dirname(dest), 0777); !st) {
     ::unlink(temp_path.c_str());
     return st;
   }
@@ -348,7 +373,7 @@ util::Status BlobStore::put_action_result(std::string_view instance,
                                           std::string_view action_hash,
                                           std::string_view serialized) {
   const std::string path = ac_path(instance, action_hash);
-  CCREX_TRY(note_write(util::make_dirs(util::dirname(path))));
+  CCREX_TRY(note_write(util::make_dirs(util::dirname(path), 0777)));
   return note_write(util::write_file_atomic(path, serialized, 0644));
 }
 

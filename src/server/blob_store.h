@@ -5,12 +5,20 @@
 // Layout under the cache directory:
 //   cas/ab/<hash>         blob content, mode 0444, named by its SHA-256
 //   ac/ab/<key>           serialized ActionResult for an action digest (per instance)
-//   tmp/                  in-progress writes; emptied at start-up
+//   tmp/                  in-progress writes; emptied at start-up by a process that has
+//                         the store to itself
 //
 // Every blob enters the store through a temporary file that is renamed into place after its
 // digest was verified, so a crash at any moment leaves either no blob or a complete, correct
 // one. The store keeps an in-memory LRU index of the CAS (rebuilt from the directory at
 // open) and evicts least recently used blobs when the total exceeds the size cap.
+//
+// Several processes may share one store (the agents' embedded servers, store_lock.h). A
+// blob another process added is found on disk when the index does not know it; a blob
+// another process evicted reads as not_found, and completeness checks turn that into a
+// cache miss. Blobs are immutable and renamed into place whole, so no process ever sees a
+// partial or wrong one. Each process caps the blobs it knows of, so a shared store may
+// exceed the cap by what the others added since it opened the store.
 //
 // Thread safety: all methods may be called concurrently from any thread.
 
@@ -34,9 +42,13 @@ namespace ccrex::server {
 class BlobStore {
 public:
   // Open (creating if needed) the store under `dir`, capped at `max_size` bytes of CAS
-  // content. Removes leftovers of interrupted writes and files whose name is not a valid
-  // hash.
-  static util::Result<std::unique_ptr<BlobStore>> open(const std::string& dir, int64_t max_size);
+  // content. Removes files whose name is not a valid hash and, when `sole_user` (no other
+  // process uses the store), leftovers of interrupted writes.
+  static util::Result<std::unique_ptr<BlobStore>>
+  open(const std::string& dir, int64_t max_size, bool sole_user = true);
+  // Whether the store was opened with no other process using it: only then are leftovers
+  // in it (temporary files, work directories) nobody's.
+  bool sole_user() const { return m_sole_user; }
 
   // Return whether the blob is present (the empty blob always is). Marks it recently used.
   bool contains(const util::Digest& d);
@@ -111,6 +123,8 @@ private:
   void insert(const std::string& hash, int64_t size);
   void touch_locked(std::unordered_map<std::string, Entry>::iterator it);
   void evict_locked();
+  // Index a blob another process sharing the store put there; false when it is absent.
+  bool adopt(const util::Digest& d);
   // Write `data` (verified) to a temp file and rename it to the blob's place in the CAS.
   util::Status write_blob(const util::Digest& d, std::string_view data);
   // Make `temp_path` read-only and rename it to the blob's place in the CAS.
@@ -118,6 +132,7 @@ private:
 
   const std::string m_dir;
   const int64_t m_max_size;
+  bool m_sole_user = true;
   std::mutex m_mutex;
   std::unordered_map<std::string, Entry> m_index; // guarded by m_mutex
   std::list<std::string> m_lru;                   // front = most recent; guarded by m_mutex

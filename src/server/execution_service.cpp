@@ -177,8 +177,10 @@ ExecutionService::Impl::Impl(const Config& cfg, BlobStore& blob_store, ActionCac
   if (m_config.platform.empty()) {
     m_config.platform = host_platform();
   }
-  // Work directories left behind by a crash are of no use to anyone.
-  if (auto st = remove_tree(m_runner.options().work_root); !st) {
+  // Work directories left behind by a crash are of no use to anyone; while other processes
+  // share the store, they may be theirs.
+  if (auto st = blob_store.sole_user() ? remove_tree(m_runner.options().work_root) : util::Status();
+      !st) {
     CCREX_LOG_WARN("execution: " << st.error().message());
   }
 }

@@ -165,8 +165,8 @@ LocalServer::~LocalServer() {
   shutdown();
 }
 
-util::Result<std::unique_ptr<LocalServer>> LocalServer::start(const Config& config,
-                                                              const ServiceOverrides& overrides) {
+util::Result<std::unique_ptr<LocalServer>>
+LocalServer::start(const Config& config, const ServiceOverrides& overrides, StoreLockMode store) {
   std::unique_ptr<LocalServer> srv(new LocalServer(config));
   Config& cfg = srv->m_config;
   if (cfg.workers <= 0) {
@@ -179,9 +179,12 @@ util::Result<std::unique_ptr<LocalServer>> LocalServer::start(const Config& conf
   CCREX_ASSIGN_OR_RETURN(auto tcp_creds, tcp_credentials(cfg));
   CCREX_ASSIGN_OR_RETURN(srv->m_access, Access::from_config(cfg));
   // Before anything in the store is touched: opening it cleans up temporary files.
-  CCREX_ASSIGN_OR_RETURN(auto lock, StoreLock::acquire(cfg.cache_dir, cfg.store_lock_wait));
+  CCREX_ASSIGN_OR_RETURN(auto lock, StoreLock::acquire(cfg.cache_dir, cfg.store_lock_wait, store));
   srv->m_lock = std::make_unique<StoreLock>(std::move(lock));
-  CCREX_ASSIGN_OR_RETURN(srv->m_store, BlobStore::open(cfg.cache_dir, cfg.max_size));
+  // Leftovers (temporary files, work directories) are removed only by a process that has
+  // the store to itself: with others sharing it they may be writes in progress.
+  CCREX_ASSIGN_OR_RETURN(srv->m_store,
+                         BlobStore::open(cfg.cache_dir, cfg.max_size, srv->m_lock->alone()));
   const Access& access = *srv->m_access;
   srv->m_action_cache = std::make_unique<ActionCache>(*srv->m_store);
   srv->m_cas = std::make_unique<CasService>(srv->m_config, *srv->m_store, access);
@@ -210,6 +213,9 @@ util::Result<std::unique_ptr<LocalServer>> LocalServer::start(const Config& conf
     return util::invalid_argument("a service override returned no service");
   }
   srv->m_fallback = std::make_unique<UnimplementedFallback>();
+  if (store == StoreLockMode::shared) {
+    CCREX_TRY(srv->m_lock->share()); // leftovers are gone: other agents may come in
+  }
 
   grpc::ServerBuilder builder;
   // Accept somewhat more than the advertised batch limit: lax clients count only blob bytes.

@@ -24,12 +24,14 @@
 // Security (see auth.h and config.h): start() refuses plaintext TCP listening beyond
 // loopback unless config.allow_insecure_listen, serves TLS on TCP addresses when a
 // certificate is configured (client certificates required with a client CA), holds the
-// store's lock (store_lock.h) for its whole life, and replaces an existing path given as
-// "unix:PATH" only when it is a socket nobody listens on.
+// store's lock (store_lock.h) for its whole life (shared when `store` says so: the agents'
+// embedded servers share one store, a standalone server keeps it to itself), and replaces
+// an existing path given as "unix:PATH" only when it is a socket nobody listens on.
 //
 // Thread safety: start() and shutdown() from one thread; the services are concurrent.
 
 #include "server/config.h"
+#include "server/store_lock.h"
 #include "util/result.h"
 
 #include <functional>
@@ -61,7 +63,6 @@ struct ServiceOverrides {
 class Access;
 class BlobStore;
 class ActionCache;
-class StoreLock;
 class CasService;
 class ByteStreamService;
 class CapabilitiesService;
@@ -72,9 +73,12 @@ class LocalServer {
 public:
   // Open the store, build the services and start listening on every address in
   // `config.listen` (at least one unless only in-process channels are wanted).
-  // `overrides` replaces default services (tests only).
-  static util::Result<std::unique_ptr<LocalServer>> start(const Config& config,
-                                                          const ServiceOverrides& overrides = {});
+  // `overrides` replaces default services (tests only). `store` says whether other
+  // processes may use the store at the same time (store_lock.h).
+  static util::Result<std::unique_ptr<LocalServer>>
+  start(const Config& config,
+        const ServiceOverrides& overrides = {},
+        StoreLockMode store = StoreLockMode::exclusive);
   ~LocalServer();
   LocalServer(const LocalServer&) = delete;
   LocalServer& operator=(const LocalServer&) = delete;
