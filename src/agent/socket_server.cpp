@@ -113,6 +113,43 @@ std::optional<uid_t> peer_uid(int fd) {
   return cred.uid;
 }
 
+// One client connection, from accept to reply. Until the reply, the heartbeat sends it a
+// `working` frame every keep-alive interval (protocol/messages.h), so its client can tell
+// a long compile from a stuck agent.
+class Connection {
+public:
+  explicit Connection(UniqueFd fd) : m_fd(std::move(fd)) {}
+
+  int fd() const { return m_fd.get(); }
+
+  // Send a `working` frame unless the reply is on its way. Never blocks: a client that
+  // does not read (it is not waiting for us any more) misses the frame; a frame that could
+  // be written only in part would corrupt the stream, so the connection is shut down then.
+  void keep_alive(const std::string& frame) {
+    const std::lock_guard lock(m_mutex);
+    if (m_replying) {
+      return;
+    }
+    if (auto sent = protocol::try_send_frame(m_fd.get(), frame); !sent) {
+      CCREX_LOG_DEBUG("keep-alive: " << sent.error().to_string());
+      if (sent.error().code() == util::ErrorCode::data_loss) {
+        ::shutdown(m_fd.get(), SHUT_RDWR);
+      }
+      m_replying = true; // the peer is gone or broken: no more frames
+    }
+  }
+  // From now on the worker writes the reply: no more keep-alive frames.
+  void start_reply() {
+    const std::lock_guard lock(m_mutex);
+    m_replying = true;
+  }
+
+private:
+  UniqueFd m_fd;
+  std::mutex m_mutex;
+  bool m_replying = false; // guarded by m_mutex
+};
+
 protocol::Reply run_locally(std::string reason) {
   protocol::Reply reply;
   reply.kind = protocol::ReplyKind::run_locally;
@@ -134,10 +171,16 @@ struct SocketServer::Impl {
 
   std::mutex mutex;
   std::condition_variable queue_cv;
-  std::deque<UniqueFd> queue;     // guarded by mutex
+  std::deque<std::shared_ptr<Connection>> queue; // guarded by mutex
+  // Every accepted connection not yet answered, queued or being served; guarded by mutex.
+  std::vector<std::shared_ptr<Connection>> live;
   bool draining = false;          // guarded by mutex
   std::optional<StopReason> stop; // guarded by mutex
   std::vector<std::thread> workers;
+  // Sends `working` frames to the live connections until heartbeat_stop.
+  std::thread heartbeat;
+  bool heartbeat_stop = false; // guarded by mutex
+  std::condition_variable heartbeat_cv;
 
   std::atomic<int> in_flight{0};
   std::atomic<Clock::rep> last_activity{Clock::now().time_since_epoch().count()};
@@ -163,7 +206,9 @@ struct SocketServer::Impl {
   util::Status open_socket();
   void accept_one();
   void worker_loop();
-  void serve(int fd);
+  void heartbeat_loop();
+  void stop_heartbeat();
+  void serve(Connection& connection);
   protocol::Reply answer(int fd, const protocol::Request& request, std::vector<UniqueFd>& fds);
   protocol::Reply
   answer_compile(int fd, const protocol::Request& request, std::vector<UniqueFd>& fds);
@@ -204,30 +249,66 @@ void SocketServer::Impl::accept_one() {
     return;
   }
   ++in_flight;
-  queue.push_back(std::move(fd));
+  auto connection = std::make_shared<Connection>(std::move(fd));
+  live.push_back(connection);
+  queue.push_back(std::move(connection));
   queue_cv.notify_one();
+}
+
+void SocketServer::Impl::heartbeat_loop() {
+  const std::string frame = [] {
+    protocol::Reply working;
+    working.kind = protocol::ReplyKind::working;
+    return protocol::encode_reply(working);
+  }();
+  std::unique_lock lock(mutex);
+  while (!heartbeat_cv.wait_for(
+      lock, protocol::k_keepalive_interval, [this] { return heartbeat_stop; })) {
+    const auto connections = live;
+    lock.unlock();
+    for (const auto& c : connections) {
+      c->keep_alive(frame);
+    }
+    lock.lock();
+  }
+}
+
+void SocketServer::Impl::stop_heartbeat() {
+  {
+    const std::lock_guard lock(mutex);
+    heartbeat_stop = true;
+  }
+  heartbeat_cv.notify_all();
+  if (heartbeat.joinable()) {
+    heartbeat.join();
+  }
 }
 
 void SocketServer::Impl::worker_loop() {
   while (true) {
-    UniqueFd fd;
+    std::shared_ptr<Connection> connection;
     {
       std::unique_lock lock(mutex);
       queue_cv.wait(lock, [&] { return draining || !queue.empty(); });
       if (queue.empty()) {
         return;
       }
-      fd = std::move(queue.front());
+      connection = std::move(queue.front());
       queue.pop_front();
     }
-    serve(fd.get());
-    fd.reset();
+    serve(*connection);
+    {
+      const std::lock_guard lock(mutex);
+      live.erase(std::find(live.begin(), live.end(), connection));
+    }
+    connection.reset(); // closes the socket once the heartbeat has let go of it too
     touch();
     --in_flight;
   }
 }
 
-void SocketServer::Impl::serve(int fd) {
+void SocketServer::Impl::serve(Connection& connection) {
+  const int fd = connection.fd();
   (void)protocol::set_receive_timeout(fd, k_request_timeout);
   auto frame = protocol::receive_frame(fd, k_compile_fds);
   if (!frame) {
@@ -245,6 +326,7 @@ void SocketServer::Impl::serve(int fd) {
     CCREX_LOG_WARN("malformed request: " << request.error().to_string());
     return;
   }
+  connection.start_reply();
   if (auto sent = protocol::send_frame(fd, protocol::encode_reply(reply)); !sent) {
     CCREX_LOG_DEBUG("could not reply: " << sent.error().to_string());
   }
@@ -359,6 +441,7 @@ SocketServer::~SocketServer() {
       t.join();
     }
   }
+  m_impl->stop_heartbeat();
   m_impl->release_socket();
 }
 
@@ -396,6 +479,7 @@ util::Status SocketServer::start() {
   for (size_t i = 0; i < threads; ++i) {
     m_impl->workers.emplace_back([this] { m_impl->worker_loop(); });
   }
+  m_impl->heartbeat = std::thread([this] { m_impl->heartbeat_loop(); });
   m_impl->touch();
   return {};
 }
@@ -447,6 +531,7 @@ StopReason SocketServer::run() {
     t.join();
   }
   s.workers.clear();
+  s.stop_heartbeat();
   return reason;
 }
 

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 
 extern char** environ; // NOLINT(readability-redundant-declaration)
@@ -72,6 +73,12 @@ bool recent_start_failure(const std::string& marker, std::chrono::milliseconds b
   ::clock_gettime(CLOCK_REALTIME, &now);
   const auto age = std::chrono::seconds(now.tv_sec - st.st_mtim.tv_sec);
   return age >= std::chrono::seconds(0) && age < backoff;
+}
+
+// Whether a socket operation failed because its SO_RCVTIMEO/SO_SNDTIMEO passed.
+bool timed_out(const util::Error& e) {
+  return e.message().find(std::strerror(EAGAIN))
+         != std::string::npos; // NOLINT(concurrency-mt-unsafe)
 }
 
 void mark_start_failure(const std::string& marker) {
@@ -157,15 +164,40 @@ util::Result<UniqueFd> connect_or_start_agent(const AgentClientOptions& options)
   return fd;
 }
 
-util::Result<protocol::Reply>
-exchange(int sock, const protocol::Request& request, const std::vector<int>& fds) {
-  CCREX_TRY(protocol::send_frame(sock, protocol::encode_request(request), fds));
-  CCREX_ASSIGN_OR_RETURN(auto frame, protocol::receive_frame(sock, 0));
-  if (frame.header.version != protocol::k_protocol_version) {
-    return util::Error(util::ErrorCode::failed_precondition,
-                       "agent speaks protocol version " + std::to_string(frame.header.version));
+util::Result<protocol::Reply> exchange(int sock,
+                                       const protocol::Request& request,
+                                       const std::vector<int>& fds,
+                                       std::chrono::milliseconds silence_limit) {
+  const auto silent = [&] {
+    return util::Error(util::ErrorCode::deadline_exceeded,
+                       "the agent made no progress for "
+                           + std::to_string(silence_limit.count() / 1000) + " s");
+  };
+  // A stuck agent does not read either: a large request must not block forever.
+  (void)protocol::set_send_timeout(sock, silence_limit);
+  if (auto sent = protocol::send_frame(sock, protocol::encode_request(request), fds); !sent) {
+    return timed_out(sent.error()) ? silent() : sent.error();
   }
-  return protocol::decode_reply_payload(frame.payload);
+  // Nothing arrives from a stuck agent; one that works says so every keep-alive interval.
+  (void)protocol::set_receive_timeout(sock, silence_limit);
+  while (true) {
+    CCREX_ASSIGN_OR_RETURN(const bool readable, protocol::wait_readable(sock, silence_limit));
+    if (!readable) {
+      return silent();
+    }
+    auto frame = protocol::receive_frame(sock, 0);
+    if (!frame) {
+      return timed_out(frame.error()) ? silent() : std::move(frame).error();
+    }
+    if (frame->header.version != protocol::k_protocol_version) {
+      return util::Error(util::ErrorCode::failed_precondition,
+                         "agent speaks protocol version " + std::to_string(frame->header.version));
+    }
+    CCREX_ASSIGN_OR_RETURN(auto reply, protocol::decode_reply_payload(frame->payload));
+    if (reply.kind != protocol::ReplyKind::working) {
+      return reply;
+    }
+  }
 }
 
 } // namespace ccrex::client

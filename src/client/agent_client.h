@@ -47,9 +47,14 @@ util::Result<protocol::UniqueFd> connect_or_start_agent(const AgentClientOptions
 // (not when it is ready); fails only when forking fails.
 util::Status spawn_detached(const std::string& agent_bin);
 
-// Send `request` with `fds` attached and read the reply. A reply in another protocol
-// version fails with failed_precondition.
+// Send `request` with `fds` attached and read the reply, skipping the agent's `working`
+// frames. A reply in another protocol version fails with failed_precondition; an agent
+// that sends nothing at all for `silence_limit` (nor reads the request) fails with
+// deadline_exceeded: it is stuck, however long a real compile may take.
 util::Result<protocol::Reply>
-exchange(int sock, const protocol::Request& request, const std::vector<int>& fds);
+exchange(int sock,
+         const protocol::Request& request,
+         const std::vector<int>& fds,
+         std::chrono::milliseconds silence_limit = protocol::k_silence_limit);
 
 } // namespace ccrex::client

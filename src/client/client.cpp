@@ -112,6 +112,12 @@ bool compile_via_agent(const std::string& self, const std::vector<std::string>& 
     return false;
   }
   auto reply = exchange(sock->get(), request, {STDOUT_FILENO, STDERR_FILENO});
+  if (!reply && reply.error().code() == util::ErrorCode::deadline_exceeded) {
+    // The one fault the user should hear of: every compile waits that long until the
+    // agent is restarted (`ccrex --stop-agent`, or kill it).
+    print_error(reply.error().message() + "; compiling locally");
+    return false;
+  }
   if (!reply || reply->kind != protocol::ReplyKind::done) {
     return false;
   }
@@ -192,6 +198,9 @@ int run_admin(const ClientCommand& command) {
       }
       last_error = reply ? util::Error(util::ErrorCode::unavailable, reply->reason)
                          : std::move(reply).error();
+      if (last_error.code() == util::ErrorCode::deadline_exceeded) {
+        break; // a stuck agent stays stuck: no point in waiting again
+      }
     } else {
       last_error = std::move(sock).error();
     }

@@ -144,6 +144,8 @@ std::string encode_reply(const Reply& reply) {
     w.str(reply.err);
     w.i32(reply.exit_code);
     break;
+  case ReplyKind::working:
+    break;
   }
   return std::move(w).frame();
 }
@@ -208,6 +210,9 @@ util::Result<Reply> decode_reply_payload(std::string_view payload) {
     CCREX_ASSIGN_OR_RETURN(reply.exit_code, r.i32());
     break;
   }
+  case static_cast<uint32_t>(ReplyKind::working):
+    reply.kind = ReplyKind::working;
+    break;
   default:
     return util::invalid_argument("unknown reply kind " + std::to_string(kind));
   }

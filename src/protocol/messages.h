@@ -18,6 +18,7 @@
 
 #include "util/result.h"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -26,8 +27,8 @@
 
 namespace ccrex::protocol {
 
-// Bump whenever the payload layout of any message changes.
-constexpr uint32_t k_protocol_version = 2;
+// Bump whenever the payload layout of any message changes. 3: the `working` reply.
+constexpr uint32_t k_protocol_version = 3;
 constexpr std::string_view k_magic = "CCRX";
 constexpr size_t k_header_size = 12;
 // Limits enforced by the decoders (and by readers before allocating).
@@ -64,7 +65,17 @@ enum class ReplyKind : uint32_t {
   run_locally = 2,
   // Answer to an admin request: the client prints `out` and `err` and exits with exit_code.
   text = 3,
+  // Not an answer: the agent is still working on the request. Sent every
+  // k_keepalive_interval from the moment the agent accepted the connection until the
+  // answer, any number of times; carries nothing.
+  working = 4,
 };
+
+// Liveness: an agent sends `working` this often while a request waits or runs, however
+// long the compile or remote execution takes; a client that hears nothing at all for
+// k_silence_limit takes the agent for stuck (stopped, deadlocked) and compiles itself.
+constexpr std::chrono::milliseconds k_keepalive_interval{1000};
+constexpr std::chrono::milliseconds k_silence_limit{5000};
 
 struct Reply {
   ReplyKind kind = ReplyKind::done;

@@ -3,10 +3,12 @@
 #include "util/file.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -128,14 +130,62 @@ util::Result<UniqueFd> listen_unix(const std::string& path, int backlog) {
   return fd;
 }
 
-util::Status set_receive_timeout(int fd, std::chrono::milliseconds timeout) {
+namespace {
+util::Status set_timeout(int fd, int option, std::chrono::milliseconds timeout) {
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
-    return util::errno_error("setsockopt(SO_RCVTIMEO)", errno);
+  if (::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof(tv)) != 0) {
+    return util::errno_error(
+        option == SO_RCVTIMEO ? "setsockopt(SO_RCVTIMEO)" : "setsockopt(SO_SNDTIMEO)", errno);
   }
   return {};
+}
+} // namespace
+
+util::Status set_receive_timeout(int fd, std::chrono::milliseconds timeout) {
+  return set_timeout(fd, SO_RCVTIMEO, timeout);
+}
+
+util::Status set_send_timeout(int fd, std::chrono::milliseconds timeout) {
+  return set_timeout(fd, SO_SNDTIMEO, timeout);
+}
+
+util::Result<bool> wait_readable(int fd, std::chrono::milliseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd p{fd, POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (n > 0) {
+      return true;
+    }
+    if (n == 0) {
+      return false;
+    }
+    if (errno != EINTR) {
+      return util::errno_error("poll", errno);
+    }
+  }
+}
+
+util::Result<bool> try_send_frame(int sock, std::string_view frame) {
+  ssize_t n = 0;
+  do {
+    n = ::send(sock, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    return false;
+  }
+  if (n < 0) {
+    return util::errno_error("writing to socket", errno);
+  }
+  if (static_cast<size_t>(n) != frame.size()) {
+    return util::Error(util::ErrorCode::data_loss, "frame written in part");
+  }
+  return true;
 }
 
 util::Status send_frame(int sock, std::string_view frame, const std::vector<int>& fds) {

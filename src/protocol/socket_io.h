@@ -55,6 +55,17 @@ util::Result<UniqueFd> listen_unix(const std::string& path, int backlog);
 
 // Make reads on `fd` fail with a timeout error after `timeout` without data (0 = never).
 util::Status set_receive_timeout(int fd, std::chrono::milliseconds timeout);
+// Make writes on `fd` fail with a timeout error after `timeout` without progress (0 = never).
+util::Status set_send_timeout(int fd, std::chrono::milliseconds timeout);
+
+// Wait until `fd` has something to read (data, end of file or an error): true, or false
+// when `timeout` passed first.
+util::Result<bool> wait_readable(int fd, std::chrono::milliseconds timeout);
+
+// Write the whole small `frame` now or not at all, without blocking: false when the socket
+// has no room (nothing written). A partial write (not expected for frames of a few bytes)
+// fails with data_loss (the stream is broken), a closed peer with another error.
+util::Result<bool> try_send_frame(int sock, std::string_view frame);
 
 // Write all of `frame` to `sock`; `fds` travel with the first bytes. Never raises SIGPIPE.
 util::Status send_frame(int sock, std::string_view frame, const std::vector<int>& fds = {});

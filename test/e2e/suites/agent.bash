@@ -92,6 +92,39 @@ SUITE_agent() {
   [[ -n $new_pid && $new_pid != "$pid" ]] || test_failed "no new agent after the old one died"
   process_alive "$new_pid" || test_failed "new agent not running"
 
+  TEST "a stopped agent: the compile finishes locally after the silence limit, with a note"
+  expect_exit 0 "$CCREX" gcc -c add.c -o first.o
+  pid=$(agent_pid)
+  kill -STOP "$pid"
+  start=$SECONDS
+  # `timeout` turns a client that waits for ever into a failure instead of a hung suite.
+  expect_exit 0 timeout 60 "$CCREX" gcc -c add.c -o add.o
+  elapsed=$((SECONDS - start))
+  kill -CONT "$pid"
+  ((elapsed <= 15)) || test_failed "the client waited $elapsed s for a stopped agent"
+  expect_same_file add.o plain.o
+  expect_equal "$(wc -l <stderr.txt)" 1 "lines on stderr"
+  expect_contains stderr.txt "ccrex: the agent made no progress for 5 s; compiling locally"
+
+  TEST "a compile longer than the silence limit through a healthy agent is not cut off"
+  mkdir slowbin
+  # gcc slowed down where it compiles (not where ccrex asks for its version).
+  cat >slowbin/gcc <<SH
+#!/bin/sh
+case " \$* " in *" -c "*) sleep 8 ;; esac
+exec $(command -v gcc) "\$@"
+SH
+  chmod +x slowbin/gcc
+  start=$SECONDS
+  expect_exit 0 "$CCREX" "$PWD/slowbin/gcc" -c add.c -o slow.o
+  ((SECONDS - start >= 7)) || test_failed "the slow compile took only $((SECONDS - start)) s"
+  expect_same_file slow.o plain.o
+  [[ ! -s stderr.txt ]] || test_failed "stderr: $(cat stderr.txt)"
+  expect_exit 0 "$CCREX" --print-stats
+  expect_contains stdout.txt "miss_executed	1"
+  grep -q 'fallback\|ran locally' "$CCREX_AGENT_DIR/agent.log" \
+    && test_failed "the slow compile did not go through the agent: $(cat "$CCREX_AGENT_DIR/agent.log")"
+
   if command -v python3 >/dev/null; then
     TEST "agent hangs up without replying: the client compiles locally"
     export CCREX_AGENT_BIN=/nonexistent
@@ -102,7 +135,7 @@ SUITE_agent() {
 
     TEST "malformed reply: the client compiles locally"
     export CCREX_AGENT_BIN=/nonexistent
-    start_fake_agent "b'CCRX\\x02\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x09\\x00\\x00\\x00'"
+    start_fake_agent "b'CCRX\\x03\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x09\\x00\\x00\\x00'"
     expect_exit 0 "$CCREX" gcc -c add.c -o add.o
     expect_same_file add.o plain.o
     wait "$FAKE_AGENT_PID"
@@ -117,7 +150,7 @@ SUITE_agent() {
     TEST "a \"done\" reply is taken as the compile's result"
     export CCREX_AGENT_BIN=/nonexistent
     # done with exit code 7: the client must not run the compiler.
-    start_fake_agent "b'CCRX\\x02\\x00\\x00\\x00\\x08\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x07\\x00\\x00\\x00'"
+    start_fake_agent "b'CCRX\\x03\\x00\\x00\\x00\\x08\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x07\\x00\\x00\\x00'"
     expect_exit 7 "$CCREX" gcc -c add.c -o add.o
     expect_missing add.o
     wait "$FAKE_AGENT_PID"

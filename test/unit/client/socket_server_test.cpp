@@ -239,6 +239,59 @@ TEST_F(SocketServerTest, MalformedRequestIsDroppedAndServerKeepsServing) {
   EXPECT_EQ(reply->kind, protocol::ReplyKind::run_locally);
 }
 
+TEST_F(SocketServerTest, SlowCompileIsKeptAliveUntilItsReply) {
+  m_handler.hold_until(2); // the only compile waits for the handler's 3 s timeout
+  start();
+  auto sock = client::connect_agent(m_client);
+  ASSERT_TRUE(sock);
+  ASSERT_TRUE(protocol::send_frame(sock->get(),
+                                   protocol::encode_request(compile_request({"cc", "local"})),
+                                   {STDOUT_FILENO, STDERR_FILENO}));
+  // `working` frames while the compile runs, then the answer.
+  int working = 0;
+  while (true) {
+    auto got = protocol::receive_frame(sock->get(), 0);
+    ASSERT_TRUE(got) << got.error().to_string();
+    auto reply = protocol::decode_reply_payload(got->payload);
+    ASSERT_TRUE(reply) << reply.error().to_string();
+    if (reply->kind != protocol::ReplyKind::working) {
+      EXPECT_EQ(reply->kind, protocol::ReplyKind::run_locally);
+      break;
+    }
+    ++working;
+  }
+  EXPECT_GE(working, 1);
+}
+
+TEST_F(SocketServerTest, ClientWaitsForACompileLongerThanItsSilenceLimit) {
+  m_handler.hold_until(2); // the only compile waits for the handler's 3 s timeout
+  start();
+  auto sock = client::connect_agent(m_client);
+  ASSERT_TRUE(sock);
+  auto reply = client::exchange(
+      sock->get(), compile_request({"cc", "local"}), {STDOUT_FILENO, STDERR_FILENO}, 1500ms);
+  ASSERT_TRUE(reply) << reply.error().to_string();
+  EXPECT_EQ(reply->kind, protocol::ReplyKind::run_locally);
+}
+
+TEST(AgentClient, AnAgentThatSaysNothingIsGivenUpOn) {
+  util::TempDir dir;
+  const std::string path = util::join_path(dir.path(), "sock");
+  // Listening, never accepting: the kernel takes the connection and the request, as for a
+  // stopped agent.
+  auto listener = protocol::listen_unix(path, 4);
+  ASSERT_TRUE(listener);
+  auto sock = protocol::connect_unix(path);
+  ASSERT_TRUE(sock);
+  protocol::Request r;
+  r.argv = {"cc", "-c", "a.c"};
+  r.cwd = "/";
+  auto reply = client::exchange(sock->get(), r, {}, 300ms);
+  ASSERT_FALSE(reply);
+  EXPECT_EQ(reply.error().code(), util::ErrorCode::deadline_exceeded);
+  EXPECT_NE(reply.error().message().find("made no progress"), std::string::npos);
+}
+
 TEST_F(SocketServerTest, IdleTimeoutStopsServer) {
   m_options.idle_timeout = 300ms;
   const auto begin = std::chrono::steady_clock::now();

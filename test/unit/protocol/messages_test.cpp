@@ -63,11 +63,22 @@ TEST(Messages, ReplyRoundTripEveryKind) {
   Reply local;
   local.kind = ReplyKind::run_locally;
   local.reason = "unsupported option -E";
-  for (const Reply& r : {done, local, text_reply()}) {
+  Reply working;
+  working.kind = ReplyKind::working;
+  for (const Reply& r : {done, local, text_reply(), working}) {
     auto decoded = decode_reply(encode_reply(r));
     ASSERT_TRUE(decoded) << decoded.error().to_string();
     EXPECT_EQ(*decoded, r);
   }
+}
+
+TEST(Messages, WorkingCarriesNothing) {
+  Reply working;
+  working.kind = ReplyKind::working;
+  EXPECT_EQ(encode_reply(working).size(), k_header_size + 4);
+  std::string trailing = encode_reply(working) + "x";
+  trailing[8] = 5; // payload size covers the extra byte
+  EXPECT_FALSE(decode_reply(trailing));
 }
 
 TEST(Messages, HeaderLayoutIsFixed) {
