@@ -2,6 +2,7 @@
 
 #include "reapi/digest.h"
 #include "server/output_collector.h"
+#include "server/process_tree.h"
 #include "server/stage_root.h"
 #include "server/staging.h"
 #include "util/file.h"
@@ -115,16 +116,39 @@ struct Execution {
   std::string root;
   std::string cwd;
   ExecuteResponse response;
+  // When the action's timeout ends (staging and running together).
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   reapi::v2::ExecutedActionMetadata& meta() {
     return *response.mutable_result()->mutable_execution_metadata();
   }
 };
 
-bool stage(BlobStore& store, const ActionRunnerOptions& options, Execution& ex) {
+grpc::StatusCode staging_code(util::ErrorCode code) {
+  switch (code) {
+  case util::ErrorCode::failed_precondition:
+    return grpc::StatusCode::FAILED_PRECONDITION;
+  case util::ErrorCode::deadline_exceeded:
+    return grpc::StatusCode::DEADLINE_EXCEEDED;
+  case util::ErrorCode::resource_exhausted:
+    return grpc::StatusCode::RESOURCE_EXHAUSTED;
+  case util::ErrorCode::cancelled:
+    return grpc::StatusCode::UNAVAILABLE;
+  default:
+    return grpc::StatusCode::INTERNAL;
+  }
+}
+
+bool stage(BlobStore& store,
+           const ActionRunnerOptions& options,
+           Execution& ex,
+           const std::atomic<bool>* cancel) {
   ex.meta().mutable_input_fetch_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
   StagingOptions staging;
   staging.hard_link_inputs = options.hard_link_inputs;
   staging.writable_paths = output_paths_from_root(ex.action.command, ex.action.outputs);
+  staging.deadline = ex.deadline;
+  staging.max_entries = options.max_input_entries;
+  staging.cancel = cancel;
   std::vector<reapi::v2::Digest> missing;
   if (::mkdir(ex.root.c_str(), 0755) != 0) {
     set_status(ex.response, grpc::StatusCode::INTERNAL, "cannot create " + ex.root);
@@ -133,14 +157,32 @@ bool stage(BlobStore& store, const ActionRunnerOptions& options, Execution& ex) 
   auto st = stage_input_tree(store, ex.action.input, ex.root, staging, missing);
   ex.meta().mutable_input_fetch_completed_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
   if (!st) {
-    const auto code = st.error().code() == util::ErrorCode::failed_precondition
-                          ? grpc::StatusCode::FAILED_PRECONDITION
-                          : grpc::StatusCode::INTERNAL;
-    set_status(ex.response, code, "staging the input root: " + st.error().message(), missing);
+    set_status(ex.response,
+               staging_code(st.error().code()),
+               "staging the input root: " + st.error().message(),
+               missing);
     return false;
   }
   create_output_parents(ex.cwd, ex.action.command, ex.action.outputs);
   return true;
+}
+
+// Fail when `program` (as resolve_program returned it) names no executable file: the PID
+// namespace wrapper would turn that into an exit code. Bare names were found in PATH.
+util::Status check_runnable(const std::string& program, const std::string& cwd) {
+  if (program.find('/') == std::string::npos) {
+    return {};
+  }
+  const std::string path = program.front() == '/' ? program : util::join_path(cwd, program);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return util::errno_error("cannot run '" + program + "'", errno);
+  }
+  if (!S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0) {
+    return util::Error(util::ErrorCode::failed_precondition,
+                       "cannot run '" + program + "': not an executable file");
+  }
+  return {};
 }
 
 // Run the command; return the subprocess result or set the response's status.
@@ -156,6 +198,13 @@ execute(Execution& ex, const std::string& store_dir, const std::atomic<bool>* ca
   opts.capture_output = false;
   opts.new_process_group = true;
   opts.timeout = ex.action.timeout;
+  if (ex.action.timeout.count() > 0) {
+    // Staging used part of the timeout; what is left is the command's (at least 1 ms, as
+    // zero would mean no limit).
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        ex.deadline - std::chrono::steady_clock::now());
+    opts.timeout = std::max(left, std::chrono::milliseconds(1));
+  }
   opts.cancel = cancel;
   auto program = resolve_program(opts.argv[0], ex.cwd, *opts.env);
   if (!program) {
@@ -163,6 +212,10 @@ execute(Execution& ex, const std::string& store_dir, const std::atomic<bool>* ca
     return std::nullopt;
   }
   opts.argv[0] = *program;
+  if (auto st = check_runnable(opts.argv[0], ex.cwd); !st) {
+    set_status(ex.response, grpc::StatusCode::FAILED_PRECONDITION, st.error().message());
+    return std::nullopt;
+  }
   auto stage_root = requested_stage_root(command, store_dir);
   if (!stage_root) {
     set_status(ex.response, grpc::StatusCode::INVALID_ARGUMENT, stage_root.error().message());
@@ -181,9 +234,17 @@ execute(Execution& ex, const std::string& store_dir, const std::atomic<bool>* ca
     }
     opts.argv = stage_root_argv(opts.argv, ex.root, *stage_root, command.working_directory());
   }
+  const std::string status_file = util::join_path(ex.work_dir, "status");
+  opts.argv = contained_argv(opts.argv, status_file);
   ex.meta().mutable_execution_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
   auto res = util::run_subprocess(opts);
   ex.meta().mutable_execution_completed_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
+  if (res && res->signal == 0) {
+    if (const int sig = contained_signal(status_file); sig != 0) {
+      res->signal = sig;
+      res->exit_code = 128 + sig;
+    }
+  }
   if (!res) {
     set_status(ex.response,
                grpc::StatusCode::FAILED_PRECONDITION,
@@ -215,8 +276,7 @@ void finish(BlobStore& store, Execution& ex, const util::SubprocessResult& res) 
     *field = *d;
   }
   if (res.cancelled) {
-    set_status(
-        ex.response, grpc::StatusCode::UNAVAILABLE, "execution aborted: server shutting down");
+    set_status(ex.response, grpc::StatusCode::UNAVAILABLE, "execution aborted (cancelled)");
   } else if (res.timed_out) {
     set_status(ex.response,
                grpc::StatusCode::DEADLINE_EXCEEDED,
@@ -259,7 +319,10 @@ ExecuteResponse ActionRunner::run(const PreparedAction& action,
       CCREX_LOG_WARN("execute: cannot remove " << ex.work_dir << ": " << st.error().message());
     }
   });
-  if (stage(m_store, m_options, ex)) {
+  if (action.timeout.count() > 0) {
+    ex.deadline = std::chrono::steady_clock::now() + action.timeout;
+  }
+  if (stage(m_store, m_options, ex, cancel)) {
     if (auto res = execute(ex, m_options.store_dir, cancel)) {
       finish(m_store, ex, *res);
     }

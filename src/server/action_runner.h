@@ -7,26 +7,31 @@
 //
 // Steps of run():
 //   1. stage the input root into a fresh directory <work_root>/<random>/root (staging.h);
+//      staging counts against the timeout and stops at max_input_entries;
 //   2. create the parent directories of every output; inputs that are outputs are staged as
 //      private writable copies and left in place, so a command that does not rewrite them
 //      reports them with their input content (choice documented here on purpose: deleting
 //      them would break commands that update a file in place);
 //   3. run Command.arguments with exactly Command.environment_variables, in
 //      root/working_directory, in a new process group, stdout/stderr to files, stdin from
-//      /dev/null, killed after PreparedAction::timeout. arguments[0] containing '/' is taken
-//      relative to the working directory (or absolute); a bare name is looked up in the
-//      Command's PATH (REAPI 2.3), relative PATH entries relative to the working directory;
+//      /dev/null, as the child of the first process of a PID namespace of its own
+//      (process_tree.h), killed after what is left of PreparedAction::timeout. arguments[0]
+//      containing '/' is taken relative to the working directory (or absolute); a bare name is
+//      looked up in the Command's PATH (REAPI 2.3), relative PATH entries relative to the working
+//      directory;
 //   4. store stdout, stderr and the outputs (output_collector.h), fill execution_metadata
 //      (worker name, timestamps of every phase);
 //   5. remove the work directory.
 //
 // The response's status is OK when the command ran to completion, whatever its exit code
 // (a signal gives exit code 128 + signal and a note in `message`). Otherwise:
-//   DEADLINE_EXCEEDED  the timeout fired; result carries the stdout/stderr produced so far;
+//   DEADLINE_EXCEEDED  the timeout fired (while staging or running); result carries the
+//                      stdout/stderr produced so far;
+//   RESOURCE_EXHAUSTED the input root stages to more than max_input_entries entries;
 //   FAILED_PRECONDITION  an input blob vanished (PreconditionFailure MISSING detail), the
 //                      program could not be found or started, or an output has the wrong
 //                      type;
-//   UNAVAILABLE        `cancel` became true (server shutting down);
+//   UNAVAILABLE        `cancel` became true (server shutting down, or nobody waits);
 //   INTERNAL           the worker itself failed (disk full, ...).
 // The runner never writes the ActionCache; the caller decides what is cached.
 //
@@ -51,6 +56,8 @@ struct ActionRunnerOptions {
   bool hard_link_inputs = true;
   // The server's store, which no CCREX_STAGE_ROOT may name (stage_root.h); "" for none.
   std::string store_dir;
+  // Most files, directories and symlinks one input root may stage to (0: no limit).
+  int64_t max_input_entries = 0;
 };
 
 class ActionRunner {

@@ -71,6 +71,23 @@ Options:
   --allow-insecure-listen
                          allow plaintext listening on addresses other than loopback
                          (without TLS, anyone on the network can use the server)
+  --max-queued N         actions waiting for a worker, in all (default 1024; 0: no
+                         bound); beyond it Execute answers RESOURCE_EXHAUSTED
+  --max-queued-per-client N
+                         the same per client address and instance (default 256)
+  --abandoned-grace SEC  cancel an execution nobody has waited for this long: dropped
+                         while queued, killed while running (default 5)
+  --max-input-entries N  files, directories and symlinks an input root may stage to
+                         (default 1000000)
+  --max-blob-size SIZE   largest blob accepted (default 1G, never above --max-size)
+  --stream-idle-timeout SEC
+                         end a ByteStream stream without a message for this long
+                         (default 60)
+  --partial-upload-expiry SEC
+                         delete an unfinished upload not continued for this long
+                         (default 300)
+  --max-streams-per-client N
+                         concurrent ByteStream streams per client address (default 64)
   --log-level LEVEL      error, warn, info (default) or debug; logs go to stderr
   --check                verify every stored blob against its digest and exit
   --help                 show this help
@@ -154,6 +171,33 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
     } else if (opt == "--api-versions") {
       CCREX_ASSIGN_OR_RETURN(auto v, next());
       CCREX_ASSIGN_OR_RETURN(out.config.api_versions, parse_api_versions(v));
+    } else if (opt == "--max-queued" || opt == "--max-queued-per-client"
+               || opt == "--max-streams-per-client") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
+      if (n < 0) {
+        return util::invalid_argument(opt + " must not be negative");
+      }
+      (opt == "--max-queued"              ? out.config.max_queued
+       : opt == "--max-queued-per-client" ? out.config.max_queued_per_client
+                                          : out.config.max_streams_per_client) =
+          static_cast<size_t>(n);
+    } else if (opt == "--max-input-entries") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_ASSIGN_OR_RETURN(out.config.max_input_entries, util::parse_int(v));
+    } else if (opt == "--max-blob-size") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_ASSIGN_OR_RETURN(out.config.max_blob_size, util::parse_size(v));
+    } else if (opt == "--abandoned-grace") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_ASSIGN_OR_RETURN(const auto sec, parse_seconds(v));
+      out.config.abandoned_grace = sec;
+    } else if (opt == "--stream-idle-timeout") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_ASSIGN_OR_RETURN(out.config.stream_idle_timeout, parse_seconds(v));
+    } else if (opt == "--partial-upload-expiry") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_ASSIGN_OR_RETURN(out.config.partial_upload_expiry, parse_seconds(v));
     } else if (opt == "--log-level") {
       CCREX_ASSIGN_OR_RETURN(out.log_level, next());
     } else {
@@ -168,6 +212,16 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
     for (auto& [name, values] : platform_overrides.platform) {
       out.config.platform[name] = values;
     }
+  }
+  for (const auto& [name, value] :
+       {std::pair{"--stream-idle-timeout", out.config.stream_idle_timeout},
+        std::pair{"--partial-upload-expiry", out.config.partial_upload_expiry}}) {
+    if (value.count() < 1) {
+      return util::invalid_argument(std::string(name) + " must be at least 1 second");
+    }
+  }
+  if (out.config.max_input_entries < 0 || out.config.abandoned_grace.count() < 0) {
+    return util::invalid_argument("--max-input-entries and --abandoned-grace must not be negative");
   }
   if (out.config.default_timeout > out.config.max_timeout) {
     return util::invalid_argument("--default-timeout is larger than --max-timeout");

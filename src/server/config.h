@@ -6,6 +6,7 @@
 #include "util/result.h"
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -56,6 +57,26 @@ struct Config {
   // How often an Execute/WaitExecution stream re-sends the current state of an operation
   // that did not change, so idle streams survive proxies and client deadlines.
   std::chrono::milliseconds operation_resend_interval{30000};
+  // Limits no client can exhaust (README "Security"); zero turns a bound off.
+  // Actions waiting for a worker, in all and per client (peer address and instance);
+  // beyond either, Execute answers RESOURCE_EXHAUSTED at once.
+  size_t max_queued = 1024;
+  size_t max_queued_per_client = 256;
+  // An operation nobody waits for (every Execute/WaitExecution stream gone) this long is
+  // cancelled: dropped while queued, its processes killed while running.
+  std::chrono::milliseconds abandoned_grace{5000};
+  // Files, directories and symlinks one input root may expand to when staged (shared
+  // subtrees count once per place they appear).
+  int64_t max_input_entries = 1000000;
+  // Largest blob accepted (a ByteStream Write declaring more is refused at once); never
+  // more than max_size.
+  int64_t max_blob_size = int64_t{1} << 30;
+  // A ByteStream stream without a message for this long is ended; a partial upload not
+  // continued for this long is deleted.
+  std::chrono::seconds stream_idle_timeout{60};
+  std::chrono::seconds partial_upload_expiry{300};
+  // Concurrent ByteStream streams per client (peer address).
+  size_t max_streams_per_client = 64;
   // REAPI versions advertised by GetCapabilities (deprecated = low) and honoured by
   // Execute: when the range stops at 2.0, only Command.output_files/output_directories are
   // read and output_paths is ignored; when it starts at 2.1 or later, only output_paths is

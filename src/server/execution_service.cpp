@@ -2,6 +2,7 @@
 
 #include "reapi/digest.h"
 #include "server/action_runner.h"
+#include "server/admission.h"
 #include "server/grpc_util.h"
 #include "server/staging.h"
 #include "server/tree_validation.h"
@@ -22,6 +23,7 @@
 #include <exception>
 #include <limits>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -49,6 +51,17 @@ struct OperationState {
   // Key under which identical requests join this execution while it runs; empty if none.
   std::string merge_key;
   SteadyClock::time_point finished_at;
+  // Streams (Execute and WaitExecution) watching the operation now; when the last one goes,
+  // `unwatched` is set with the time, and the janitor cancels the operation after the grace.
+  int watchers = 0;
+  bool unwatched = false;
+  SteadyClock::time_point unwatched_since;
+  // Set (once) to stop the action: it is dropped while queued and killed while running.
+  // Read by the runner without the mutex.
+  std::atomic<bool> cancel{false};
+  std::atomic<bool> abandoned{false};
+  // The queue slot of a queued action (admission.h); released when it starts or is dropped.
+  std::shared_ptr<AdmissionTicket> ticket;
 };
 
 // 128 random bits from the kernel's CSPRNG as 32 hex digits.
@@ -143,6 +156,13 @@ private:
                       grpc::ServerWriter<Operation>* writer,
                       OperationState& op,
                       uint64_t sent_version);
+  grpc::Status stream_watched(grpc::ServerContext* ctx,
+                              grpc::ServerWriter<Operation>* writer,
+                              OperationState& op,
+                              uint64_t sent_version);
+  // Cancel operations nobody has watched for config.abandoned_grace; runs until shutdown.
+  void janitor();
+  void abandon_locked(OperationState& op);
   bool try_cache(const std::string& instance, OperationState& op);
   void run_job(const std::shared_ptr<OperationState>& op,
                const std::shared_ptr<const PreparedAction>& action,
@@ -161,7 +181,9 @@ private:
   std::unordered_map<std::string, std::shared_ptr<OperationState>> m_operations; // m_mutex
   // Running mergeable operations by instance + action digest; guarded by m_mutex.
   std::unordered_map<std::string, std::shared_ptr<OperationState>> m_in_flight;
-  WorkerPool m_pool; // last: its threads use the members above
+  Admission m_admission;
+  WorkerPool m_pool;     // its threads use the members above
+  std::thread m_janitor; // last, for the same reason
 };
 
 ExecutionService::Impl::Impl(const Config& cfg, BlobStore& blob_store, ActionCache& action_cache)
@@ -170,10 +192,15 @@ ExecutionService::Impl::Impl(const Config& cfg, BlobStore& blob_store, ActionCac
       m_cache(action_cache),
       m_host(host_name()),
       m_runner(blob_store,
-               {util::join_path(cfg.cache_dir, "work"), m_host, ::geteuid() != 0, cfg.cache_dir}),
-      m_pool(cfg.workers > 0
-                 ? cfg.workers
-                 : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()))) {
+               {util::join_path(cfg.cache_dir, "work"),
+                m_host,
+                false, // inputs are copies: an action must not reach the store's files
+                cfg.cache_dir,
+                cfg.max_input_entries}),
+      m_admission(cfg.max_queued, cfg.max_queued_per_client),
+      m_pool(cfg.workers > 0 ? cfg.workers
+                             : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()))),
+      m_janitor([this] { janitor(); }) {
   if (m_config.platform.empty()) {
     m_config.platform = host_platform();
   }
@@ -257,6 +284,52 @@ void ExecutionService::Impl::purge_expired_locked() {
       it = m_operations.erase(it);
     } else {
       ++it;
+    }
+  }
+}
+
+grpc::Status ExecutionService::Impl::stream_watched(grpc::ServerContext* ctx,
+                                                    grpc::ServerWriter<Operation>* writer,
+                                                    OperationState& op,
+                                                    uint64_t sent_version) {
+  {
+    const std::lock_guard lock(m_mutex);
+    ++op.watchers;
+    op.unwatched = false;
+  }
+  auto status = stream(ctx, writer, op, sent_version);
+  const std::lock_guard lock(m_mutex);
+  if (--op.watchers == 0 && !op.done) {
+    op.unwatched = true;
+    op.unwatched_since = SteadyClock::now();
+  }
+  return status;
+}
+
+void ExecutionService::Impl::abandon_locked(OperationState& op) {
+  op.abandoned = true;
+  op.cancel = true;
+  if (!op.merge_key.empty()) {
+    m_in_flight.erase(op.merge_key); // new requests start afresh
+    op.merge_key.clear();
+  }
+  if (op.ticket) {
+    op.ticket->release();
+  }
+}
+
+void ExecutionService::Impl::janitor() {
+  std::unique_lock lock(m_mutex);
+  while (!m_stopping) {
+    m_changed.wait_for(lock, k_poll_interval);
+    const auto now = SteadyClock::now();
+    for (auto& [name, op] : m_operations) {
+      if (op->unwatched && !op->done && !op->abandoned
+          && now - op->unwatched_since >= m_config.abandoned_grace) {
+        CCREX_LOG_INFO("execute " << short_digest(op->action_digest) << ": nobody waits for "
+                                  << name << " any more, cancelling it");
+        abandon_locked(*op);
+      }
     }
   }
 }
@@ -346,7 +419,7 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
                                        check_cache);
   if (merged) {
     CCREX_LOG_DEBUG("execute " << short_digest(req.action_digest()) << ": joining " << op->name);
-    return stream(ctx, writer, *op, k_never_sent);
+    return stream_watched(ctx, writer, *op, k_never_sent);
   }
   uint64_t sent = k_never_sent;
   {
@@ -357,7 +430,20 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
     writer->Write(first); // a client gone already does not cancel the action
   }
   if (check_cache && try_cache(req.instance_name(), *op)) {
-    return stream(ctx, writer, *op, sent);
+    return stream_watched(ctx, writer, *op, sent);
+  }
+  std::string why;
+  auto ticket = m_admission.admit(peer_key(*ctx, req.instance_name()), why);
+  if (!ticket) {
+    CCREX_LOG_INFO("execute " << short_digest(req.action_digest()) << ": refused: " << why);
+    ExecuteResponse resp;
+    *resp.mutable_status() = make_rpc_status(grpc::StatusCode::RESOURCE_EXHAUSTED, why);
+    complete(*op, std::move(resp));
+    return {grpc::StatusCode::RESOURCE_EXHAUSTED, why};
+  }
+  {
+    const std::lock_guard lock(m_mutex);
+    op->ticket = ticket;
   }
   if (check_cache) {
     set_stage(*op, Stage::QUEUED);
@@ -373,7 +459,7 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
     complete(*op, std::move(resp));
     return {grpc::StatusCode::UNAVAILABLE, "server shutting down"};
   }
-  return stream(ctx, writer, *op, sent);
+  return stream_watched(ctx, writer, *op, sent);
 }
 
 void ExecutionService::Impl::run_job(const std::shared_ptr<OperationState>& op,
@@ -381,10 +467,29 @@ void ExecutionService::Impl::run_job(const std::shared_ptr<OperationState>& op,
                                      const std::string& instance,
                                      const google::protobuf::Timestamp& queued,
                                      int worker) {
+  if (op->ticket) {
+    op->ticket->release();
+  }
+  if (op->cancel || m_stopping) {
+    ExecuteResponse resp;
+    *resp.mutable_status() =
+        op->abandoned ? make_rpc_status(grpc::StatusCode::CANCELLED,
+                                        "nobody waited for the operation; dropped before it ran")
+                      : make_rpc_status(grpc::StatusCode::UNAVAILABLE, "server shutting down");
+    CCREX_LOG_INFO("execute " << short_digest(action->action_digest) << ": "
+                              << describe_outcome(resp));
+    complete(*op, std::move(resp));
+    return;
+  }
   set_stage(*op, Stage::EXECUTING);
   ExecuteResponse resp;
   try {
-    resp = m_runner.run(*action, &m_stopping);
+    resp = m_runner.run(*action, &op->cancel);
+    if (op->abandoned && resp.status().code() == grpc::StatusCode::UNAVAILABLE) {
+      *resp.mutable_status() =
+          make_rpc_status(grpc::StatusCode::CANCELLED,
+                          "nobody waited for the operation; its processes were killed");
+    }
   } catch (const std::exception& e) {
     // A bug must not leave the operation (and every stream watching it) hanging.
     *resp.mutable_status() =
@@ -421,12 +526,21 @@ grpc::Status ExecutionService::Impl::wait(grpc::ServerContext* ctx,
   if (!op) {
     return {grpc::StatusCode::NOT_FOUND, "unknown or expired operation '" + name + "'"};
   }
-  return stream(ctx, writer, *op, k_never_sent);
+  return stream_watched(ctx, writer, *op, k_never_sent);
 }
 
 void ExecutionService::Impl::shutdown() {
-  m_stopping = true;
+  {
+    const std::lock_guard lock(m_mutex);
+    m_stopping = true;
+    for (auto& [name, op] : m_operations) {
+      op->cancel = true;
+    }
+  }
   m_changed.notify_all();
+  if (m_janitor.joinable()) {
+    m_janitor.join();
+  }
   m_pool.shutdown();
 }
 

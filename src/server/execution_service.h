@@ -12,6 +12,13 @@
 // "[{instance}/]operations/{32 hex digits}", 128 bits from the kernel's CSPRNG, so one
 // client cannot guess another's operation.
 //
+// Limits (admission.h): an action that needs a worker takes a queue slot first; when the
+// server's or the caller's share is used up, Execute answers RESOURCE_EXHAUSTED at once.
+// Each operation counts the streams watching it; one that nobody watched for
+// config.abandoned_grace is cancelled (a queued action is dropped, a running one has its
+// processes killed) and ends with CANCELLED. Identical requests that share one operation
+// keep it alive while any of them waits.
+//
 // Access (auth.h): both calls need the execute role on the instance (for WaitExecution, the
 // instance the operation name starts with).
 //

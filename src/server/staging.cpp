@@ -22,7 +22,29 @@ struct StageContext {
   const InputTree& tree;
   const StagingOptions& options;
   std::vector<reapi::v2::Digest>& missing;
+  int64_t entries = 0;
 };
+
+// Count one more staged entry and check the limits of StagingOptions.
+util::Status count_entry(StageContext& ctx) {
+  ++ctx.entries;
+  const auto& o = ctx.options;
+  if (o.max_entries > 0 && ctx.entries > o.max_entries) {
+    return util::Error(util::ErrorCode::resource_exhausted,
+                       "the input root has more than " + std::to_string(o.max_entries)
+                           + " files, directories and symlinks (this server's limit)");
+  }
+  // The clock is read every 64 entries: cheap, and still well inside any timeout.
+  if ((ctx.entries & 63) == 0 && std::chrono::steady_clock::now() >= o.deadline) {
+    return util::Error(util::ErrorCode::deadline_exceeded,
+                       "the action's timeout expired while its input root was staged ("
+                           + std::to_string(ctx.entries) + " entries so far)");
+  }
+  if (o.cancel != nullptr && o.cancel->load()) {
+    return util::Error(util::ErrorCode::cancelled, "execution cancelled while staging");
+  }
+  return {};
+}
 
 bool is_writable_path(const StagingOptions& options, const std::string& rel) {
   return std::ranges::any_of(options.writable_paths, [&](const std::string& prefix) {
@@ -106,16 +128,19 @@ util::Status stage_directory(StageContext& ctx,
                              const std::string& path,
                              const std::string& rel) {
   for (const auto& file : dir.files()) {
+    CCREX_TRY(count_entry(ctx));
     CCREX_TRY(stage_file(
         ctx, file, util::join_path(path, file.name()), util::join_path(rel, file.name())));
   }
   for (const auto& link : dir.symlinks()) {
+    CCREX_TRY(count_entry(ctx));
     const std::string dest = util::join_path(path, link.name());
     if (::symlink(link.target().c_str(), dest.c_str()) != 0) {
       return util::errno_error("symlink " + dest, errno);
     }
   }
   for (const auto& sub : dir.directories()) {
+    CCREX_TRY(count_entry(ctx));
     const std::string dest = util::join_path(path, sub.name());
     if (::mkdir(dest.c_str(), 0755) != 0) {
       return util::errno_error("mkdir " + dest, errno);

@@ -23,6 +23,9 @@
 #include "server/tree_validation.h"
 #include "util/result.h"
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -35,6 +38,13 @@ struct StagingOptions {
   // Paths relative to the input root under which inputs must be private writable copies
   // (the outputs of the command). An empty string means the whole tree.
   std::vector<std::string> writable_paths;
+  // Staging stops with deadline_exceeded at this time (it counts against the action's
+  // timeout), with resource_exhausted after `max_entries` files, directories and symlinks
+  // (a shared subtree counts at every place it appears; 0: no cap), and with cancelled once
+  // `cancel` reads true.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  int64_t max_entries = 0;
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Return the input-root-relative paths of `command`'s outputs in the fields `fields`

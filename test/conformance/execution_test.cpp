@@ -377,10 +377,15 @@ TEST_F(Execution, IdenticalConcurrentRequestsShareOneExecution) {
             outs[0].response.result().stdout_digest().hash());
 }
 
+// The action reads its process id from /proc, which names it as this test sees it ($$ is
+// the id inside the action's own PID namespace).
 TEST_F(Execution, ShutdownKillsRunningActionsAndEndsStreams) {
   util::TempDir dir;
   const std::string pid_file = dir.path() + "/pid";
-  const auto digest = action(command({"sh", "-c", "echo $$ > " + pid_file + "; exec sleep 60"}));
+  const auto digest = action(
+      command({"sh",
+               "-c",
+               "read pid rest < /proc/self/stat; echo $pid > " + pid_file + "; exec sleep 60"}));
   v2::ExecuteRequest req;
   *req.mutable_action_digest() = digest;
   grpc::ClientContext ctx;

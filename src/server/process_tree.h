@@ -1,0 +1,35 @@
+#pragma once
+
+// Containing every process of an action, so that nothing it started outlives it.
+//
+// The runner starts each command below the first process of a new PID namespace
+// (`unshare --pid --fork --kill-child`, inside a user namespace mapping only the server's
+// own uid when the server is not root). When that first process exits, the kernel kills
+// every other process of the namespace (background jobs, daemons, processes that called
+// setsid() or double-forked) and `unshare` reports the exit only after they are all gone;
+// when the runner kills `unshare` (timeout, cancellation), --kill-child takes the namespace
+// down the same way. So outputs are hashed only once no process of the action can still
+// write them.
+//
+// Where PID namespaces are not available (probed once), commands run as before, in a
+// process group of their own that a timeout kills, and a warning is logged once.
+
+#include <string>
+#include <vector>
+
+namespace ccrex::server {
+
+// Return whether this machine lets the server create PID namespaces (probed once).
+bool pid_namespace_supported();
+
+// Return `argv` wrapped so that it runs as the child of the first process of a new PID
+// namespace, or `argv` unchanged when that is not supported. When the command dies of a
+// signal, the wrapper exits with 128 + N and writes N into `status_file` (a path the
+// caller owns and that does not exist yet).
+std::vector<std::string> contained_argv(const std::vector<std::string>& argv,
+                                        const std::string& status_file);
+
+// The signal `status_file` reports, or 0.
+int contained_signal(const std::string& status_file);
+
+} // namespace ccrex::server
