@@ -6,6 +6,8 @@
 #include "util/sha256.h"
 #include "util/strings.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <set>
 
@@ -55,28 +57,29 @@ bool under_any(const std::string& path, const std::vector<std::string>& dirs) {
   });
 }
 
+// Whether an argument names the project root or a path below it: the root followed by the
+// end of the argument or by a character that cannot continue its last component ("/" for a
+// path below it, "=" in a prefix map such as -fdebug-prefix-map=ROOT=., a separator of a
+// list). A prefix map that names the root applies only where the compile runs at the root.
 bool args_mention_root(const std::vector<std::string>& args, const std::string& root) {
   return std::any_of(args.begin() + 1, args.end(), [&](const std::string& a) {
-    return a.find(root + "/") != std::string::npos || a == root;
+    for (size_t at = a.find(root); at != std::string::npos; at = a.find(root, at + 1)) {
+      const size_t end = at + root.size();
+      if (end == a.size() || std::string_view("/=:,; \"'").find(a[end]) != std::string_view::npos) {
+        return true;
+      }
+    }
+    return false;
   });
 }
 
 // Whether the compiler records the build directory in its output (debug info's compile
-// directory, coverage data) unless a prefix map rewrites the cwd.
-bool records_location(const toolchain::ParsedCommand& cmd, const std::string& cwd) {
-  using toolchain::PrefixMapKind;
-  // Whether a prefix map of kind `kind` (or a file map, which covers every kind) hides cwd.
-  const auto mapped = [&](PrefixMapKind kind) {
-    return std::any_of(cmd.prefix_maps.begin(), cmd.prefix_maps.end(), [&](const auto& m) {
-      return (m.kind == kind || m.kind == PrefixMapKind::file) && !m.from.empty()
-             && cwd.compare(0, m.from.size(), m.from) == 0;
-    });
-  };
-  if ((cmd.generates_debug_info || cmd.profile_arcs || cmd.test_coverage)
-      && !mapped(PrefixMapKind::debug)) {
-    return true;
-  }
-  return cmd.coverage_mapping && !mapped(PrefixMapKind::coverage);
+// directory, coverage data, gcc's LTO bytecode). A prefix map of the user's does not make
+// such a compile movable: it rewrites the directory it names, so run anywhere else the
+// compile records that other directory unmapped.
+bool records_location(const toolchain::ParsedCommand& cmd) {
+  return cmd.gcc_lto || cmd.generates_debug_info || cmd.profile_arcs || cmd.test_coverage
+         || cmd.coverage_mapping;
 }
 
 // Whether a compile that records its location, or names absolute paths of the project,
@@ -85,7 +88,7 @@ bool records_location(const toolchain::ParsedCommand& cmd, const std::string& cw
 // cover everywhere) and no prefix map of the user's (two maps of one path do not chain).
 bool can_remap(const toolchain::ParsedCommand& cmd) {
   return !cmd.profile_arcs && !cmd.test_coverage && !cmd.coverage_mapping && !cmd.split_dwarf_output
-         && cmd.prefix_maps.empty();
+         && !cmd.gcc_lto && cmd.prefix_maps.empty();
 }
 
 // The shell line that runs the compiler (its "$@") on an engine that stages the input root
@@ -133,6 +136,7 @@ util::Status add_outputs(const ActionContext& ctx, BuiltAction& out) {
     if (remote.insert(rel).second) {
       ExpectedOutput o{rel, abs, required};
       o.kind = OutputKind::file;
+      o.in_place = abs == dep_file;
       if (out.remaps_root && abs == dep_file) {
         o.kind = ctx.command.compiler_info.family == toolchain::CompilerFamily::clang
                      ? OutputKind::clang_dependency_file
@@ -238,6 +242,9 @@ void add_environment(const ActionContext& ctx, const BuiltAction& built, v2::Com
   } else if (built.location_dependent) {
     vars.emplace_back(k_stage_root_env, ctx.paths.root());
   }
+  if (!built.logical_cwd.empty()) {
+    vars.emplace_back("PWD", built.logical_cwd); // the directory the output records
+  }
   std::sort(vars.begin(), vars.end());
   for (const auto& [k, v] : vars) {
     auto* e = command.add_environment_variables();
@@ -320,12 +327,33 @@ std::string root_token_argument(const std::string& arg, const PathMapper& paths)
          + (end == std::string::npos ? "" : tail.substr(end));
 }
 
+// The client's logical working directory: $PWD when it is absolute, differs from the
+// physical cwd and names the same directory (the test gcc's getpwd and clang make before
+// they record $PWD instead of getcwd()); empty otherwise.
+std::string logical_cwd(const std::vector<std::string>& env, const std::string& cwd) {
+  const std::string pwd = env_value(env, "PWD");
+  if (pwd.empty() || pwd.front() != '/' || pwd == cwd) {
+    return "";
+  }
+  struct stat a {};
+  struct stat b {};
+  if (::stat(pwd.c_str(), &a) != 0 || ::stat(cwd.c_str(), &b) != 0 || a.st_dev != b.st_dev
+      || a.st_ino != b.st_ino) {
+    return "";
+  }
+  return pwd;
+}
+
 util::Result<BuiltAction> build_action(const ActionContext& ctx, FileDigests& digests) {
   BuiltAction out;
   const auto& cmd = ctx.command;
   const bool abs_args = args_mention_root(cmd.args, ctx.paths.root());
-  out.location_dependent = records_location(cmd, ctx.paths.cwd()) || abs_args;
-  out.remaps_root = out.location_dependent && !ctx.same_path && can_remap(cmd);
+  out.location_dependent = records_location(cmd) || abs_args;
+  if (out.location_dependent) {
+    out.logical_cwd = logical_cwd(ctx.env, ctx.paths.cwd());
+  }
+  out.remaps_root =
+      out.location_dependent && !ctx.same_path && out.logical_cwd.empty() && can_remap(cmd);
 
   if (out.remaps_root) {
     for (const char* a : {"/bin/sh", "-c", k_remap_script, "ccrex-remap"}) {

@@ -67,6 +67,9 @@ struct ExpectedOutput {
   // result of exit code 0 without it is incomplete.
   bool required = false;
   OutputKind kind = OutputKind::file;
+  // Whether the compiler writes it in place (the dependency file: opened for writing, not
+  // replaced), so that an existing file keeps its permission bits.
+  bool in_place = false;
 };
 
 struct BuiltAction {
@@ -81,6 +84,10 @@ struct BuiltAction {
   // True when the Command runs the compiler through the remapping wrapper (a
   // location-dependent compile for an engine that stages elsewhere; see the file comment).
   bool remaps_root = false;
+  // The client's logical working directory ($PWD, reached through a symlink) when the
+  // compile is location-dependent and $PWD is not the physical cwd: the compiler records
+  // $PWD, which only a compile in the agent reproduces. It is part of the key.
+  std::string logical_cwd;
   // Inputs outside the project root that are not part of the compiler's built-in
   // directories (they must exist on the worker at the same path).
   std::vector<std::string> foreign_inputs;

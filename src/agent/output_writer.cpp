@@ -199,9 +199,19 @@ util::Status write_outputs(const v2::ActionResult& result,
       }
       data = std::move(local).value();
     }
+    mode_t mode = file_mode(f.is_executable(), umask);
+    struct stat existing {};
+    if (e.in_place && ::stat(e.local_path.c_str(), &existing) == 0 && S_ISREG(existing.st_mode)) {
+      // The compiler would open the existing file for writing: it keeps its mode, and a
+      // file the compiler may not write fails the compile (here: a local compile does).
+      if (::access(e.local_path.c_str(), W_OK) != 0) {
+        return util::errno_error("cannot write " + e.local_path, errno);
+      }
+      mode = existing.st_mode & 07777;
+    }
     const std::string temp = util::temp_sibling(e.local_path);
     CCREX_TRY(util::make_dirs(util::dirname(e.local_path)));
-    CCREX_TRY(util::write_new_file(temp, data, file_mode(f.is_executable(), umask)));
+    CCREX_TRY(util::write_new_file(temp, data, mode));
     staged.push_back({temp, e.local_path});
   }
   for (const auto& s : staged) {

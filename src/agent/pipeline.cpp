@@ -441,6 +441,14 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
                            "compiled locally: the engine offers no remote execution",
                            "cache_only_no_execution"});
   }
+  if (!built->logical_cwd.empty()) {
+    return run_cache_only(step,
+                          {may_upload,
+                           "miss_cache_only",
+                           "compiled locally: the object records the logical working directory "
+                               + built->logical_cwd + " (a symlink to the physical one)",
+                           "cache_only_location"});
+  }
   if (built->location_dependent && !same_path && !built->remaps_root) {
     return run_cache_only(step,
                           {may_upload,

@@ -55,6 +55,10 @@ size_t Parser::parse_one(size_t i) {
       update_debug_level(arg);
     } else if (arg.starts_with("-d")) {
       check_debug_dump(arg);
+    } else if (arg == "-flto" || arg.starts_with("-flto=")) {
+      m_lto = true;
+    } else if (arg == "-fno-lto") {
+      m_lto = false;
     }
     m_out.compiler_args.push_back(arg);
     return i + 1;
@@ -201,7 +205,8 @@ void Parser::check_debug_dump(std::string_view arg) {
 }
 
 void Parser::finish() {
-  m_out.generates_debug_info = m_generates_debug;
+  m_out.generates_debug_info = m_generates_debug || m_assembler_debug;
+  m_out.gcc_lto = m_lto && m_out.compiler_info.family == CompilerFamily::gcc;
   if (m_want_dependencies_only && !m_out.unsupported) {
     fail(UnsupportedReason::dependencies_only, "-M/-MM without compiling");
   }

@@ -170,7 +170,8 @@ struct ParsedCommand {
   std::vector<PrefixMap> prefix_maps;
   // clang's -fdebug-compilation-dir/-ffile-compilation-dir, when given.
   std::optional<std::string> debug_compilation_dir;
-  // True when debug info is generated (-g, -g1..3, -ggdb, -gdwarf-N, ...; last -g0 wins).
+  // True when debug info is generated (-g, -g1..3, -ggdb, -gdwarf-N, ...; last -g0 wins;
+  // or asked of the assembler with -Wa,-g, -Wa,--gdwarf-N, ...).
   // Debug info records the compile directory (DW_AT_comp_dir) unless it is remapped.
   bool generates_debug_info = false;
   // True for --coverage/-fprofile-arcs/-fprofile-generate: the object embeds the absolute
@@ -181,6 +182,9 @@ struct ParsedCommand {
   // True for clang's -fcoverage-mapping: the object records the compile directory (unless
   // a coverage or file prefix map rewrites it).
   bool coverage_mapping = false;
+  // True for gcc's -flto (-flto=N, -flto=auto, ...; a later -fno-lto turns it off): gcc's
+  // LTO bytecode records the compile directory, and no prefix map rewrites it.
+  bool gcc_lto = false;
   // The explicit colour setting (-f[no-]diagnostics-color, -f[no-]color-diagnostics), if any.
   std::optional<bool> color_diagnostics;
   // clang's -target/--target= value; empty when not given.

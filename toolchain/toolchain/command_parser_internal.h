@@ -92,6 +92,10 @@ private:
   bool m_x_active = false;
   std::optional<Language> m_x_language;
   bool m_generates_debug = false;
+  // -flto (any form) seen and not turned off by a later -fno-lto.
+  bool m_lto = false;
+  // Debug information asked of the assembler (-Wa,-g, -Wa,--gdwarf-5, ...).
+  bool m_assembler_debug = false;
   // -MD/-MMD (or -Wp,-MD,path) seen, and the -MF (or -Wp) path.
   bool m_dependency_output = false;
   std::string m_dependency_path;

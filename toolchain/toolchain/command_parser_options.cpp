@@ -199,6 +199,12 @@ void Parser::check_assembler_option(std::string_view option) {
       || option.starts_with("-o") || option.starts_with("@")) {
     fail(UnsupportedReason::too_hard_option, "assembler option " + std::string(option));
   }
+  // The assembler's own debug information (-g, --gen-debug, --gdwarf-N, ...) records the
+  // directory it runs in, like the compiler's.
+  if (option == "-g" || option == "--gen-debug" || option.starts_with("--gdwarf")
+      || option.starts_with("-gdwarf") || option.starts_with("--gstabs")) {
+    m_assembler_debug = true;
+  }
 }
 
 void Parser::on_assembler_passthrough(Arg& a) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace ccrex::agent {
@@ -186,16 +188,69 @@ TEST_F(ActionBuilder, DebugInfoMakesTheActionLocationDependent) {
     EXPECT_TRUE(built->location_dependent) << extra;
     EXPECT_FALSE(built->remaps_root) << extra;
   }
-  // A prefix map that hides the directory makes it shareable again.
-  auto mapped = argv;
-  mapped.insert(mapped.begin() + 1, "-fdebug-prefix-map=" + one.root() + "=.");
-  auto c = build(one, mapped);
-  ASSERT_TRUE(c);
-  EXPECT_FALSE(c->location_dependent);
+  // A prefix map of the user's rewrites the directory it names; staged anywhere else the
+  // compile would record that other directory, so the compile stays at its place. A map of
+  // a directory above the root as well.
+  for (const std::string& from : {one.root(), util::dirname(one.root())}) {
+    auto mapped = argv;
+    mapped.insert(mapped.begin() + 1, "-fdebug-prefix-map=" + from + "=.");
+    auto c = build(one, mapped, true);
+    ASSERT_TRUE(c);
+    EXPECT_TRUE(c->location_dependent) << from;
+    EXPECT_EQ(env_of(c->command, "CCREX_STAGE_ROOT"), one.root());
+  }
+  // gcc's LTO bytecode records the directory too, whatever the prefix maps say.
+  auto lto = std::vector<std::string>{"gcc", "-flto", "-c", "../src/a.c", "-o", "a.o"};
+  auto l = build(one, lto, true);
+  ASSERT_TRUE(l);
+  EXPECT_TRUE(l->location_dependent);
 }
 
-// clang's coverage mapping records the compile directory like debug information does,
-// unless a coverage (or file) prefix map hides it; a debug prefix map does not.
+// A working directory entered through a symlink: gcc and clang record $PWD, so a
+// location-dependent compile carries it (in its key) and says so; others ignore it.
+TEST_F(ActionBuilder, LogicalWorkingDirectoryIsRecorded) {
+  Checkout co;
+  util::TempDir links;
+  const std::string link = links.path() + "/link";
+  ASSERT_EQ(::symlink(co.build().c_str(), link.c_str()), 0);
+  const std::vector<std::string> g = {"gcc", "-g", "-c", "../src/a.c", "-o", "a.o"};
+  env.push_back("PWD=" + link);
+  auto logical = build(co, g, true);
+  ASSERT_TRUE(logical);
+  EXPECT_EQ(logical->logical_cwd, link);
+  EXPECT_EQ(env_of(logical->command, "PWD"), link);
+  EXPECT_FALSE(logical->remaps_root);
+  auto without_g = build(co, {"gcc", "-c", "../src/a.c", "-o", "a.o"}, true);
+  ASSERT_TRUE(without_g);
+  EXPECT_EQ(without_g->logical_cwd, "");
+  EXPECT_EQ(env_of(without_g->command, "PWD"), "<unset>");
+  // $PWD naming the physical directory, or another directory, is no logical directory.
+  for (const std::string& pwd : {co.build(), co.root()}) {
+    env.back() = "PWD=" + pwd;
+    auto physical = build(co, g, true);
+    ASSERT_TRUE(physical);
+    EXPECT_EQ(physical->logical_cwd, "") << pwd;
+    EXPECT_NE(physical->action_digest.hash(), logical->action_digest.hash());
+  }
+}
+
+// An argument that names the project root itself (not only a path below it) ties the
+// compile to its place: -I<root>, a prefix map of the root.
+TEST_F(ActionBuilder, ArgumentNamingTheRootIsLocationDependent) {
+  Checkout co;
+  for (const std::string& arg : {"-I" + co.root(), "-fmacro-prefix-map=" + co.root() + "=."}) {
+    auto built = build(co, {"gcc", arg, "-c", "../src/a.c", "-o", "a.o"}, true);
+    ASSERT_TRUE(built) << arg;
+    EXPECT_TRUE(built->location_dependent) << arg;
+  }
+  // A sibling whose name starts with the root's does not.
+  auto sibling = build(co, {"gcc", "-I" + co.root() + "2/include", "-c", "../src/a.c"}, true);
+  ASSERT_TRUE(sibling);
+  EXPECT_FALSE(sibling->location_dependent);
+}
+
+// clang's coverage mapping records the compile directory like debug information does; a
+// prefix map does not make it movable.
 TEST_F(ActionBuilder, CoverageMappingIsLocationDependent) {
   Checkout co;
   family = toolchain::CompilerFamily::clang;
@@ -213,7 +268,7 @@ TEST_F(ActionBuilder, CoverageMappingIsLocationDependent) {
     mapped.insert(mapped.begin() + 1, map + co.root() + "=.");
     auto built = build(co, mapped, true);
     ASSERT_TRUE(built) << map;
-    EXPECT_EQ(built->location_dependent, map == "-fdebug-prefix-map=") << map;
+    EXPECT_TRUE(built->location_dependent) << map;
   }
 }
 

@@ -87,6 +87,32 @@ TEST_F(OutputWriter, ModesFollowTheClientsUmaskNotTheAgents) {
   EXPECT_EQ(mode("a.o"), 0666U);
 }
 
+// The compiler opens an existing dependency file for writing: it keeps its mode. The
+// object is replaced by a new file with the umask's mode.
+TEST_F(OutputWriter, AnExistingDependencyFileKeepsItsMode) {
+  expected[1].in_place = true;
+  for (const std::string name : {"a.o", "a.d"}) {
+    ASSERT_TRUE(util::write_file_atomic(dir.path() + "/" + name, "old"));
+    ASSERT_EQ(::chmod((dir.path() + "/" + name).c_str(), 0604), 0);
+  }
+  v2::ActionResult r;
+  add(r, "a.o", "object");
+  add(r, "a.d", "a.o: a.c\n");
+  ASSERT_TRUE(write_outputs(r, expected, fetch, 022));
+  const auto mode = [&](const std::string& name) {
+    struct stat st {};
+    EXPECT_EQ(::stat((dir.path() + "/" + name).c_str(), &st), 0);
+    return st.st_mode & 07777;
+  };
+  EXPECT_EQ(mode("a.o"), 0644U);
+  EXPECT_EQ(mode("a.d"), 0604U);
+  EXPECT_EQ(*util::read_file(dir.path() + "/a.d"), "a.o: a.c\n");
+  // A new dependency file gets the umask's mode.
+  ASSERT_EQ(::unlink((dir.path() + "/a.d").c_str()), 0);
+  ASSERT_TRUE(write_outputs(r, expected, fetch, 027));
+  EXPECT_EQ(mode("a.d"), 0640U);
+}
+
 TEST_F(OutputWriter, RejectsPathsNotAskedFor) {
   for (const std::string path : {"/etc/passwd", "../a.o", "sub/../a.o", "b.o"}) {
     ASSERT_TRUE(util::write_file_atomic(dir.path() + "/a.o", "old"));

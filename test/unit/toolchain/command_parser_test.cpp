@@ -322,6 +322,29 @@ TEST(CommandParser, PrefixMapsAndDebugInfo) {
   EXPECT_EQ(dir.debug_compilation_dir, ".");
 }
 
+// The assembler's debug information records the directory like the compiler's.
+TEST(CommandParser, AssemblerDebugInfoIsDebugInfo) {
+  EXPECT_TRUE(parse_command({"gcc", "-c", "-Wa,-g", "x.s"}, k_gcc).generates_debug_info);
+  EXPECT_TRUE(parse_command({"gcc", "-c", "-Wa,--noexecstack,--gdwarf-5", "x.s"}, k_gcc)
+                  .generates_debug_info);
+  EXPECT_TRUE(parse_command({"gcc", "-c", "-Xassembler", "--gen-debug", "x.s"}, k_gcc)
+                  .generates_debug_info);
+  EXPECT_TRUE(parse_command({"gcc", "-c", "-Wa,-g", "-g0", "x.s"}, k_gcc).generates_debug_info);
+  EXPECT_FALSE(
+      parse_command({"gcc", "-c", "-Wa,--noexecstack", "x.s"}, k_gcc).generates_debug_info);
+}
+
+// gcc's LTO bytecode records the compile directory; clang's does not.
+TEST(CommandParser, GccLtoIsSeen) {
+  EXPECT_TRUE(parse_command({"gcc", "-c", "-flto", "x.c"}, k_gcc).gcc_lto);
+  EXPECT_TRUE(parse_command({"gcc", "-c", "-flto=auto", "x.c"}, k_gcc).gcc_lto);
+  EXPECT_TRUE(parse_command({"gcc", "-c", "-fno-lto", "-flto=4", "x.c"}, k_gcc).gcc_lto);
+  EXPECT_FALSE(parse_command({"gcc", "-c", "-flto", "-fno-lto", "x.c"}, k_gcc).gcc_lto);
+  EXPECT_FALSE(parse_command({"gcc", "-c", "-flto-partition=one", "x.c"}, k_gcc).gcc_lto);
+  EXPECT_FALSE(parse_command({"gcc", "-c", "x.c"}, k_gcc).gcc_lto);
+  EXPECT_FALSE(parse_command({"clang", "-c", "-flto", "x.c"}, k_clang).gcc_lto);
+}
+
 TEST(CommandParser, CoverageFlags) {
   auto p = parse_command({"gcc", "-c", "--coverage", "x.c"}, k_gcc);
   EXPECT_TRUE(p.profile_arcs);
