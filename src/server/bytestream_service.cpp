@@ -15,7 +15,6 @@ namespace {
 namespace bs = reapi::bytestream;
 
 constexpr size_t k_read_chunk = size_t{1} << 20;
-constexpr auto k_upload_expiry = std::chrono::hours(1);
 
 // Key of a partial upload: the resource name without trailing metadata.
 std::string upload_key(const reapi::ResourceName& rn) {
@@ -26,7 +25,42 @@ grpc::Status invalid(const std::string& msg) {
   return {grpc::StatusCode::INVALID_ARGUMENT, msg};
 }
 
+grpc::Status too_many_streams() {
+  return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+          "this client has the most ByteStream streams open that the server allows"};
+}
+
+grpc::Status idle(const StreamLimits& limits) {
+  return {grpc::StatusCode::DEADLINE_EXCEEDED,
+          "no message on the stream for " + std::to_string(limits.idle_timeout().count() / 1000)
+              + " s"};
+}
+
 } // namespace
+
+ByteStreamService::ByteStreamService(BlobStore& store, const Access& access, const Config& config)
+    : m_store(store),
+      m_access(access),
+      m_max_blob_size(std::min(config.max_blob_size, store.max_size())),
+      m_upload_expiry(config.partial_upload_expiry),
+      m_limits(config.stream_idle_timeout, config.max_streams_per_client) {}
+
+grpc::Status ByteStreamService::reserve(int64_t bytes) {
+  int64_t partial = 0;
+  {
+    const std::lock_guard lock(m_mutex);
+    partial = m_partial_bytes;
+  }
+  if (partial + bytes > m_store.max_size()) {
+    return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+            "unfinished uploads would exceed the store's size cap; finish or retry later"};
+  }
+  const int64_t over = m_store.total_size() + partial + bytes - m_store.max_size();
+  if (over > 0) {
+    m_store.free_space(over);
+  }
+  return grpc::Status::OK;
+}
 
 ByteStreamService::~ByteStreamService() {
   for (const auto& [key, upload] : m_uploads) {
@@ -47,6 +81,10 @@ grpc::Status ByteStreamService::Read(grpc::ServerContext* context,
     }
     if (auto st = m_access.check(*context, Role::read, rn->instance_name, "Read"); !st.ok()) {
       return st;
+    }
+    const auto lease = m_limits.open(*context);
+    if (!lease) {
+      return too_many_streams();
     }
     const auto& d = rn->digest;
     if (request->read_limit() < 0) {
@@ -90,8 +128,10 @@ grpc::Status ByteStreamService::Read(grpc::ServerContext* context,
       bs::ReadResponse resp;
       resp.set_data(buf.data(), static_cast<size_t>(n));
       if (!writer->Write(resp)) {
-        return {grpc::StatusCode::CANCELLED, "client went away"};
+        return lease->timed_out() ? idle(m_limits)
+                                  : grpc::Status{grpc::StatusCode::CANCELLED, "client went away"};
       }
+      lease->touch();
       offset += n;
       left -= n;
     }
@@ -103,8 +143,9 @@ ByteStreamService::Upload* ByteStreamService::claim(const std::string& key) {
   const std::lock_guard lock(m_mutex);
   const auto now = std::chrono::steady_clock::now();
   for (auto it = m_uploads.begin(); it != m_uploads.end();) {
-    if (!it->second.busy && now - it->second.last_used > k_upload_expiry) {
+    if (!it->second.busy && now - it->second.last_used > m_upload_expiry) {
       ::unlink(it->second.temp_path.c_str());
+      m_partial_bytes -= it->second.committed;
       it = m_uploads.erase(it);
     } else {
       ++it;
@@ -129,6 +170,7 @@ void ByteStreamService::release(const std::string& key, bool drop) {
   }
   if (drop) {
     ::unlink(it->second.temp_path.c_str());
+    m_partial_bytes -= it->second.committed;
     m_uploads.erase(it);
   } else {
     it->second.busy = false;
@@ -144,18 +186,24 @@ grpc::Status ByteStreamService::Write(grpc::ServerContext* context,
     if (auto st = m_access.authenticate(*context, "Write"); !st.ok()) {
       return st;
     }
+    const auto lease = m_limits.open(*context);
+    if (!lease) {
+      return too_many_streams();
+    }
     bs::WriteRequest first;
     if (!reader->Read(&first)) {
-      return invalid("empty write stream");
+      return lease->timed_out() ? idle(m_limits) : invalid("empty write stream");
     }
-    return write_stream(*context, reader, first, response);
+    lease->touch();
+    return write_stream(*context, reader, first, response, *lease);
   });
 }
 
 grpc::Status ByteStreamService::write_stream(const grpc::ServerContext& context,
                                              grpc::ServerReader<bs::WriteRequest>* reader,
                                              bs::WriteRequest& req,
-                                             bs::WriteResponse* response) {
+                                             bs::WriteResponse* response,
+                                             StreamLimits::Lease& lease) {
   if (req.resource_name().empty()) {
     return invalid("the first WriteRequest must carry resource_name");
   }
@@ -169,6 +217,10 @@ grpc::Status ByteStreamService::write_stream(const grpc::ServerContext& context,
   }
   const auto& d = rn->digest;
   const int64_t size = d.size_bytes();
+  if (size > m_max_blob_size) {
+    return invalid("blob of " + std::to_string(size) + " bytes is larger than this server accepts ("
+                   + std::to_string(m_max_blob_size) + " bytes)");
+  }
   if (m_store.contains(reapi::from_proto(d))) {
     response->set_committed_size(size); // already stored: finish early
     return grpc::Status::OK;
@@ -181,6 +233,8 @@ grpc::Status ByteStreamService::write_stream(const grpc::ServerContext& context,
   bool drop = false;
   const util::ScopeExit release_upload([&] { release(key, drop); });
   if (req.write_offset() == 0 && up->committed > 0) {
+    const std::lock_guard lock(m_mutex);
+    m_partial_bytes -= up->committed;
     up->committed = 0; // the client restarts from scratch
   }
   if (req.write_offset() != up->committed) {
@@ -211,6 +265,10 @@ grpc::Status ByteStreamService::write_stream(const grpc::ServerContext& context,
       drop = true;
       return invalid("upload exceeds the blob size " + std::to_string(size));
     }
+    if (auto st = reserve(static_cast<int64_t>(req.data().size())); !st.ok()) {
+      drop = true;
+      return st;
+    }
     ssize_t wrote = ::pwrite(fd, req.data().data(), req.data().size(), up->committed);
     if (wrote < 0 && errno == ENOSPC) {
       // The disk is full before the size cap is reached: make room and try once more.
@@ -221,14 +279,22 @@ grpc::Status ByteStreamService::write_stream(const grpc::ServerContext& context,
       drop = true;
       return reapi::to_grpc(util::errno_error("write upload", errno));
     }
-    up->committed += static_cast<int64_t>(req.data().size());
+    {
+      const std::lock_guard lock(m_mutex);
+      up->committed += static_cast<int64_t>(req.data().size());
+      m_partial_bytes += static_cast<int64_t>(req.data().size());
+    }
     if (req.finish_write()) {
       break;
     }
     if (!reader->Read(&req)) {
+      if (lease.timed_out()) {
+        return idle(m_limits);
+      }
       return invalid("write stream ended before finish_write; committed "
                      + std::to_string(up->committed) + " bytes");
     }
+    lease.touch();
   }
   close_fd.dismiss();
   ::close(fd);

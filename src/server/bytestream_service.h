@@ -6,7 +6,14 @@
 // temporary file in the store; its content is verified against the digest in the resource
 // name before it becomes visible. An upload whose stream breaks before finish_write is kept
 // (keyed by its resource name) so the client can ask QueryWriteStatus and resume from the
-// committed size; abandoned uploads are dropped after an hour.
+// committed size. Limits (config.h, stream_limits.h): a Write whose resource declares a
+// blob larger than config.max_blob_size (or the store's cap) is refused at once with
+// INVALID_ARGUMENT; the bytes of unfinished uploads count against the store's cap (LRU
+// blobs are evicted to make room; RESOURCE_EXHAUSTED when unfinished uploads alone would
+// exceed it) and an upload not continued for config.partial_upload_expiry is deleted; a
+// stream without a message for config.stream_idle_timeout is ended (DEADLINE_EXCEEDED);
+// a client address holds at most config.max_streams_per_client streams
+// (RESOURCE_EXHAUSTED beyond).
 //
 // Access (auth.h): Read needs the read role, Write and QueryWriteStatus write-cas, on the
 // instance named by the resource; an unknown caller is refused before anything is read.
@@ -17,6 +24,8 @@
 #include "reapi/proto.h"
 #include "server/auth.h"
 #include "server/blob_store.h"
+#include "server/config.h"
+#include "server/stream_limits.h"
 
 #include <atomic>
 #include <chrono>
@@ -28,7 +37,7 @@ namespace ccrex::server {
 
 class ByteStreamService final : public reapi::bytestream::ByteStream::Service {
 public:
-  ByteStreamService(BlobStore& store, const Access& access) : m_store(store), m_access(access) {}
+  ByteStreamService(BlobStore& store, const Access& access, const Config& config);
   ~ByteStreamService() override;
   ByteStreamService(const ByteStreamService&) = delete;
   ByteStreamService& operator=(const ByteStreamService&) = delete;
@@ -56,12 +65,20 @@ private:
   grpc::Status write_stream(const grpc::ServerContext& context,
                             grpc::ServerReader<reapi::bytestream::WriteRequest>* reader,
                             reapi::bytestream::WriteRequest& first,
-                            reapi::bytestream::WriteResponse* response);
+                            reapi::bytestream::WriteResponse* response,
+                            StreamLimits::Lease& lease);
+
+  // Make room for `bytes` more of unfinished uploads (see the class comment).
+  grpc::Status reserve(int64_t bytes);
 
   BlobStore& m_store;
   const Access& m_access;
+  const int64_t m_max_blob_size;
+  const std::chrono::seconds m_upload_expiry;
   std::mutex m_mutex;
   std::map<std::string, Upload> m_uploads; // guarded by m_mutex
+  int64_t m_partial_bytes = 0;             // committed bytes of m_uploads; m_mutex
+  StreamLimits m_limits;
 };
 
 } // namespace ccrex::server

@@ -188,7 +188,7 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
   const Access& access = *srv->m_access;
   srv->m_action_cache = std::make_unique<ActionCache>(*srv->m_store);
   srv->m_cas = std::make_unique<CasService>(srv->m_config, *srv->m_store, access);
-  srv->m_bytestream = std::make_unique<ByteStreamService>(*srv->m_store, access);
+  srv->m_bytestream = std::make_unique<ByteStreamService>(*srv->m_store, access, srv->m_config);
   srv->m_capabilities = std::make_unique<CapabilitiesService>(srv->m_config, access);
   // The default service, or the override's replacement for it.
   const auto pick = [&](const ServiceOverrides::Factory& factory,
