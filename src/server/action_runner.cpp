@@ -54,7 +54,9 @@ std::string describe_duration(std::chrono::milliseconds ms) {
 }
 
 util::Result<std::string> make_work_dir(const std::string& work_root) {
-  CCREX_TRY(util::make_dirs(work_root));
+  // 0777 less the umask: in a store a group shares (umask 002), every member makes its
+  // own (private) work directories here.
+  CCREX_TRY(util::make_dirs(work_root, 0777));
   std::string path = util::join_path(work_root, "XXXXXX");
   if (::mkdtemp(path.data()) == nullptr) {
     return util::errno_error("create work directory in " + work_root, errno);

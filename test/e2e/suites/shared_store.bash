@@ -113,6 +113,26 @@ SUITE_shared_store() {
   expect_stats hit_local=3 miss_executed=2
   stop_second_agent
 
+  TEST "with umask 002 everything ccrex creates in the cache directory stays group-writable"
+  local saved_umask path
+  saved_umask=$(umask)
+  umask 002 # the agent started by this client inherits it
+  plain gcc -O1 -c src1.c -o plain_src1.o
+  expect_exit 0 "$CCREX" gcc -O1 -c src1.c -o src1.o
+  rm src1.o
+  CCREX_AGENT_DIR=$SECOND_AGENT_DIR expect_exit 0 "$CCREX" gcc -O1 -c src1.c -o src1.o
+  umask "$saved_umask"
+  expect_same_file src1.o plain_src1.o
+  expect_equal "$(hits_in "$SECOND_AGENT_DIR")" 1 "local store hits in the second agent's log"
+  while read -r path; do
+    [[ $(stat -c %A "$path") == ?????w* ]] || test_failed "$path is not group-writable: $(stat -c %A "$path")"
+  done < <(find "$CCREX_DIR" -type d -o -name stats -o -name stats.lock -o -name lock)
+  for path in "$CCREX_DIR/stats" "$CCREX_DIR/stats.lock" "$CCREX_DIR/store/lock" \
+    "$CCREX_DIR/store/cas" "$CCREX_DIR/store/ac" "$CCREX_DIR/store/tmp" "$CCREX_DIR/store/work"; do
+    expect_file_exists "$path"
+  done
+  stop_second_agent
+
   TEST "a standalone server keeps its store to itself; agents compile locally then"
   [[ -x ${CCREX_SERVER_BIN:-} ]] || return 0
   mkdir -p "$CCREX_DIR"
