@@ -67,6 +67,25 @@ int take_pending(const std::string& path) {
   return fd;
 }
 
+// Open `path` for reading when it is a regular file of at most k_max_source_bytes. Without
+// blocking (a FIFO with no writer would hang the scan) and without reading a device (a
+// header that names /dev/zero would fill memory): both are errors, so the compile takes
+// the compiler's -M route.
+util::Result<int> open_regular(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    return util::errno_error("open " + path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)
+      || static_cast<uint64_t>(st.st_size) > k_max_source_bytes) {
+    ::close(fd);
+    return util::Error(util::ErrorCode::failed_precondition,
+                       path + " is not a regular file of a size the scanner reads");
+  }
+  return fd;
+}
+
 } // namespace
 
 std::optional<FileStat> RealFileSystem::stat_for_read(const std::string& path) {
@@ -101,47 +120,18 @@ std::optional<FileStat> RealFileSystem::stat(const std::string& path) {
 }
 
 util::Result<std::string> RealFileSystem::read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return util::errno_error("open " + path, errno);
-  }
-  struct stat st {};
-  std::string out;
-  // One spare byte, so that a file of the size fstat reported needs a single read(2); grow
-  // by doubling only when a file turns out longer.
-  out.resize(::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1 : 4096);
-  size_t used = 0;
-  for (;;) {
-    if (used == out.size()) {
-      out.resize(out.size() * 2);
-    }
-    const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      const int err = errno;
-      ::close(fd);
-      return util::errno_error("read " + path, err);
-    }
-    if (n == 0) {
-      break;
-    }
-    used += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  out.resize(used);
-  return out;
+  return util::read_regular_file(path, k_max_source_bytes);
 }
 
 util::Result<size_t>
 RealFileSystem::read_into(const std::string& path, int64_t size_hint, std::string& buffer) {
   int fd = take_pending(path);
-  if (fd < 0) {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0 && size_hint > static_cast<int64_t>(k_max_source_bytes)) {
+    ::close(fd);
+    return util::Error(util::ErrorCode::resource_exhausted, path + " is too large to scan");
   }
   if (fd < 0) {
-    return util::errno_error("open " + path, errno);
+    CCREX_ASSIGN_OR_RETURN(fd, open_regular(path));
   }
   // One spare byte: a read that does not fill the buffer has reached the end of the file,
   // so a file of the expected size needs a single read(2).
@@ -163,6 +153,10 @@ RealFileSystem::read_into(const std::string& path, int64_t size_hint, std::strin
     used += static_cast<size_t>(n);
     if (n == 0 || used < buffer.size()) {
       break;
+    }
+    if (used > k_max_source_bytes) { // a file that keeps growing while it is read
+      ::close(fd);
+      return util::Error(util::ErrorCode::resource_exhausted, path + " is too large to scan");
     }
   }
   ::close(fd);

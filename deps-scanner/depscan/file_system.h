@@ -19,6 +19,10 @@
 
 namespace ccrex::depscan {
 
+// The scanner reads no file larger than this (a real header is far smaller; a larger one
+// sends the compile to the compiler's -M).
+constexpr size_t k_max_source_bytes = size_t{256} << 20;
+
 enum class FileType : uint8_t { regular, directory, other };
 
 // What stat(2) says about a path (symlinks followed). The identity fields are what caches

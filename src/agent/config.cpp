@@ -199,6 +199,14 @@ const std::vector<Key>& key_table() {
          return {};
        },
        [](const Config& c) { return std::to_string(c.max_size); }},
+      {"max_result_size",
+       "CCREX_MAX_RESULT_SIZE",
+       nullptr,
+       [](Config& c, const std::string& v) -> util::Status {
+         CCREX_ASSIGN_OR_RETURN(c.max_result_size, util::parse_size(v));
+         return {};
+       },
+       [](const Config& c) { return std::to_string(c.max_result_size); }},
       {"platform", "CCREX_PLATFORM", nullptr, set_platform, get_platform},
       {"project_root",
        "CCREX_PROJECT_ROOT",

@@ -54,6 +54,10 @@ struct Config {
   std::string cache_dir;
   // Size cap of the embedded store.
   int64_t max_size = int64_t{5} << 30;
+  // The agent holds one compile's outputs and streams in memory while it checks and writes
+  // them: a result larger than this is not fetched (the compile runs locally) and a local
+  // compile larger than this is not stored.
+  int64_t max_result_size = int64_t{512} << 20;
   // How dependencies are found: "scanner" (built-in, default) or "compiler" (-M).
   std::string depend_mode = "scanner";
   // Stage remote compiles at the same absolute path as the local one when the output

@@ -60,6 +60,18 @@ bool trusted_failure(const v2::ActionResult& result,
   });
 }
 
+// The bytes the agent would hold to write `result` (outputs and streams, as declared).
+// Declared sizes are what fetching trusts: a blob whose bytes differ fails verification.
+int64_t result_size(const v2::ActionResult& result) {
+  int64_t total = static_cast<int64_t>(result.stdout_raw().size() + result.stderr_raw().size())
+                  + std::max<int64_t>(result.stdout_digest().size_bytes(), 0)
+                  + std::max<int64_t>(result.stderr_digest().size_bytes(), 0);
+  for (const auto& f : result.output_files()) {
+    total += std::max<int64_t>(f.digest().size_bytes(), 0);
+  }
+  return total;
+}
+
 // The stat materialize() returns, before writing anything, for a failed result that must
 // be confirmed by compiling here.
 constexpr std::string_view k_untrusted_failure = "untrusted_failure";
@@ -70,12 +82,18 @@ util::Result<Outcome, Fallback> materialize(const v2::ActionResult& result,
                                             const std::vector<ExpectedOutput>& outputs,
                                             const CompileRequest& request,
                                             const BlobFetcher& fetch,
+                                            int64_t max_bytes,
                                             std::string stat,
                                             std::string explanation,
                                             const Config* failure_policy = nullptr,
                                             bool complete_inputs = true) {
   if (cancelled(request)) {
     return unexpected(cancelled_fallback());
+  }
+  if (const int64_t size = result_size(result); size > max_bytes) {
+    return unexpected(
+        fallback("result_too_large",
+                 "the result holds " + std::to_string(size) + " bytes, more than max_result_size"));
   }
   auto streams = fetch_streams(result, fetch);
   if (!streams) {
@@ -137,6 +155,18 @@ std::string missing_output_dir(const std::vector<ExpectedOutput>& outputs) {
     }
   }
   return "";
+}
+
+// The bytes of the output files a compile in the agent wrote (absent ones count nothing).
+int64_t outputs_size(const std::vector<ExpectedOutput>& outputs) {
+  int64_t total = 0;
+  for (const auto& o : outputs) {
+    struct stat st {};
+    if (o.kind != OutputKind::engine_root && ::stat(o.local_path.c_str(), &st) == 0) {
+      total += st.st_size;
+    }
+  }
+  return total;
 }
 
 // The agent ran the compiler with its own umask; give `path` the mode the client's would.
@@ -202,6 +232,15 @@ util::Result<Outcome, Fallback> compile_in_agent(const RemoteStep& s, AgentCompi
     if (!s.config.cache_failures) {
       return out;
     }
+  }
+  if (outputs_size(s.built.outputs) + static_cast<int64_t>(res->stdout_data.size())
+          + static_cast<int64_t>(res->stderr_data.size())
+      > s.config.max_result_size) {
+    // The compile stands; storing it would hold all of it in memory at once.
+    if (out.note.empty()) {
+      out.note = "result_not_stored";
+    }
+    return out;
   }
   // Build the ActionResult from the files the compile wrote.
   v2::ActionResult result;
@@ -269,6 +308,7 @@ util::Result<Outcome, Fallback> run_cache_only(const RemoteStep& s, AgentCompile
                            s.built.outputs,
                            s.request,
                            s.fetch,
+                           s.config.max_result_size,
                            "hit_remote",
                            "remote cache hit for action " + short_hash(action),
                            &s.config);
@@ -304,6 +344,7 @@ util::Result<Outcome, Fallback> run_remote(const RemoteStep& s) {
                          s.built.outputs,
                          s.request,
                          s.fetch,
+                         s.config.max_result_size,
                          hit ? "hit_remote" : "miss_executed",
                          std::string(hit ? "remote cache hit" : "executed remotely")
                              + " for action " + short_hash(action),
@@ -338,6 +379,7 @@ std::optional<util::Result<Outcome, Fallback>> local_hit(const MemoizedAction& a
                                                          const CompileRequest& request,
                                                          const Backends& b,
                                                          const BlobFetcher& fetch,
+                                                         int64_t max_bytes,
                                                          std::string_view how) {
   if (!missing_output_dir(action.outputs).empty()) {
     return std::nullopt;
@@ -351,6 +393,7 @@ std::optional<util::Result<Outcome, Fallback>> local_hit(const MemoizedAction& a
                          action.outputs,
                          request,
                          fetch,
+                         max_bytes,
                          "hit_local",
                          "local store hit for action " + name + std::string(how));
   if (!out && out.error().stat == "fallback_bad_result") {
@@ -387,7 +430,8 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
   };
   const auto memo_key = ActionMemo::key_of(ctx);
   if (const auto memo = memo_key ? services.memo.find(*memo_key) : nullptr) {
-    if (auto out = local_hit(*memo, request, b, local_fetch, " (action memo)")) {
+    if (auto out =
+            local_hit(*memo, request, b, local_fetch, config.max_result_size, " (action memo)")) {
       return std::move(*out);
     }
   }
@@ -402,7 +446,8 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
     return unexpected(fallback("output_dir", "output directory " + dir + " does not exist"));
   }
   const auto& action = built->action_digest;
-  if (auto out = local_hit({action, built->outputs}, request, b, local_fetch, "")) {
+  if (auto out = local_hit(
+          {action, built->outputs}, request, b, local_fetch, config.max_result_size, "")) {
     return std::move(*out);
   }
   auto engine = b.executor->capabilities();

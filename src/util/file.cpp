@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -58,6 +59,63 @@ Result<std::string> read_file(const std::string& path) {
     out.append(buf.data(), static_cast<size_t>(n));
   }
   ::close(fd);
+  return out;
+}
+
+Result<std::string> read_regular_file(const std::string& path, size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    return errno_error("open " + path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return errno_error("stat " + path, err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Error(ErrorCode::failed_precondition, path + " is not a regular file");
+  }
+  auto too_large = [&] {
+    ::close(fd);
+    return Error(ErrorCode::resource_exhausted,
+                 path + " is larger than " + std::to_string(max_bytes) + " bytes");
+  };
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    return too_large();
+  }
+  std::string out;
+  // One spare byte: a file of the size fstat reported needs one read and one read of 0.
+  out.resize(static_cast<size_t>(st.st_size) + 1);
+  size_t used = 0;
+  for (;;) {
+    if (used == out.size()) {
+      if (used > max_bytes) {
+        return too_large();
+      }
+      out.resize(std::min(out.size() * 2, max_bytes + 1));
+    }
+    const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      const int err = errno;
+      ::close(fd);
+      return errno_error("read " + path, err);
+    }
+    if (n == 0) {
+      break;
+    }
+    used += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (used > max_bytes) {
+    return Error(ErrorCode::resource_exhausted,
+                 path + " is larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  out.resize(used);
   return out;
 }
 

@@ -15,6 +15,13 @@ namespace ccrex::util {
 // Return the whole content of the file at `path`.
 Result<std::string> read_file(const std::string& path);
 
+// Return the content of `path` when it is a regular file of at most `max_bytes` bytes.
+// Anything else is an error: failed_precondition for a device, FIFO, socket or directory
+// (opened without blocking, so a FIFO with no writer does not hang the caller, and never
+// read, so /dev/zero cannot fill memory), resource_exhausted for a larger file (also one
+// that grows past the limit while it is read).
+Result<std::string> read_regular_file(const std::string& path, size_t max_bytes);
+
 // Write `data` to `path` atomically: a temporary file in the same directory is written,
 // flushed and renamed over `path`, so readers see either the old or the new content and a
 // crash never leaves a torn file. `mode` is applied to the new file (umask ignored).

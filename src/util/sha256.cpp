@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -66,9 +67,16 @@ Digest digest_of(std::string_view data) {
 }
 
 Result<Digest> digest_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Without blocking: a FIFO with no writer is refused at once, like any other file that
+  // is not regular (a device such as /dev/zero would never end).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     return errno_error("open " + path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Error(ErrorCode::failed_precondition, path + " is not a regular file");
   }
   Sha256 h;
   std::array<char, 1 << 16> buf{};

@@ -42,7 +42,8 @@ private:
 std::string sha256_hex(std::string_view data);
 // Return the digest (hash and size) of `data`.
 Digest digest_of(std::string_view data);
-// Return the digest of the file at `path`, read in chunks.
+// Return the digest of the regular file at `path`, read in chunks (anything else, FIFOs
+// and devices included, is failed_precondition, without blocking).
 Result<Digest> digest_file(const std::string& path);
 
 // The SHA-256 of the empty string.

@@ -327,7 +327,7 @@ ParsedCommand parse_command(const std::vector<std::string>& argv,
     return out;
   }
   out.compiler = argv[0];
-  const FileReader reader = options.read_file ? options.read_file : FileReader(util::read_file);
+  const FileReader reader = options.read_file ? options.read_file : FileReader(read_response_file);
   auto expanded = expand_response_files(argv, options.cwd, reader);
   if (!expanded) {
     out.args = argv;

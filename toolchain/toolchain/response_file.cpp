@@ -60,7 +60,8 @@ util::Status expand_into(const std::vector<std::string>& args,
                          const std::string& cwd,
                          const FileReader& reader,
                          int depth,
-                         ExpandedArgs& out) {
+                         ExpandedArgs& out,
+                         size_t& bytes) {
   if (depth > k_max_depth) {
     return util::invalid_argument("response files nested too deeply");
   }
@@ -79,13 +80,22 @@ util::Status expand_into(const std::vector<std::string>& args,
     if (out.files.size() >= k_max_files) {
       return util::invalid_argument("more than " + std::to_string(k_max_files) + " response files");
     }
+    bytes += content->size();
+    if (bytes > k_max_response_bytes) {
+      return util::invalid_argument("response files larger than "
+                                    + std::to_string(k_max_response_bytes) + " bytes");
+    }
     out.files.push_back(path);
-    CCREX_TRY(expand_into(split_response_file(*content), 0, cwd, reader, depth + 1, out));
+    CCREX_TRY(expand_into(split_response_file(*content), 0, cwd, reader, depth + 1, out, bytes));
   }
   return {};
 }
 
 } // namespace
+
+util::Result<std::string> read_response_file(const std::string& path) {
+  return util::read_regular_file(path, k_max_response_bytes);
+}
 
 std::vector<std::string> split_response_file(std::string_view text) {
   Tokenizer tokenizer;
@@ -104,7 +114,8 @@ util::Result<ExpandedArgs> expand_response_files(const std::vector<std::string>&
     return out;
   }
   out.args.push_back(args[0]);
-  CCREX_TRY(expand_into(args, 1, cwd, reader, 0, out));
+  size_t bytes = 0;
+  CCREX_TRY(expand_into(args, 1, cwd, reader, 0, out, bytes));
   return out;
 }
 

@@ -90,5 +90,22 @@ TEST(RealFileSystem, StatForReadOfMissingDirectoryAndFifo) {
   EXPECT_EQ(f->type, FileType::other);
 }
 
+TEST(RealFileSystem, ReadsOnlyRegularFiles) {
+  util::TempDir dir("ccrex-depscan-fs-");
+  RealFileSystem fs;
+  // `#include "/dev/zero"` or a FIFO header: reading must fail at once (the compile then
+  // takes the compiler's route), never block on the FIFO or fill memory from the device.
+  const std::string fifo = dir.path() + "/pipe.h";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  std::string buffer;
+  for (const std::string& path : {fifo, std::string("/dev/zero"), dir.path()}) {
+    EXPECT_FALSE(fs.read_file(path)) << path;
+    EXPECT_FALSE(fs.read_into(path, 0, buffer)) << path;
+    ASSERT_TRUE(fs.stat_for_read(path)) << path; // nothing kept open for the read
+    EXPECT_FALSE(fs.read_into(path, 0, buffer)) << path;
+  }
+  EXPECT_LT(buffer.size(), size_t{1} << 20);
+}
+
 } // namespace
 } // namespace ccrex::depscan

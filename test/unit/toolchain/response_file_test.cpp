@@ -74,5 +74,21 @@ TEST(ResponseFile, SelfInclusionIsBounded) {
   EXPECT_EQ(r.error().code(), util::ErrorCode::invalid_argument);
 }
 
+TEST(ResponseFile, TotalSizeIsBounded) {
+  FakeFiles fs;
+  fs.files["/w/spaces.rsp"] = std::string(k_max_response_bytes / 2 + 1, ' ');
+  EXPECT_TRUE(expand_response_files({"gcc", "@spaces.rsp"}, "/w", fs.reader()));
+  const auto r = expand_response_files({"gcc", "@spaces.rsp", "@spaces.rsp"}, "/w", fs.reader());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), util::ErrorCode::invalid_argument);
+}
+
+TEST(ResponseFile, EndlessDevicesAndFifosAreNotRead) {
+  // The real reader: /dev/zero would grow the argument list until memory runs out.
+  const auto r = expand_response_files({"gcc", "@/dev/zero", "-c", "x.c"}, "/", read_response_file);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("not a regular file"), std::string::npos);
+}
+
 } // namespace
 } // namespace ccrex::toolchain

@@ -40,6 +40,26 @@ TEST(File, NewFileRefusesToReplaceAndKeepsTheOldContent) {
   EXPECT_EQ(*read_file(path), "first");
 }
 
+TEST(File, ReadRegularFileKeepsToItsLimit) {
+  TempDir dir;
+  const std::string path = dir.path() + "/args.rsp";
+  ASSERT_TRUE(write_file_atomic(path, "-c x.c"));
+  EXPECT_EQ(*read_regular_file(path, 6), "-c x.c");
+  EXPECT_EQ(read_regular_file(path, 5).error().code(), ErrorCode::resource_exhausted);
+  EXPECT_EQ(read_regular_file(path + ".missing", 5).error().code(), ErrorCode::not_found);
+}
+
+TEST(File, ReadRegularFileRefusesDevicesDirectoriesAndFifos) {
+  TempDir dir;
+  // /dev/zero never ends and a FIFO without a writer would block a plain open(): both must
+  // come back at once with an error.
+  EXPECT_EQ(read_regular_file("/dev/zero", 1 << 20).error().code(), ErrorCode::failed_precondition);
+  EXPECT_EQ(read_regular_file(dir.path(), 1 << 20).error().code(), ErrorCode::failed_precondition);
+  const std::string fifo = dir.path() + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(read_regular_file(fifo, 1 << 20).error().code(), ErrorCode::failed_precondition);
+}
+
 TEST(File, MakeDirsAndRemoveAll) {
   TempDir dir;
   const std::string deep = dir.path() + "/a/b/c";

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <string>
 
 namespace ccrex::util {
@@ -32,6 +34,15 @@ TEST(Sha256, FileDigestMatchesContent) {
   EXPECT_EQ(d->size, 200000);
   EXPECT_EQ(*d, digest_of(data));
   EXPECT_EQ(digest_file(dir.path() + "/missing").error().code(), ErrorCode::not_found);
+}
+
+TEST(Sha256, FileDigestRefusesFifosAndDevicesAtOnce) {
+  TempDir dir;
+  const std::string fifo = dir.path() + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Neither may block (no writer ever opens the FIFO) or run forever (/dev/zero).
+  EXPECT_EQ(digest_file(fifo).error().code(), ErrorCode::failed_precondition);
+  EXPECT_EQ(digest_file("/dev/zero").error().code(), ErrorCode::failed_precondition);
 }
 
 TEST(Sha256, HexValidation) {
