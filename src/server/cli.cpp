@@ -105,6 +105,10 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
   // on the same store stops at once.
   out.config.allow_ac_updates = false;
   out.config.store_lock_wait = std::chrono::milliseconds(0);
+  // ... and no client can take the whole queue or every stream.
+  out.config.max_queued = 1024;
+  out.config.max_queued_per_client = 256;
+  out.config.max_streams_per_client = 64;
   Config platform_overrides;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string opt = args[i];

@@ -57,11 +57,14 @@ struct Config {
   // How often an Execute/WaitExecution stream re-sends the current state of an operation
   // that did not change, so idle streams survive proxies and client deadlines.
   std::chrono::milliseconds operation_resend_interval{30000};
-  // Limits no client can exhaust (README "Security"); zero turns a bound off.
+  // Limits no client can exhaust (README "Security"); zero turns a bound off. The counts
+  // are unbounded here, for the server embedded in ccrexd (its one client is the agent,
+  // which runs every compile through it); ccrex-server's command line sets the bounds
+  // (1024 queued, 256 per client, 64 streams per client) unless told otherwise.
   // Actions waiting for a worker, in all and per client (peer address and instance);
   // beyond either, Execute answers RESOURCE_EXHAUSTED at once.
-  size_t max_queued = 1024;
-  size_t max_queued_per_client = 256;
+  size_t max_queued = 0;
+  size_t max_queued_per_client = 0;
   // An operation nobody waits for (every Execute/WaitExecution stream gone) this long is
   // cancelled: dropped while queued, its processes killed while running.
   std::chrono::milliseconds abandoned_grace{5000};
@@ -76,7 +79,7 @@ struct Config {
   std::chrono::seconds stream_idle_timeout{60};
   std::chrono::seconds partial_upload_expiry{300};
   // Concurrent ByteStream streams per client (peer address).
-  size_t max_streams_per_client = 64;
+  size_t max_streams_per_client = 0;
   // REAPI versions advertised by GetCapabilities (deprecated = low) and honoured by
   // Execute: when the range stops at 2.0, only Command.output_files/output_directories are
   // read and output_paths is ignored; when it starts at 2.1 or later, only output_paths is
