@@ -239,7 +239,8 @@ void Parser::derive_outputs() {
     return;
   }
   const auto& object = m_out.output_object;
-  if (m_dependency_output) {
+  // Only the preprocessor writes a dependency file: not for plain assembly or .i sources.
+  if (m_dependency_output && m_out.language && is_preprocessed(*m_out.language)) {
     m_out.dependency_file =
         m_dependency_path.empty() ? replace_extension(object, ".d") : m_dependency_path;
   }

@@ -322,6 +322,16 @@ TEST(CommandParser, PrefixMapsAndDebugInfo) {
   EXPECT_EQ(dir.debug_compilation_dir, ".");
 }
 
+// gcc and clang write no dependency file for sources they do not preprocess.
+TEST(CommandParser, NoDependencyFileWithoutPreprocessing) {
+  EXPECT_FALSE(parse_command({"gcc", "-MD", "-c", "x.s", "-o", "x.o"}, k_gcc).dependency_file);
+  EXPECT_FALSE(parse_command({"clang", "-MD", "-c", "x.i"}, k_clang).dependency_file);
+  EXPECT_EQ(parse_command({"gcc", "-MD", "-c", "x.S", "-o", "x.o"}, k_gcc).dependency_file,
+            std::optional<std::string>("x.d"));
+  EXPECT_EQ(parse_command({"gcc", "-MD", "-c", "x.c"}, k_gcc).dependency_file,
+            std::optional<std::string>("x.d"));
+}
+
 // The assembler's debug information records the directory like the compiler's.
 TEST(CommandParser, AssemblerDebugInfoIsDebugInfo) {
   EXPECT_TRUE(parse_command({"gcc", "-c", "-Wa,-g", "x.s"}, k_gcc).generates_debug_info);
