@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -32,69 +31,19 @@ Status write_all(int fd, std::string_view data, const std::string& what) {
 
 } // namespace
 
-Result<std::string> read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return errno_error("open " + path, errno);
-  }
-  std::string out;
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
-    out.reserve(static_cast<size_t>(st.st_size));
-  }
-  std::array<char, 1 << 16> buf{};
-  for (;;) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      const int err = errno;
-      ::close(fd);
-      return errno_error("read " + path, err);
-    }
-    if (n == 0) {
-      break;
-    }
-    out.append(buf.data(), static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
+namespace {
 
-Result<std::string> read_regular_file(const std::string& path, size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    return errno_error("open " + path, errno);
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return errno_error("stat " + path, err);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Error(ErrorCode::failed_precondition, path + " is not a regular file");
-  }
-  auto too_large = [&] {
-    ::close(fd);
-    return Error(ErrorCode::resource_exhausted,
-                 path + " is larger than " + std::to_string(max_bytes) + " bytes");
-  };
-  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    return too_large();
-  }
+// Read `fd` (which this closes) to its end. `size_hint` sizes the first read; more than
+// `max_bytes` bytes is resource_exhausted.
+Result<std::string>
+read_to_end(int fd, const std::string& path, size_t size_hint, size_t max_bytes) {
   std::string out;
-  // One spare byte: a file of the size fstat reported needs one read and one read of 0.
-  out.resize(static_cast<size_t>(st.st_size) + 1);
+  // One spare byte: a file of the hinted size needs one read and one read of 0.
+  out.resize(std::min(size_hint, max_bytes) + 1);
   size_t used = 0;
   for (;;) {
     if (used == out.size()) {
-      if (used > max_bytes) {
-        return too_large();
-      }
-      out.resize(std::min(out.size() * 2, max_bytes + 1));
+      out.resize(out.size() * 2);
     }
     const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
     if (n < 0) {
@@ -109,14 +58,45 @@ Result<std::string> read_regular_file(const std::string& path, size_t max_bytes)
       break;
     }
     used += static_cast<size_t>(n);
+    if (used > max_bytes) {
+      ::close(fd);
+      return Error(ErrorCode::resource_exhausted,
+                   path + " is larger than " + std::to_string(max_bytes) + " bytes");
+    }
   }
   ::close(fd);
-  if (used > max_bytes) {
+  out.resize(used);
+  return out;
+}
+
+} // namespace
+
+Result<std::string> read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return errno_error("open " + path, errno);
+  }
+  struct stat st {};
+  const size_t hint = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  return read_to_end(fd, path, hint, SIZE_MAX - 1);
+}
+
+Result<std::string> read_regular_file(const std::string& path, size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    return errno_error("open " + path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Error(ErrorCode::failed_precondition, path + " is not a regular file");
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    ::close(fd);
     return Error(ErrorCode::resource_exhausted,
                  path + " is larger than " + std::to_string(max_bytes) + " bytes");
   }
-  out.resize(used);
-  return out;
+  return read_to_end(fd, path, static_cast<size_t>(st.st_size), max_bytes);
 }
 
 std::string temp_sibling(const std::string& path) {
