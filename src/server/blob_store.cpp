@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -37,6 +38,58 @@ std::vector<std::string> list_dir(const std::string& path) {
 
 int64_t mtime_ns(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+// Closes a file descriptor at the end of a scope.
+struct FdGuard {
+  explicit FdGuard(int f) : fd(f) {}
+  int fd;
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  ~FdGuard() { ::close(fd); }
+};
+
+// Read `from` (an open regular file, named `what` in errors) to its end, writing every
+// byte to `to` too unless it is -1; return the digest of what was read.
+util::Result<util::Digest> hash_and_copy(int from, int to, const std::string& what) {
+  util::Sha256 h;
+  std::array<char, 1 << 16> buf{};
+  int64_t total = 0;
+  for (;;) {
+    const ssize_t n = ::read(from, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return util::errno_error("read " + what, errno);
+    }
+    if (n == 0) {
+      break;
+    }
+    for (ssize_t off = 0; to >= 0 && off < n;) {
+      const ssize_t w = ::write(to, buf.data() + off, static_cast<size_t>(n - off));
+      if (w < 0 && errno == EINTR) {
+        continue;
+      }
+      if (w < 0) {
+        return util::errno_error("write copy of " + what, errno);
+      }
+      off += w;
+    }
+    h.update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    total += n;
+  }
+  return util::Digest{h.finish(), total};
+}
+
+// Copy the open file `from` into the new file `tmp` (mode 0444); return its digest.
+util::Result<util::Digest> copy_to_temp(int from, const std::string& tmp, const std::string& what) {
+  const int to = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  if (to < 0) {
+    return util::errno_error("create " + tmp, errno);
+  }
+  const FdGuard guard{to};
+  return hash_and_copy(from, to, what);
 }
 
 } // namespace
@@ -88,6 +141,25 @@ util::Status BlobStore::load_index() {
       found.push_back({name, static_cast<int64_t>(st.st_size), mtime_ns(st)});
     }
   }
+  const std::string ac = util::join_path(m_dir, "ac");
+  for (const auto& shard : list_dir(ac)) {
+    const std::string shard_dir = util::join_path(ac, shard);
+    for (const auto& name : list_dir(shard_dir)) {
+      const std::string path = util::join_path(shard_dir, name);
+      struct stat st {};
+      if (!util::is_valid_sha256_hex(name) || name.compare(0, 2, shard) != 0
+          || ::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        // Another process sharing the store may be writing it right now (a temporary
+        // sibling); only a sole user knows it is a leftover.
+        if (m_sole_user) {
+          (void)util::remove_all(path);
+        }
+        continue;
+      }
+      found.push_back(
+          {std::string(k_ac_prefix) + name, static_cast<int64_t>(st.st_size), mtime_ns(st)});
+    }
+  }
   // Most recently used (newest mtime) first.
   std::sort(
       found.begin(), found.end(), [](const Found& a, const Found& b) { return a.mtime > b.mtime; });
@@ -110,16 +182,24 @@ std::string BlobStore::cas_path(std::string_view hash) const {
   return p;
 }
 
-std::string BlobStore::ac_path(std::string_view instance, std::string_view hash) const {
+std::string BlobStore::ac_key(std::string_view instance, std::string_view hash) {
   // Instances share the CAS but not action results; the key mixes the instance in.
-  const std::string key = instance.empty()
-                              ? std::string(hash)
-                              : util::sha256_hex(std::string(instance) + '\0' + std::string(hash));
+  std::string key(k_ac_prefix);
+  key += instance.empty() ? std::string(hash)
+                          : util::sha256_hex(std::string(instance) + '\0' + std::string(hash));
+  return key;
+}
+
+std::string BlobStore::path_of_key(std::string_view key) const {
+  if (key.substr(0, k_ac_prefix.size()) != k_ac_prefix) {
+    return cas_path(key);
+  }
+  const std::string_view name = key.substr(k_ac_prefix.size());
   std::string p = m_dir;
   p += "/ac/";
-  p += key.substr(0, 2);
+  p += name.substr(0, 2);
   p += '/';
-  p += key;
+  p += name;
   return p;
 }
 
@@ -136,7 +216,7 @@ void BlobStore::touch_locked(std::unordered_map<std::string, Entry>::iterator it
                           .count();
   if (now - it->second.touched >= 60) {
     it->second.touched = now;
-    ::utimensat(AT_FDCWD, cas_path(it->first).c_str(), nullptr, 0);
+    ::utimensat(AT_FDCWD, path_of_key(it->first).c_str(), nullptr, 0);
   }
 }
 
@@ -186,13 +266,7 @@ util::Result<std::string> BlobStore::read(const util::Digest& d) {
   }
   auto data = util::read_file(cas_path(d.hash));
   if (!data) {
-    // Evicted by another process sharing the store: forget it here too.
-    const std::lock_guard lock(m_mutex);
-    if (const auto it = m_index.find(d.hash); it != m_index.end()) {
-      m_total -= it->second.size;
-      m_lru.erase(it->second.lru);
-      m_index.erase(it);
-    }
+    forget(d.hash); // evicted by another process sharing the store
     return util::not_found("blob " + d.to_string() + " not in CAS (evicted)");
   }
   if (static_cast<int64_t>(data->size()) != d.size) {
@@ -208,18 +282,31 @@ util::Result<std::string> BlobStore::path_of(const util::Digest& d) {
   return cas_path(d.hash);
 }
 
-void BlobStore::insert(const std::string& hash, int64_t size) {
+void BlobStore::forget(const std::string& key) {
   const std::lock_guard lock(m_mutex);
-  const auto it = m_index.find(hash);
+  if (const auto it = m_index.find(key); it != m_index.end()) {
+    m_total -= it->second.size;
+    m_lru.erase(it->second.lru);
+    m_index.erase(it);
+  }
+}
+
+void BlobStore::insert(const std::string& key, int64_t size) {
+  const std::lock_guard lock(m_mutex);
+  const auto it = m_index.find(key);
   if (it != m_index.end()) {
+    // Blobs never change size; an action result replaced by a new one may.
+    m_total += size - it->second.size;
+    it->second.size = size;
     touch_locked(it);
+    evict_locked();
     return;
   }
-  m_lru.push_front(hash);
+  m_lru.push_front(key);
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
-  m_index.emplace(hash, Entry{size, m_lru.begin(), now});
+  m_index.emplace(key, Entry{size, m_lru.begin(), now});
   m_total += size;
   evict_locked();
 }
@@ -234,7 +321,7 @@ void BlobStore::free_space(int64_t bytes) {
     freed += it->second.size;
     m_total -= it->second.size;
     m_index.erase(it);
-    ::unlink(cas_path(hash).c_str());
+    ::unlink(path_of_key(hash).c_str());
   }
   CCREX_LOG_WARN("store: disk full, evicted " << freed << " bytes");
 }
@@ -251,7 +338,7 @@ void BlobStore::evict_locked() {
     const auto it = m_index.find(hash);
     m_total -= it->second.size;
     m_index.erase(it);
-    ::unlink(cas_path(hash).c_str());
+    ::unlink(path_of_key(hash).c_str());
   }
 }
 
@@ -344,37 +431,70 @@ util::Status BlobStore::move_into_place(const util::Digest& d, const std::string
 }
 
 util::Result<util::Digest> BlobStore::put_file(const std::string& path) {
-  const std::string tmp = new_temp_path();
-  // A hard link avoids copying outputs that already live on the store's file system; the
-  // digest is computed from the linked inode, so later changes to `path` cannot slip in
-  // unverified (the runner's process group is dead by then).
-  if (::link(path.c_str(), tmp.c_str()) != 0) {
-    CCREX_TRY(util::copy_file_atomic(path, tmp, 0444));
+  // Never through a symlink: the output is what the action left at `path` itself.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ELOOP) {
+      return util::Error(util::ErrorCode::failed_precondition, path + " is a symlink");
+    }
+    return util::errno_error("open " + path, err);
   }
-  auto d = util::digest_file(tmp);
+  const FdGuard guard{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return util::Error(util::ErrorCode::failed_precondition, path + " is not a regular file");
+  }
+  const std::string tmp = new_temp_path();
+  // A hard link saves copying an output that lives on the store's file system, but only
+  // when `path` is the file's one name: a file with another name (say, linked from outside
+  // the action's directory) would be made read-only there and could be rewritten through
+  // it. The digest is computed from the linked inode itself, after the action is gone.
+  bool linked = st.st_nlink == 1 && ::link(path.c_str(), tmp.c_str()) == 0;
+  if (linked) {
+    struct stat lst {};
+    if (::lstat(tmp.c_str(), &lst) != 0 || lst.st_ino != st.st_ino || lst.st_dev != st.st_dev
+        || lst.st_nlink != 2) {
+      ::unlink(tmp.c_str());
+      linked = false;
+    }
+  }
+  auto d = linked ? hash_and_copy(fd, -1, path) : copy_to_temp(fd, tmp, path);
   if (!d) {
     ::unlink(tmp.c_str());
     return d.error();
   }
-  CCREX_TRY(put_temp_file(*d, tmp));
+  if (d->size == 0 || contains(*d)) {
+    ::unlink(tmp.c_str());
+    return d;
+  }
+  CCREX_TRY(note_write(move_into_place(*d, tmp)));
+  insert(d->hash, d->size);
   return d;
 }
 
 std::optional<std::string> BlobStore::get_action_result(std::string_view instance,
                                                         std::string_view action_hash) {
-  auto data = util::read_file(ac_path(instance, action_hash));
+  const std::string key = ac_key(instance, action_hash);
+  auto data = util::read_file(path_of_key(key));
   if (!data) {
+    forget(key); // evicted here or by another process sharing the store
     return std::nullopt;
   }
+  // A hit makes the entry recently used; one another process stored is indexed now.
+  insert(key, static_cast<int64_t>(data->size()));
   return std::move(data).value();
 }
 
 util::Status BlobStore::put_action_result(std::string_view instance,
                                           std::string_view action_hash,
                                           std::string_view serialized) {
-  const std::string path = ac_path(instance, action_hash);
+  const std::string key = ac_key(instance, action_hash);
+  const std::string path = path_of_key(key);
   CCREX_TRY(note_write(util::make_dirs(util::dirname(path), 0777)));
-  return note_write(util::write_file_atomic(path, serialized, 0644));
+  CCREX_TRY(note_write(util::write_file_atomic(path, serialized, 0644)));
+  insert(key, static_cast<int64_t>(serialized.size()));
+  return {};
 }
 
 int64_t BlobStore::total_size() {
@@ -387,7 +507,9 @@ std::vector<std::string> BlobStore::verify_all() {
   {
     const std::lock_guard lock(m_mutex);
     for (const auto& [hash, e] : m_index) {
-      entries.emplace_back(hash, e.size);
+      if (hash.size() == 64) { // a blob, not an action result
+        entries.emplace_back(hash, e.size);
+      }
     }
   }
   std::vector<std::string> bad;

@@ -10,8 +10,10 @@
 //
 // Every blob enters the store through a temporary file that is renamed into place after its
 // digest was verified, so a crash at any moment leaves either no blob or a complete, correct
-// one. The store keeps an in-memory LRU index of the CAS (rebuilt from the directory at
-// open) and evicts least recently used blobs when the total exceeds the size cap.
+// one. The store keeps an in-memory LRU index of the CAS and the action results (rebuilt
+// from the directory at open; both count against one size cap) and evicts the least
+// recently used entries, blobs and action results alike, when the total exceeds the cap.
+// Reading an action result makes it recently used; an evicted one reads as absent.
 //
 // Several processes may share one store (the agents' embedded servers, store_lock.h). A
 // blob another process added is found on disk when the index does not know it; a blob
@@ -42,8 +44,8 @@ namespace ccrex::server {
 class BlobStore {
 public:
   // Open (creating if needed) the store under `dir`, capped at `max_size` bytes of CAS
-  // content. Removes files whose name is not a valid hash and, when `sole_user` (no other
-  // process uses the store), leftovers of interrupted writes.
+  // content and action results together. Removes files whose name is not a valid hash and, when
+  // `sole_user` (no other process uses the store), leftovers of interrupted writes.
   static util::Result<std::unique_ptr<BlobStore>>
   open(const std::string& dir, int64_t max_size, bool sole_user = true);
   // Whether the store was opened with no other process using it: only then are leftovers
@@ -86,15 +88,17 @@ public:
   // before the size cap was reached.
   void free_space(int64_t bytes);
 
-  // Return the serialized ActionResult stored for (`instance`, `action_hash`), if any.
+  // Return the serialized ActionResult stored for (`instance`, `action_hash`), if any, and
+  // mark it recently used.
   std::optional<std::string> get_action_result(std::string_view instance,
                                                std::string_view action_hash);
-  // Store a serialized ActionResult for (`instance`, `action_hash`), replacing any old one.
+  // Store a serialized ActionResult for (`instance`, `action_hash`), replacing any old one;
+  // it counts against the size cap like a blob.
   util::Status put_action_result(std::string_view instance,
                                  std::string_view action_hash,
                                  std::string_view serialized);
 
-  // Total bytes of CAS content currently stored.
+  // Total bytes of CAS content and action results currently stored.
   int64_t total_size();
   int64_t max_size() const { return m_max_size; }
   const std::string& dir() const { return m_dir; }
@@ -118,9 +122,15 @@ private:
   };
   util::Status load_index();
   std::string cas_path(std::string_view hash) const;
-  std::string ac_path(std::string_view instance, std::string_view hash) const;
-  // Record a blob that was just renamed into place and evict if over the cap.
-  void insert(const std::string& hash, int64_t size);
+  // Index keys: a blob's hash, or k_ac_prefix + the file name of an action result.
+  static constexpr std::string_view k_ac_prefix = "ac/";
+  static std::string ac_key(std::string_view instance, std::string_view hash);
+  std::string path_of_key(std::string_view key) const;
+  // Record an entry that was just renamed into place (or found on disk), mark it recently
+  // used, and evict if over the cap.
+  void insert(const std::string& key, int64_t size);
+  // Drop an entry whose file is gone from the index.
+  void forget(const std::string& key);
   void touch_locked(std::unordered_map<std::string, Entry>::iterator it);
   void evict_locked();
   // Index a blob another process sharing the store put there; false when it is absent.

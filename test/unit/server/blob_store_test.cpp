@@ -7,8 +7,10 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ctime>
+#include <filesystem>
 #include <thread>
 
 namespace ccrex::server {
@@ -115,7 +117,7 @@ TEST(BlobStore, ReopenRebuildsIndexAndCleansDebris) {
   ASSERT_TRUE(util::write_file_atomic(dir.path() + "/cas/zz/garbage", "x"));
   auto store = open_store(dir.path());
   EXPECT_TRUE(store->contains(d));
-  EXPECT_EQ(store->total_size(), d.size);
+  EXPECT_EQ(store->total_size(), d.size + 6); // the blob and the action result
   EXPECT_EQ(*store->get_action_result("", std::string(64, 'a')), "result");
   EXPECT_FALSE(util::path_exists(dir.path() + "/tmp/123-4"));
   EXPECT_FALSE(util::path_exists(dir.path() + "/cas/zz/garbage"));
@@ -190,6 +192,134 @@ TEST(BlobStore, ConcurrentWritersOfSameBlob) {
     t.join();
   }
   EXPECT_EQ(store->total_size(), 100000);
+}
+
+// Bytes of every file under `dir`/cas and `dir`/ac, as on disk.
+int64_t bytes_on_disk(const std::string& dir) {
+  int64_t total = 0;
+  for (const char* sub : {"/cas", "/ac"}) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir + sub)) {
+      if (e.is_regular_file()) {
+        total += static_cast<int64_t>(e.file_size());
+      }
+    }
+  }
+  return total;
+}
+
+std::string hash_of(int i) {
+  return util::sha256_hex("action " + std::to_string(i));
+}
+
+TEST(BlobStore, ActionResultsCountAgainstTheCap) {
+  util::TempDir dir;
+  auto store = open_store(dir.path(), 1000);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(store->put_action_result("", hash_of(i), std::string(300, 'r')));
+  }
+  EXPECT_EQ(store->total_size(), 900);
+  const std::string blob(300, 'b');
+  ASSERT_TRUE(store->put(util::digest_of(blob), blob));   // 1200 > 1000: down to 900
+  EXPECT_FALSE(store->get_action_result("", hash_of(0))); // the oldest entry went
+  EXPECT_TRUE(store->get_action_result("", hash_of(2)));
+  EXPECT_TRUE(store->contains(util::digest_of(blob)));
+  EXPECT_LE(store->total_size(), 900);
+  EXPECT_EQ(bytes_on_disk(dir.path()), store->total_size());
+}
+
+TEST(BlobStore, ReadingAnActionResultKeepsItLonger) {
+  util::TempDir dir;
+  auto store = open_store(dir.path(), 1000);
+  ASSERT_TRUE(store->put_action_result("", hash_of(0), std::string(300, 'a')));
+  ASSERT_TRUE(store->put_action_result("", hash_of(1), std::string(300, 'b')));
+  ASSERT_TRUE(store->put_action_result("", hash_of(2), std::string(300, 'c')));
+  EXPECT_TRUE(store->get_action_result("", hash_of(0))); // a hit: now the most recent
+  ASSERT_TRUE(store->put_action_result("team", hash_of(3), std::string(300, 'd')));
+  EXPECT_TRUE(store->get_action_result("", hash_of(0)));
+  EXPECT_FALSE(store->get_action_result("", hash_of(1)));
+  EXPECT_TRUE(store->get_action_result("team", hash_of(3)));
+}
+
+TEST(BlobStore, ReplacedActionResultCountsItsNewSize) {
+  util::TempDir dir;
+  auto store = open_store(dir.path(), 1000);
+  ASSERT_TRUE(store->put_action_result("", hash_of(0), std::string(100, 'a')));
+  ASSERT_TRUE(store->put_action_result("", hash_of(0), std::string(250, 'b')));
+  EXPECT_EQ(store->total_size(), 250);
+  EXPECT_EQ(*store->get_action_result("", hash_of(0)), std::string(250, 'b'));
+}
+
+TEST(BlobStore, ActionResultsCountAfterReopenInTheirOrder) {
+  util::TempDir dir;
+  {
+    auto store = open_store(dir.path(), 1000);
+    ASSERT_TRUE(store->put_action_result("", hash_of(0), std::string(300, 'a')));
+    ASSERT_TRUE(store->put_action_result("", hash_of(1), std::string(300, 'b')));
+  }
+  const std::string old_entry = dir.path() + "/ac/" + hash_of(0).substr(0, 2) + "/" + hash_of(0);
+  const timespec t[2] = {{::time(nullptr) - 100, 0}, {::time(nullptr) - 100, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, old_entry.c_str(), t, 0), 0);
+  auto store = open_store(dir.path(), 1000);
+  EXPECT_EQ(store->total_size(), 600);
+  const std::string blob(600, 'x');
+  ASSERT_TRUE(store->put(util::digest_of(blob), blob)); // 1200: the older entry goes
+  EXPECT_FALSE(util::path_exists(old_entry));
+  EXPECT_TRUE(store->get_action_result("", hash_of(1)));
+}
+
+TEST(BlobStore, ConcurrentActionResultsStayWithinTheCap) {
+  util::TempDir dir;
+  auto store = open_store(dir.path(), 20000);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const int n = t * 1000 + i;
+        EXPECT_TRUE(store->put_action_result("", hash_of(n), std::string(500, 'r')));
+        (void)store->get_action_result("", hash_of(n / 2));
+        const std::string blob = std::to_string(n) + std::string(300, 'b');
+        EXPECT_TRUE(store->put(util::digest_of(blob), blob));
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_LE(store->total_size(), 20000);
+  EXPECT_LE(bytes_on_disk(dir.path()), 20000);
+}
+
+TEST(BlobStore, PutFileCopiesAFileWithAnotherName) {
+  util::TempDir dir;
+  auto store = open_store(dir.path());
+  const std::string outside = dir.path() + "/outside";
+  const std::string out = dir.path() + "/output.o";
+  ASSERT_TRUE(util::write_file_atomic(outside, "original", 0644));
+  ASSERT_EQ(::link(outside.c_str(), out.c_str()), 0);
+  const auto d = store->put_file(out);
+  ASSERT_TRUE(d);
+  // The other name keeps its mode, and rewriting it does not reach the stored blob.
+  struct stat st {};
+  ASSERT_EQ(::stat(outside.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644U);
+  ASSERT_TRUE(util::write_file_atomic(outside, "tampered"));
+  EXPECT_EQ(*store->read(*d), "original");
+  EXPECT_TRUE(store->verify_all().empty());
+}
+
+TEST(BlobStore, PutFileRefusesASymlink) {
+  util::TempDir dir;
+  auto store = open_store(dir.path());
+  const std::string target = dir.path() + "/secret";
+  ASSERT_TRUE(util::write_file_atomic(target, "secret", 0644));
+  ASSERT_EQ(::symlink(target.c_str(), (dir.path() + "/out").c_str()), 0);
+  const auto d = store->put_file(dir.path() + "/out");
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code(), util::ErrorCode::failed_precondition);
+  struct stat st {};
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644U);
+  EXPECT_FALSE(store->contains(util::digest_of("secret")));
 }
 
 TEST(ActionCache, MissIfOutputEvicted) {
