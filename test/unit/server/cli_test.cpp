@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace ccrex::server {
 namespace {
 
@@ -132,6 +137,108 @@ TEST(ServerCli, RejectsInconsistentSecurityOptions) {
   auto both = parse_cli({"--auth-tokens", "/tokens", "--allow-ac-updates"});
   ASSERT_FALSE(both);
   EXPECT_NE(both.error().message().find("write-ac"), std::string::npos);
+}
+
+TEST(ServerCli, LimitDefaultsBoundASharedServer) {
+  auto o = parse_cli({});
+  ASSERT_TRUE(o);
+  const Config& c = o->config;
+  EXPECT_EQ(c.max_queued, 1024U);
+  EXPECT_EQ(c.max_queued_per_client, 256U);
+  EXPECT_EQ(c.max_streams_per_client, 64U);
+  EXPECT_EQ(c.abandoned_grace, std::chrono::seconds(5));
+  EXPECT_EQ(c.max_input_entries, 1000000);
+  EXPECT_EQ(c.max_blob_size, int64_t{1} << 30);
+  EXPECT_EQ(c.stream_idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(c.partial_upload_expiry, std::chrono::seconds(300));
+  // The embedded server's library defaults leave the queue and the streams unbounded.
+  const Config embedded;
+  EXPECT_EQ(embedded.max_queued, 0U);
+  EXPECT_EQ(embedded.max_queued_per_client, 0U);
+  EXPECT_EQ(embedded.max_streams_per_client, 0U);
+}
+
+TEST(ServerCli, ParsesLimitOptions) {
+  auto o = parse_cli({"--abandoned-grace",
+                      "12",
+                      "--max-queued=7",
+                      "--max-queued-per-client",
+                      "3",
+                      "--max-input-entries",
+                      "5000",
+                      "--max-blob-size",
+                      "64M",
+                      "--partial-upload-expiry",
+                      "90",
+                      "--stream-idle-timeout=15",
+                      "--max-streams-per-client",
+                      "9"});
+  ASSERT_TRUE(o) << o.error().message();
+  const Config& c = o->config;
+  EXPECT_EQ(c.abandoned_grace, std::chrono::seconds(12));
+  EXPECT_EQ(c.max_queued, 7U);
+  EXPECT_EQ(c.max_queued_per_client, 3U);
+  EXPECT_EQ(c.max_input_entries, 5000);
+  EXPECT_EQ(c.max_blob_size, int64_t{64} << 20);
+  EXPECT_EQ(c.partial_upload_expiry, std::chrono::seconds(90));
+  EXPECT_EQ(c.stream_idle_timeout, std::chrono::seconds(15));
+  EXPECT_EQ(c.max_streams_per_client, 9U);
+}
+
+TEST(ServerCli, ZeroMeansUnboundedQueuesAndNoGrace) {
+  auto o = parse_cli({"--max-queued", "0", "--max-queued-per-client", "0", "--abandoned-grace=0"});
+  ASSERT_TRUE(o) << o.error().message();
+  EXPECT_EQ(o->config.max_queued, 0U);
+  EXPECT_EQ(o->config.max_queued_per_client, 0U);
+  EXPECT_EQ(o->config.abandoned_grace.count(), 0);
+}
+
+TEST(ServerCli, BadLimitValuesGiveOneLineErrors) {
+  const std::vector<std::vector<std::string>> bad = {
+      {"--abandoned-grace", "soon"},
+      {"--abandoned-grace", "-1"},
+      {"--max-queued", "many"},
+      {"--max-queued", "-5"},
+      {"--max-queued-per-client", "1.5"},
+      {"--max-input-entries", "lots"},
+      {"--max-input-entries", "-1"},
+      {"--max-blob-size", "big"},
+      {"--max-blob-size", "12Q"},
+      {"--partial-upload-expiry", "0"},
+      {"--partial-upload-expiry", "x"},
+      {"--stream-idle-timeout", "0"},
+      {"--stream-idle-timeout", ""},
+      {"--max-streams-per-client", "ten"},
+      {"--max-queued", "99999999999999999999999"},
+      {"--max-streams-per-client"}, // no value
+      {"--stream-idle-timeout"},
+  };
+  for (const auto& args : bad) {
+    const auto o = parse_cli(args);
+    ASSERT_FALSE(o) << args[0] << " " << (args.size() > 1 ? args[1] : "(none)");
+    const std::string& msg = o.error().message();
+    EXPECT_FALSE(msg.empty()) << args[0];
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << args[0] << ": " << msg;
+  }
+}
+
+TEST(ServerCli, LimitErrorsNameTheOptionOrTheValue) {
+  for (const auto& [opt, value] :
+       std::vector<std::pair<std::string, std::string>>{{"--abandoned-grace", "soon"},
+                                                        {"--max-queued", "many"},
+                                                        {"--max-queued-per-client", "x1"},
+                                                        {"--max-input-entries", "lots"},
+                                                        {"--max-blob-size", "big"},
+                                                        {"--partial-upload-expiry", "0"},
+                                                        {"--stream-idle-timeout", "0"},
+                                                        {"--max-streams-per-client", "ten"}}) {
+    const auto o = parse_cli({opt, value});
+    ASSERT_FALSE(o) << opt;
+    const std::string& msg = o.error().message();
+    EXPECT_TRUE(msg.find(opt) != std::string::npos
+                || msg.find("'" + value + "'") != std::string::npos)
+        << opt << ": " << msg;
+  }
 }
 
 } // namespace
