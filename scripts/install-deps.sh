@@ -13,6 +13,7 @@ packages=(
   bazel-bootstrap-source   # official REAPI and googleapis .proto files
   clang clang-format       # second compiler family for the end-to-end tests; formatting
   bazel-bootstrap          # third-party REAPI client for the interop test
+  buildstream              # BuildStream 1.6.8: Remote Asset client for the interop test
   make python3
   openssl                  # throwaway TLS certificates for the hostile and e2e secure tests
   libclang-rt-14-dev       # libFuzzer and the sanitizer runtimes for test/fuzz (clang 14)
@@ -38,9 +39,10 @@ fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-# bazel-bootstrap is optional: the interop test skips with a message where it cannot be had.
+# bazel-bootstrap and buildstream are optional: their interop tests skip with a message
+# where they cannot be had.
 if ! $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
-  optional=(bazel-bootstrap hyperfine)
+  optional=(bazel-bootstrap buildstream hyperfine)
   required=()
   for p in "${missing[@]}"; do
     [[ " ${optional[*]} " == *" $p "* ]] || required+=("$p")

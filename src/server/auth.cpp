@@ -14,8 +14,8 @@ namespace {
 constexpr std::string_view k_sha256_prefix = "sha256:";
 constexpr std::string_view k_bearer = "bearer ";
 
-constexpr std::array<Role, 4> k_roles = {
-    Role::read, Role::write_cas, Role::write_ac, Role::execute};
+constexpr std::array<Role, 5> k_roles = {
+    Role::read, Role::write_cas, Role::write_ac, Role::execute, Role::write_asset};
 
 unsigned bit(Role role) {
   return static_cast<unsigned>(role);
@@ -33,7 +33,7 @@ util::Result<unsigned> parse_roles(std::string_view text) {
     }
     if (!found) {
       return util::invalid_argument("unknown role '" + std::string(piece)
-                                    + "' (roles: read, write-cas, write-ac, execute)");
+                                    + "' (roles: read, write-cas, write-ac, execute, write-asset)");
     }
   }
   if (out == 0) {
@@ -94,6 +94,8 @@ std::string_view role_name(Role role) {
     return "write-ac";
   case Role::execute:
     return "execute";
+  case Role::write_asset:
+    return "write-asset";
   }
   return "unknown";
 }
@@ -160,9 +162,10 @@ util::Result<std::vector<TokenGrant>> parse_token_file(std::string_view text,
   return grants;
 }
 
-Access::Access(std::vector<TokenGrant> grants, bool allow_ac_updates)
+Access::Access(std::vector<TokenGrant> grants, bool allow_ac_updates, bool allow_asset_pushes)
     : m_grants(std::move(grants)),
-      m_allow_ac_updates(allow_ac_updates) {}
+      m_allow_ac_updates(allow_ac_updates),
+      m_allow_asset_pushes(allow_asset_pushes) {}
 
 util::Result<std::unique_ptr<Access>> Access::from_config(const Config& config) {
   std::vector<TokenGrant> grants;
@@ -177,7 +180,8 @@ util::Result<std::unique_ptr<Access>> Access::from_config(const Config& config) 
                                     + " grants nothing: every call would be refused");
     }
   }
-  return std::make_unique<Access>(std::move(grants), config.allow_ac_updates);
+  return std::make_unique<Access>(
+      std::move(grants), config.allow_ac_updates, config.allow_asset_pushes);
 }
 
 unsigned Access::roles_of(const grpc::ServerContext& context,
@@ -188,8 +192,14 @@ unsigned Access::roles_of(const grpc::ServerContext& context,
   if (m_grants.empty()) {
     presented = false;
     known = true;
-    const unsigned all = bit(Role::read) | bit(Role::write_cas) | bit(Role::execute);
-    return m_allow_ac_updates ? all | bit(Role::write_ac) : all;
+    unsigned all = bit(Role::read) | bit(Role::write_cas) | bit(Role::execute);
+    if (m_allow_ac_updates) {
+      all |= bit(Role::write_ac);
+    }
+    if (m_allow_asset_pushes) {
+      all |= bit(Role::write_asset);
+    }
+    return all;
   }
   const std::string token = bearer_token(context, presented);
   known = false;
@@ -245,8 +255,16 @@ grpc::Status Access::check(const grpc::ServerContext& context,
   if ((roles & bit(role)) != 0) {
     return grpc::Status::OK;
   }
+  if (m_grants.empty() && role == Role::write_asset) {
+    return denied(context,
+                  grpc::StatusCode::PERMISSION_DENIED,
+                  std::string(rpc)
+                      + ": this server does not accept Remote Asset pushes from clients (start "
+                        "it with --allow-asset-pushes, or give trusted writers a token with the "
+                        "write-asset role)");
+  }
   if (m_grants.empty()) {
-    // Only write-ac is ever withheld without tokens.
+    // Only write-ac and write-asset are ever withheld without tokens.
     return denied(context,
                   grpc::StatusCode::PERMISSION_DENIED,
                   std::string(rpc)

@@ -10,10 +10,14 @@
 //   write-cas  BatchUpdateBlobs, ByteStream Write and QueryWriteStatus
 //   write-ac   UpdateActionResult
 //   execute    Execute, WaitExecution
+//   write-asset  Remote Asset PushBlob and PushDirectory (FetchBlob and FetchDirectory
+//              need read)
 //
-// Without a token file every caller has every role except write-ac, which it has only when
-// `allow_ac_updates` is set (results then enter the ActionCache only from the server's own
-// executions). With a token file, each call must carry "authorization: Bearer TOKEN" for a
+// Without a token file every caller has every role except write-ac and write-asset: it has
+// write-ac only when `allow_ac_updates` is set (results otherwise enter the ActionCache only
+// from the server's own executions), and write-asset only when `allow_asset_pushes` is set
+// (a Remote Asset mapping decides what other clients get for a URI, as a result does for an
+// action). With a token file, each call must carry "authorization: Bearer TOKEN" for a
 // token listed there, and has exactly the roles listed for that token and the request's
 // instance: a missing or unknown token gets UNAUTHENTICATED, a known token without the role
 // PERMISSION_DENIED, both with a message.
@@ -44,7 +48,7 @@
 
 namespace ccrex::server {
 
-enum class Role : uint8_t { read = 1, write_cas = 2, write_ac = 4, execute = 8 };
+enum class Role : uint8_t { read = 1, write_cas = 2, write_ac = 4, execute = 8, write_asset = 16 };
 
 // Return the name of `role` as written in token files ("write-cas").
 std::string_view role_name(Role role);
@@ -68,7 +72,7 @@ util::Result<std::vector<TokenGrant>> parse_token_file(std::string_view text,
 class Access {
 public:
   // Access for `grants` (none: no token needed, see above).
-  Access(std::vector<TokenGrant> grants, bool allow_ac_updates);
+  Access(std::vector<TokenGrant> grants, bool allow_ac_updates, bool allow_asset_pushes = false);
 
   // Build the Access `config` asks for, reading config.auth_tokens_file when set. A token
   // file with no grant is an error (it would lock everyone out).
@@ -103,6 +107,7 @@ private:
 
   std::vector<TokenGrant> m_grants;
   bool m_allow_ac_updates;
+  bool m_allow_asset_pushes;
 };
 
 } // namespace ccrex::server

@@ -62,12 +62,18 @@ Options:
   --tls-client-ca FILE   require client certificates signed by a CA in this PEM file
                          (mutual TLS; needs --tls-cert)
   --auth-tokens FILE     require a bearer token listed in FILE on every call; each token
-                         has roles per instance (read, write-cas, write-ac, execute); one
+                         has roles per instance (read, write-cas, write-ac, execute,
+                         write-asset); one
                          line per grant: sha256:HEX instance=NAME|* roles=ROLE,... [name=L]
                          where HEX is the SHA-256 of the token
   --allow-ac-updates     accept UpdateActionResult from every client (without it, and
                          without a token holding the write-ac role, only this server's own
                          executions enter the action cache)
+  --allow-asset-pushes   accept Remote Asset PushBlob/PushDirectory from every client
+                         (without it, and without a token holding the write-asset role,
+                         Fetch finds nothing)
+  --max-assets N         Remote Asset mappings kept; the oldest pushed are dropped beyond
+                         it (default 100000)
   --allow-insecure-listen
                          allow plaintext listening on addresses other than loopback
                          (without TLS, anyone on the network can use the server)
@@ -104,6 +110,7 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
   // A shared server's defaults: clients do not write the action cache, and a second server
   // on the same store stops at once.
   out.config.allow_ac_updates = false;
+  out.config.allow_asset_pushes = false;
   out.config.store_lock_wait = std::chrono::milliseconds(0);
   // ... and no client can take the whole queue or every stream.
   out.config.max_queued = 1024;
@@ -138,6 +145,15 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
       out.config.lenient_platform = true;
     } else if (opt == "--allow-ac-updates") {
       out.config.allow_ac_updates = true;
+    } else if (opt == "--allow-asset-pushes") {
+      out.config.allow_asset_pushes = true;
+    } else if (opt == "--max-assets") {
+      CCREX_ASSIGN_OR_RETURN(auto v, next());
+      CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
+      if (n < 1) {
+        return util::invalid_argument("--max-assets must be at least 1");
+      }
+      out.config.max_assets = static_cast<size_t>(n);
     } else if (opt == "--allow-insecure-listen") {
       out.config.allow_insecure_listen = true;
     } else if (opt == "--tls-cert") {
@@ -240,6 +256,10 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
   if (c.allow_ac_updates && !c.auth_tokens_file.empty()) {
     return util::invalid_argument("--allow-ac-updates does not combine with --auth-tokens: give "
                                   "the write-ac role to the tokens that may update the cache");
+  }
+  if (c.allow_asset_pushes && !c.auth_tokens_file.empty()) {
+    return util::invalid_argument("--allow-asset-pushes does not combine with --auth-tokens: give "
+                                  "the write-asset role to the tokens that may push");
   }
   return out;
 }

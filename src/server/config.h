@@ -89,7 +89,8 @@ struct Config {
 
   // Security (see auth.h and the README's "Security" section). The defaults suit the server
   // embedded in ccrexd, which only its own process reaches; ccrex-server's command line
-  // sets allow_ac_updates to false and store_lock_wait to zero unless told otherwise.
+  // sets allow_ac_updates and allow_asset_pushes to false and store_lock_wait to zero unless
+  // told otherwise.
 
   // TLS on every TCP address: PEM files with the certificate chain and its private key
   // (both or neither). Unix sockets stay plaintext; their file permissions guard them.
@@ -104,8 +105,17 @@ struct Config {
   // Accept UpdateActionResult from any caller when there is no token file. Without it the
   // ActionCache holds only results of this server's own executions.
   bool allow_ac_updates = true;
+  // Accept Remote Asset PushBlob/PushDirectory from any caller when there is no token file
+  // (with one, the write-asset role decides). Without it the asset store stays empty.
+  bool allow_asset_pushes = true;
   // Listen without TLS on TCP addresses other than loopback ones (a loud warning at start).
   bool allow_insecure_listen = false;
+  // Remote Asset API (asset_store.h): URIs and qualifiers one request may carry, their
+  // sizes, and the mappings kept (the oldest pushed are dropped beyond it).
+  size_t max_asset_uris = 64;
+  size_t max_asset_qualifiers = 64;
+  size_t max_asset_string_bytes = 8192;
+  size_t max_assets = 100000;
   // How long start() waits for another process to release the store directory before it
   // gives up with an error naming that process.
   std::chrono::milliseconds store_lock_wait{10000};

@@ -2,6 +2,8 @@
 
 #include "reapi/channel.h"
 #include "server/action_cache.h"
+#include "server/asset_service.h"
+#include "server/asset_store.h"
 #include "server/auth.h"
 #include "server/blob_store.h"
 #include "server/bytestream_service.h"
@@ -190,6 +192,11 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
   srv->m_cas = std::make_unique<CasService>(srv->m_config, *srv->m_store, access);
   srv->m_bytestream = std::make_unique<ByteStreamService>(*srv->m_store, access, srv->m_config);
   srv->m_capabilities = std::make_unique<CapabilitiesService>(srv->m_config, access);
+  CCREX_ASSIGN_OR_RETURN(srv->m_assets, AssetStore::open(cfg.cache_dir, cfg.max_assets));
+  srv->m_asset_fetch =
+      std::make_unique<AssetFetchService>(srv->m_config, *srv->m_store, *srv->m_assets, access);
+  srv->m_asset_push =
+      std::make_unique<AssetPushService>(srv->m_config, *srv->m_store, *srv->m_assets, access);
   // The default service, or the override's replacement for it.
   const auto pick = [&](const ServiceOverrides::Factory& factory,
                         auto make_default) -> grpc::Service* {
@@ -240,6 +247,8 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
   builder.RegisterService(srv->m_capabilities.get());
   builder.RegisterService(action_cache_service);
   builder.RegisterService(execution_service);
+  builder.RegisterService(srv->m_asset_fetch.get());
+  builder.RegisterService(srv->m_asset_push.get());
   builder.RegisterCallbackGenericService(srv->m_fallback.get());
   srv->m_server = builder.BuildAndStart();
   if (!srv->m_server) {

@@ -9,8 +9,8 @@
 //   auto srv = server::LocalServer::start(cfg);   // Result<std::unique_ptr<LocalServer>>
 //   std::string addr = (*srv)->addresses()[0];    // "127.0.0.1:41234"
 //
-// Every call to a method the server does not serve (an unregistered service such as the
-// Remote Asset API or google.longrunning.Operations, or a method newer than the packaged
+// Every call to a method the server does not serve (an unregistered service such as
+// google.longrunning.Operations, or a method newer than the packaged
 // protos) gets UNIMPLEMENTED with a message naming the method, never gRPC's default empty
 // message (which some clients misread as success).
 //
@@ -68,6 +68,9 @@ class ByteStreamService;
 class CapabilitiesService;
 class ActionCacheService;
 class ExecutionService;
+class AssetStore;
+class AssetFetchService;
+class AssetPushService;
 
 class LocalServer {
 public:
@@ -114,6 +117,9 @@ private:
   std::unique_ptr<CapabilitiesService> m_capabilities;
   std::unique_ptr<ActionCacheService> m_action_cache_service;
   std::unique_ptr<ExecutionService> m_execution; // null when overridden
+  std::unique_ptr<AssetStore> m_assets;
+  std::unique_ptr<AssetFetchService> m_asset_fetch;
+  std::unique_ptr<AssetPushService> m_asset_push;
   std::vector<std::unique_ptr<grpc::Service>> m_overrides;
   std::unique_ptr<grpc::CallbackGenericService> m_fallback;
   std::unique_ptr<grpc::Server> m_server;

@@ -53,6 +53,7 @@ TEST(RoleNames, AreTheFileSpelling) {
   EXPECT_EQ(role_name(Role::write_cas), "write-cas");
   EXPECT_EQ(role_name(Role::write_ac), "write-ac");
   EXPECT_EQ(role_name(Role::execute), "execute");
+  EXPECT_EQ(role_name(Role::write_asset), "write-asset");
 }
 
 } // namespace

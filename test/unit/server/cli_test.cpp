@@ -139,6 +139,21 @@ TEST(ServerCli, RejectsInconsistentSecurityOptions) {
   EXPECT_NE(both.error().message().find("write-ac"), std::string::npos);
 }
 
+TEST(ServerCli, RemoteAssetPushesAreOptIn) {
+  auto o = parse_cli({});
+  ASSERT_TRUE(o);
+  EXPECT_FALSE(o->config.allow_asset_pushes);
+  EXPECT_TRUE(Config().allow_asset_pushes); // the embedded server's default
+  auto allowed = parse_cli({"--allow-asset-pushes", "--max-assets", "10"});
+  ASSERT_TRUE(allowed);
+  EXPECT_TRUE(allowed->config.allow_asset_pushes);
+  EXPECT_EQ(allowed->config.max_assets, 10U);
+  EXPECT_FALSE(parse_cli({"--max-assets", "0"}));
+  auto both = parse_cli({"--auth-tokens", "/tokens", "--allow-asset-pushes"});
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().message().find("write-asset"), std::string::npos);
+}
+
 TEST(ServerCli, LimitDefaultsBoundASharedServer) {
   auto o = parse_cli({});
   ASSERT_TRUE(o);
