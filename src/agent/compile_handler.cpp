@@ -1,5 +1,6 @@
 #include "agent/compile_handler.h"
 
+#include "agent/doctor.h"
 #include "agent/grpc_executor.h"
 #include "agent/output_writer.h"
 #include "server/local_server.h"
@@ -10,7 +11,10 @@
 #include "util/subprocess.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <shared_mutex>
 #include <thread>
@@ -164,6 +168,27 @@ util::Result<Backends> CompileHandler::backends(const Config& config,
   return Backends{&st.embedded->store(), st.cache.get(), exec.get(), config.remote.empty()};
 }
 
+void CompileHandler::announce_once(const CompileRequest& request,
+                                   const std::string& stat,
+                                   const std::string& detail) {
+  // The compile's own problems (its inputs, its output directory) are for the compiler to
+  // report; these say nothing about the setup.
+  static constexpr std::array<std::string_view, 4> k_not_setup = {
+      "fallback_dependencies", "fallback_input", "fallback_output_dir", "fallback_local_compile"};
+  if (std::find(k_not_setup.begin(), k_not_setup.end(), stat) != k_not_setup.end()) {
+    return;
+  }
+  {
+    const std::lock_guard lock(m_mutex);
+    if (!m_announced.insert(stat).second) {
+      return;
+    }
+  }
+  write_fd(request.stderr_fd,
+           "ccrex: " + detail + "; compiling locally (" + stat
+               + ", said once per agent: see ccrex -s)\n");
+}
+
 void CompileHandler::record(Site& site, const std::string& source, const std::string& line) {
   CCREX_LOG_INFO(source << ": " << line);
   const std::lock_guard lock(site.mutex);
@@ -203,6 +228,31 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
     record(s, source_of(request, cmd), "ran locally: " + name + ": " + cmd.unsupported->detail);
     return run_locally(name);
   }
+  // Colours forced on (one cache entry for every terminal), removed again on replay
+  // unless the compiler would have shown them on the client's stderr.
+  if (const Forcing forcing = what_to_force(cmd); forcing != Forcing::nothing) {
+    if (auto options = m_colors.forcing_options(compiler, info.family, forcing, request.env);
+        !options.empty()) {
+      CompileRequest colored = request;
+      colored.argv = with_options(request.argv, options);
+      const auto strip =
+          m_colors.strip_for(::isatty(request.stderr_fd) != 0, compiler, request.env);
+      colored.strip_colors = strip.colors;
+      colored.strip_links = strip.links;
+      const auto colored_cmd = toolchain::parse_command(colored.argv, info, po);
+      if (colored_cmd.supported()) {
+        return run_supported(colored, colored_cmd, compiler, config, s);
+      }
+    }
+  }
+  return run_supported(request, cmd, compiler, config, s);
+}
+
+CompileReply CompileHandler::run_supported(const CompileRequest& request,
+                                           const toolchain::ParsedCommand& cmd,
+                                           const std::string& compiler,
+                                           const Config& config,
+                                           Site& s) {
   if (const std::string out = irregular_output(cmd, request.cwd); !out.empty()) {
     s.stats.add("local_output_not_regular");
     record(
@@ -215,6 +265,7 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
   if (!b) {
     s.stats.add("fallback_backend");
     record(s, cmd.source_file, "fell back to a local compile: " + b.error().message());
+    announce_once(request, "fallback_backend", b.error().message());
     return run_locally(b.error().message());
   }
   auto out = run_pipeline(request, cmd, compiler, config, *b, m_services, *m_local);
@@ -240,7 +291,11 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
            cmd.source_file,
            "fell back to a local compile (" + out.error().stat.substr(9)
                + "): " + out.error().detail);
+    announce_once(request, out.error().stat, out.error().detail);
     return run_locally(out.error().detail);
+  }
+  if (out->stat == "fallback_worker_failure") {
+    announce_once(request, out->stat, "the engine failed a compile that succeeds here");
   }
   s.stats.add(out->stat);
   if (!out->note.empty()) {
@@ -286,7 +341,13 @@ AdminReply CompileHandler::admin(const std::vector<std::string>& args,
   const std::string cmd = args.empty() ? "" : args.front();
   Site& s = site(*config);
   if (cmd == "-s" || cmd == "--show-stats") {
-    return {Stats::format(s.stats.snapshot()), "", 0};
+    StoreSummary store{s.dir, -1, config->max_size};
+    const std::shared_lock busy(s.in_use);
+    std::shared_ptr<Stores> keep;
+    if (auto b = backends(*config, keep)) {
+      store.size = b->store->total_size();
+    }
+    return {Stats::format(s.stats.snapshot(), store), "", 0};
   }
   if (cmd == "--print-stats") {
     return {Stats::format_raw(s.stats.snapshot()), "", 0};
@@ -297,6 +358,19 @@ AdminReply CompileHandler::admin(const std::vector<std::string>& args,
   }
   if (cmd == "--show-config") {
     return {describe(*config), "", 0};
+  }
+  if (cmd == "--doctor") {
+    DoctorInputs in;
+    in.config = &*config;
+    in.env = env;
+    in.compiler = args.size() > 1 ? args[1] : "";
+    in.toolchains = &m_services.toolchains;
+    const std::shared_lock busy(s.in_use);
+    std::shared_ptr<Stores> keep;
+    auto b = backends(*config, keep);
+    in.executor = b ? util::Result<Executor*>(b->executor) : util::Result<Executor*>(b.error());
+    auto report = run_doctor(in);
+    return {report.text, "", report.exit_code};
   }
   if (cmd == "--explain") {
     const std::lock_guard lock(s.mutex);

@@ -8,6 +8,7 @@
 //
 // Thread safety: compile() and admin() are called concurrently by the socket server.
 
+#include "agent/diagnostics_color.h"
 #include "agent/handler.h"
 #include "agent/pipeline.h"
 
@@ -15,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 namespace ccrex::server {
@@ -40,12 +42,24 @@ private:
   Site& site(const Config& config);
   util::Result<Backends> backends(const Config& config, std::shared_ptr<Stores>& keep);
   CompileReply decide(const CompileRequest& request, const Config& config, Site& site);
+  // The compile of a supported command (after the colour decision).
+  CompileReply run_supported(const CompileRequest& request,
+                             const toolchain::ParsedCommand& cmd,
+                             const std::string& compiler,
+                             const Config& config,
+                             Site& site);
+  // Tell the client, once per agent lifetime per counter, that a compile fell back to a
+  // local compile because of the setup (an engine down or unusable, a bad configuration).
+  void
+  announce_once(const CompileRequest& request, const std::string& stat, const std::string& detail);
   void record(Site& site, const std::string& source, const std::string& line);
 
   PipelineServices m_services;
   std::unique_ptr<LocalCompiler> m_local;
+  DiagnosticsLook m_colors;
   std::mutex m_mutex;
   std::map<std::string, std::unique_ptr<Site>> m_sites; // guarded by m_mutex
+  std::set<std::string> m_announced;                    // guarded by m_mutex
 };
 
 } // namespace ccrex::agent

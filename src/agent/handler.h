@@ -32,6 +32,10 @@ struct CompileRequest {
   // to anything that outlives compile()).
   int stdout_fd = -1;
   int stderr_fd = -1;
+  // Remove colour / hyperlink sequences from what goes to stderr (the compile ran with them
+  // forced on and the client's stderr would not show them: agent/diagnostics_color.h).
+  bool strip_colors = false;
+  bool strip_links = false;
   // Raised when the client goes away (Ctrl-C, SIGTERM, a killed build): the compile stops
   // (a local compile is killed, a remote execution cancelled) and writes nothing more.
   const util::Cancellation* cancel = nullptr;

@@ -1,6 +1,7 @@
 #include "agent/pipeline.h"
 
 #include "agent/action_memo.h"
+#include "agent/diagnostics_color.h"
 #include "agent/output_writer.h"
 #include "reapi/digest.h"
 #include "util/file.h"
@@ -34,6 +35,12 @@ Fallback cancelled_fallback() {
   return {"cancelled", "the client went away"};
 }
 
+// Replay a compile's stderr to the client, without colours when the client would not see
+// them from the compiler itself.
+void write_stderr(const CompileRequest& request, const std::string& text) {
+  write_fd(request.stderr_fd, strip_sequences(text, {request.strip_colors, request.strip_links}));
+}
+
 // Texts in a failed compile's stderr that point at the worker's setup rather than at the
 // source (a compiler or one of its parts missing or not runnable, an input not there).
 constexpr std::string_view k_worker_signs[] = {
@@ -55,8 +62,9 @@ bool trusted_failure(const v2::ActionResult& result,
   if (!config.cache_failures || !complete_inputs || code <= 0 || code > 125) {
     return false;
   }
+  const std::string plain = strip_sequences(stderr_text, {true, true});
   return std::none_of(std::begin(k_worker_signs), std::end(k_worker_signs), [&](auto sign) {
-    return stderr_text.find(sign) != std::string_view::npos;
+    return plain.find(sign) != std::string::npos;
   });
 }
 
@@ -115,7 +123,7 @@ util::Result<Outcome, Fallback> materialize(const v2::ActionResult& result,
     return unexpected(fallback("bad_result", st.error().message()));
   }
   write_fd(request.stdout_fd, streams->first);
-  write_fd(request.stderr_fd, streams->second);
+  write_stderr(request, streams->second);
   if (result.exit_code() != 0 && stat != "hit_local" && stat != "hit_remote") {
     stat = "compile_error";
   }
@@ -224,7 +232,7 @@ util::Result<Outcome, Fallback> compile_in_agent(const RemoteStep& s, AgentCompi
     return unexpected(cancelled_fallback());
   }
   write_fd(s.request.stdout_fd, res->stdout_data);
-  write_fd(s.request.stderr_fd, res->stderr_data);
+  write_stderr(s.request, res->stderr_data);
   Outcome out{res->exit_code, std::move(how.stat), std::move(how.explanation), {}, how.note};
   if (res->exit_code != 0) {
     out.stat = "compile_error";

@@ -7,8 +7,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <sstream>
 #include <thread>
 
@@ -84,7 +86,7 @@ int64_t sum_prefix(const std::map<std::string, int64_t>& c, const std::string& p
   return total;
 }
 
-void line(std::ostringstream& out, int indent, const std::string& label, int64_t value) {
+void line(std::ostringstream& out, int indent, const std::string& label, const std::string& value) {
   std::string text(static_cast<size_t>(indent), ' ');
   text += label;
   text += ':';
@@ -93,6 +95,52 @@ void line(std::ostringstream& out, int indent, const std::string& label, int64_t
   }
   out << text << ' ' << value << '\n';
 }
+
+void line(std::ostringstream& out, int indent, const std::string& label, int64_t value) {
+  line(out, indent, label, std::to_string(value));
+}
+
+// "12 / 40 (30.00%)"; no share of nothing.
+std::string share(int64_t part, int64_t whole) {
+  std::string text = std::to_string(part);
+  if (whole > 0) {
+    std::array<char, 32> pct{};
+    std::snprintf(pct.data(),
+                  pct.size(),
+                  " / %lld (%.2f%%)",
+                  static_cast<long long>(whole),
+                  100.0 * static_cast<double>(part) / static_cast<double>(whole));
+    text += pct.data();
+  }
+  return text;
+}
+
+// "1.5 GiB".
+std::string human_size(int64_t bytes) {
+  static constexpr std::array<const char*, 5> k_units = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (v >= 1024 && unit + 1 < k_units.size()) {
+    v /= 1024;
+    ++unit;
+  }
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), unit == 0 ? "%.0f %s" : "%.1f %s", v, k_units[unit]);
+  return text.data();
+}
+
+// Counters every summary names, zero or not (`--print-stats` lists them all, so a script
+// never finds one missing after `ccrex -z`).
+constexpr std::array<const char*, 10> k_core_counters = {"cache_only_location",
+                                                         "cache_only_no_execution",
+                                                         "cancelled",
+                                                         "compile_error",
+                                                         "depend_compiler",
+                                                         "hit_local",
+                                                         "hit_remote",
+                                                         "miss_cache_only",
+                                                         "miss_executed",
+                                                         "result_not_stored"};
 
 } // namespace
 
@@ -174,28 +222,31 @@ void Stats::zero() {
   }
 }
 
-std::string Stats::format(const std::map<std::string, int64_t>& c) {
+std::string Stats::format(const std::map<std::string, int64_t>& c, const StoreSummary& store) {
   std::ostringstream out;
   const int64_t hits = get(c, "hit_local") + get(c, "hit_remote");
   const int64_t misses = get(c, "miss_executed") + get(c, "miss_cache_only");
   const int64_t cacheable = hits + misses + get(c, "compile_error");
-  line(out, 0, "Cacheable calls", cacheable);
-  line(out, 2, "Hits", hits);
+  const int64_t local = sum_prefix(c, "local_");
+  const int64_t fallbacks = sum_prefix(c, "fallback_");
+  const int64_t calls = cacheable + local + fallbacks + get(c, "cancelled");
+  line(out, 0, "Cacheable calls", share(cacheable, calls));
+  line(out, 2, "Hits", share(hits, cacheable));
   line(out, 4, "Local store", get(c, "hit_local"));
   line(out, 4, "Remote cache", get(c, "hit_remote"));
-  line(out, 2, "Misses", misses);
+  line(out, 2, "Misses", share(misses, cacheable));
   line(out, 4, "Executed remotely", get(c, "miss_executed"));
   line(out, 4, "Compiled locally, uploaded", get(c, "miss_cache_only"));
   line(out, 6, "engine without execution", get(c, "cache_only_no_execution"));
   line(out, 6, "records its directory", get(c, "cache_only_location"));
-  line(out, 2, "Compile errors", get(c, "compile_error"));
-  line(out, 0, "Run locally (unsupported)", sum_prefix(c, "local_"));
+  line(out, 2, "Compile errors", share(get(c, "compile_error"), cacheable));
+  line(out, 0, "Run locally (unsupported)", share(local, calls));
   for (const auto& [k, v] : c) {
     if (k.rfind("local_", 0) == 0) {
       line(out, 2, k.substr(6), v);
     }
   }
-  line(out, 0, "Fell back to local compile", sum_prefix(c, "fallback_"));
+  line(out, 0, "Fell back to local compile", share(fallbacks, calls));
   for (const auto& [k, v] : c) {
     if (k.rfind("fallback_", 0) == 0) {
       line(out, 2, k.substr(9), v);
@@ -203,12 +254,34 @@ std::string Stats::format(const std::map<std::string, int64_t>& c) {
   }
   line(out, 0, "Cancelled (client went away)", get(c, "cancelled"));
   line(out, 0, "Dependencies from -M", get(c, "depend_compiler"));
+  if (get(c, "result_not_stored") != 0) {
+    line(out, 0, "Results too large to store", get(c, "result_not_stored"));
+  }
+  if (!store.dir.empty()) {
+    line(out, 0, "Cache directory", store.dir);
+  }
+  if (store.size >= 0) {
+    std::string size = human_size(store.size);
+    if (store.limit > 0) {
+      std::array<char, 32> pct{};
+      std::snprintf(pct.data(),
+                    pct.size(),
+                    " (%.2f%%)",
+                    100.0 * static_cast<double>(store.size) / static_cast<double>(store.limit));
+      size += " / " + human_size(store.limit) + pct.data();
+    }
+    line(out, 2, "Store size", size);
+  }
   return out.str();
 }
 
 std::string Stats::format_raw(const std::map<std::string, int64_t>& c) {
+  std::map<std::string, int64_t> all = c;
+  for (const char* name : k_core_counters) {
+    all.emplace(name, 0);
+  }
   std::string out;
-  for (const auto& [k, v] : c) {
+  for (const auto& [k, v] : all) {
     out += k + "\t" + std::to_string(v) + "\n";
   }
   return out;

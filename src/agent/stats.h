@@ -22,6 +22,13 @@
 
 namespace ccrex::agent {
 
+// Where the store is and how full, for `ccrex -s`.
+struct StoreSummary {
+  std::string dir; // "" when not known
+  int64_t size = -1;
+  int64_t limit = 0;
+};
+
 class Stats {
 public:
   // Count into the file `path` (created when missing).
@@ -36,9 +43,12 @@ public:
   // Write counts that are still waiting in memory (at exit).
   void save();
 
-  // Return the human-readable summary printed by `ccrex -s`.
-  static std::string format(const std::map<std::string, int64_t>& counters);
-  // Return "name value" lines of every counter (machine-readable `--print-stats`).
+  // The human-readable summary (`ccrex -s`), in ccache's shape: each group with its share,
+  // and the store with its size against its limit when `store` is given.
+  static std::string format(const std::map<std::string, int64_t>& counters,
+                            const StoreSummary& store = {});
+  // One "name\tvalue" line per counter (`--print-stats`): every counter ccrex always
+  // keeps, zero or not, then the reasons (local_*, fallback_*) seen so far.
   static std::string format_raw(const std::map<std::string, int64_t>& counters);
 
   // Parse "name value" lines; lines that are not such are ignored.

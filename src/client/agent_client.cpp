@@ -149,10 +149,12 @@ util::Result<UniqueFd> connect_or_start_agent(const AgentClientOptions& options)
     return fd; // started by the previous lock holder
   }
   if (recent_start_failure(options.paths.start_failed, options.failed_start_backoff)) {
-    return util::Error(util::ErrorCode::unavailable, "the agent failed to start recently");
+    return util::Error(util::ErrorCode::unavailable, std::string(k_start_backed_off));
   }
   if (::access(options.agent_bin.c_str(), X_OK) != 0) {
-    return util::errno_error("agent " + options.agent_bin, errno);
+    const int err = errno;
+    mark_start_failure(options.paths.start_failed);
+    return util::errno_error("cannot run the agent " + options.agent_bin, err);
   }
   CCREX_TRY(spawn_detached(options.agent_bin));
   auto fd = connect_until(options, Clock::now() + options.start_timeout);
@@ -160,6 +162,9 @@ util::Result<UniqueFd> connect_or_start_agent(const AgentClientOptions& options)
     (void)::unlink(options.paths.start_failed.c_str());
   } else {
     mark_start_failure(options.paths.start_failed);
+    return util::Error(fd.error().code(),
+                       "the agent " + options.agent_bin + " did not answer after starting ("
+                           + fd.error().message() + ")");
   }
   return fd;
 }

@@ -28,6 +28,10 @@ struct AgentClientOptions {
   std::chrono::milliseconds failed_start_backoff = std::chrono::seconds(10);
 };
 
+// The message of the error connect_or_start_agent() gives while a failed start is backed
+// off: a failure the user has already been told of.
+constexpr std::string_view k_start_backed_off = "the agent failed to start recently";
+
 // Return the agent to start: $CCREX_AGENT_BIN if set, else "ccrexd" in the directory of
 // `self` (the ccrex executable); empty when neither is known.
 std::string default_agent_bin(const std::string& self);

@@ -2,6 +2,8 @@
 
 #include "client/agent_client.h"
 #include "client/command_line.h"
+#include "util/file.h"
+#include "util/strings.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -36,6 +38,7 @@ constexpr std::string_view k_usage =
     "  -C, --clear          clear the local cache\n"
     "      --show-config    show the configuration and where each value comes from\n"
     "      --explain ARGS   explain how a compile command would be handled\n"
+    "      --doctor [CC]    check the setup (agent, cache, engine, compiler CC), one line each\n"
     "      --stop-agent     stop the running agent\n"
     "  -V, --version        print version and exit\n"
     "  -h, --help           print this help and exit\n";
@@ -109,6 +112,11 @@ bool compile_via_agent(const std::string& self, const std::vector<std::string>& 
   }
   auto sock = connect_or_start_agent(agent_options(self));
   if (!sock) {
+    // Said once per failed start (the next clients in the back-off period stay quiet) and
+    // on every compile for a directory that is not private: both need the user to act.
+    if (sock.error().message() != k_start_backed_off) {
+      print_error("cannot use the agent: " + sock.error().message() + "; compiling without ccrex");
+    }
     return false;
   }
   auto reply = exchange(sock->get(), request, {STDOUT_FILENO, STDERR_FILENO});
@@ -127,15 +135,32 @@ bool compile_via_agent(const std::string& self, const std::vector<std::string>& 
 
 int run_compile(const ClientCommand& command) {
   const std::string self = self_path();
-  const char* path = std::getenv("PATH"); // NOLINT(concurrency-mt-unsafe)
-  auto compiler = resolve_compiler(command.args[0], path != nullptr ? path : "", self);
+  const char* path = std::getenv("PATH");                                        // NOLINT
+  const char* passed = std::getenv(std::string(k_passed_dirs_variable).c_str()); // NOLINT
+  const std::string passed_dirs = passed != nullptr ? passed : "";
+  auto compiler = resolve_compiler(command.args[0], path != nullptr ? path : "", self, passed_dirs);
   if (!compiler) {
     print_error(compiler.error().message());
     return 127;
   }
+  if (*compiler != command.args[0]) {
+    // Found in PATH: should it lead back here through a wrapper ccrex does not know, the
+    // next ccrex looks past this directory.
+    const std::string dirs =
+        (passed_dirs.empty() ? "" : passed_dirs + ":") + std::string(util::dirname(*compiler));
+    ::setenv(std::string(k_passed_dirs_variable).c_str(), dirs.c_str(), 1); // NOLINT
+  }
   std::vector<std::string> argv = command.args;
   argv[0] = *compiler;
   int code = 0;
+  // CCREX_DISABLE set to a true value: the compiler alone, no agent started. Any other
+  // value goes to the agent, which reports an invalid one.
+  const char* disable = std::getenv("CCREX_DISABLE"); // NOLINT(concurrency-mt-unsafe)
+  if (disable != nullptr) {
+    if (auto off = util::parse_bool(disable); off && *off) {
+      exec_compiler(argv);
+    }
+  }
   if (compile_via_agent(self, argv, code)) {
     return code;
   }
@@ -168,8 +193,19 @@ bool wait_for_exit(pid_t pid) {
   return !alive();
 }
 
-int run_admin(const ClientCommand& command) {
+int run_admin(ClientCommand command) {
   const bool stop = command.args[0] == "--stop-agent";
+  if (command.args[0] == "--doctor" && command.args.size() > 1) {
+    // The compiler the way a compile would find it (PATH, masquerade links skipped).
+    const char* path = std::getenv("PATH"); // NOLINT(concurrency-mt-unsafe)
+    if (auto found = resolve_compiler(command.args[1], path != nullptr ? path : "", self_path())) {
+      std::string_view rel = *found;
+      while (rel.starts_with("./")) {
+        rel.remove_prefix(2);
+      }
+      command.args[1] = found->front() == '/' ? *found : current_dir() + "/" + std::string(rel);
+    }
+  }
   auto options = agent_options(self_path());
   if (stop) {
     options.agent_bin.clear(); // never start an agent only to stop it

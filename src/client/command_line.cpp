@@ -9,6 +9,7 @@
 #include <array>
 #include <climits>
 #include <cstdlib>
+#include <optional>
 
 namespace ccrex::client {
 namespace {
@@ -31,7 +32,7 @@ std::string real_path(const std::string& path) {
 } // namespace
 
 bool is_admin_option(std::string_view option) {
-  static constexpr std::array<std::string_view, 10> k_admin_options = {
+  static constexpr std::array<std::string_view, 11> k_admin_options = {
       "-s",
       "--show-stats",
       "-z",
@@ -42,6 +43,7 @@ bool is_admin_option(std::string_view option) {
       "--stop-agent",
       "--explain",
       "--print-stats",
+      "--doctor",
   };
   return std::ranges::find(k_admin_options, option) != k_admin_options.end();
 }
@@ -79,8 +81,56 @@ ClientCommand classify_command_line(const std::vector<std::string>& argv) {
   return c;
 }
 
-util::Result<std::string>
-resolve_compiler(const std::string& name, const std::string& path_list, const std::string& self) {
+bool is_compiler_wrapper(const std::string& real) {
+  static constexpr std::array<std::string_view, 6> k_wrappers = {
+      "ccache", "sccache", "distcc", "icecc", "buildcache", "ccrex"};
+  return std::ranges::find(k_wrappers, util::basename(real)) != k_wrappers.end();
+}
+
+namespace {
+
+bool listed(const std::string& dir, std::string_view list) {
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    const size_t end = std::min(list.find(':', pos), list.size());
+    if (list.substr(pos, end - pos) == dir) {
+      return true;
+    }
+    pos = end + 1;
+  }
+  return false;
+}
+
+std::optional<std::string> find_compiler(const std::string& name,
+                                         const std::string& path_list,
+                                         const std::string& self,
+                                         const std::string& passed_dirs) {
+  size_t pos = 0;
+  while (pos <= path_list.size()) {
+    const size_t end = std::min(path_list.find(':', pos), path_list.size());
+    std::string dir = path_list.substr(pos, end - pos);
+    pos = end + 1;
+    if (dir.empty()) {
+      dir = ".";
+    }
+    if (listed(dir, passed_dirs)) {
+      continue;
+    }
+    // One directory at a time, so each candidate's real path can be judged.
+    auto found = util::find_in_path(name, dir, self);
+    if (found && !is_compiler_wrapper(real_path(*found))) {
+      return found;
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+util::Result<std::string> resolve_compiler(const std::string& name,
+                                           const std::string& path_list,
+                                           const std::string& self,
+                                           const std::string& passed_dirs) {
   if (name.find('/') != std::string::npos) {
     if (self.empty() || real_path(name) != self) {
       return name;
@@ -89,13 +139,13 @@ resolve_compiler(const std::string& name, const std::string& path_list, const st
     if (base == k_program_name) {
       return util::not_found("refusing to run ccrex as its own compiler");
     }
-    auto found = util::find_in_path(base, path_list, self);
+    auto found = find_compiler(base, path_list, self, passed_dirs);
     if (found) {
       return *found;
     }
     return util::not_found(base + ": not found in PATH");
   }
-  auto found = util::find_in_path(name, path_list, self);
+  auto found = find_compiler(name, path_list, self, passed_dirs);
   if (!found) {
     return util::not_found(name + ": not found in PATH");
   }

@@ -46,14 +46,26 @@ ClientCommand classify_command_line(const std::vector<std::string>& argv);
 // Return whether `option` is an admin option the agent answers.
 bool is_admin_option(std::string_view option);
 
+// The variable through which ccrex tells a later ccrex in the same chain of wrappers which
+// PATH directories it already took a compiler from (':'-separated).
+constexpr std::string_view k_passed_dirs_variable = "CCREX_PASSED_DIRS";
+
 // Find the compiler to run for `name` (argv[0] of the compile command):
 //  - a name without '/' is looked up in `path_list`, skipping any entry whose real path
-//    is `self` (the ccrex binary, so a masquerade symlink never finds itself);
+//    is `self` (the ccrex binary, so a masquerade symlink never finds itself) or another
+//    compiler wrapper (ccache, sccache, distcc, icecc, buildcache: one in front of ccrex
+//    would call ccrex again), and any directory listed in `passed_dirs` (a wrapper ccrex
+//    does not know led back to ccrex: k_passed_dirs_variable);
 //  - a path is used as is, unless it leads to `self`, in which case its last component is
 //    looked up in `path_list` as above.
 // Fails with not_found when nothing suitable exists.
-util::Result<std::string>
-resolve_compiler(const std::string& name, const std::string& path_list, const std::string& self);
+util::Result<std::string> resolve_compiler(const std::string& name,
+                                           const std::string& path_list,
+                                           const std::string& self,
+                                           const std::string& passed_dirs = "");
+
+// Whether the real path `real` is a compiler wrapper (by its name), ccrex included.
+bool is_compiler_wrapper(const std::string& real);
 
 // Return the real path of the running executable (from /proc/self/exe), or "" if unknown.
 std::string self_path();

@@ -38,10 +38,19 @@ SUITE_admin() {
 
   TEST "ccrex -z, -s and --show-config answer while idle"
   expect_exit 0 "$CCREX" gcc -c f1.c -o f1.o
+  expect_exit 0 "$CCREX" gcc -c f1.c -o f1.o
   expect_exit 0 "$CCREX" -s
-  expect_contains "$TEST_DIR/stdout.txt" "Cacheable calls"
+  expect_contains "$TEST_DIR/stdout.txt" "Cacheable calls:                   2 / 2 (100.00%)"
+  expect_contains "$TEST_DIR/stdout.txt" "  Hits:                            1 / 2 (50.00%)"
+  expect_contains "$TEST_DIR/stdout.txt" "Cache directory:                   $CCREX_DIR"
+  grep -qE '^  Store size: +[0-9.]+ [KM]iB / 5.0 GiB \([0-9.]+%\)$' "$TEST_DIR/stdout.txt" \
+    || test_failed "no store size: $(cat "$TEST_DIR/stdout.txt")"
   expect_exit 0 "$CCREX" -z
   expect_equal "$(stat_value miss_executed)" 0 "miss_executed after -z"
+  # Machine-readable counters stay complete after zeroing.
+  expect_exit 0 "$CCREX" --print-stats
+  expect_contains "$TEST_DIR/stdout.txt" "hit_local	0"
+  expect_contains "$TEST_DIR/stdout.txt" "miss_executed	0"
   expect_exit 0 env CCREX_CACHE_ONLY=on "$CCREX" --show-config
   expect_contains "$TEST_DIR/stdout.txt" "(CCREX_CACHE_ONLY) cache_only = true"
 
@@ -63,4 +72,26 @@ admin_idle_timeout_from_file() {
   pid=$(agent_pid)
   [[ -n $pid ]] || test_failed "no agent started"
   wait_for 10 process_gone "$pid" || test_failed "the agent did not exit after 1 s idle"
+
+  TEST "ccrex --doctor: every check passes on the embedded default"
+  expect_exit 0 "$CCREX" --doctor gcc
+  expect_contains stdout.txt "ok:      agent pid"
+  expect_contains stdout.txt "ok:      cache directory $CCREX_DIR"
+  expect_contains stdout.txt "ok:      embedded engine: REAPI"
+  expect_contains stdout.txt "ok:      compiler $(command -v gcc): gcc"
+  grep -q '^problem' stdout.txt && test_failed "problems on a good setup: $(cat stdout.txt)"
+
+  TEST "ccrex --doctor names each problem on one line and exits 1"
+  local port
+  port=$(closed_tcp_port)
+  CCREX_REMOTE=grpc://127.0.0.1:$port CCREX_DISABLE=1 expect_exit 1 "$CCREX" --doctor no-such-cc-xyz
+  expect_contains stdout.txt "problem: engine grpc://127.0.0.1:$port cannot be reached"
+  expect_contains stdout.txt "problem: ccrex is disabled"
+  expect_contains stdout.txt "problem: compiler no-such-cc-xyz is not in PATH"
+  expect_contains stdout.txt "ok:      cache directory"
+  expect_equal "$(grep -c '^problem' stdout.txt)" 3 "problem lines ($(cat stdout.txt))"
+  # A compiler given by a relative path is the one the compile would run.
+  ln -s "$(command -v gcc)" my-gcc
+  expect_exit 0 "$CCREX" --doctor ./my-gcc
+  expect_contains stdout.txt "ok:      compiler $PWD/my-gcc: gcc"
 }

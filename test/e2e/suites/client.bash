@@ -59,6 +59,39 @@ SUITE_client() {
   expect_exit 0 "$PWD/bin/gcc" -c hello.c -o via_path.o
   expect_same_file via_path.o plain.o
 
+  TEST "masquerade behind another wrapper's link directory: no loop, the real compiler"
+  # A wrapper in ccache's style: its gcc link runs the next gcc in PATH that is not its
+  # own. In front of ccrex's links the two would call each other forever.
+  local kind
+  for kind in ccache mywrapper; do
+    mkdir -p "wrap-$kind" "links-$kind" bin
+    cat >"wrap-$kind/$kind" <<SH
+#!/bin/bash
+echo run >>"$PWD/runs-$kind"
+[[ \$(wc -l <"$PWD/runs-$kind") -lt 20 ]] || exit 99
+IFS=: read -ra dirs <<<"\$PATH"
+for d in "\${dirs[@]}"; do
+  [[ \$d == "$PWD/links-$kind" ]] && continue
+  [[ -x \$d/gcc ]] && exec "\$d/gcc" "\$@"
+done
+exit 127
+SH
+    chmod +x "wrap-$kind/$kind"
+    ln -s "$PWD/wrap-$kind/$kind" "links-$kind/gcc"
+    ln -sf "$CCREX" bin/gcc
+    rm -f "runs-$kind"
+    PATH=$PWD/links-$kind:$PWD/bin:$PATH expect_exit 0 timeout 60 gcc -c hello.c -o via_link.o
+    gcc -c hello.c -o plain.o
+    expect_same_file via_link.o plain.o
+    # ccache is known: ccrex never runs it. An unknown wrapper may run a few more times
+    # (ccrex asks the compiler it was given for its identity), never in a loop.
+    if [[ $kind == ccache ]]; then
+      expect_equal "$(wc -l <"runs-$kind")" 1 "runs of $kind"
+    else
+      (($(wc -l <"runs-$kind") < 10)) || test_failed "$kind ran $(wc -l <"runs-$kind") times"
+    fi
+  done
+
   TEST "masquerade only finds itself: compiler not found"
   mkdir bin
   ln -s "$CCREX" bin/nosuchcc
@@ -81,12 +114,26 @@ SUITE_client() {
   expect_exit 0 "$CCREX" gcc -E hello.c
   expect_same_file stdout.txt plain.i
 
-  TEST "agent that cannot start: still compiles"
+  TEST "agent that cannot start: still compiles, and says so once"
   export CCREX_AGENT_BIN=/nonexistent/ccrexd
   expect_exit 0 "$CCREX" gcc -c hello.c -o via_ccrex.o
   gcc -c hello.c -o plain.o
   expect_same_file via_ccrex.o plain.o
   expect_missing "$CCREX_AGENT_DIR/agent.pid"
+  expect_equal "$(cat stderr.txt)" "ccrex: cannot use the agent: cannot run the agent /nonexistent/ccrexd: No such file or directory; compiling without ccrex"
+  # The next compiles of the build are not told again.
+  expect_exit 0 "$CCREX" gcc -c hello.c -o via_ccrex.o
+  [[ ! -s stderr.txt ]] || test_failed "said again: $(cat stderr.txt)"
+
+  TEST "CCREX_DISABLE=1: the compiler alone, no agent started"
+  CCREX_DISABLE=1 expect_exit 0 "$CCREX" gcc -c hello.c -o via_ccrex.o
+  gcc -c hello.c -o plain.o
+  expect_same_file via_ccrex.o plain.o
+  expect_missing "$CCREX_AGENT_DIR/agent.pid"
+  expect_missing "$CCREX_AGENT_DIR/agent.sock"
+  # Any other value is the agent's to judge (it reports an invalid one).
+  CCREX_DISABLE=maybe expect_exit 0 "$CCREX" gcc -c hello.c -o via_ccrex.o
+  expect_contains stderr.txt "invalid configuration"
 
   TEST "agent that starts but never answers: one wait, then local compiles at once"
   printf '#!/bin/sh\nexit 0\n' >dead-agent
@@ -94,10 +141,12 @@ SUITE_client() {
   export CCREX_AGENT_BIN=$PWD/dead-agent
   expect_exit 0 "$CCREX" gcc -c hello.c -o first.o
   expect_file_exists "$CCREX_AGENT_DIR/start.failed"
+  expect_contains stderr.txt "ccrex: cannot use the agent: the agent $PWD/dead-agent did not answer after starting"
   start=$(date +%s%N)
   expect_exit 0 "$CCREX" gcc -c hello.c -o second.o
   elapsed_ms=$((($(date +%s%N) - start) / 1000000))
   ((elapsed_ms < 1500)) || test_failed "second compile waited ${elapsed_ms} ms for the agent"
+  [[ ! -s stderr.txt ]] || test_failed "said again: $(cat stderr.txt)"
   gcc -c hello.c -o plain.o
   expect_same_file first.o plain.o
   expect_same_file second.o plain.o
@@ -107,6 +156,7 @@ SUITE_client() {
   expect_exit 0 "$CCREX" gcc -c hello.c -o via_ccrex.o
   gcc -c hello.c -o plain.o
   expect_same_file via_ccrex.o plain.o
+  expect_contains stderr.txt "ccrex: cannot use the agent: $CCREX_AGENT_DIR is accessible to other users; compiling without ccrex"
   expect_missing "$CCREX_AGENT_DIR/agent.sock"
   expect_missing "$CCREX_AGENT_DIR/agent.pid"
 

@@ -127,6 +127,9 @@ SUITE_faults() {
   expect_exit 0 "$CCREX" gcc -O1 -Iinclude -c main.c -o main.o
   expect_same_file main.o plain.o
   expect_stats fallback_remote_unavailable=1
+  # The user hears of it: one line, once for this agent.
+  expect_contains stderr.txt "; compiling locally (fallback_remote_unavailable, said once per agent: see ccrex -s)"
+  expect_equal "$(wc -l <stderr.txt)" 1 "lines on stderr ($(cat stderr.txt))"
   # A compile error during a fallback is the compiler's, reported once.
   gcc -c broken.c -o plain.o 2>plain_stderr.txt
   plain_status=$?

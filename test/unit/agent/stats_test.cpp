@@ -83,3 +83,54 @@ TEST(Stats, CountsWaitInMemoryWhileTheFileCannotBeWritten) {
 
 } // namespace
 } // namespace ccrex::agent
+
+namespace ccrex::agent {
+namespace {
+
+TEST(StatsFormat, SharesInCcachesShape) {
+  const std::map<std::string, int64_t> c = {{"hit_local", 6},
+                                            {"hit_remote", 2},
+                                            {"miss_executed", 2},
+                                            {"local_no_compile", 3},
+                                            {"fallback_remote_unavailable", 1}};
+  const std::string text = Stats::format(c, {"/cache", 3 << 20, int64_t{1} << 30});
+  EXPECT_NE(text.find("Cacheable calls:                   10 / 14 (71.43%)\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  Hits:                            8 / 10 (80.00%)\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  Misses:                          2 / 10 (20.00%)\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("Run locally (unsupported):         3 / 14 (21.43%)\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  no_compile:" + std::string(21, ' ') + " 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Fell back to local compile:        1 / 14 (7.14%)\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("Cache directory:                   /cache\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  Store size:                      3.0 MiB / 1.0 GiB (0.29%)\n"),
+            std::string::npos)
+      << text;
+}
+
+TEST(StatsFormat, NothingCountedYet) {
+  const std::string text = Stats::format({});
+  EXPECT_NE(text.find("Cacheable calls:                   0\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find('%'), std::string::npos) << text;
+  EXPECT_EQ(text.find("Store size"), std::string::npos) << text;
+}
+
+TEST(StatsFormat, RawListsEveryCoreCounterEvenAtZero) {
+  const std::string raw = Stats::format_raw({{"local_no_compile", 2}});
+  for (const char* name : {"hit_local",
+                           "hit_remote",
+                           "miss_executed",
+                           "miss_cache_only",
+                           "compile_error",
+                           "cancelled",
+                           "depend_compiler"}) {
+    EXPECT_NE(raw.find(std::string(name) + "\t0\n"), std::string::npos) << name << "\n" << raw;
+  }
+  EXPECT_NE(raw.find("local_no_compile\t2\n"), std::string::npos) << raw;
+}
+
+} // namespace
+} // namespace ccrex::agent

@@ -93,10 +93,47 @@ TEST_F(ResolveCompiler, SkipsEntriesThatAreSelf) {
   EXPECT_EQ(*found, util::join_path(m_bin2, "gcc"));
 }
 
-TEST_F(ResolveCompiler, WithoutSelfFindsFirst) {
+TEST_F(ResolveCompiler, WithoutSelfStillSkipsLinksToAnyCcrex) {
   auto found = resolve_compiler("gcc", m_bin1 + ":" + m_bin2, "");
   ASSERT_TRUE(found);
-  EXPECT_EQ(*found, util::join_path(m_bin1, "gcc"));
+  EXPECT_EQ(*found, util::join_path(m_bin2, "gcc"));
+}
+
+TEST_F(ResolveCompiler, SkipsOtherWrappersMasqueradeLinks) {
+  // ccache's link directory in front of ccrex's: taking its gcc would call ccrex again.
+  const std::string wrappers = util::join_path(m_tmp.path(), "wrappers");
+  const std::string links = util::join_path(m_tmp.path(), "ccache-links");
+  ASSERT_TRUE(util::make_dirs(wrappers));
+  ASSERT_TRUE(util::make_dirs(links));
+  for (const char* name : {"ccache", "sccache", "distcc", "icecc", "buildcache"}) {
+    const std::string exe = make_exe(util::join_path(wrappers, name));
+    const std::string link = util::join_path(links, "gcc");
+    (void)::unlink(link.c_str());
+    ASSERT_EQ(::symlink(exe.c_str(), link.c_str()), 0);
+    auto found = resolve_compiler("gcc", links + ":" + m_bin1 + ":" + m_bin2, m_self);
+    ASSERT_TRUE(found) << name;
+    EXPECT_EQ(*found, util::join_path(m_bin2, "gcc")) << name;
+  }
+  // A compiler that merely has a wrapper's name as a prefix is a compiler.
+  const std::string odd = make_exe(util::join_path(wrappers, "ccache-gcc"));
+  (void)::unlink(util::join_path(links, "gcc").c_str());
+  ASSERT_EQ(::symlink(odd.c_str(), util::join_path(links, "gcc").c_str()), 0);
+  auto found = resolve_compiler("gcc", links + ":" + m_bin2, m_self);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(*found, util::join_path(links, "gcc"));
+}
+
+TEST_F(ResolveCompiler, SkipsDirectoriesAnEarlierCcrexPassed) {
+  // An unknown wrapper in bin3 led back to ccrex: look past it.
+  const std::string bin3 = util::join_path(m_tmp.path(), "bin3");
+  ASSERT_TRUE(util::make_dirs(bin3));
+  make_exe(util::join_path(bin3, "gcc"));
+  const std::string path = bin3 + ":" + m_bin1 + ":" + m_bin2;
+  EXPECT_EQ(*resolve_compiler("gcc", path, m_self), util::join_path(bin3, "gcc"));
+  EXPECT_EQ(*resolve_compiler("gcc", path, m_self, bin3), util::join_path(m_bin2, "gcc"));
+  EXPECT_EQ(*resolve_compiler("gcc", path, m_self, "/x:" + bin3 + ":/y"),
+            util::join_path(m_bin2, "gcc"));
+  EXPECT_FALSE(resolve_compiler("gcc", path, m_self, bin3 + ":" + m_bin2));
 }
 
 TEST_F(ResolveCompiler, PathIsUsedAsIsUnlessItIsSelf) {
