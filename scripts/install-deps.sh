@@ -17,6 +17,7 @@ packages=(
   make python3
   openssl                  # throwaway TLS certificates for the hostile and e2e secure tests
   libclang-rt-14-dev       # libFuzzer and the sanitizer runtimes for test/fuzz (clang 14)
+  bubblewrap busybox-static  # the action sandbox (bwrap); a tiny root file system for its tests
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(ccache hyperfine time)

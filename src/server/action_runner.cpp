@@ -2,7 +2,8 @@
 
 #include "reapi/digest.h"
 #include "server/output_collector.h"
-#include "server/process_tree.h"
+#include "server/platform.h"
+#include "server/sandbox.h"
 #include "server/stage_root.h"
 #include "server/staging.h"
 #include "util/file.h"
@@ -61,6 +62,8 @@ util::Result<std::string> make_work_dir(const std::string& work_root) {
   if (::mkdtemp(path.data()) == nullptr) {
     return util::errno_error("create work directory in " + work_root, errno);
   }
+  // Searchable, not readable, by others: the sandbox user reaches root/ through it.
+  ::chmod(path.c_str(), 0711);
   return path;
 }
 
@@ -187,18 +190,120 @@ util::Status check_runnable(const std::string& program, const std::string& cwd) 
   return {};
 }
 
-// Run the command; return the subprocess result or set the response's status.
-std::optional<util::SubprocessResult>
-execute(Execution& ex, const std::string& store_dir, const std::atomic<bool>* cancel) {
+// The program of an input-root action: `arguments0` as the sandbox sees it, checked on the
+// staged tree `root` (REAPI 2.3 lookup, PATH entries taken inside the root).
+util::Result<std::string> resolve_in_root(const std::string& arguments0,
+                                          const std::string& root,
+                                          const std::string& working_directory,
+                                          const std::vector<std::string>& env) {
+  const std::string inside_cwd = util::join_path("/", working_directory);
+  if (arguments0.find('/') != std::string::npos) {
+    const std::string inside =
+        arguments0.front() == '/' ? arguments0 : util::join_path(inside_cwd, arguments0);
+    CCREX_TRY(check_runnable(util::join_path(root, inside), "/"));
+    return arguments0;
+  }
+  std::string path_list = k_default_path;
+  for (const auto& kv : env) {
+    if (kv.rfind("PATH=", 0) == 0) {
+      path_list = kv.substr(5);
+    }
+  }
+  for (auto dir : util::split(path_list, ':')) {
+    std::string entry(dir);
+    if (entry.empty() || entry.front() != '/') {
+      entry = util::join_path(inside_cwd, entry.empty() ? "." : entry);
+    }
+    const std::string inside = util::join_path(entry, arguments0);
+    if (check_runnable(util::join_path(root, inside), "/")) {
+      return inside;
+    }
+  }
+  return util::not_found("command not found in the input root: '" + arguments0
+                         + "' (PATH=" + path_list + ")");
+}
+
+// The root and network an action asks for (its platform, else the server's defaults).
+struct Confinement {
+  RootMode root = RootMode::host;
+  bool network = false;
+};
+
+Confinement confinement_of(const PreparedAction& action, const SandboxSettings& settings) {
+  const auto& platform = action.action.platform().properties_size() > 0 ? action.action.platform()
+                                                                        : action.command.platform();
+  Confinement out;
+  out.root = settings.default_root;
+  if (auto v = platform_value(platform, k_root_property)) {
+    out.root = parse_root_mode(*v).value_or(settings.default_root);
+  }
+  out.network = platform_value(platform, k_network_property) == "on";
+  return out;
+}
+
+// Fill `req.argv` with the program to run; false (status set) when there is none.
+bool resolve(Execution& ex, SandboxRequest& req) {
   const auto& command = ex.action.command;
+  util::Result<std::string> program =
+      req.root == RootMode::input
+          ? resolve_in_root(req.argv[0], ex.root, command.working_directory(), req.env)
+          : resolve_program(req.argv[0], ex.cwd, req.env);
+  if (program && req.root == RootMode::host) {
+    if (auto st = check_runnable(*program, ex.cwd); !st) {
+      program = st.error();
+    }
+  }
+  if (!program) {
+    set_status(ex.response, grpc::StatusCode::FAILED_PRECONDITION, program.error().message());
+    return false;
+  }
+  req.argv[0] = *program;
+  // A program found through a relative PATH entry is a path of the staged tree: where the
+  // input root appears elsewhere, so does it.
+  const std::string staged_prefix = ex.root + "/";
+  if (!req.stage_root.empty() && req.argv[0].starts_with(staged_prefix)) {
+    req.argv[0] = util::join_path(req.stage_root, req.argv[0].substr(staged_prefix.size()));
+  }
+  return true;
+}
+
+// Run the command; return the subprocess result or set the response's status.
+std::optional<util::SubprocessResult> execute(Execution& ex,
+                                              const Sandbox& sandbox,
+                                              const ActionRunnerOptions& options,
+                                              const std::atomic<bool>* cancel) {
+  const auto& command = ex.action.command;
+  const Confinement confinement = confinement_of(ex.action, options.sandbox);
+  SandboxRequest req;
+  req.argv.assign(command.arguments().begin(), command.arguments().end());
+  req.env = environment_of(command);
+  req.root_dir = ex.root;
+  req.working_directory = command.working_directory();
+  req.root = confinement.root;
+  req.network = confinement.network;
+  req.status_file = util::join_path(ex.work_dir, "status");
+  auto stage_root = requested_stage_root(command, options.store_dir);
+  if (!stage_root) {
+    set_status(ex.response, grpc::StatusCode::INVALID_ARGUMENT, stage_root.error().message());
+    return std::nullopt;
+  }
+  if (!stage_root->empty() && req.root == RootMode::host) {
+    if (!sandbox.confines() && !stage_root_supported()) {
+      set_status(ex.response,
+                 grpc::StatusCode::FAILED_PRECONDITION,
+                 "this server cannot stage input roots at a fixed path (no mount namespaces)");
+      return std::nullopt;
+    }
+    if (auto st = check_stage_root_target(*stage_root, options.store_dir); !st) {
+      set_status(ex.response, grpc::StatusCode::FAILED_PRECONDITION, st.error().message());
+      return std::nullopt;
+    }
+    req.stage_root = *stage_root;
+  }
+  if (!resolve(ex, req)) {
+    return std::nullopt;
+  }
   util::SubprocessOptions opts;
-  opts.argv.assign(command.arguments().begin(), command.arguments().end());
-  opts.env = environment_of(command);
-  opts.cwd = ex.cwd;
-  opts.stdout_path = util::join_path(ex.work_dir, "stdout");
-  opts.stderr_path = util::join_path(ex.work_dir, "stderr");
-  opts.capture_output = false;
-  opts.new_process_group = true;
   opts.timeout = ex.action.timeout;
   if (ex.action.timeout.count() > 0) {
     // Staging used part of the timeout; what is left is the command's (at least 1 ms, as
@@ -207,42 +312,27 @@ execute(Execution& ex, const std::string& store_dir, const std::atomic<bool>* ca
         ex.deadline - std::chrono::steady_clock::now());
     opts.timeout = std::max(left, std::chrono::milliseconds(1));
   }
-  opts.cancel = cancel;
-  auto program = resolve_program(opts.argv[0], ex.cwd, *opts.env);
-  if (!program) {
-    set_status(ex.response, grpc::StatusCode::FAILED_PRECONDITION, program.error().message());
+  req.timeout = opts.timeout;
+  if (auto st = sandbox.prepare_root(ex.root); !st) {
+    set_status(ex.response, grpc::StatusCode::INTERNAL, st.error().message());
     return std::nullopt;
   }
-  opts.argv[0] = *program;
-  if (auto st = check_runnable(opts.argv[0], ex.cwd); !st) {
-    set_status(ex.response, grpc::StatusCode::FAILED_PRECONDITION, st.error().message());
+  auto wrapped = sandbox.wrap(req);
+  if (!wrapped) {
+    set_status(ex.response, grpc_code(wrapped.error()), wrapped.error().message());
     return std::nullopt;
   }
-  auto stage_root = requested_stage_root(command, store_dir);
-  if (!stage_root) {
-    set_status(ex.response, grpc::StatusCode::INVALID_ARGUMENT, stage_root.error().message());
-    return std::nullopt;
-  }
-  if (!stage_root->empty()) {
-    if (!stage_root_supported()) {
-      set_status(ex.response,
-                 grpc::StatusCode::FAILED_PRECONDITION,
-                 "this server cannot stage input roots at a fixed path (no mount namespaces)");
-      return std::nullopt;
-    }
-    if (auto st = check_stage_root_target(*stage_root, store_dir); !st) {
-      set_status(ex.response, grpc::StatusCode::FAILED_PRECONDITION, st.error().message());
-      return std::nullopt;
-    }
-    opts.argv = stage_root_argv(opts.argv, ex.root, *stage_root, command.working_directory());
-  }
-  const std::string status_file = util::join_path(ex.work_dir, "status");
-  opts.argv = contained_argv(opts.argv, status_file);
+  wrapped->options.stdout_path = util::join_path(ex.work_dir, "stdout");
+  wrapped->options.stderr_path = util::join_path(ex.work_dir, "stderr");
+  wrapped->options.capture_output = false;
+  wrapped->options.new_process_group = true;
+  wrapped->options.timeout = opts.timeout;
+  wrapped->options.cancel = cancel;
   ex.meta().mutable_execution_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
-  auto res = util::run_subprocess(opts);
+  auto res = util::run_subprocess(wrapped->options);
   ex.meta().mutable_execution_completed_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
   if (res && res->signal == 0) {
-    if (const int sig = contained_signal(status_file); sig != 0) {
+    if (const int sig = wrapped->signal(); sig != 0) {
       res->signal = sig;
       res->exit_code = 128 + sig;
     }
@@ -253,10 +343,10 @@ execute(Execution& ex, const std::string& store_dir, const std::atomic<bool>* ca
                "cannot run '" + command.arguments(0) + "': " + res.error().message());
     return std::nullopt;
   }
-  if (!stage_root->empty() && res->exit_code == k_stage_setup_failed) {
+  if (!sandbox.confines() && !req.stage_root.empty() && res->exit_code == k_stage_setup_failed) {
     set_status(ex.response,
                grpc::StatusCode::FAILED_PRECONDITION,
-               "cannot stage the input root at " + *stage_root + " on this worker");
+               "cannot stage the input root at " + req.stage_root + " on this worker");
     return std::nullopt;
   }
   return std::move(res).value();
@@ -301,7 +391,10 @@ void finish(BlobStore& store, Execution& ex, const util::SubprocessResult& res) 
 
 ActionRunner::ActionRunner(BlobStore& store, ActionRunnerOptions options)
     : m_store(store),
-      m_options(std::move(options)) {}
+      m_options(std::move(options)),
+      m_sandbox(make_sandbox(m_options.sandbox, m_options.store_dir, m_options.work_root)) {}
+
+ActionRunner::~ActionRunner() = default;
 
 ExecuteResponse ActionRunner::run(const PreparedAction& action,
                                   const std::atomic<bool>* cancel) const {
@@ -324,8 +417,14 @@ ExecuteResponse ActionRunner::run(const PreparedAction& action,
   if (action.timeout.count() > 0) {
     ex.deadline = std::chrono::steady_clock::now() + action.timeout;
   }
-  if (stage(m_store, m_options, ex, cancel)) {
-    if (auto res = execute(ex, m_options.store_dir, cancel)) {
+  const RootMode root = confinement_of(action, m_options.sandbox).root;
+  if (!m_sandbox->supports(root)) {
+    set_status(ex.response,
+               grpc::StatusCode::FAILED_PRECONDITION,
+               std::string("this server cannot run actions with the input root as / (")
+                   + k_root_property + "=" + root_mode_name(root) + "): " + m_sandbox->describe());
+  } else if (stage(m_store, m_options, ex, cancel)) {
+    if (auto res = execute(ex, *m_sandbox, m_options, cancel)) {
       finish(m_store, ex, *res);
     }
   }

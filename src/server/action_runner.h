@@ -12,13 +12,14 @@
 //      private writable copies and left in place, so a command that does not rewrite them
 //      reports them with their input content (choice documented here on purpose: deleting
 //      them would break commands that update a file in place);
-//   3. run Command.arguments with exactly Command.environment_variables, in
-//      root/working_directory, in a new process group, stdout/stderr to files, stdin from
-//      /dev/null, as the child of the first process of a PID namespace of its own
-//      (process_tree.h), killed after what is left of PreparedAction::timeout. arguments[0]
-//      containing '/' is taken relative to the working directory (or absolute); a bare name is
-//      looked up in the Command's PATH (REAPI 2.3), relative PATH entries relative to the working
-//      directory;
+//   3. run Command.arguments with exactly Command.environment_variables in the action's
+//      sandbox (sandbox.h; root from the ccrex-root platform property, else the server's
+//      default), in <root>/working_directory, in a new process group, stdout/stderr to
+//      files, stdin from /dev/null, killed with everything it started after what is left
+//      of PreparedAction::timeout. arguments[0] containing '/' is taken relative to the
+//      working directory (or absolute; inside the input root for the input root); a bare
+//      name is looked up in the Command's PATH (REAPI 2.3), relative PATH entries relative
+//      to the working directory;
 //   4. store stdout, stderr and the outputs (output_collector.h), fill execution_metadata
 //      (worker name, timestamps of every phase);
 //   5. remove the work directory.
@@ -39,9 +40,11 @@
 
 #include "reapi/proto.h"
 #include "server/blob_store.h"
+#include "server/sandbox.h"
 #include "server/tree_validation.h"
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,11 +61,16 @@ struct ActionRunnerOptions {
   std::string store_dir;
   // Most files, directories and symlinks one input root may stage to (0: no limit).
   int64_t max_input_entries = 0;
+  // How commands are confined (sandbox.h); probed once, when the runner is made.
+  SandboxSettings sandbox = {};
 };
 
 class ActionRunner {
 public:
   ActionRunner(BlobStore& store, ActionRunnerOptions options);
+  ~ActionRunner();
+  ActionRunner(const ActionRunner&) = delete;
+  ActionRunner& operator=(const ActionRunner&) = delete;
 
   // Execute `action` and return its response (see above). Never throws for action-level
   // problems. When `cancel` is given and becomes true, the command is killed.
@@ -70,10 +78,13 @@ public:
                                  const std::atomic<bool>* cancel = nullptr) const;
 
   const ActionRunnerOptions& options() const { return m_options; }
+  // The sandbox every command runs in (sandbox.h).
+  const Sandbox& sandbox() const { return *m_sandbox; }
 
 private:
   BlobStore& m_store;
   ActionRunnerOptions m_options;
+  std::unique_ptr<Sandbox> m_sandbox;
 };
 
 // Return the program to execute for `arguments0` run in `cwd` with `env` (REAPI 2.3):

@@ -31,6 +31,49 @@ util::Status add_platform(Config& cfg, const std::string& spec) {
   return {};
 }
 
+// One --sandbox-* option (or --no-sandbox); `next` reads its value.
+template <typename Next>
+util::Status parse_sandbox_option(SandboxSettings& sb, const std::string& opt, Next& next) {
+  if (opt == "--no-sandbox") {
+    sb.enabled = false;
+  } else if (opt == "--sandbox-allow-network") {
+    sb.allow_network = true;
+  } else if (opt == "--sandbox-root") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    const auto root = parse_root_mode(v);
+    if (!root) {
+      return util::invalid_argument("--sandbox-root expects host or input, got '" + v + "'");
+    }
+    sb.default_root = *root;
+  } else if (opt == "--sandbox-uid" || opt == "--sandbox-gid") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
+    if (n < 1 || n > 0xfffffffe) {
+      return util::invalid_argument(opt + " must be a user or group id other than 0");
+    }
+    (opt == "--sandbox-uid" ? sb.uid : sb.gid) = static_cast<uint32_t>(n);
+  } else if (opt == "--sandbox-max-memory" || opt == "--sandbox-max-file-size") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(
+        (opt == "--sandbox-max-memory" ? sb.max_address_space : sb.max_file_size),
+        util::parse_size(v));
+  } else if (opt == "--sandbox-max-processes") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(sb.max_processes, util::parse_int(v));
+  } else if (opt == "--sandbox-host-path") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    if (v.empty() || v.front() != '/') {
+      return util::invalid_argument("--sandbox-host-path needs an absolute path");
+    }
+    sb.host_paths.push_back(util::normalize_path(v));
+  } else if (opt == "--sandbox-bwrap") {
+    CCREX_ASSIGN_OR_RETURN(sb.bwrap, next());
+  } else {
+    return util::invalid_argument("unknown option '" + opt + "' (see --help)");
+  }
+  return {};
+}
+
 } // namespace
 
 std::string usage() {
@@ -94,6 +137,22 @@ Options:
                          (default 300)
   --max-streams-per-client N
                          concurrent ByteStream streams per client address (default 64)
+  --sandbox-root ROOT    root of actions that do not ask for one with the platform
+                         property ccrex-root: host (default; the host's system
+                         directories read-only) or input (the input root as /)
+  --sandbox-allow-network
+                         offer ccrex-network=on: actions asking for it keep the network
+  --sandbox-uid N        user actions run as (default 65534); --sandbox-gid N: group
+  --sandbox-max-memory SIZE
+                         address space of each action process (default 16G; 0: none)
+  --sandbox-max-processes N
+                         processes of the sandbox user (default 4096; 0: no limit)
+  --sandbox-max-file-size SIZE
+                         largest file an action may write (default 4G; 0: no limit)
+  --sandbox-host-path DIR
+                         also show DIR read-only in the host root (repeatable)
+  --sandbox-bwrap PATH   the bubblewrap program (default /usr/bin/bwrap)
+  --no-sandbox           run actions unconfined as this server's user (host root only)
   --log-level LEVEL      error, warn, info (default) or debug; logs go to stderr
   --check                verify every stored blob against its digest and exit
   --help                 show this help
@@ -218,6 +277,8 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
     } else if (opt == "--partial-upload-expiry") {
       CCREX_ASSIGN_OR_RETURN(auto v, next());
       CCREX_ASSIGN_OR_RETURN(out.config.partial_upload_expiry, parse_seconds(v));
+    } else if (opt.starts_with("--sandbox-") || opt == "--no-sandbox") {
+      CCREX_TRY(parse_sandbox_option(out.config.sandbox, opt, next));
     } else if (opt == "--log-level") {
       CCREX_ASSIGN_OR_RETURN(out.log_level, next());
     } else {

@@ -3,6 +3,7 @@
 // Settings of the REAPI server library, shared by `ccrex-server` and the server embedded in
 // ccrexd. A plain struct: every field has its default here and is documented.
 
+#include "server/sandbox_settings.h"
 #include "util/result.h"
 
 #include <chrono>
@@ -86,6 +87,9 @@ struct Config {
   // read and the 2.0 fields are ignored; a range spanning both reads output_paths when it is
   // non-empty and the 2.0 fields otherwise (see output_fields.h).
   ApiVersions api_versions;
+
+  // How actions are confined: bubblewrap, root modes, user, limits (sandbox_settings.h).
+  SandboxSettings sandbox;
 
   // Security (see auth.h and the README's "Security" section). The defaults suit the server
   // embedded in ccrexd, which only its own process reaches; ccrex-server's command line

@@ -4,6 +4,7 @@
 #include "server/action_runner.h"
 #include "server/admission.h"
 #include "server/grpc_util.h"
+#include "server/platform.h"
 #include "server/staging.h"
 #include "server/tree_validation.h"
 #include "server/worker_pool.h"
@@ -196,7 +197,8 @@ ExecutionService::Impl::Impl(const Config& cfg, BlobStore& blob_store, ActionCac
                 m_host,
                 false, // inputs are copies: an action must not reach the store's files
                 cfg.cache_dir,
-                cfg.max_input_entries}),
+                cfg.max_input_entries,
+                cfg.sandbox}),
       m_admission(cfg.max_queued, cfg.max_queued_per_client),
       m_pool(cfg.workers > 0 ? cfg.workers
                              : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()))),
@@ -204,6 +206,9 @@ ExecutionService::Impl::Impl(const Config& cfg, BlobStore& blob_store, ActionCac
   if (m_config.platform.empty()) {
     m_config.platform = host_platform();
   }
+  add_sandbox_offer(m_config.platform,
+                    m_runner.sandbox().supports(RootMode::input),
+                    m_runner.sandbox().confines() && cfg.sandbox.allow_network);
   // Work directories left behind by a crash are of no use to anyone; while other processes
   // share the store, they may be theirs.
   if (auto st = blob_store.sole_user() ? remove_tree(m_runner.options().work_root) : util::Status();

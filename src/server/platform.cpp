@@ -1,5 +1,6 @@
 #include "server/platform.h"
 
+#include "server/sandbox_settings.h"
 #include "util/strings.h"
 
 #include <algorithm>
@@ -163,6 +164,34 @@ check_platform(const reapi::v2::Platform& requested, const PlatformOffer& offer,
     }
   }
   return {};
+}
+
+std::optional<std::string> platform_value(const reapi::v2::Platform& platform,
+                                          std::string_view name) {
+  std::optional<std::string> out;
+  for (const auto& prop : platform.properties()) {
+    if (prop.name() == name) {
+      out = prop.value();
+    }
+  }
+  return out;
+}
+
+void add_sandbox_offer(PlatformOffer& offer, bool input_root, bool network) {
+  if (!offer.contains(k_root_property)) {
+    auto& roots = offer[k_root_property];
+    roots.emplace_back("host");
+    if (input_root) {
+      roots.emplace_back("input");
+    }
+  }
+  if (!offer.contains(k_network_property)) {
+    auto& values = offer[k_network_property];
+    values.emplace_back("off");
+    if (network) {
+      values.emplace_back("on");
+    }
+  }
 }
 
 } // namespace ccrex::server

@@ -14,6 +14,7 @@
 #include "util/result.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,5 +44,14 @@ std::string describe_offer(const PlatformOffer& offer);
 // (unless `lenient`, which skips them), failed_precondition for values not offered.
 util::Status
 check_platform(const reapi::v2::Platform& requested, const PlatformOffer& offer, bool lenient);
+
+// Return the value of the last property named `name` in `platform`, or nullopt.
+std::optional<std::string> platform_value(const reapi::v2::Platform& platform,
+                                          std::string_view name);
+
+// Add the sandbox's properties to `offer`, unless the server's configuration already names
+// them: ccrex-root (host, plus input when `input_root`), ccrex-network (off, plus on when
+// `network`).
+void add_sandbox_offer(PlatformOffer& offer, bool input_root, bool network);
 
 } // namespace ccrex::server

@@ -214,6 +214,9 @@ Result<SubprocessResult> run_subprocess(const SubprocessOptions& opts) {
   posix_spawn_file_actions_addopen(&r.actions, STDIN_FILENO, in.c_str(), O_RDONLY, 0);
   CCREX_TRY(add_stream(r, STDOUT_FILENO, opts.stdout_path, opts.capture_output, r.out));
   CCREX_TRY(add_stream(r, STDERR_FILENO, opts.stderr_path, opts.capture_output, r.err));
+  for (size_t i = 0; i < opts.pass_fds.size(); ++i) {
+    posix_spawn_file_actions_adddup2(&r.actions, opts.pass_fds[i], 3 + static_cast<int>(i));
+  }
   if (!opts.cwd.empty()) {
     posix_spawn_file_actions_addchdir_np(&r.actions, opts.cwd.c_str());
   }

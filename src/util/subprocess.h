@@ -37,6 +37,10 @@ struct SubprocessOptions {
   // true the child (or its process group) is killed with SIGKILL. Used to abort running
   // actions when a server shuts down.
   const std::atomic<bool>* cancel = nullptr;
+  // Open descriptors the child receives as 3, 4, ... in this order (every other
+  // descriptor of this process is close-on-exec). Each must be above 2 + their count, so
+  // that no earlier duplication overwrites a later source.
+  std::vector<int> pass_fds;
 };
 
 struct SubprocessResult {

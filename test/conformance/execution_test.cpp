@@ -8,9 +8,11 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <array>
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -377,25 +379,28 @@ TEST_F(Execution, IdenticalConcurrentRequestsShareOneExecution) {
             outs[0].response.result().stdout_digest().hash());
 }
 
-// The action reads its process id from /proc, which names it as this test sees it ($$ is
-// the id inside the action's own PID namespace).
+// The action cannot write where this test reads (it runs sandboxed), so the test finds its
+// process by a command line no other process has.
 TEST_F(Execution, ShutdownKillsRunningActionsAndEndsStreams) {
-  util::TempDir dir;
-  const std::string pid_file = dir.path() + "/pid";
-  const auto digest = action(
-      command({"sh",
-               "-c",
-               "read pid rest < /proc/self/stat; echo $pid > " + pid_file + "; exec sleep 60"}));
+  const std::string seconds = "60." + std::to_string(::getpid() % 1000 + 1000);
+  const auto digest = action(command({"sh", "-c", "exec sleep " + seconds}));
   v2::ExecuteRequest req;
   *req.mutable_action_digest() = digest;
   grpc::ClientContext ctx;
   auto reader = exec->Execute(&ctx, req);
   google::longrunning::Operation op;
   ASSERT_TRUE(reader->Read(&op));
+  const std::string wanted = std::string("sleep") + '\0' + seconds + '\0';
   std::string pid_text;
   for (int i = 0; i < 100 && pid_text.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    pid_text = util::read_file(pid_file).value_or("");
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") == std::string::npos
+          && util::read_file(entry.path().string() + "/cmdline").value_or("") == wanted) {
+        pid_text = name;
+      }
+    }
   }
   ASSERT_FALSE(pid_text.empty()) << "the action did not start";
   const pid_t pid = std::stoi(pid_text);

@@ -13,8 +13,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// These actions write into a host directory the test watches, so they run unconfined:
+// this checks the fallback's PID namespace (sandbox_test.cpp checks the sandbox's).
 class LeftoverProcesses : public ExecutionFixture {
 protected:
+  std::vector<std::string> server_args() const override {
+    return {"--workers", "2", "--no-sandbox"};
+  }
   bool accepts_client_results() const override { return false; }
   util::TempDir m_dir{"ccrex-leftover-"};
 };

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
                              std::vector<std::string> wrapper) {
   if (cache_dir.empty()) {
     m_temp = std::make_unique<util::TempDir>("ccrex-server-test-");
+    // Searchable (not readable) by others, as a store's parents must be for the sandbox
+    // user to reach an action's staged input root (sandbox.h).
+    ::chmod(m_temp->path().c_str(), 0711);
     m_cache_dir = m_temp->path() + "/cache";
   } else {
     m_cache_dir = cache_dir;

@@ -1,0 +1,386 @@
+#include "server/sandbox.h"
+
+#include "server/process_tree.h"
+#include "server/stage_root.h"
+#include "util/file.h"
+#include "util/logging.h"
+#include "util/strings.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <filesystem>
+#include <string_view>
+
+namespace ccrex::server {
+namespace {
+
+constexpr const char* k_setpriv = "/usr/bin/setpriv";
+constexpr const char* k_prlimit = "/usr/bin/prlimit";
+constexpr const char* k_perl = "/usr/bin/perl";
+// Descriptors handed to the child start here in the server, so duplicating them onto 3, 4,
+// ... in the child never overwrites one still to be duplicated.
+constexpr int k_first_high_fd = 64;
+
+// Host directories shown read-only in the host root (those that exist; a symlink such as
+// merged /usr's /bin -> usr/bin is recreated as that symlink).
+constexpr std::array<const char*, 9> k_system_dirs = {
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt"};
+
+// The host root's first process is a small Perl program (Perl is essential on Debian):
+// it runs the command as its child and, when the command dies of a signal, writes the
+// signal's number to descriptor 4 (the status file), which the command never sees.
+// bwrap itself would report only 128 + N.
+constexpr const char* k_perl_init =
+    "open(my $st, '>&=', 4) or die; my $p = fork; exit 125 unless defined $p;"
+    "if ($p == 0) { close $st; exec { $ARGV[0] } @ARGV;"
+    " print STDERR \"cannot run $ARGV[0]: $!\\n\"; exit 127 }"
+    "waitpid($p, 0); my $s = $?;"
+    "if ($s & 127) { print $st ($s & 127); close $st; exit 128 + ($s & 127) }"
+    "exit($s >> 8);";
+
+bool is_within(std::string_view path, std::string_view dir) {
+  if (dir == "/") {
+    return true;
+  }
+  return path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
+std::string absolute_store(const std::string& store_dir) {
+  if (store_dir.empty()) {
+    return {};
+  }
+  std::error_code ec;
+  const auto real = std::filesystem::weakly_canonical(std::filesystem::absolute(store_dir), ec);
+  return ec ? util::normalize_path(store_dir) : real.string();
+}
+
+// Move `fd` to a descriptor number >= k_first_high_fd (close-on-exec), closing the original.
+util::Result<int> high_fd(int fd, const std::string& what) {
+  if (fd < 0) {
+    return util::errno_error("open " + what, errno);
+  }
+  const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, k_first_high_fd);
+  const int saved = errno;
+  ::close(fd);
+  if (high < 0) {
+    return util::errno_error("duplicate descriptor of " + what, saved);
+  }
+  return high;
+}
+
+// The parts of the bwrap command line that do not depend on the root.
+struct Namespaces {
+  std::vector<std::string> args;
+};
+
+class BubblewrapSandbox final : public Sandbox {
+public:
+  BubblewrapSandbox(SandboxSettings settings, std::string store_dir)
+      : m_settings(std::move(settings)),
+        m_store(absolute_store(store_dir)),
+        m_root_user(::geteuid() == 0) {}
+
+  bool confines() const override { return true; }
+  bool supports(RootMode /*root*/) const override { return true; }
+  std::string describe() const override {
+    return "bubblewrap (" + m_settings.bwrap + "), actions run as uid "
+           + std::to_string(m_settings.uid);
+  }
+
+  util::Status prepare_root(const std::string& root_dir) const override {
+    if (!m_root_user) {
+      return {};
+    }
+    const auto give = [&](const std::string& path) -> util::Status {
+      if (::lchown(path.c_str(), m_settings.uid, m_settings.gid) != 0) {
+        return util::errno_error("hand " + path + " to the sandbox user", errno);
+      }
+      return {};
+    };
+    CCREX_TRY(give(root_dir));
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(root_dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator();
+         it.increment(ec)) {
+      CCREX_TRY(give(it->path().string()));
+    }
+    if (ec) {
+      return util::errno_error("walk " + root_dir, ec.value());
+    }
+    return {};
+  }
+
+  // Run `argv` (bwrap included) as the sandbox user with the limits.
+  std::vector<std::string> launcher(const SandboxRequest& request) const {
+    std::vector<std::string> out;
+    if (m_root_user) {
+      out.insert(out.end(),
+                 {k_setpriv,
+                  "--reuid=" + std::to_string(m_settings.uid),
+                  "--regid=" + std::to_string(m_settings.gid),
+                  "--clear-groups",
+                  "--"});
+    }
+    out.emplace_back(k_prlimit);
+    if (request.timeout.count() > 0) {
+      const auto sec = (request.timeout.count() + 999) / 1000;
+      out.push_back("--cpu=" + std::to_string(sec) + ":" + std::to_string(sec + 1));
+    }
+    const auto limit = [&](const char* name, int64_t value) {
+      if (value > 0) {
+        out.push_back(std::string(name) + std::to_string(value));
+      }
+    };
+    limit("--as=", m_settings.max_address_space);
+    limit("--nproc=", m_settings.max_processes);
+    limit("--fsize=", m_settings.max_file_size);
+    out.emplace_back("--");
+    return out;
+  }
+
+  std::vector<std::string> namespaces(const SandboxRequest& request) const {
+    std::vector<std::string> out{m_settings.bwrap,
+                                 "--unshare-user",
+                                 "--uid",
+                                 std::to_string(m_settings.uid),
+                                 "--gid",
+                                 std::to_string(m_settings.gid),
+                                 "--unshare-ipc",
+                                 "--unshare-pid",
+                                 "--unshare-uts",
+                                 "--hostname",
+                                 "ccrex",
+                                 "--unshare-cgroup-try",
+                                 "--disable-userns",
+                                 "--die-with-parent",
+                                 "--new-session",
+                                 "--cap-drop",
+                                 "ALL"};
+    if (!request.network) {
+      out.emplace_back("--unshare-net");
+    }
+    return out;
+  }
+
+  void add_system(std::vector<std::string>& out, const SandboxRequest& request) const {
+    out.insert(out.end(), {"--dev", "/dev", "--proc", "/proc"});
+    if (m_settings.tmp_size > 0) {
+      out.insert(out.end(), {"--size", std::to_string(m_settings.tmp_size)});
+    }
+    out.insert(out.end(), {"--tmpfs", "/tmp"});
+    (void)request;
+  }
+
+  void add_host_dirs(std::vector<std::string>& out) const {
+    std::vector<std::string> dirs(k_system_dirs.begin(), k_system_dirs.end());
+    dirs.insert(dirs.end(), m_settings.host_paths.begin(), m_settings.host_paths.end());
+    bool store_shown = false;
+    for (const auto& dir : dirs) {
+      struct stat st {};
+      if (::lstat(dir.c_str(), &st) != 0) {
+        continue;
+      }
+      if (S_ISLNK(st.st_mode)) {
+        std::error_code ec;
+        const auto target = std::filesystem::read_symlink(dir, ec);
+        if (!ec) {
+          out.insert(out.end(), {"--symlink", target.string(), dir});
+        }
+        continue;
+      }
+      out.insert(out.end(), {"--ro-bind", dir, dir});
+      store_shown = store_shown || (!m_store.empty() && is_within(m_store, dir));
+    }
+    if (store_shown) {
+      out.insert(out.end(), {"--tmpfs", m_store});
+    }
+  }
+
+  util::Result<SandboxedCommand> wrap(const SandboxRequest& request) const override {
+    SandboxedCommand cmd;
+    cmd.options.env = request.env;
+    cmd.options.cwd = "/";
+    cmd.options.argv = launcher(request);
+    const auto ns = namespaces(request);
+    cmd.options.argv.insert(cmd.options.argv.end(), ns.begin(), ns.end());
+    auto& argv = cmd.options.argv;
+    CCREX_ASSIGN_OR_RETURN(
+        const int root_fd,
+        high_fd(::open(request.root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+                request.root_dir));
+    const std::string root_fd_text = std::to_string(cmd.pass(root_fd));
+    std::string cwd;
+    bool with_init = false;
+    if (request.root == RootMode::input) {
+      argv.insert(argv.end(), {"--bind-fd", root_fd_text, "/"});
+      add_system(argv, request);
+      cwd = util::join_path("/", request.working_directory);
+    } else {
+      add_host_dirs(argv);
+      add_system(argv, request);
+      const std::string at = request.stage_root.empty() ? request.root_dir : request.stage_root;
+      argv.insert(argv.end(), {"--bind-fd", root_fd_text, at});
+      cwd = util::join_path(at, request.working_directory);
+      with_init = ::access(k_perl, X_OK) == 0;
+    }
+    argv.insert(argv.end(), {"--chdir", cwd, "--"});
+    if (with_init) {
+      CCREX_ASSIGN_OR_RETURN(const int status_fd,
+                             high_fd(::open(request.status_file.c_str(),
+                                            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                                            0600),
+                                     request.status_file));
+      cmd.pass(status_fd); // descriptor 4, which k_perl_init writes
+      cmd.status_file = request.status_file;
+      argv.insert(argv.end(), {k_perl, "-e", k_perl_init, "--"});
+    }
+    argv.insert(argv.end(), request.argv.begin(), request.argv.end());
+    return cmd;
+  }
+
+private:
+  SandboxSettings m_settings;
+  std::string m_store;
+  bool m_root_user;
+};
+
+// Today's behaviour without bubblewrap: the server's user and file system, a PID namespace.
+class UnconfinedSandbox final : public Sandbox {
+public:
+  explicit UnconfinedSandbox(std::string reason) : m_reason(std::move(reason)) {}
+
+  bool confines() const override { return false; }
+  bool supports(RootMode root) const override { return root == RootMode::host; }
+  std::string describe() const override { return m_reason; }
+  util::Status prepare_root(const std::string& /*root_dir*/) const override { return {}; }
+
+  util::Result<SandboxedCommand> wrap(const SandboxRequest& request) const override {
+    if (request.root != RootMode::host) {
+      return util::Error(util::ErrorCode::failed_precondition,
+                         std::string("this server cannot run actions with the input root as / (")
+                             + k_root_property + "=input): " + m_reason);
+    }
+    SandboxedCommand cmd;
+    cmd.options.env = request.env;
+    cmd.options.cwd = util::join_path(request.root_dir, request.working_directory);
+    std::vector<std::string> argv = request.argv;
+    if (!request.stage_root.empty()) {
+      argv = stage_root_argv(argv, request.root_dir, request.stage_root, request.working_directory);
+    }
+    cmd.options.argv = contained_argv(argv, request.status_file);
+    cmd.status_file = request.status_file;
+    return cmd;
+  }
+
+private:
+  std::string m_reason;
+};
+
+// Return "" when a trivial command runs in `sandbox`, else why not.
+std::string probe(const Sandbox& sandbox, const std::string& work_root) {
+  if (auto st = util::make_dirs(work_root, 0777); !st) {
+    return st.error().message();
+  }
+  std::string dir = util::join_path(work_root, "probe-XXXXXX");
+  if (::mkdtemp(dir.data()) == nullptr) {
+    return "cannot create a probe directory in " + work_root;
+  }
+  std::string why;
+  if (auto st = sandbox.prepare_root(dir); !st) {
+    why = st.error().message();
+  } else {
+    SandboxRequest req;
+    req.argv = {"/bin/true"};
+    req.root_dir = dir;
+    req.status_file = dir + ".status";
+    req.timeout = std::chrono::seconds(10);
+    auto cmd = sandbox.wrap(req);
+    if (!cmd) {
+      why = cmd.error().message();
+    } else {
+      cmd->options.capture_output = true;
+      cmd->options.timeout = std::chrono::seconds(10);
+      auto r = util::run_subprocess(cmd->options);
+      if (!r) {
+        why = r.error().message();
+      } else if (r->exit_code != 0) {
+        why = std::string(util::trim(r->stderr_data));
+        if (why.find("Permission denied") != std::string::npos) {
+          why += "; the directories above " + work_root
+                 + " must be searchable (o+x) by the sandbox user";
+        }
+      }
+    }
+  }
+  ::rmdir(dir.c_str());
+  ::unlink((dir + ".status").c_str());
+  return why;
+}
+
+} // namespace
+
+std::optional<RootMode> parse_root_mode(std::string_view text) {
+  if (text == "host") {
+    return RootMode::host;
+  }
+  if (text == "input") {
+    return RootMode::input;
+  }
+  return std::nullopt;
+}
+
+const char* root_mode_name(RootMode mode) {
+  return mode == RootMode::input ? "input" : "host";
+}
+
+SandboxedCommand::~SandboxedCommand() {
+  for (const int fd : options.pass_fds) {
+    ::close(fd);
+  }
+}
+
+SandboxedCommand::SandboxedCommand(SandboxedCommand&& other) noexcept
+    : options(std::move(other.options)),
+      status_file(std::move(other.status_file)) {
+  other.options.pass_fds.clear();
+}
+
+int SandboxedCommand::pass(int fd) {
+  options.pass_fds.push_back(fd);
+  return 2 + static_cast<int>(options.pass_fds.size());
+}
+
+int SandboxedCommand::signal() const {
+  return status_file.empty() ? 0 : contained_signal(status_file);
+}
+
+std::unique_ptr<Sandbox> make_sandbox(const SandboxSettings& settings,
+                                      const std::string& store_dir,
+                                      const std::string& work_root) {
+  if (!settings.enabled) {
+    CCREX_LOG_INFO("sandbox: turned off; actions run as this server's user on its file system");
+    return std::make_unique<UnconfinedSandbox>("the sandbox is turned off on this server");
+  }
+  std::string why;
+  if (::access(settings.bwrap.c_str(), X_OK) != 0) {
+    why = settings.bwrap + " not found (install bubblewrap)";
+  }
+  auto sandbox = std::make_unique<BubblewrapSandbox>(settings, store_dir);
+  if (why.empty()) {
+    why = probe(*sandbox, work_root);
+  }
+  if (why.empty()) {
+    CCREX_LOG_INFO("sandbox: " << sandbox->describe());
+    return sandbox;
+  }
+  CCREX_LOG_WARN("sandbox: unavailable (" << why
+                                          << "); host-root actions run unconfined as this "
+                                             "server's user, input-root actions are refused");
+  return std::make_unique<UnconfinedSandbox>("no sandbox: " + why);
+}
+
+} // namespace ccrex::server

@@ -1,0 +1,107 @@
+#pragma once
+
+// Sandbox: the one place that decides how an action's command is confined.
+//
+//   auto sandbox = make_sandbox(settings, store_dir);   // probes bubblewrap once
+//   CCREX_TRY(sandbox->prepare_root(staged_root));       // hand the copy to the action's user
+//   auto wrapped = sandbox->wrap(request);               // argv, cwd and descriptors to spawn
+//   ... util::run_subprocess(wrapped->options) ...
+//   int sig = wrapped->signal();                         // a death by signal, if reported
+//
+// BubblewrapSandbox (bubblewrap, `bwrap`) gives every action its own user, mount, PID, IPC,
+// UTS and network namespaces (the network only when the request allows it), resource
+// limits (`prlimit`), a private /tmp, no capabilities, and a file system of one of two
+// roots (sandbox_settings.h): `host` shows the host's system directories read-only and
+// the input root writable at its staging path (or CCREX_STAGE_ROOT); `input` shows only
+// the input root, as `/`. The store is never visible: system directories do not hold it,
+// and an extra host path that does gets an empty tmpfs over it. A server running as root
+// switches to SandboxSettings::uid/gid (`setpriv`) before bwrap starts, so the action's
+// processes are that user on the host too; bwrap then runs unprivileged, in a user
+// namespace, and receives the input root as an open descriptor (the store's path need not
+// be searchable by that user).
+//
+// When bubblewrap is missing or cannot create namespaces (probed once, one log line), or
+// the sandbox is turned off, make_sandbox returns the unconfined fallback: today's
+// host-root behaviour (the server's user, its file system, a PID namespace of its own,
+// process_tree.h) and no input root: supports(RootMode::input) is false and the runner
+// refuses such actions.
+//
+// Thread safety: every method is const and may be called concurrently.
+
+#include "server/sandbox_settings.h"
+#include "util/result.h"
+#include "util/subprocess.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ccrex::server {
+
+// One command to confine.
+struct SandboxRequest {
+  // Program (as resolve_program found it) and arguments; exactly the command's environment.
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  // The staged input root on the host, and the working directory relative to it.
+  std::string root_dir;
+  std::string working_directory;
+  // Host root only: where the input root appears ("" for root_dir itself).
+  std::string stage_root;
+  RootMode root = RootMode::host;
+  // Keep the host's network (ccrex-network=on).
+  bool network = false;
+  // The command's time limit, for the CPU limit (zero: none).
+  std::chrono::milliseconds timeout{0};
+  // A file the sandbox may create to report a death by signal (does not exist yet).
+  std::string status_file;
+};
+
+// A command ready to spawn: `options` holds argv, env, cwd and the descriptors to hand over
+// (pass_fds); the caller adds redirections, timeout and cancellation. Owns those
+// descriptors and closes them when destroyed.
+class SandboxedCommand {
+public:
+  SandboxedCommand() = default;
+  ~SandboxedCommand();
+  SandboxedCommand(SandboxedCommand&& other) noexcept;
+  SandboxedCommand& operator=(SandboxedCommand&&) = delete;
+  SandboxedCommand(const SandboxedCommand&) = delete;
+  SandboxedCommand& operator=(const SandboxedCommand&) = delete;
+
+  util::SubprocessOptions options;
+  // The signal that ended the command as reported through status_file, or 0.
+  int signal() const;
+
+  // Take ownership of `fd` and hand it to the child as the next descriptor (3, 4, ...);
+  // return that number.
+  int pass(int fd);
+  std::string status_file;
+};
+
+class Sandbox {
+public:
+  virtual ~Sandbox() = default;
+  // Whether actions run confined (false for the fallback).
+  virtual bool confines() const = 0;
+  virtual bool supports(RootMode root) const = 0;
+  // One line for logs and refusals: what this sandbox is, or why it is not there.
+  virtual std::string describe() const = 0;
+  // Make the staged tree `root_dir` writable by the action's user (chown when the server
+  // is root). Called after staging, before wrap().
+  virtual util::Status prepare_root(const std::string& root_dir) const = 0;
+  // Return the command confined as `request` says. failed_precondition when the request
+  // cannot be served (a root this sandbox does not support).
+  virtual util::Result<SandboxedCommand> wrap(const SandboxRequest& request) const = 0;
+};
+
+// Return the bubblewrap sandbox when `settings` enable it and it works on this machine for
+// input roots staged below `work_root` (the sandbox user must be able to search the
+// directories above it: bwrap resolves the root's path as that user), else the fallback,
+// logging one line saying why. `store_dir` is never shown to actions.
+std::unique_ptr<Sandbox> make_sandbox(const SandboxSettings& settings,
+                                      const std::string& store_dir,
+                                      const std::string& work_root);
+
+} // namespace ccrex::server

@@ -1,0 +1,381 @@
+// The sandbox against the real ccrex-server (label `hostile`): an action runs as another
+// user, sees neither the store nor the host's network, writes nowhere but its own input
+// root, leaves no process behind and meets its limits; with ccrex-root=input it sees only
+// its input root as `/` (a tiny root file system made of busybox-static).
+
+#include "conformance/execution_support.h"
+#include "hostile/hostile_support.h"
+#include "util/file.h"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+namespace ccrex::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* k_uid = "64123";
+
+bool have_bwrap() {
+  return ::access("/usr/bin/bwrap", X_OK) == 0;
+}
+
+std::string unique_word() {
+  std::random_device rd;
+  return std::to_string(rd()) + std::to_string(rd());
+}
+
+// Set the Action's platform to `props` (sorted by the caller).
+std::function<void(v2::Action&)>
+with_platform(std::vector<std::pair<std::string, std::string>> props, int timeout_s = 0) {
+  return [props = std::move(props), timeout_s](v2::Action& a) {
+    for (const auto& [name, value] : props) {
+      auto* p = a.mutable_platform()->add_properties();
+      p->set_name(name);
+      p->set_value(value);
+    }
+    if (timeout_s > 0) {
+      a.mutable_timeout()->set_seconds(timeout_s);
+    }
+  };
+}
+
+// Whether any process's command line contains `word`.
+bool process_running_with(const std::string& word) {
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) {
+    return false;
+  }
+  bool found = false;
+  while (const dirent* e = ::readdir(proc)) {
+    const std::string name = e->d_name;
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    auto cmdline = util::read_file("/proc/" + name + "/cmdline");
+    if (cmdline && cmdline->find(word) != std::string::npos) {
+      found = true;
+    }
+  }
+  ::closedir(proc);
+  return found;
+}
+
+// A TCP socket listening on a free loopback port.
+class Listener {
+public:
+  Listener() {
+    m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (m_fd >= 0 && ::bind(m_fd, reinterpret_cast<sockaddr*>(&addr), len) == 0
+        && ::listen(m_fd, 16) == 0
+        && ::getsockname(m_fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      m_port = ntohs(addr.sin_port);
+    }
+  }
+  ~Listener() { ::close(m_fd); }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  int port() const { return m_port; }
+
+private:
+  int m_fd = -1;
+  int m_port = 0;
+};
+
+class Sandbox : public ExecutionFixture {
+protected:
+  std::vector<std::string> server_args() const override {
+    return {"--workers",
+            "2",
+            "--sandbox-uid",
+            k_uid,
+            "--sandbox-gid",
+            k_uid,
+            "--sandbox-max-file-size",
+            "1M",
+            "--sandbox-max-memory",
+            "1G",
+            "--sandbox-max-processes",
+            "40"};
+  }
+  bool accepts_client_results() const override { return false; }
+
+  void SetUp() override {
+    if (!have_bwrap()) {
+      GTEST_SKIP() << "bubblewrap is not installed";
+    }
+    ExecutionFixture::SetUp();
+  }
+
+  // Run `script` with /bin/sh in the host root; return the response.
+  v2::ExecuteResponse sh(const std::string& script,
+                         std::vector<std::string> outputs = {},
+                         const InputTree& tree = {},
+                         const std::function<void(v2::Action&)>& tweak = {}) {
+    return run_ok(action(command({"/bin/sh", "-c", script}, std::move(outputs)), tree, tweak));
+  }
+
+  std::string out(const v2::ExecuteResponse& r) { return blob(r.result().stdout_digest()); }
+  std::string err(const v2::ExecuteResponse& r) { return blob(r.result().stderr_digest()); }
+
+  util::TempDir m_dir{"ccrex-sandbox-"};
+};
+
+TEST_F(Sandbox, ActionsRunAsTheSandboxUserNotAsTheServers) {
+  const auto r = sh("id -u; id -g; cat /proc/self/status | grep ^CapEff");
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_EQ(out(r), std::string(k_uid) + "\n" + k_uid + "\nCapEff:\t0000000000000000\n") << err(r);
+}
+
+TEST_F(Sandbox, TheStoreIsNotVisible) {
+  const std::string secret = "sandbox-secret-" + unique_word();
+  put(secret);
+  const std::string store = server().cache_dir();
+  // The word is split in the script, so only the stored blob could match.
+  const std::string half = secret.substr(0, 10);
+  const std::string rest = secret.substr(10);
+  const auto r = sh("grep -rl \"" + half + "\"\"" + rest + "\" /tmp 2>/dev/null; ls -A " + store
+                    + " 2>&1; test -e " + store + "/cas && echo cas-visible; exit 0");
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  const std::string listing = out(r);
+  EXPECT_EQ(listing.find(secret), std::string::npos) << listing;
+  EXPECT_EQ(listing.find("cas"), std::string::npos) << listing;
+  EXPECT_EQ(listing.find("lock"), std::string::npos) << listing;
+}
+
+TEST_F(Sandbox, TheHostNetworkIsNotReachableUnlessAskedForAndAllowed) {
+  Listener listener;
+  ASSERT_GT(listener.port(), 0);
+  const std::string connect =
+      "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(listener.port()) + " && echo connected";
+  auto r = run_ok(action(command({"/bin/bash", "-c", connect})));
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_NE(r.result().exit_code(), 0);
+  EXPECT_EQ(out(r), "");
+  // Asking for the network on a server that does not allow it is refused.
+  const auto refused = execute(action(command({"/bin/bash", "-c", connect + " # asked"}),
+                                      {},
+                                      with_platform({{"ccrex-network", "on"}})));
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << refused.status.error_message();
+}
+
+// A server that allows the network gives it to the actions that ask, so the check above
+// can see a connection.
+class SandboxWithNetwork : public Sandbox {
+protected:
+  std::vector<std::string> server_args() const override {
+    return {"--sandbox-allow-network", "--sandbox-uid", k_uid, "--sandbox-gid", k_uid};
+  }
+};
+
+TEST_F(SandboxWithNetwork, ActionsThatAskKeepTheNetwork) {
+  Listener listener;
+  ASSERT_GT(listener.port(), 0);
+  const std::string connect =
+      "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(listener.port()) + " && echo connected";
+  auto r = run_ok(
+      action(command({"/bin/bash", "-c", connect}), {}, with_platform({{"ccrex-network", "on"}})));
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_EQ(out(r), "connected\n") << err(r);
+  // Without asking, still none.
+  r = run_ok(action(command({"/bin/bash", "-c", connect + " # not asked"})));
+  EXPECT_EQ(out(r), "");
+}
+
+TEST_F(Sandbox, WritesLandOnlyInTheInputRoot) {
+  ASSERT_EQ(::chmod(m_dir.path().c_str(), 0777), 0);
+  const std::string word = unique_word();
+  const std::string host_file = m_dir.path() + "/written-" + word;
+  const std::string tmp_file = "/tmp/ccrex-sandbox-" + word;
+  const std::string usr_file = "/usr/ccrex-sandbox-" + word;
+  const std::string etc_file = "/etc/ccrex-sandbox-" + word;
+  const auto r =
+      sh("echo x > " + host_file + "; echo x > " + usr_file + "; echo x > " + etc_file
+             + "; echo x > " + tmp_file + " && echo tmp-ok; echo x > out/file && echo out-ok",
+         {"out/file"});
+  const bool leaked = util::path_exists(host_file) || util::path_exists(tmp_file)
+                      || util::path_exists(usr_file) || util::path_exists(etc_file);
+  ::unlink(usr_file.c_str());
+  ::unlink(etc_file.c_str());
+  ::unlink(tmp_file.c_str());
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_FALSE(leaked) << "an action wrote outside its input root";
+  // Its own /tmp and its outputs are writable.
+  EXPECT_EQ(out(r), "tmp-ok\nout-ok\n") << err(r);
+  ASSERT_EQ(r.result().output_files_size(), 1);
+}
+
+TEST_F(Sandbox, NoProcessOutlivesItsAction) {
+  const auto r = sh("setsid sleep 987.25 & sleep 987.5 & (trap '' HUP TERM; sleep 987.75) & "
+                    "echo started");
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_EQ(out(r), "started\n");
+  std::this_thread::sleep_for(500ms);
+  EXPECT_FALSE(process_running_with("987.25"));
+  EXPECT_FALSE(process_running_with("987.5"));
+  EXPECT_FALSE(process_running_with("987.75"));
+}
+
+TEST_F(Sandbox, ATimedOutActionLeavesNothingRunning) {
+  const auto out = execute(action(
+      command({"/bin/sh", "-c", "setsid sleep 986.5 & sleep 30"}), {}, with_platform({}, 1)));
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  EXPECT_EQ(out.response.status().code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_FALSE(process_running_with("986.5"));
+}
+
+TEST_F(Sandbox, FileSizeMemoryAndProcessLimitsApply) {
+  // 1M per file.
+  auto r = sh("head -c 2000000 /dev/zero > out; echo $?", {"out"});
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  ASSERT_EQ(r.result().output_files_size(), 1);
+  EXPECT_LE(r.result().output_files(0).digest().size_bytes(), 1 << 20);
+  // 1G of address space.
+  r = run_ok(
+      action(command({"/usr/bin/perl", "-e", "my $x = 'a' x (1536 * 1024 * 1024); print 1"})));
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_NE(r.result().exit_code(), 0);
+  EXPECT_EQ(out(r), "");
+  // 40 processes of the sandbox user.
+  r = sh("for i in $(seq 60); do sleep 3 & done; wait; echo done");
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_NE(err(r).find("fork"), std::string::npos) << err(r);
+}
+
+TEST_F(Sandbox, ASignalIsReportedAsSuch) {
+  const auto r = sh("kill -9 $$");
+  EXPECT_EQ(r.status().code(), 0);
+  EXPECT_EQ(r.result().exit_code(), 137);
+  EXPECT_NE(r.message().find("signal 9"), std::string::npos) << r.message();
+}
+
+// --- The input root as / ---
+
+// A root file system of busybox-static: bin/busybox and the applets as symlinks to it.
+InputTree busybox_root() {
+  InputTree tree;
+  auto data = util::read_file("/bin/busybox");
+  tree.file("bin/busybox", data ? *data : std::string(), true);
+  for (const char* applet : {"sh", "echo", "cat", "ls", "mkdir", "id", "test", "touch"}) {
+    tree.symlink(std::string("bin/") + applet, "busybox");
+  }
+  tree.file("data/in.txt", "input data\n");
+  return tree;
+}
+
+class InputRoot : public Sandbox {
+protected:
+  void SetUp() override {
+    if (::access("/bin/busybox", X_OK) != 0) {
+      GTEST_SKIP() << "busybox-static is not installed";
+    }
+    Sandbox::SetUp();
+  }
+  v2::ExecuteResponse in_root(std::vector<std::string> args,
+                              std::vector<std::string> outputs = {},
+                              const std::string& working_directory = "") {
+    InputTree tree = busybox_root();
+    if (!working_directory.empty()) {
+      tree.dir(working_directory);
+    }
+    auto cmd = command(std::move(args), std::move(outputs));
+    cmd.set_working_directory(working_directory);
+    return run_ok(action(cmd, tree, with_platform({{"ccrex-root", "input"}})));
+  }
+};
+
+TEST_F(InputRoot, CommandsSeeOnlyTheInputRootAndReadTheirInputs) {
+  const auto r =
+      in_root({"/bin/sh", "-c", "ls /; cat /data/in.txt; id -u; test -e /usr && echo usr"});
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_EQ(out(r), "bin\ndata\ndev\nproc\ntmp\ninput data\n" + std::string(k_uid) + "\n")
+      << err(r);
+}
+
+TEST_F(InputRoot, AbsolutePathsAndOutputDirectoriesAreCapturedFromInside) {
+  const auto r = in_root({"sh",
+                          "-c",
+                          "test -d /deep/nested || exit 9; mkdir /deep/nested/dir; "
+                          "echo inside > /deep/nested/dir/f; mkdir -p /buildstream-install/a; "
+                          "echo installed > /buildstream-install/a/b; echo top > /top.txt"},
+                         {"buildstream-install", "deep/nested/dir", "top.txt"});
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  ASSERT_EQ(r.result().exit_code(), 0) << err(r);
+  ASSERT_EQ(r.result().output_files_size(), 1);
+  EXPECT_EQ(r.result().output_files(0).path(), "top.txt");
+  EXPECT_EQ(blob(r.result().output_files(0).digest()), "top\n");
+  ASSERT_EQ(r.result().output_directories_size(), 2);
+  EXPECT_EQ(r.result().output_directories(0).path(), "buildstream-install");
+  EXPECT_EQ(r.result().output_directories(1).path(), "deep/nested/dir");
+}
+
+TEST_F(InputRoot, TheWorkingDirectoryIsInsideTheRoot) {
+  const auto r =
+      in_root({"sh", "-c", "pwd; echo rel > rel.txt; cat ../data/in.txt"}, {"rel.txt"}, "work");
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_EQ(out(r), "/work\ninput data\n") << err(r);
+  ASSERT_EQ(r.result().output_files_size(), 1);
+}
+
+TEST_F(InputRoot, AFailingCommandReportsItsStatus) {
+  const auto r = in_root({"/bin/sh", "-c", "echo failing >&2; exit 3"});
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_EQ(r.result().exit_code(), 3);
+  EXPECT_EQ(err(r), "failing\n");
+}
+
+TEST_F(InputRoot, AProgramMissingFromTheRootIsAPreconditionFailure) {
+  // /usr/bin/env exists on the host, not in the input root.
+  const auto r = in_root({"/usr/bin/env"});
+  EXPECT_EQ(r.status().code(), grpc::StatusCode::FAILED_PRECONDITION) << r.status().message();
+}
+
+// A server whose bubblewrap does not work never runs an input-root action; host-root
+// actions still run.
+class NoSandbox : public ExecutionFixture {
+protected:
+  std::vector<std::string> server_args() const override {
+    return {"--sandbox-bwrap", "/nonexistent/bwrap", "--sandbox-root", "input"};
+  }
+  bool accepts_client_results() const override { return false; }
+};
+
+TEST_F(NoSandbox, InputRootActionsAreRefusedNeverRunOnTheRealRoot) {
+  const std::string marker = "/tmp/ccrex-nosandbox-" + unique_word();
+  auto r = run_ok(action(command({"/bin/sh", "-c", "echo x > " + marker})));
+  const bool ran = util::path_exists(marker);
+  ::unlink(marker.c_str());
+  EXPECT_EQ(r.status().code(), grpc::StatusCode::FAILED_PRECONDITION) << r.status().message();
+  EXPECT_NE(r.status().message().find("ccrex-root=input"), std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(ran);
+  // Asked for explicitly: not offered.
+  const auto refused = execute(
+      action(command({"/bin/sh", "-c", "echo y"}), {}, with_platform({{"ccrex-root", "input"}})));
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << refused.status.error_message();
+  r = run_ok(
+      action(command({"/bin/sh", "-c", "echo host"}), {}, with_platform({{"ccrex-root", "host"}})));
+  EXPECT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_EQ(blob(r.result().stdout_digest()), "host\n");
+}
+
+} // namespace
+} // namespace ccrex::test
