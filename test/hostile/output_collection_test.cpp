@@ -74,7 +74,9 @@ protected:
   }
 
   util::TempDir m_dir{"ccrex-outputs-"};
-  ServerProcess m_server{{"--workers", "1"}};
+  // Unconfined, so the action can reach the outside file: collection must be safe on its
+  // own, not only because a sandbox hides the file system.
+  ServerProcess m_server{{"--workers", "1", "--no-sandbox"}};
   Caller m_caller{plain_channel(m_server.address()), ""};
   std::string m_outside;
 };
