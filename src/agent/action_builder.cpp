@@ -106,6 +106,35 @@ constexpr const char* k_remap_script =
     "if [ \"$l\" != \"$e\" ]; then set -- \"$@\" \"-ffile-prefix-map=$l=$CCREX_LOCAL_ROOT\"; fi && "
     "exec \"$@\"";
 
+// The input-root paths of the directories that outputs name before a `..` (`obj` in
+// `-o obj/../a.o`) and that exist here as directories.
+std::vector<std::string> dotdot_directories(const ActionContext& ctx) {
+  std::vector<std::string> written{ctx.command.output_object};
+  for (const auto* opt : {&ctx.command.dependency_file,
+                          &ctx.command.split_dwarf_output,
+                          &ctx.command.coverage_notes_output}) {
+    if (opt->has_value()) {
+      written.push_back(**opt);
+    }
+  }
+  written.insert(written.end(), ctx.command.other_outputs.begin(), ctx.command.other_outputs.end());
+  std::vector<std::string> dirs;
+  for (const auto& path : written) {
+    std::string prefix = path.starts_with('/') ? "/" : "";
+    for (const auto part : util::split(path, '/', true)) {
+      struct stat st {};
+      if (part == ".." && !prefix.empty() && ::stat(ctx.paths.absolute(prefix).c_str(), &st) == 0
+          && S_ISDIR(st.st_mode)) {
+        if (auto in = ctx.paths.input_path(ctx.paths.absolute(prefix))) {
+          dirs.push_back(*in);
+        }
+      }
+      prefix = util::join_path(prefix, std::string(part));
+    }
+  }
+  return dirs;
+}
+
 util::Status add_outputs(const ActionContext& ctx, BuiltAction& out) {
   // Each output, and whether a successful compile always writes it.
   std::vector<std::pair<std::string, bool>> locals{{ctx.command.output_object, true}};
@@ -372,6 +401,11 @@ util::Result<BuiltAction> build_action(const ActionContext& ctx, FileDigests& di
   std::string salt = "ccrex action v1\n" + ctx.toolchain.key + "\n";
   CCREX_TRY(add_inputs(ctx, digests, tree, salt, out));
   CCREX_TRY(tree.add_directory(ctx.paths.working_directory()));
+  // An output written through a directory and back (`-o obj/../a.o`) needs that directory
+  // to exist for the compiler to open the path, as it does here.
+  for (const auto& dir : dotdot_directories(ctx)) {
+    CCREX_TRY(tree.add_directory(dir));
+  }
   // Output directories must exist before the compiler runs; the server creates them, but
   // an input root that holds them keeps the remote cwd identical to the local one.
   add_environment(ctx, out, out.command);

@@ -2,6 +2,7 @@
 
 #include "agent/doctor.h"
 #include "agent/grpc_executor.h"
+#include "agent/journal.h"
 #include "agent/output_writer.h"
 #include "server/local_server.h"
 #include "toolchain/environment.h"
@@ -16,6 +17,8 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <climits>
+#include <limits>
 #include <shared_mutex>
 #include <thread>
 
@@ -34,6 +37,41 @@ std::string resolve_compiler(const CompileRequest& request) {
     return c.front() == '/' ? util::normalize_path(c) : util::join_path(request.cwd, c);
   }
   return util::find_in_path(c, env_value(request.env, "PATH")).value_or("");
+}
+
+// "30d", "12h", "90m", "45s" or plain seconds, as ccache's --evict-older-than takes.
+util::Result<std::chrono::seconds> parse_age(const std::string& text) {
+  int64_t unit = 1;
+  std::string number = text;
+  if (!text.empty()) {
+    switch (text.back()) {
+    case 'd':
+      unit = 86400;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 's':
+      unit = 1;
+      break;
+    default:
+      unit = 0; // a digit, or no unit ccrex knows
+      break;
+    }
+    if (unit != 0) {
+      number.pop_back();
+    } else {
+      unit = 1;
+    }
+  }
+  auto n = util::parse_int(number);
+  if (!n || *n < 0 || *n > std::numeric_limits<int64_t>::max() / unit) {
+    return util::invalid_argument("invalid age '" + text + "' (use 30d, 12h, 90m or 45s)");
+  }
+  return std::chrono::seconds(*n * unit);
 }
 
 std::string source_of(const CompileRequest& request, const toolchain::ParsedCommand& cmd) {
@@ -84,7 +122,10 @@ struct CompileHandler::Stores {
 };
 
 struct CompileHandler::Site {
-  explicit Site(const std::string& d) : dir(d), stats(util::join_path(d, "stats")) {}
+  explicit Site(const std::string& d)
+      : dir(d),
+        stats(util::join_path(d, "stats")),
+        journal(util::join_path(d, "journal")) {}
   std::string dir;
   Stats stats;
   std::mutex mutex;
@@ -93,7 +134,7 @@ struct CompileHandler::Site {
   // Held shared by every compile using the stores and exclusively by `ccrex -C`, so the
   // store is never deleted under a running compile.
   std::shared_mutex in_use;
-  std::deque<std::string> recent; // guarded by mutex
+  Journal journal; // every compile, for --explain
   // Until then the store is taken to be held by a standalone server (which keeps its store
   // to itself): compiles run locally at once instead of each waiting for its lock.
   std::chrono::steady_clock::time_point store_busy_until; // guarded by mutex
@@ -139,6 +180,9 @@ util::Result<Backends> CompileHandler::backends(const Config& config,
     sc.cache_dir = util::join_path(s.dir, "store");
     sc.max_size = config.max_size;
     sc.store_lock_wait = k_store_lock_wait;
+    // Its only client is this agent, whose compiles are the user's own commands: a sandbox
+    // would cost every miss a bwrap start and protect nothing the user cannot reach anyway.
+    sc.sandbox.enabled = false;
     // Other agents (of this user or of the group) may use the same store at once.
     auto embedded = server::LocalServer::start(sc, {}, server::StoreLockMode::shared);
     if (!embedded) {
@@ -152,6 +196,9 @@ util::Result<Backends> CompileHandler::backends(const Config& config,
     s.stores = std::move(stores);
   }
   Stores& st = *s.stores;
+  if (st.embedded->store().max_size() != config.max_size) {
+    st.embedded->store().set_max_size(config.max_size); // a new max_size, no restart needed
+  }
   const std::string key = config.remote + "|" + config.instance + "|" + config.tls_ca_file + "|"
                           + config.tls_client_cert + "|" + config.tls_client_key + "|"
                           + (config.allow_plaintext_credentials ? "plain|" : "")
@@ -191,18 +238,14 @@ void CompileHandler::announce_once(const CompileRequest& request,
 
 void CompileHandler::record(Site& site, const std::string& source, const std::string& line) {
   CCREX_LOG_INFO(source << ": " << line);
-  const std::lock_guard lock(site.mutex);
-  site.recent.push_back(source + ": " + line);
-  while (site.recent.size() > k_recent_lines) {
-    site.recent.pop_front();
-  }
+  site.journal.append(source, line);
 }
 
 CompileReply CompileHandler::decide(const CompileRequest& request, const Config& config, Site& s) {
   if (config.disable) {
     return run_locally("disabled by configuration");
   }
-  const std::string compiler = resolve_compiler(request);
+  std::string compiler = resolve_compiler(request);
   if (compiler.empty()) {
     s.stats.add("local_compiler_not_found");
     return run_locally("compiler not found: " + request.argv.front());
@@ -219,6 +262,13 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
     return run_locally(counter);
   }
   const auto info = m_services.detector.detect(compiler);
+  // One compiler under several names (cc and gcc, c++ and g++) is named by its real path in
+  // actions, so its compiles share results, unless the name changes what it does.
+  std::array<char, PATH_MAX> real{};
+  if (::realpath(compiler.c_str(), real.data()) != nullptr && compiler != real.data()
+      && m_services.detector.detect(real.data()) == info) {
+    compiler = real.data();
+  }
   toolchain::ParseOptions po;
   po.cwd = request.cwd;
   const auto cmd = toolchain::parse_command(request.argv, info, po);
@@ -359,6 +409,54 @@ AdminReply CompileHandler::admin(const std::vector<std::string>& args,
   if (cmd == "--show-config") {
     return {describe(*config), "", 0};
   }
+  if (cmd == "--set-config" || cmd == "--get-config") {
+    if (args.size() < 2) {
+      return {"", "ccrex: " + cmd + " needs an argument\n", 2};
+    }
+    if (cmd == "--get-config") {
+      auto value = config_value(*config, args[1]);
+      return value ? AdminReply{*value + "\n", "", 0}
+                   : AdminReply{"", "ccrex: " + value.error().message() + "\n", 1};
+    }
+    auto st = set_user_config(env, args[1]);
+    return st ? AdminReply{"", "", 0} : AdminReply{"", "ccrex: " + st.error().message() + "\n", 1};
+  }
+  if (cmd == "--cleanup" || cmd == "--evict-older-than") {
+    std::chrono::seconds age{0};
+    if (cmd == "--evict-older-than") {
+      auto parsed = args.size() < 2 ? util::Result<std::chrono::seconds>(
+                        util::invalid_argument("--evict-older-than needs an age"))
+                                    : parse_age(args[1]);
+      if (!parsed) {
+        return {"", "ccrex: " + parsed.error().message() + "\n", 2};
+      }
+      age = *parsed;
+    }
+    const std::shared_lock busy(s.in_use);
+    std::shared_ptr<Stores> keep;
+    auto b = backends(*config, keep);
+    if (!b) {
+      return {"", "ccrex: " + b.error().message() + "\n", 1};
+    }
+    const int64_t before = b->store->total_size();
+    if (cmd == "--cleanup") {
+      b->store->set_max_size(config->max_size);
+    } else {
+      b->store->evict_unused_since(std::chrono::system_clock::now() - age);
+    }
+    const int64_t after = b->store->total_size();
+    return {"Evicted " + std::to_string(before - after) + " bytes; the store holds "
+                + std::to_string(after) + " bytes (limit " + std::to_string(config->max_size)
+                + ")\n",
+            "",
+            0};
+  }
+  if (cmd == "--max-files") {
+    return {"", "ccrex: max_files does not apply: the store is limited by size (max_size)\n", 0};
+  }
+  if (cmd == "--show-compression") {
+    return {"Compression: none (results are stored as the compiler wrote them)\n", "", 0};
+  }
   if (cmd == "--doctor") {
     DoctorInputs in;
     in.config = &*config;
@@ -373,9 +471,8 @@ AdminReply CompileHandler::admin(const std::vector<std::string>& args,
     return {report.text, "", report.exit_code};
   }
   if (cmd == "--explain") {
-    const std::lock_guard lock(s.mutex);
     std::string out;
-    for (const auto& l : s.recent) {
+    for (const auto& l : s.journal.read(args.size() > 1 ? args[1] : "", k_recent_lines)) {
       out += l + "\n";
     }
     return {out, "", 0};

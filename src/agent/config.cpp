@@ -6,6 +6,7 @@
 
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <thread>
@@ -133,6 +134,7 @@ const std::vector<Key>& key_table() {
          return set_choice(c.depend_mode, v, {"scanner", "compiler"});
        },
        string_get(&Config::depend_mode)},
+      {"debug", "CCREX_DEBUG", nullptr, bool_field(&Config::debug), bool_get(&Config::debug)},
       {"disable",
        "CCREX_DISABLE",
        nullptr,
@@ -265,6 +267,22 @@ const std::vector<Key>& key_table() {
   return k_keys;
 }
 
+// ccache's variables that mean a ccrex setting (CCACHE_DIR is not one: ccache's store is
+// not ccrex's). Booleans are true when set, as in ccache.
+struct CcacheVariable {
+  std::string_view variable;
+  std::string_view key;
+  bool boolean;
+};
+constexpr std::array<CcacheVariable, 6> k_ccache_variables = {{
+    {"CCACHE_BASEDIR", "project_root", false},
+    {"CCACHE_DEBUG", "debug", true},
+    {"CCACHE_DISABLE", "disable", true},
+    {"CCACHE_LOGFILE", "log_file", false},
+    {"CCACHE_MAXSIZE", "max_size", false},
+    {"CCACHE_READONLY", "read_only", true},
+}};
+
 const Key* find_key(std::string_view name) {
   for (const auto& k : key_table()) {
     if (name == k.name) {
@@ -348,14 +366,20 @@ util::Result<Config> load_config(const std::vector<std::string>& env) {
     c.origin[k.name] = "default";
   }
   CCREX_TRY(apply_file(c, "/etc/ccrex.conf"));
-  std::string user_dir = env_value(env, "XDG_CONFIG_HOME");
-  if (user_dir.empty() && !home.empty()) {
-    user_dir = util::join_path(home, ".config");
+  if (const std::string user = user_config_path(env); !user.empty()) {
+    CCREX_TRY(apply_file(c, user));
   }
-  if (!user_dir.empty()) {
-    CCREX_TRY(apply_file(c, util::join_path(user_dir, "ccrex/ccrex.conf")));
+  // ccache's names, then recc's, so that an explicit CCREX_* wins over both.
+  for (const auto& [var, key_name, boolean] : k_ccache_variables) {
+    const std::string name(var);
+    const bool present = std::any_of(env.begin(), env.end(), [&](const std::string& kv) {
+      return kv.size() > name.size() && kv.starts_with(name) && kv[name.size()] == '=';
+    });
+    if (present) {
+      // ccache's boolean variables are true when set, whatever their value.
+      CCREX_TRY(apply(c, *find_key(key_name), boolean ? "true" : env_value(env, name), name));
+    }
   }
-  // recc's names first so that an explicit CCREX_* wins over them.
   for (const auto& k : key_table()) {
     if (k.recc_env != nullptr) {
       if (auto v = env_value(env, k.recc_env); !v.empty()) {
@@ -379,11 +403,84 @@ util::Result<Config> load_config(const std::vector<std::string>& env) {
       }
     }
   }
+  // Settings given before the compiler (`ccrex key=value gcc ...`) win over everything.
+  const std::string settings = env_value(env, "CCREX_COMMAND_SETTINGS");
+  for (const auto line : util::split(settings, '\n', true)) {
+    const size_t eq = line.find('=');
+    const Key* key = eq == std::string_view::npos ? nullptr : find_key(line.substr(0, eq));
+    if (key == nullptr) {
+      return util::invalid_argument("command line: unknown setting '" + std::string(line) + "'");
+    }
+    CCREX_TRY(apply(c, *key, std::string(line.substr(eq + 1)), "command line"));
+  }
   if (c.local_jobs == 0) {
     static const int k_cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
     c.local_jobs = k_cores;
   }
   return c;
+}
+
+std::string user_config_path(const std::vector<std::string>& env) {
+  std::string dir = env_value(env, "XDG_CONFIG_HOME");
+  if (dir.empty()) {
+    const std::string home = env_value(env, "HOME");
+    if (home.empty()) {
+      return "";
+    }
+    dir = util::join_path(home, ".config");
+  }
+  return util::join_path(dir, "ccrex/ccrex.conf");
+}
+
+util::Result<std::string> config_value(const Config& config, std::string_view key) {
+  const Key* k = find_key(key);
+  if (k == nullptr) {
+    return util::invalid_argument("unknown key '" + std::string(key) + "'");
+  }
+  return k->get(config);
+}
+
+util::Status set_user_config(const std::vector<std::string>& env, std::string_view key_value) {
+  const size_t eq = key_value.find('=');
+  if (eq == std::string_view::npos) {
+    return util::invalid_argument("expected KEY=VALUE, got '" + std::string(key_value) + "'");
+  }
+  const std::string name(util::trim(key_value.substr(0, eq)));
+  const std::string value(util::trim(key_value.substr(eq + 1)));
+  const Key* key = find_key(name);
+  if (key == nullptr) {
+    return util::invalid_argument("unknown key '" + name + "'");
+  }
+  Config check;
+  CCREX_TRY(apply(check, *key, value, "the new value"));
+  const std::string path = user_config_path(env);
+  if (path.empty()) {
+    return util::invalid_argument("no configuration file: neither HOME nor XDG_CONFIG_HOME is set");
+  }
+  std::string text = util::read_file(path).value_or("");
+  std::string out;
+  bool replaced = false;
+  auto lines = util::split(text, '\n');
+  if (!lines.empty() && lines.back().empty()) {
+    lines.pop_back(); // after the last newline
+  }
+  for (const auto line : lines) {
+    const std::string_view content = line.substr(0, line.find('#'));
+    const size_t leq = content.find('=');
+    if (leq != std::string_view::npos && util::trim(content.substr(0, leq)) == name) {
+      if (!replaced) {
+        out += name + " = " + value + "\n";
+        replaced = true;
+      }
+      continue; // later duplicates of the key would override the new value
+    }
+    out += std::string(line) + "\n";
+  }
+  if (!replaced) {
+    out += name + " = " + value + "\n";
+  }
+  CCREX_TRY(util::make_dirs(util::dirname(path)));
+  return util::write_file_atomic(path, out, 0644);
 }
 
 std::string describe(const Config& config) {

@@ -47,6 +47,8 @@ struct Config {
   bool cache_failures = false;
   // Run everything locally, bypassing ccrex entirely.
   bool disable = false;
+  // Write `<object>.ccrex-debug` for every compile (agent/compile_debug.h).
+  bool debug = false;
   // Root of the project: paths below it are relative in actions. Empty: the top of the
   // enclosing git work tree, else the current directory.
   std::string project_root;
@@ -87,6 +89,19 @@ util::Result<Config> load_config(const std::vector<std::string>& env);
 
 // Return "key = value (origin)" lines for every setting, for `ccrex --show-config`.
 std::string describe(const Config& config);
+
+// The value of setting `key` in `config` as --show-config prints it; invalid_argument for
+// an unknown key.
+util::Result<std::string> config_value(const Config& config, std::string_view key);
+
+// The user's configuration file for `env` ($XDG_CONFIG_HOME/ccrex/ccrex.conf, else
+// ~/.config/ccrex/ccrex.conf); "" when neither variable is set.
+std::string user_config_path(const std::vector<std::string>& env);
+
+// Set `key_value` ("key=value") in the user's configuration file, replacing the key's
+// line or adding one, after checking the key and the value as loading would; the file is
+// replaced atomically and keeps every other line (comments included).
+util::Status set_user_config(const std::vector<std::string>& env, std::string_view key_value);
 
 // Return the value of `name` in `env`, or "" when absent.
 std::string env_value(const std::vector<std::string>& env, std::string_view name);

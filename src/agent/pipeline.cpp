@@ -1,6 +1,7 @@
 #include "agent/pipeline.h"
 
 #include "agent/action_memo.h"
+#include "agent/compile_debug.h"
 #include "agent/diagnostics_color.h"
 #include "agent/output_writer.h"
 #include "reapi/digest.h"
@@ -436,7 +437,9 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
   const BlobFetcher local_fetch = [&](const v2::Digest& d) {
     return b.store->read(reapi::from_proto(d));
   };
-  const auto memo_key = ActionMemo::key_of(ctx);
+  // Debug mode describes every action, so it builds every action.
+  const auto memo_key =
+      config.debug ? decltype(ActionMemo::key_of(ctx)){} : ActionMemo::key_of(ctx);
   if (const auto memo = memo_key ? services.memo.find(*memo_key) : nullptr) {
     if (auto out =
             local_hit(*memo, request, b, local_fetch, config.max_result_size, " (action memo)")) {
@@ -449,6 +452,12 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
   }
   if (memo_key) {
     (void)services.memo.store(*memo_key, *built);
+  }
+  if (config.debug) {
+    const std::string object = paths.absolute(cmd.output_object);
+    if (auto st = write_debug_file(object, *built, **id); !st) {
+      CCREX_LOG_WARN("debug file for " << object << ": " << st.error().message());
+    }
   }
   if (const auto dir = missing_output_dir(built->outputs); !dir.empty()) {
     return unexpected(fallback("output_dir", "output directory " + dir + " does not exist"));

@@ -28,16 +28,25 @@ namespace {
 
 constexpr std::string_view k_usage =
     "Usage:\n"
-    "  ccrex COMPILER [ARGS...]   compile through the ccrex agent\n"
+    "  ccrex [KEY=VALUE...] COMPILER [ARGS...]\n"
+    "                             compile through the ccrex agent (KEY=VALUE: settings\n"
+    "                             for this compile only)\n"
     "  COMPILER [ARGS...]         the same, when COMPILER is a symlink to ccrex\n"
     "  ccrex OPTION\n"
     "\n"
-    "Options:\n"
+    "Options (short ones combine: -zs; ccache's spellings work):\n"
     "  -s, --show-stats     show statistics\n"
     "  -z, --zero-stats     zero statistics\n"
     "  -C, --clear          clear the local cache\n"
-    "      --show-config    show the configuration and where each value comes from\n"
-    "      --explain ARGS   explain how a compile command would be handled\n"
+    "  -c, --cleanup        evict from the local store down to its size limit\n"
+    "      --evict-older-than AGE  evict what was not used in AGE (30d, 12h, 90m, 45s)\n"
+    "  -M, --max-size SIZE  set max_size in the user configuration file (0 for no limit)\n"
+    "  -o, --set-config KEY=VALUE  set KEY in the user configuration file\n"
+    "  -k, --get-config KEY print the value of KEY\n"
+    "  -p, --show-config    show the configuration and where each value comes from\n"
+    "      --print-stats    statistics as name<TAB>value lines\n"
+    "      --explain [FILE] recent compiles (of sources whose name has FILE): hit, miss or why "
+    "not\n"
     "      --doctor [CC]    check the setup (agent, cache, engine, compiler CC), one line each\n"
     "      --stop-agent     stop the running agent\n"
     "  -V, --version        print version and exit\n"
@@ -150,6 +159,11 @@ int run_compile(const ClientCommand& command) {
         (passed_dirs.empty() ? "" : passed_dirs + ":") + std::string(util::dirname(*compiler));
     ::setenv(std::string(k_passed_dirs_variable).c_str(), dirs.c_str(), 1); // NOLINT
   }
+  if (!command.settings.empty()) {
+    ::setenv(std::string(k_settings_variable).c_str(), // NOLINT(concurrency-mt-unsafe)
+             util::join(command.settings, "\n").c_str(),
+             1);
+  }
   std::vector<std::string> argv = command.args;
   argv[0] = *compiler;
   int code = 0;
@@ -193,17 +207,17 @@ bool wait_for_exit(pid_t pid) {
   return !alive();
 }
 
-int run_admin(ClientCommand command) {
-  const bool stop = command.args[0] == "--stop-agent";
-  if (command.args[0] == "--doctor" && command.args.size() > 1) {
+int run_one_admin(std::vector<std::string> args) {
+  const bool stop = args[0] == "--stop-agent";
+  if (args[0] == "--doctor" && args.size() > 1) {
     // The compiler the way a compile would find it (PATH, masquerade links skipped).
     const char* path = std::getenv("PATH"); // NOLINT(concurrency-mt-unsafe)
-    if (auto found = resolve_compiler(command.args[1], path != nullptr ? path : "", self_path())) {
+    if (auto found = resolve_compiler(args[1], path != nullptr ? path : "", self_path())) {
       std::string_view rel = *found;
       while (rel.starts_with("./")) {
         rel.remove_prefix(2);
       }
-      command.args[1] = found->front() == '/' ? *found : current_dir() + "/" + std::string(rel);
+      args[1] = found->front() == '/' ? *found : current_dir() + "/" + std::string(rel);
     }
   }
   auto options = agent_options(self_path());
@@ -220,7 +234,7 @@ int run_admin(ClientCommand command) {
       return 0;
     }
     if (sock) {
-      const auto request = make_request(protocol::RequestKind::admin, command.args);
+      const auto request = make_request(protocol::RequestKind::admin, args);
       auto reply = exchange(sock->get(), request, {});
       if (reply && reply->kind == protocol::ReplyKind::text) {
         write_all(STDOUT_FILENO, reply->out);
@@ -244,6 +258,16 @@ int run_admin(ClientCommand command) {
   }
   print_error("cannot reach the agent: " + last_error.message());
   return 1;
+}
+
+// Run the admin commands in order (`ccrex -z -s`); stop at the first that fails.
+int run_admin(const ClientCommand& command) {
+  for (const auto& args : command.admin) {
+    if (const int code = run_one_admin(args); code != 0) {
+      return code;
+    }
+  }
+  return 0;
 }
 
 } // namespace

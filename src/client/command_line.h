@@ -29,22 +29,38 @@ struct ClientCommand {
   };
   Kind kind = Kind::usage_error;
   // compile: the compiler command line with argv[0] as the user wrote it ("gcc",
-  // "/usr/bin/gcc", or in masquerade mode the name ccrex was called by); admin: the
-  // arguments after "ccrex".
+  // "/usr/bin/gcc", or in masquerade mode the name ccrex was called by).
   std::vector<std::string> args;
+  // admin: the commands to send to the agent in order, each in its canonical spelling
+  // ({"-s"}, {"--set-config", "max_size=5G"}, {"--explain", ARGS...}).
+  std::vector<std::vector<std::string>> admin;
+  // compile: "key=value" settings given before the compiler (`ccrex max_size=1G gcc ...`,
+  // ccache's form), for this compile only.
+  std::vector<std::string> settings;
   // True when ccrex was called under a compiler's name.
   bool masquerade = false;
   std::string message;
 };
 
-// The name by which ccrex recognises itself in argv[0].
+// The name by which ccrex recognises itself in argv[0]; a link named like ccache's program
+// takes ccache's command line too.
 constexpr std::string_view k_program_name = "ccrex";
+constexpr std::string_view k_ccache_name = "ccache";
+
+// The variable that carries the settings given before the compiler to the agent
+// ("key=value" lines).
+constexpr std::string_view k_settings_variable = "CCREX_COMMAND_SETTINGS";
 
 // Classify `argv` (argv[0] included).
 ClientCommand classify_command_line(const std::vector<std::string>& argv);
 
-// Return whether `option` is an admin option the agent answers.
-bool is_admin_option(std::string_view option);
+// Split the options after `ccrex` into admin commands: short options may be combined
+// (`-zs`), values follow their option (`-M 5G`, `-M5G`, `--max-size=5G`), and ccache's
+// spellings map to ccrex's (`-p` is `--show-config`, `-M SIZE` is
+// `--set-config max_size=SIZE`). `--explain` and `--doctor` take every argument after them.
+// Fails with a message naming the first unknown option or missing value.
+util::Result<std::vector<std::vector<std::string>>>
+parse_admin_options(const std::vector<std::string>& options);
 
 // The variable through which ccrex tells a later ccrex in the same chain of wrappers which
 // PATH directories it already took a compiler from (':'-separated).

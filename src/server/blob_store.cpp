@@ -326,6 +326,34 @@ void BlobStore::free_space(int64_t bytes) {
   CCREX_LOG_WARN("store: disk full, evicted " << freed << " bytes");
 }
 
+void BlobStore::set_max_size(int64_t max_size) {
+  const std::lock_guard lock(m_mutex);
+  m_max_size = max_size;
+  evict_locked();
+}
+
+int64_t BlobStore::evict_unused_since(std::chrono::system_clock::time_point cutoff) {
+  const std::lock_guard lock(m_mutex);
+  const auto limit = std::chrono::system_clock::to_time_t(cutoff);
+  int64_t freed = 0;
+  while (!m_lru.empty()) {
+    const std::string key = m_lru.back();
+    const std::string path = path_of_key(key);
+    struct stat st {};
+    // The file's mtime marks its last use (insert() and touches set it).
+    if (::stat(path.c_str(), &st) == 0 && st.st_mtim.tv_sec >= limit) {
+      break;
+    }
+    m_lru.pop_back();
+    const auto it = m_index.find(key);
+    m_total -= it->second.size;
+    freed += it->second.size;
+    m_index.erase(it);
+    ::unlink(path.c_str());
+  }
+  return freed;
+}
+
 void BlobStore::evict_locked() {
   if (m_total <= m_max_size) {
     return;

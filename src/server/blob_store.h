@@ -100,7 +100,13 @@ public:
 
   // Total bytes of CAS content and action results currently stored.
   int64_t total_size();
-  int64_t max_size() const { return m_max_size; }
+  int64_t max_size() const { return m_max_size.load(); }
+  // Change the size cap (a new max_size applies without a restart) and evict down to it;
+  // with the current cap, evicts what a full store holds beyond it (`ccrex -c`).
+  void set_max_size(int64_t max_size);
+  // Evict every entry (blob or action result) not used since `cutoff`, least recently
+  // used first; return the bytes freed.
+  int64_t evict_unused_since(std::chrono::system_clock::time_point cutoff);
   const std::string& dir() const { return m_dir; }
 
   // Walk the whole CAS and re-hash every blob; return the digests whose file content does
@@ -141,7 +147,7 @@ private:
   util::Status move_into_place(const util::Digest& d, const std::string& temp_path);
 
   const std::string m_dir;
-  const int64_t m_max_size;
+  std::atomic<int64_t> m_max_size;
   bool m_sole_user = true;
   std::mutex m_mutex;
   std::unordered_map<std::string, Entry> m_index; // guarded by m_mutex

@@ -94,4 +94,35 @@ admin_idle_timeout_from_file() {
   ln -s "$(command -v gcc)" my-gcc
   expect_exit 0 "$CCREX" --doctor ./my-gcc
   expect_contains stdout.txt "ok:      compiler $PWD/my-gcc: gcc"
+
+  TEST "--explain: a journal that outlives the agent, filtered by source"
+  expect_exit 0 "$CCREX" gcc -c f1.c -o f1.o
+  expect_exit 0 "$CCREX" gcc -c f2.c -o f2.o
+  expect_exit 0 "$CCREX" gcc -c f1.c -o f1.o
+  stop_agent
+  expect_exit 0 "$CCREX" --explain
+  expect_equal "$(grep -c ' f1.c: ' stdout.txt)" 2 "f1.c lines ($(cat stdout.txt))"
+  expect_equal "$(grep -c ' f2.c: ' stdout.txt)" 1 "f2.c lines"
+  expect_contains stdout.txt "f1.c: local store hit"
+  expect_exit 0 "$CCREX" --explain f2.c
+  expect_equal "$(wc -l <stdout.txt)" 1 "lines for f2.c ($(cat stdout.txt))"
+  expect_contains stdout.txt " f2.c: "
+
+  TEST "debug mode writes what went into the key beside the object"
+  CCREX_DEBUG=1 expect_exit 0 "$CCREX" gcc -O1 -c f1.c -o f1.o
+  expect_file_exists f1.o.ccrex-debug
+  expect_contains f1.o.ccrex-debug "[compiler]"
+  expect_contains f1.o.ccrex-debug "$(readlink -f "$(command -v gcc)")"
+  expect_contains f1.o.ccrex-debug "-O1"
+  expect_contains f1.o.ccrex-debug "f1.c $(sha256sum f1.c | cut -d' ' -f1)/$(stat -c %s f1.c)"
+  expect_contains f1.o.ccrex-debug "[platform]"
+  # Another define, another key: the files tell the two compiles apart.
+  cp f1.o.ccrex-debug first.txt
+  CCACHE_DEBUG=1 expect_exit 0 "$CCREX" gcc -O2 -c f1.c -o f1.o
+  diff first.txt f1.o.ccrex-debug >diff.txt && test_failed "no difference between -O1 and -O2"
+  grep -q '^> -O2$' diff.txt || test_failed "the difference is not -O2: $(cat diff.txt)"
+  # Off by default.
+  rm f1.o.ccrex-debug
+  expect_exit 0 "$CCREX" gcc -O1 -c f1.c -o f1.o
+  expect_missing f1.o.ccrex-debug
 }

@@ -45,11 +45,65 @@ TEST(ClassifyCommandLine, OwnOptions) {
                           "--clear",
                           "--show-config",
                           "--stop-agent",
-                          "--explain"}) {
-    const auto c = classify_command_line({"ccrex", opt, "extra"});
+                          "--print-stats",
+                          "--cleanup"}) {
+    const auto c = classify_command_line({"ccrex", opt});
     EXPECT_EQ(c.kind, Kind::admin) << opt;
-    EXPECT_EQ(c.args, (Args{opt, "extra"}));
+    EXPECT_EQ(c.admin.size(), 1U) << opt;
   }
+  // --explain and --doctor take what follows.
+  const auto e = classify_command_line({"ccrex", "--explain", "gcc", "-c", "a.c"});
+  EXPECT_EQ(e.admin, (std::vector<Args>{{"--explain", "gcc", "-c", "a.c"}}));
+}
+
+TEST(ClassifyCommandLine, CcacheSpellings) {
+  const auto parse = [](Args argv) {
+    argv.insert(argv.begin(), "ccrex");
+    return classify_command_line(argv).admin;
+  };
+  EXPECT_EQ(parse({"-zs"}), (std::vector<Args>{{"-z"}, {"-s"}}));
+  EXPECT_EQ(parse({"-z", "-s"}), (std::vector<Args>{{"-z"}, {"-s"}}));
+  EXPECT_EQ(parse({"-p"}), (std::vector<Args>{{"--show-config"}}));
+  EXPECT_EQ(parse({"-M", "5G"}), (std::vector<Args>{{"--set-config", "max_size=5G"}}));
+  EXPECT_EQ(parse({"-M5G"}), (std::vector<Args>{{"--set-config", "max_size=5G"}}));
+  EXPECT_EQ(parse({"--max-size=5G"}), (std::vector<Args>{{"--set-config", "max_size=5G"}}));
+  EXPECT_EQ(parse({"-zM", "1G", "-s"}),
+            (std::vector<Args>{{"-z"}, {"--set-config", "max_size=1G"}, {"-s"}}));
+  EXPECT_EQ(parse({"-o", "a=b", "-k", "a"}),
+            (std::vector<Args>{{"--set-config", "a=b"}, {"--get-config", "a"}}));
+  EXPECT_EQ(parse({"--evict-older-than", "2d", "-c"}),
+            (std::vector<Args>{{"--evict-older-than", "2d"}, {"--cleanup"}}));
+  // A link named ccache takes the same command line.
+  const auto c = classify_command_line({"/usr/local/bin/ccache", "-s"});
+  EXPECT_EQ(c.kind, Kind::admin);
+  EXPECT_EQ(classify_command_line({"ccache", "gcc", "-c", "a.c"}).kind, Kind::compile);
+}
+
+TEST(ClassifyCommandLine, SettingsBeforeTheCompiler) {
+  const auto c =
+      classify_command_line({"ccrex", "max_size=1G", "depend_mode=compiler", "gcc", "-c", "a.c"});
+  EXPECT_EQ(c.kind, Kind::compile);
+  EXPECT_EQ(c.settings, (Args{"max_size=1G", "depend_mode=compiler"}));
+  EXPECT_EQ(c.args, (Args{"gcc", "-c", "a.c"}));
+  // Not a setting: a compiler whose name has '=' after other characters, or a path.
+  EXPECT_EQ(classify_command_line({"ccrex", "./x=y", "-c"}).args, (Args{"./x=y", "-c"}));
+  EXPECT_EQ(classify_command_line({"ccrex", "max_size=1G"}).kind, Kind::usage_error);
+  EXPECT_EQ(classify_command_line({"ccrex", "max_size=1G", "-s"}).kind, Kind::usage_error);
+}
+
+TEST(ClassifyCommandLine, AdminErrors) {
+  for (const Args& bad : std::vector<Args>{{"ccrex", "-q"},
+                                           {"ccrex", "-zq"},
+                                           {"ccrex", "-M"},
+                                           {"ccrex", "--max-size"},
+                                           {"ccrex", "--show-stats=1"},
+                                           {"ccrex", "-s", "extra"},
+                                           {"ccrex", "-s", "--version"}}) {
+    const auto c = classify_command_line(bad);
+    EXPECT_EQ(c.kind, Kind::usage_error) << bad.back();
+    EXPECT_FALSE(c.message.empty());
+  }
+  EXPECT_EQ(classify_command_line({"ccrex", "-zq"}).message, "unknown option: -q (in -zq)");
 }
 
 TEST(ClassifyCommandLine, UsageErrors) {
