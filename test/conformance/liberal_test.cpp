@@ -180,10 +180,16 @@ grpc::Status raw_call(const std::string& address, const std::string& method) {
 }
 
 TEST_F(Liberal, UnservedMethodsAreUnimplementedWithAMessage) {
+  // The Remote Asset API is served: an empty fetch (BuildStream's probe for it) is
+  // INVALID_ARGUMENT; a push is refused or rejected, never unimplemented.
+  EXPECT_EQ(
+      raw_call(server().address(), "/build.bazel.remote.asset.v1.Fetch/FetchBlob").error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(raw_call(server().address(), "/build.bazel.remote.asset.v1.Push/PushBlob").error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
   for (const char* method : {
-           // Remote Asset API: BuildStream asks for it and takes an empty message for success.
-           "/build.bazel.remote.asset.v1.Fetch/FetchBlob",
-           "/build.bazel.remote.asset.v1.Push/PushBlob",
+           // A served service, a method it does not have.
+           "/build.bazel.remote.asset.v1.Fetch/FetchEverything",
            // Generated but not served.
            "/google.longrunning.Operations/GetOperation",
            // A registered service, a method newer than the packaged protos.
