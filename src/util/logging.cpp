@@ -1,6 +1,7 @@
 #include "util/logging.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <mutex>
+#include <string>
 
 namespace ccrex::util::logging {
 namespace {
@@ -23,6 +26,40 @@ void set_fd(int fd, bool owns, Level level) {
   const int old = g_fd.exchange(fd);
   if (g_owns_fd.exchange(owns) && old >= 0) {
     ::close(old);
+  }
+}
+
+// Rotation of a log file: its path and size limit, and how many lines were written since
+// its size was last looked at.
+std::mutex g_rotation_mutex;
+std::string g_path; // guarded by g_rotation_mutex
+std::atomic<int64_t> g_max_bytes{0};
+std::atomic<uint32_t> g_lines_since_check{0};
+constexpr uint32_t k_lines_per_check = 64;
+
+// Rename a log file past its limit and carry on in a new one. The new file takes the old
+// descriptor's number (dup2), so a thread writing concurrently never writes to a closed or
+// reused descriptor.
+void rotate_if_needed(int fd) {
+  const int64_t max = g_max_bytes.load(std::memory_order_relaxed);
+  if (max <= 0 || g_lines_since_check.fetch_add(1) % k_lines_per_check != 0) {
+    return;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size < max) {
+    return;
+  }
+  const std::lock_guard lock(g_rotation_mutex);
+  if (g_path.empty() || g_fd.load() != fd || ::fstat(fd, &st) != 0 || st.st_size < max) {
+    return;
+  }
+  if (::rename(g_path.c_str(), (g_path + ".1").c_str()) != 0) {
+    return;
+  }
+  const int fresh = ::open(g_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fresh >= 0) {
+    ::dup3(fresh, fd, O_CLOEXEC);
+    ::close(fresh);
   }
 }
 
@@ -46,12 +83,17 @@ void log_to_stderr(Level level) {
   set_fd(STDERR_FILENO, false, level);
 }
 
-bool log_to_file(const std::string& path, Level level) {
+bool log_to_file(const std::string& path, Level level, int64_t max_bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     disable();
     return false;
   }
+  {
+    const std::lock_guard lock(g_rotation_mutex);
+    g_path = path;
+  }
+  g_max_bytes.store(max_bytes);
   set_fd(fd, true, level);
   return true;
 }
@@ -111,6 +153,9 @@ void write(Level level, std::string_view message) {
   line += '\n';
   // One write per line keeps lines whole under O_APPEND; a failed log write is ignored.
   [[maybe_unused]] const ssize_t w = ::write(fd, line.data(), line.size());
+  if (g_owns_fd.load(std::memory_order_relaxed)) {
+    rotate_if_needed(fd);
+  }
 }
 
 } // namespace ccrex::util::logging

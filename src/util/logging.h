@@ -7,6 +7,7 @@
 //
 //   CCREX_LOG_INFO("stored " << digest << " (" << size << " bytes)");
 
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -19,7 +20,9 @@ enum class Level { error = 0, warn = 1, info = 2, debug = 3 };
 void log_to_stderr(Level level);
 // Append log lines to `path` (created 0600 if missing). Return false if it cannot be opened;
 // logging then stays off.
-bool log_to_file(const std::string& path, Level level);
+// Past `max_bytes` the file is renamed to `<path>.1` (replacing an older one) and logging
+// goes on in a new `path` (0: never).
+bool log_to_file(const std::string& path, Level level, int64_t max_bytes = int64_t{10} << 20);
 // Stop logging entirely (the default state).
 void disable();
 
