@@ -14,6 +14,7 @@ packages=(
   clang clang-format       # second compiler family for the end-to-end tests; formatting
   bazel-bootstrap          # third-party REAPI client for the interop test
   buildstream              # BuildStream 1.6.8: Remote Asset client for the interop test
+  bear                     # compilation databases recorded through ccrex (e2e client)
   make python3
   openssl                  # throwaway TLS certificates for the hostile and e2e secure tests
   libclang-rt-14-dev       # libFuzzer and the sanitizer runtimes for test/fuzz (clang 14)
@@ -43,7 +44,7 @@ $sudo apt-get update -qq
 # bazel-bootstrap and buildstream are optional: their interop tests skip with a message
 # where they cannot be had.
 if ! $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
-  optional=(bazel-bootstrap buildstream hyperfine)
+  optional=(bazel-bootstrap buildstream bear hyperfine)
   required=()
   for p in "${missing[@]}"; do
     [[ " ${optional[*]} " == *" $p "* ]] || required+=("$p")

@@ -113,6 +113,26 @@ AgentClientOptions agent_options(const std::string& self) {
   std::exit(127); // NOLINT(concurrency-mt-unsafe)
 }
 
+// Whether a compilation-database recorder that intercepts exec calls through a preloaded
+// library (bear 3, scan-build's intercept-build) watches this build. It cannot see into
+// this static program, nor into the agent that runs the compiler.
+bool recorder_watching() {
+  for (const char* var : {"INTERCEPT_REPORT_DESTINATION", "INTERCEPT_BUILD_TARGET_DIR"}) {
+    if (std::getenv(var) != nullptr) { // NOLINT(concurrency-mt-unsafe)
+      return true;
+    }
+  }
+  return false;
+}
+
+// Run the compiler through /bin/sh, a dynamically linked program the recorder's library is
+// loaded into, so that the recorder sees the compiler's exec with its arguments.
+[[noreturn]] void exec_compiler_for_recorder(const std::vector<std::string>& argv) {
+  std::vector<std::string> shell{"/bin/sh", "-c", "exec \"$0\" \"$@\""};
+  shell.insert(shell.end(), argv.begin(), argv.end());
+  exec_compiler(shell);
+}
+
 // Ask the agent to run the compile; return its exit code, or nothing to run locally.
 bool compile_via_agent(const std::string& self, const std::vector<std::string>& argv, int& code) {
   const auto request = make_request(protocol::RequestKind::compile, argv);
@@ -174,6 +194,9 @@ int run_compile(const ClientCommand& command) {
     if (auto off = util::parse_bool(disable); off && *off) {
       exec_compiler(argv);
     }
+  }
+  if (recorder_watching()) {
+    exec_compiler_for_recorder(argv); // bear sees the compiler; no cache while it records
   }
   if (compile_via_agent(self, argv, code)) {
     return code;

@@ -92,6 +92,24 @@ SH
     fi
   done
 
+  if command -v bear >/dev/null; then
+    TEST "bear records the real compiler of compiles through ccrex"
+    printf 'int two(void) { return 2; }\n' >two.c
+    printf 'all: hello.o two.o\n%%.o: %%.c\n\t$(CC) -O1 -c $< -o $@\n' >Makefile
+    expect_exit 0 bear --output cc.json -- make CC="$CCREX gcc"
+    python3 - cc.json "$(command -v gcc)" <<'PY' || test_failed "compilation database: $(cat cc.json)"
+import json, os, sys
+entries = json.load(open(sys.argv[1]))
+files = sorted(os.path.basename(e["file"]) for e in entries)
+assert files == ["hello.c", "two.c"], files
+for e in entries:
+    assert os.path.realpath(e["arguments"][0]) == os.path.realpath(sys.argv[2]), e
+    assert "-O1" in e["arguments"] and "-c" in e["arguments"], e
+PY
+    gcc -O1 -c two.c -o plain.o
+    expect_same_file two.o plain.o
+  fi
+
   TEST "masquerade only finds itself: compiler not found"
   mkdir bin
   ln -s "$CCREX" bin/nosuchcc
