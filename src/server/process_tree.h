@@ -2,9 +2,11 @@
 
 // Containing every process of an action, so that nothing it started outlives it.
 //
-// The runner starts each command below the first process of a new PID namespace
-// (`unshare --pid --fork --kill-child`, inside a user namespace mapping only the server's
-// own uid when the server is not root). When that first process exits, the kernel kills
+// The runner starts each command below the first process of a new PID namespace, inside a
+// user namespace mapping only the server's own uid when the server is not root: through
+// `ccrex-action-init` when it sits beside the server's executable (one small static
+// program, cheap to start per action), else `unshare --pid --fork --kill-child` and a Perl
+// init process. When that first process exits, the kernel kills
 // every other process of the namespace (background jobs, daemons, processes that called
 // setsid() or double-forked) and `unshare` reports the exit only after they are all gone;
 // when the runner kills `unshare` (timeout, cancellation), --kill-child takes the namespace

@@ -231,6 +231,9 @@ piece "unshare --pid --fork, then /bin/true" "${ns[@]}" /bin/true
 piece "unshare, perl init, then /bin/true" "${ns[@]}" "${init[@]}" /bin/true
 piece "unshare, sh init, then /bin/true" "${ns[@]}" /bin/sh -c 'shift; "$@"' sh "$work/status" \
   /bin/true
+if [[ -x $bin/ccrex-action-init ]]; then
+  piece "ccrex-action-init, then /bin/true" "$bin/ccrex-action-init" "$work/status" /bin/true
+fi
 piece "stage $headers headers by hard links (cp -rl)" link_inputs
 piece "stage $headers headers by copies (cp -r)" copy_inputs
 for c in "${contenders[@]}"; do
