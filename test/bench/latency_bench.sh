@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# ccrex against a remote engine over a slow network: ccrex-server behind test/bench/relay.py,
+# which delays every byte by a one-way delay, at 0, 5 and 25 ms. Measures a remote hit (a
+# result another agent left on the engine), a remote miss of a small translation unit, and cold
+# and warm builds of the generated 200-unit C++ project at -j well above the cores (the work
+# runs on the engine). Each as wall time, round trips per compile (counted by the relay:
+# requests that had to wait for an answer) and the agent's CPU per compile. Ratios are
+# against the same measure at 0 ms in the same run.
+#
+#   test/bench/latency_bench.sh [--quick]
+#
+# --quick: 40 units and fewer repetitions (for checking the script, not for figures).
+# CCREX_BUILD_DIR picks a build (default build-bench, a Release build made here).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+quick=0
+[[ ${1:-} == --quick ]] && quick=1
+tus=200
+reps=9
+jobs=32
+delays=(0 5 25)
+if ((quick)); then
+  tus=40
+  reps=3
+fi
+
+build=${CCREX_BUILD_DIR:-$repo/build-bench}
+if [[ -z ${CCREX_BUILD_DIR:-} ]]; then
+  "$repo/scripts/install-deps.sh" --bench
+  cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCCREX_ENABLE_TESTS=OFF >/dev/null
+  cmake --build "$build" --target ccrex ccrexd ccrex-server >/dev/null
+fi
+bin=$build/src/bin
+work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-latency.XXXXXX")
+server_pid="" relay_pid=""
+cleanup() {
+  [[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null
+  [[ -f $work/agent/agent.pid ]] && kill "$(cat "$work/agent/agent.pid")" 2>/dev/null
+  true
+}
+trap cleanup EXIT
+echo "scratch directory: $work"
+
+now_us() { echo $(($(date +%s%N) / 1000)); }
+round_trips() { cut -d' ' -f1 "$work/relay.stats"; }
+agent_ticks() {
+  local pid
+  pid=$(cat "$work/agent/agent.pid" 2>/dev/null) || { echo 0; return; }
+  awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0
+}
+hz=$(getconf CLK_TCK)
+
+# start DELAY: a fresh engine (own store) behind a relay with DELAY ms each way, and a
+# fresh agent pointed at the relay.
+start() {
+  cleanup
+  server_pid="" relay_pid=""
+  rm -rf "$work/server" "$work/ccrex" "$work/agent" "$work/other" "$work/other-agent"
+  mkdir -p "$work/server"
+  "$bin/ccrex-server" --listen 127.0.0.1:0 --cache-dir "$work/server" \
+    >"$work/server.port" 2>"$work/server.log" &
+  server_pid=$!
+  local i
+  for i in $(seq 100); do
+    [[ -s $work/server.port ]] && break
+    sleep 0.1
+  done
+  local port
+  port=$(grep -o '[0-9]*$' "$work/server.port" | head -1)
+  python3 "$repo/test/bench/relay.py" --to "127.0.0.1:$port" --delay-ms "$1" \
+    --stats "$work/relay.stats" >"$work/relay.port" &
+  relay_pid=$!
+  for i in $(seq 100); do
+    [[ -s $work/relay.port ]] && break
+    sleep 0.1
+  done
+  export CCREX_REMOTE=grpc://127.0.0.1:$(cat "$work/relay.port")
+  export CCREX_DIR=$work/ccrex CCREX_AGENT_DIR=$work/agent XDG_CONFIG_HOME=$work/no-config
+  unset CCREX_DISABLE
+}
+
+# measure NAME COUNT COMMAND...: run COMMAND (which compiles COUNT times); print one row.
+declare -A base_ms
+measure() {
+  local name=$1 count=$2 t0 rt0 cpu0 ms rts cpu
+  shift 2
+  rt0=$(round_trips)
+  cpu0=$(agent_ticks)
+  t0=$(now_us)
+  "$@"
+  ms=$((($(now_us) - t0) / 1000))
+  rts=$(($(round_trips) - rt0))
+  cpu=$(($(agent_ticks) - cpu0))
+  local key=$name ratio="1.00"
+  if [[ $delay == 0 ]]; then
+    base_ms[$key]=$ms
+  elif ((${base_ms[$key]:-0} > 0)); then
+    ratio=$(awk -v a="$ms" -v b="${base_ms[$key]}" 'BEGIN { printf "%.2f", a / b }')
+  fi
+  printf "%-8s %-34s %10.1f %8s %12.2f %12.2f\n" "$delay" "$name" \
+    "$(awk -v m="$ms" -v n="$count" 'BEGIN { print m / n }')" "$ratio" \
+    "$(awk -v r="$rts" -v n="$count" 'BEGIN { print r / n }')" \
+    "$(awk -v c="$cpu" -v n="$count" -v hz="$hz" 'BEGIN { print c * 1000 / hz / n }')"
+}
+
+misses() {
+  local i
+  for i in $(seq "$reps"); do
+    printf 'int miss_%s_%d(int x) { return x * %d; }\n' "$delay" "$i" "$i" >"$work/m$i.c"
+    (cd "$work" && "$bin/ccrex" gcc -O1 -c "m$i.c" -o "m$i.o")
+  done
+}
+# Sources another agent (own store) compiled first, so that the engine holds their results
+# and this agent, with its channel open, has never seen them.
+prime_hits() {
+  local i
+  for i in $(seq "$reps"); do
+    printf 'int hit_%s_%d(int x) { return x + %d; }\n' "$delay" "$i" "$i" >"$work/h$i.c"
+    (cd "$work" && CCREX_DIR=$work/other CCREX_AGENT_DIR=$work/other-agent \
+      "$bin/ccrex" gcc -O1 -c "h$i.c" -o "h$i.o")
+  done
+  CCREX_AGENT_DIR=$work/other-agent "$bin/ccrex" --stop-agent >/dev/null
+}
+hits() {
+  local i
+  for i in $(seq "$reps"); do
+    (cd "$work" && "$bin/ccrex" gcc -O1 -c "h$i.c" -o "h$i.o")
+  done
+}
+project_build() {
+  ninja -C "$work/project" -t clean >/dev/null
+  ninja -C "$work/project" -j "$jobs" >/dev/null
+}
+
+python3 "$repo/test/bench/gen_project.py" "$work/project" "$tus" 300 10
+sed -i "s|^launcher =.*|launcher = $bin/ccrex|" "$work/project/build.ninja"
+
+printf "%-8s %-34s %10s %8s %12s %12s\n" delay_ms measure ms/compile "x 0 ms" trips/compile agent_cpu_ms
+for delay in "${delays[@]}"; do
+  start "$delay"
+  printf 'int warm_up(void) { return 0; }\n' >"$work/w.c"
+  (cd "$work" && "$bin/ccrex" gcc -c w.c -o w.o) # agent up, channel open
+  measure "remote miss (small C file)" "$reps" misses
+  prime_hits
+  measure "remote hit (warm channel)" "$reps" hits
+  "$bin/ccrex" -C >/dev/null
+  measure "cold build, $tus units, -j$jobs" "$tus" project_build
+  measure "warm build (local hits)" "$tus" project_build
+  "$bin/ccrex" -C >/dev/null
+  measure "warm build (remote hits)" "$tus" project_build
+  fell_back=$("$bin/ccrex" --print-stats | awk '$1 ~ /^fallback_/ { n += $2 } END { print n + 0 }')
+  ((fell_back == 0)) || echo "  ($fell_back compiles fell back at $delay ms: the figures above are not all remote)"
+done
