@@ -16,6 +16,7 @@ packages=(
   buildstream              # BuildStream 1.6.8: Remote Asset client for the interop test
   bear                     # compilation databases recorded through ccrex (e2e client)
   make python3
+  dpkg-dev                 # dpkg-shlibdeps: the Depends of the Debian package (cpack -G DEB)
   openssl                  # throwaway TLS certificates for the hostile and e2e secure tests
   libclang-rt-14-dev       # libFuzzer and the sanitizer runtimes for test/fuzz (clang 14)
   bubblewrap busybox-static  # the action sandbox (bwrap); a tiny root file system for its tests
