@@ -4,9 +4,9 @@
 #   2. its control fields, and Depends satisfied by this machine's installed packages;
 #   3. installed with `dpkg --root` into an empty throw-away root (as root; otherwise
 #      unpacked with dpkg-deb -x), and every file it holds is one of the expected FHS paths;
-#   4. the man pages render without warnings and name every option of --help; the bash
-#      completions parse and offer every option; the systemd unit verifies and keeps its
-#      hardening;
+#   4. the man pages render without warnings and name every option of --help and every
+#      key of the example configuration; the bash completions parse and offer every
+#      option; the systemd unit verifies and keeps its hardening;
 #   5. the installed ccrex compiles hello.c with the installed ccrexd (found next to it,
 #      no CCREX_AGENT_BIN): the object is gcc's byte for byte, a second compile is a hit in
 #      `ccrex -s`, the masquerade link in /usr/lib/ccrex works, and the example
@@ -135,7 +135,9 @@ expected=(
   usr/share/bash-completion/completions/ccrex-server
   usr/share/doc/ccrex/examples/ccrex-server.default
   usr/share/doc/ccrex/examples/ccrex.conf
-  usr/share/man/man1/ccrex.1 usr/share/man/man1/ccrexd.1 usr/share/man/man8/ccrex-server.8
+  usr/share/lintian/overrides/ccrex
+  usr/share/man/man1/ccrex.1.gz usr/share/man/man1/ccrexd.1.gz
+  usr/share/man/man8/ccrex-server.8.gz
 )
 actual=$(dpkg-deb --fsys-tarfile "$deb" | tar -t | grep -v '/$' | sed 's|^\./||' | LC_ALL=C sort)
 want=$(printf '%s\n' "${expected[@]}" | LC_ALL=C sort)
@@ -167,14 +169,15 @@ client_options=$(printf '%s\n--print-stats\n' "$client_options" | sort -u)
   || fail "could not read the options from --help"
 
 echo "== man pages"
-[[ $(cat "$ROOT/usr/share/man/man1/ccrexd.1") == ".so man1/ccrex.1" ]] || fail "ccrexd.1"
+man=$ROOT/usr/share/man
+[[ $(zcat "$man/man1/ccrexd.1.gz") == ".so man1/ccrex.1" ]] || fail "ccrexd.1"
 for page in man1/ccrex.1 man8/ccrex-server.8; do
-  grep -q "^\.TH .* \"ccrex $VERSION\"" "$ROOT/usr/share/man/$page" \
+  zcat "$man/$page.gz" | grep -q "^\.TH .* \"ccrex $VERSION\"" \
     || fail "$page does not name version $VERSION in .TH"
 done
 if command -v man >/dev/null; then
   for page in man1/ccrex.1 man8/ccrex-server.8; do
-    text=$(LC_ALL=C MANWIDTH=100 man --warnings -l "$ROOT/usr/share/man/$page" 2>"$WORK/man.err") \
+    text=$(LC_ALL=C MANWIDTH=100 man --warnings -l "$man/$page.gz" 2>"$WORK/man.err") \
       || fail "man -l $page failed: $(cat "$WORK/man.err")"
     [[ ! -s $WORK/man.err ]] || fail "man -l $page warns: $(cat "$WORK/man.err")"
     [[ $text == *NAME*SYNOPSIS*DESCRIPTION*OPTIONS* ]] || fail "$page lacks a section"
@@ -185,7 +188,7 @@ if command -v man >/dev/null; then
     done
   done
   # Every configuration key of the example file is in ccrex(1).
-  text=$(LC_ALL=C MANWIDTH=100 man -l "$ROOT/usr/share/man/man1/ccrex.1" 2>/dev/null)
+  text=$(LC_ALL=C MANWIDTH=100 man -l "$man/man1/ccrex.1.gz" 2>/dev/null)
   for key in $(grep -oE '^#[a-z_]+ =' "$ROOT/usr/share/doc/ccrex/examples/ccrex.conf" \
     | tr -d '#= '); do
     grep -qw -- "$key" <<<"$text" || fail "ccrex(1) does not document the key $key"
