@@ -23,7 +23,7 @@ local store and local workers; one setting points it at a shared engine
 
 This package holds the client ccrex, its per-user agent ccrexd, and
 ccrex-server, a standalone REAPI server with a systemd unit.")
-# Installed as the package is built: a file under /usr, never a conffile under /etc.
+# Everything under /usr; nothing under /etc, so the package has no conffiles.
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Install with DESTDIR so that install(CODE) in src/dist sees the real prefix (/usr) in
 # CMAKE_INSTALL_PREFIX, which ends up in the systemd unit's ExecStart.
