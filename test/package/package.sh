@@ -127,7 +127,7 @@ fi
 
 echo "== files"
 expected=(
-  usr/bin/ccrex usr/bin/ccrex-server usr/bin/ccrexd
+  usr/bin/ccrex usr/bin/ccrex-action-init usr/bin/ccrex-server usr/bin/ccrexd
   usr/lib/ccrex/c++ usr/lib/ccrex/cc usr/lib/ccrex/clang usr/lib/ccrex/clang++
   usr/lib/ccrex/g++ usr/lib/ccrex/gcc
   usr/lib/systemd/system/ccrex-server.service
@@ -146,7 +146,7 @@ $(diff <(echo "$want") <(echo "$actual") || true)"
 for f in "${expected[@]}"; do
   [[ -e $ROOT/$f ]] || fail "$f missing in the installed root"
 done
-for program in ccrex ccrexd ccrex-server; do
+for program in ccrex ccrexd ccrex-server ccrex-action-init; do
   [[ -x $ROOT/usr/bin/$program && ! -L $ROOT/usr/bin/$program ]] \
     || fail "usr/bin/$program is not an executable file"
 done
