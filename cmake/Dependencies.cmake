@@ -8,6 +8,9 @@ find_package(Protobuf REQUIRED)
 find_package(OpenSSL REQUIRED)
 pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+# libcpp-httplib-dev: ccrex-server's status port (HTTP, as in ccache). Debian builds it as a
+# shared library and ships a pkg-config file.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 
 if(CCREX_ENABLE_TESTS)

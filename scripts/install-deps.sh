@@ -10,11 +10,13 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libssl-dev libre2-dev libgtest-dev libgmock-dev
+  libcpp-httplib-dev       # ccrex-server's status port (HTTP), as in ccache
   bazel-bootstrap-source   # official REAPI and googleapis .proto files
   clang clang-format       # second compiler family for the end-to-end tests; formatting
   bazel-bootstrap          # third-party REAPI client for the interop test
   buildstream              # BuildStream 1.6.8: Remote Asset client for the interop test
   bear                     # compilation databases recorded through ccrex (e2e client)
+  chromium                 # loads ccrex-server's status page in a hostile test (optional)
   make python3
   dpkg-dev                 # dpkg-shlibdeps: the Depends of the Debian package (cpack -G DEB)
   openssl                  # throwaway TLS certificates for the hostile and e2e secure tests
@@ -42,10 +44,10 @@ fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-# bazel-bootstrap and buildstream are optional: their interop tests skip with a message
-# where they cannot be had.
+# bazel-bootstrap, buildstream and chromium are optional: the tests that use them skip
+# with a message where they cannot be had.
 if ! $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
-  optional=(bazel-bootstrap buildstream bear hyperfine)
+  optional=(bazel-bootstrap buildstream bear chromium hyperfine)
   required=()
   for p in "${missing[@]}"; do
     [[ " ${optional[*]} " == *" $p "* ]] || required+=("$p")

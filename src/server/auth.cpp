@@ -163,25 +163,56 @@ util::Result<std::vector<TokenGrant>> parse_token_file(std::string_view text,
 }
 
 Access::Access(std::vector<TokenGrant> grants, bool allow_ac_updates, bool allow_asset_pushes)
-    : m_grants(std::move(grants)),
+    : m_grants(std::make_shared<const std::vector<TokenGrant>>(std::move(grants))),
+      m_tokens_required(!m_grants->empty()),
       m_allow_ac_updates(allow_ac_updates),
       m_allow_asset_pushes(allow_asset_pushes) {}
+
+namespace {
+
+// The grants of `config`'s token file, which must grant something.
+util::Result<std::vector<TokenGrant>> read_token_file(const Config& config) {
+  auto text = util::read_file(config.auth_tokens_file);
+  if (!text) {
+    return text.error().with_context("reading the token file");
+  }
+  CCREX_ASSIGN_OR_RETURN(auto grants, parse_token_file(*text, config.auth_tokens_file));
+  if (grants.empty()) {
+    return util::invalid_argument("the token file " + config.auth_tokens_file
+                                  + " grants nothing: every call would be refused");
+  }
+  return grants;
+}
+
+} // namespace
 
 util::Result<std::unique_ptr<Access>> Access::from_config(const Config& config) {
   std::vector<TokenGrant> grants;
   if (!config.auth_tokens_file.empty()) {
-    auto text = util::read_file(config.auth_tokens_file);
-    if (!text) {
-      return text.error().with_context("reading the token file");
-    }
-    CCREX_ASSIGN_OR_RETURN(grants, parse_token_file(*text, config.auth_tokens_file));
-    if (grants.empty()) {
-      return util::invalid_argument("the token file " + config.auth_tokens_file
-                                    + " grants nothing: every call would be refused");
-    }
+    CCREX_ASSIGN_OR_RETURN(grants, read_token_file(config));
   }
   return std::make_unique<Access>(
       std::move(grants), config.allow_ac_updates, config.allow_asset_pushes);
+}
+
+util::Status Access::reload(const Config& config) {
+  if (config.auth_tokens_file.empty()) {
+    return {};
+  }
+  CCREX_ASSIGN_OR_RETURN(auto grants, read_token_file(config));
+  const size_t count = grants.size();
+  auto fresh = std::make_shared<const std::vector<TokenGrant>>(std::move(grants));
+  {
+    const std::lock_guard lock(m_mutex);
+    m_grants = std::move(fresh);
+  }
+  CCREX_LOG_INFO("access: reloaded " << config.auth_tokens_file << ", " << count << " grant(s)");
+  return {};
+}
+
+std::shared_ptr<const std::vector<TokenGrant>> Access::grants() const {
+  const std::lock_guard lock(m_mutex);
+  return m_grants;
 }
 
 unsigned Access::roles_of(const grpc::ServerContext& context,
@@ -189,7 +220,7 @@ unsigned Access::roles_of(const grpc::ServerContext& context,
                           bool& presented,
                           bool& known,
                           std::string& label) const {
-  if (m_grants.empty()) {
+  if (!m_tokens_required) {
     presented = false;
     known = true;
     unsigned all = bit(Role::read) | bit(Role::write_cas) | bit(Role::execute);
@@ -209,7 +240,8 @@ unsigned Access::roles_of(const grpc::ServerContext& context,
   const std::string hash = util::sha256_hex(token);
   unsigned roles = 0;
   // Every grant is compared, so the time taken does not depend on which one matches.
-  for (const auto& g : m_grants) {
+  const auto grants = this->grants();
+  for (const auto& g : *grants) {
     if (equal_in_constant_time(hash, g.token_sha256)) {
       known = true;
       label = g.name;
@@ -255,7 +287,7 @@ grpc::Status Access::check(const grpc::ServerContext& context,
   if ((roles & bit(role)) != 0) {
     return grpc::Status::OK;
   }
-  if (m_grants.empty() && role == Role::write_asset) {
+  if (!m_tokens_required && role == Role::write_asset) {
     return denied(context,
                   grpc::StatusCode::PERMISSION_DENIED,
                   std::string(rpc)
@@ -263,7 +295,7 @@ grpc::Status Access::check(const grpc::ServerContext& context,
                         "it with --allow-asset-pushes, or give trusted writers a token with the "
                         "write-asset role)");
   }
-  if (m_grants.empty()) {
+  if (!m_tokens_required) {
     // Only write-ac and write-asset are ever withheld without tokens.
     return denied(context,
                   grpc::StatusCode::PERMISSION_DENIED,

@@ -32,7 +32,11 @@
 // and messages (default: "line N"). A token may appear on several lines; its roles on an
 // instance are those of every line that matches the instance.
 //
-// Thread safety: immutable after construction; all methods may be called concurrently.
+// reload() re-reads the token file (ccrex-server does on SIGHUP): calls that start after it
+// see the new grants; a file that cannot be read or parsed, or grants nothing, leaves the
+// old grants in force.
+//
+// Thread safety: all methods may be called concurrently, reload() included.
 
 #include "server/config.h"
 #include "util/result.h"
@@ -42,6 +46,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,7 +99,10 @@ public:
   bool allows(const grpc::ServerContext& context, Role role, std::string_view instance) const;
 
   // Whether calls must carry a token.
-  bool tokens_required() const { return !m_grants.empty(); }
+  bool tokens_required() const { return m_tokens_required; }
+
+  // Read config.auth_tokens_file again (see above); nothing to do without one.
+  util::Status reload(const Config& config);
 
 private:
   // The roles of the caller on `instance`; `known` tells whether its token is valid (or none
@@ -105,7 +113,11 @@ private:
                     bool& known,
                     std::string& label) const;
 
-  std::vector<TokenGrant> m_grants;
+  std::shared_ptr<const std::vector<TokenGrant>> grants() const;
+
+  mutable std::mutex m_mutex;
+  std::shared_ptr<const std::vector<TokenGrant>> m_grants; // m_mutex; replaced by reload()
+  const bool m_tokens_required;
   bool m_allow_ac_updates;
   bool m_allow_asset_pushes;
 };

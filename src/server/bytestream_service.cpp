@@ -38,9 +38,13 @@ grpc::Status idle(const StreamLimits& limits) {
 
 } // namespace
 
-ByteStreamService::ByteStreamService(BlobStore& store, const Access& access, const Config& config)
+ByteStreamService::ByteStreamService(BlobStore& store,
+                                     const Access& access,
+                                     const Config& config,
+                                     Metrics& metrics)
     : m_store(store),
       m_access(access),
+      m_metrics(metrics),
       m_max_blob_size(std::min(config.max_blob_size, store.max_size())),
       m_upload_expiry(config.partial_upload_expiry),
       m_limits(config.stream_idle_timeout, config.max_streams_per_client) {}
@@ -132,6 +136,7 @@ grpc::Status ByteStreamService::Read(grpc::ServerContext* context,
                                   : grpc::Status{grpc::StatusCode::CANCELLED, "client went away"};
       }
       lease->touch();
+      m_metrics.cas_bytes_sent(n);
       offset += n;
       left -= n;
     }
@@ -284,6 +289,7 @@ grpc::Status ByteStreamService::write_stream(const grpc::ServerContext& context,
       up->committed += static_cast<int64_t>(req.data().size());
       m_partial_bytes += static_cast<int64_t>(req.data().size());
     }
+    m_metrics.cas_bytes_received(static_cast<int64_t>(req.data().size()));
     if (req.finish_write()) {
       break;
     }

@@ -25,6 +25,7 @@
 #include "server/auth.h"
 #include "server/blob_store.h"
 #include "server/config.h"
+#include "server/metrics.h"
 #include "server/stream_limits.h"
 
 #include <atomic>
@@ -37,7 +38,7 @@ namespace ccrex::server {
 
 class ByteStreamService final : public reapi::bytestream::ByteStream::Service {
 public:
-  ByteStreamService(BlobStore& store, const Access& access, const Config& config);
+  ByteStreamService(BlobStore& store, const Access& access, const Config& config, Metrics& metrics);
   ~ByteStreamService() override;
   ByteStreamService(const ByteStreamService&) = delete;
   ByteStreamService& operator=(const ByteStreamService&) = delete;
@@ -73,6 +74,7 @@ private:
 
   BlobStore& m_store;
   const Access& m_access;
+  Metrics& m_metrics;
   const int64_t m_max_blob_size;
   const std::chrono::seconds m_upload_expiry;
   std::mutex m_mutex;

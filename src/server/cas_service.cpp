@@ -80,6 +80,7 @@ grpc::Status CasService::BatchUpdateBlobs(grpc::ServerContext* context,
               "batch of " + std::to_string(total) + " bytes exceeds the limit of "
                   + std::to_string(m_config.max_batch_bytes) + "; use ByteStream"};
     }
+    m_metrics.cas_bytes_received(total);
     for (const auto& r : request->requests()) {
       auto* out = response->add_responses();
       *out->mutable_digest() = r.digest();
@@ -129,6 +130,7 @@ grpc::Status CasService::BatchReadBlobs(grpc::ServerContext* context,
         *out->mutable_status() = rpc_status(g.error_code(), g.error_message());
         continue;
       }
+      m_metrics.cas_bytes_sent(static_cast<int64_t>(data->size()));
       out->set_data(std::move(data).value());
       *out->mutable_status() = rpc_status(grpc::StatusCode::OK, "");
     }
@@ -236,6 +238,7 @@ grpc::Status ActionCacheService::GetActionResult(grpc::ServerContext* context,
     }
     auto result = m_cache.get(request->instance_name(), request->action_digest());
     const std::string short_hash = request->action_digest().hash().substr(0, 12);
+    m_metrics.action_cache_lookup(request->instance_name(), result.has_value());
     if (!result) {
       CCREX_LOG_DEBUG("ac " << short_hash << ": not found");
       return {grpc::StatusCode::NOT_FOUND,

@@ -13,15 +13,17 @@
 #include "server/auth.h"
 #include "server/blob_store.h"
 #include "server/config.h"
+#include "server/metrics.h"
 
 namespace ccrex::server {
 
 class CasService final : public reapi::v2::ContentAddressableStorage::Service {
 public:
-  CasService(const Config& config, BlobStore& store, const Access& access)
+  CasService(const Config& config, BlobStore& store, const Access& access, Metrics& metrics)
       : m_config(config),
         m_store(store),
-        m_access(access) {}
+        m_access(access),
+        m_metrics(metrics) {}
 
   grpc::Status FindMissingBlobs(grpc::ServerContext* context,
                                 const reapi::v2::FindMissingBlobsRequest* request,
@@ -40,6 +42,7 @@ private:
   const Config& m_config;
   BlobStore& m_store;
   const Access& m_access;
+  Metrics& m_metrics;
 };
 
 class CapabilitiesService final : public reapi::v2::Capabilities::Service {
@@ -65,10 +68,11 @@ private:
 
 class ActionCacheService final : public reapi::v2::ActionCache::Service {
 public:
-  ActionCacheService(BlobStore& store, ActionCache& cache, const Access& access)
+  ActionCacheService(BlobStore& store, ActionCache& cache, const Access& access, Metrics& metrics)
       : m_store(store),
         m_cache(cache),
-        m_access(access) {}
+        m_access(access),
+        m_metrics(metrics) {}
 
   grpc::Status GetActionResult(grpc::ServerContext* context,
                                const reapi::v2::GetActionResultRequest* request,
@@ -81,6 +85,7 @@ private:
   BlobStore& m_store;
   ActionCache& m_cache;
   const Access& m_access;
+  Metrics& m_metrics;
 };
 
 // Largest total of inlined bytes in one GetActionResult answer.

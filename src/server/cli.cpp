@@ -153,12 +153,20 @@ Options:
                          also show DIR read-only in the host root (repeatable)
   --sandbox-bwrap PATH   the bubblewrap program (default /usr/bin/bwrap)
   --no-sandbox           run actions unconfined as this server's user (host root only)
+  --status-listen HOST:PORT
+                         serve a status page (/), Prometheus metrics (/metrics) and
+                         /healthz over HTTP on HOST:PORT (port 0 picks a free port);
+                         no authentication, so loopback only unless
+                         --allow-remote-status; off by default
+  --allow-remote-status  allow --status-listen on an address other than loopback
   --log-level LEVEL      error, warn, info (default) or debug; logs go to stderr
   --check                verify every stored blob against its digest and exit
   --help                 show this help
   --version              show the version
 
-Each bound address is printed on stdout as "ccrex-server: listening on ADDR".
+Each bound address is printed on stdout as "ccrex-server: listening on ADDR", the status
+page's as "ccrex-server: status page at http://HOST:PORT/". SIGHUP reloads the
+--auth-tokens file (a bad file leaves the old tokens in force); SIGINT and SIGTERM stop.
 One server per store directory: a second one on the same --cache-dir exits with an error.
 )";
 }
@@ -213,6 +221,10 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
         return util::invalid_argument("--max-assets must be at least 1");
       }
       out.config.max_assets = static_cast<size_t>(n);
+    } else if (opt == "--status-listen") {
+      CCREX_ASSIGN_OR_RETURN(out.config.status_listen, next());
+    } else if (opt == "--allow-remote-status") {
+      out.config.allow_remote_status = true;
     } else if (opt == "--allow-insecure-listen") {
       out.config.allow_insecure_listen = true;
     } else if (opt == "--tls-cert") {

@@ -123,6 +123,12 @@ struct Config {
   // How long start() waits for another process to release the store directory before it
   // gives up with an error naming that process.
   std::chrono::milliseconds store_lock_wait{10000};
+
+  // ccrex-server's status port (status_http.h): "HOST:PORT" serving the status page and
+  // Prometheus metrics over HTTP, or empty for none. Loopback hosts only, unless
+  // allow_remote_status (it has no authentication).
+  std::string status_listen;
+  bool allow_remote_status = false;
 };
 
 // Return the platform properties the host offers: OSFamily from uname (lowercase), ISA from

@@ -132,7 +132,7 @@ std::string describe_outcome(const ExecuteResponse& resp) {
 } // namespace
 
 struct ExecutionService::Impl {
-  Impl(const Config& cfg, BlobStore& blob_store, ActionCache& action_cache);
+  Impl(const Config& cfg, BlobStore& blob_store, ActionCache& action_cache, Metrics& metrics);
 
   grpc::Status execute(grpc::ServerContext* ctx,
                        const reapi::v2::ExecuteRequest& req,
@@ -174,6 +174,7 @@ private:
   Config m_config;
   BlobStore& m_store;
   ActionCache& m_cache;
+  Metrics& m_metrics;
   const std::string m_host;
   ActionRunner m_runner;
   std::atomic<bool> m_stopping{false};
@@ -187,10 +188,14 @@ private:
   std::thread m_janitor; // last, for the same reason
 };
 
-ExecutionService::Impl::Impl(const Config& cfg, BlobStore& blob_store, ActionCache& action_cache)
+ExecutionService::Impl::Impl(const Config& cfg,
+                             BlobStore& blob_store,
+                             ActionCache& action_cache,
+                             Metrics& metrics)
     : m_config(cfg),
       m_store(blob_store),
       m_cache(action_cache),
+      m_metrics(metrics),
       m_host(host_name()),
       m_runner(blob_store,
                {util::join_path(cfg.cache_dir, "work"),
@@ -374,9 +379,14 @@ grpc::Status ExecutionService::Impl::stream(grpc::ServerContext* ctx,
 
 bool ExecutionService::Impl::try_cache(const std::string& instance, OperationState& op) {
   auto hit = m_cache.get(instance, op.action_digest);
+  m_metrics.action_cache_lookup(instance, hit.has_value());
   if (!hit) {
     return false;
   }
+  m_metrics.action_finished({.action_digest = reapi::to_string(op.action_digest),
+                             .instance = instance,
+                             .exit_code = hit->exit_code(),
+                             .cached = true});
   ExecuteResponse resp;
   *resp.mutable_result() = std::move(*hit);
   resp.set_cached_result(true);
@@ -453,12 +463,14 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
   if (check_cache) {
     set_stage(*op, Stage::QUEUED);
   }
+  m_metrics.action_queued();
   const auto queued = google::protobuf::util::TimeUtil::GetCurrentTime();
   const bool accepted =
       m_pool.submit([this, op, action, instance = req.instance_name(), queued](int worker) {
         run_job(op, action, instance, queued, worker);
       });
   if (!accepted) {
+    m_metrics.action_dropped();
     ExecuteResponse resp;
     *resp.mutable_status() = make_rpc_status(grpc::StatusCode::UNAVAILABLE, "server shutting down");
     complete(*op, std::move(resp));
@@ -483,9 +495,13 @@ void ExecutionService::Impl::run_job(const std::shared_ptr<OperationState>& op,
                       : make_rpc_status(grpc::StatusCode::UNAVAILABLE, "server shutting down");
     CCREX_LOG_INFO("execute " << short_digest(action->action_digest) << ": "
                               << describe_outcome(resp));
+    m_metrics.action_dropped();
     complete(*op, std::move(resp));
     return;
   }
+  const std::string digest_text = reapi::to_string(action->action_digest);
+  const auto started = SteadyClock::now();
+  m_metrics.action_started(digest_text);
   set_stage(*op, Stage::EXECUTING);
   ExecuteResponse resp;
   try {
@@ -513,6 +529,12 @@ void ExecutionService::Impl::run_job(const std::shared_ptr<OperationState>& op,
   }
   CCREX_LOG_INFO("execute " << short_digest(action->action_digest) << ": " << describe_outcome(resp)
                             << (cacheable ? ", result stored in the action cache" : ""));
+  m_metrics.action_finished({.action_digest = digest_text,
+                             .instance = instance,
+                             .exit_code = resp.result().exit_code(),
+                             .status_code = resp.status().code(),
+                             .duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 SteadyClock::now() - started)});
   complete(*op, std::move(resp));
 }
 
@@ -552,8 +574,9 @@ void ExecutionService::Impl::shutdown() {
 ExecutionService::ExecutionService(const Config& config,
                                    BlobStore& store,
                                    ActionCache& cache,
-                                   const Access& access)
-    : m_impl(std::make_unique<Impl>(config, store, cache)),
+                                   const Access& access,
+                                   Metrics& metrics)
+    : m_impl(std::make_unique<Impl>(config, store, cache, metrics)),
       m_access(access) {}
 
 ExecutionService::~ExecutionService() {

@@ -19,6 +19,8 @@
 // processes killed) and ends with CANCELLED. Identical requests that share one operation
 // keep it alive while any of them waits.
 //
+// Metrics (metrics.h): each cache lookup, queue slot, start and finished action is reported.
+//
 // Access (auth.h): both calls need the execute role on the instance (for WaitExecution, the
 // instance the operation name starts with).
 //
@@ -29,6 +31,7 @@
 #include "server/auth.h"
 #include "server/blob_store.h"
 #include "server/config.h"
+#include "server/metrics.h"
 
 #include <memory>
 
@@ -39,7 +42,8 @@ public:
   ExecutionService(const Config& config,
                    BlobStore& store,
                    ActionCache& cache,
-                   const Access& access);
+                   const Access& access,
+                   Metrics& metrics);
   ~ExecutionService() override;
   ExecutionService(const ExecutionService&) = delete;
   ExecutionService& operator=(const ExecutionService&) = delete;

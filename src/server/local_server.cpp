@@ -9,6 +9,7 @@
 #include "server/bytestream_service.h"
 #include "server/cas_service.h"
 #include "server/execution_service.h"
+#include "server/metrics.h"
 #include "server/store_lock.h"
 #include "util/file.h"
 #include "util/logging.h"
@@ -16,6 +17,7 @@
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/server_interceptor.h>
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -159,12 +161,46 @@ public:
   }
 };
 
+// Counts every finished call, by method and status, in Metrics.
+class CallCounter final : public grpc::experimental::Interceptor {
+public:
+  CallCounter(Metrics& metrics, const char* method)
+      : m_metrics(metrics),
+        m_method(method != nullptr ? method : "") {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      m_metrics.count_call(m_method, methods->GetSendStatus().error_code());
+    }
+    methods->Proceed();
+  }
+
+private:
+  Metrics& m_metrics;
+  const std::string m_method;
+};
+
+class CallCounterFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+public:
+  explicit CallCounterFactory(Metrics& metrics) : m_metrics(metrics) {}
+  grpc::experimental::Interceptor*
+  CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
+    return new CallCounter(m_metrics, info->method()); // NOLINT: gRPC owns interceptors
+  }
+
+private:
+  Metrics& m_metrics;
+};
+
 } // namespace
 
 LocalServer::LocalServer(Config config) : m_config(std::move(config)) {}
 
 LocalServer::~LocalServer() {
   shutdown();
+  if (m_metrics) {
+    m_metrics->set_store_probe(nullptr); // the status port may outlive the store
+  }
 }
 
 util::Result<std::unique_ptr<LocalServer>>
@@ -188,9 +224,15 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
   CCREX_ASSIGN_OR_RETURN(srv->m_store,
                          BlobStore::open(cfg.cache_dir, cfg.max_size, srv->m_lock->alone()));
   const Access& access = *srv->m_access;
+  srv->m_metrics = std::make_shared<Metrics>();
+  srv->m_metrics->set_store_probe([store = srv->m_store.get()] {
+    return std::pair{store->total_size(), store->max_size()};
+  });
+  Metrics& metrics = *srv->m_metrics;
   srv->m_action_cache = std::make_unique<ActionCache>(*srv->m_store);
-  srv->m_cas = std::make_unique<CasService>(srv->m_config, *srv->m_store, access);
-  srv->m_bytestream = std::make_unique<ByteStreamService>(*srv->m_store, access, srv->m_config);
+  srv->m_cas = std::make_unique<CasService>(srv->m_config, *srv->m_store, access, metrics);
+  srv->m_bytestream =
+      std::make_unique<ByteStreamService>(*srv->m_store, access, srv->m_config, metrics);
   srv->m_capabilities = std::make_unique<CapabilitiesService>(srv->m_config, access);
   CCREX_ASSIGN_OR_RETURN(srv->m_assets, AssetStore::open(cfg.cache_dir, cfg.max_assets));
   srv->m_asset_fetch =
@@ -208,12 +250,12 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
   };
   grpc::Service* action_cache_service = pick(overrides.action_cache, [&] {
     srv->m_action_cache_service =
-        std::make_unique<ActionCacheService>(*srv->m_store, *srv->m_action_cache, access);
+        std::make_unique<ActionCacheService>(*srv->m_store, *srv->m_action_cache, access, metrics);
     return srv->m_action_cache_service.get();
   });
   grpc::Service* execution_service = pick(overrides.execution, [&] {
     srv->m_execution = std::make_unique<ExecutionService>(
-        srv->m_config, *srv->m_store, *srv->m_action_cache, access);
+        srv->m_config, *srv->m_store, *srv->m_action_cache, access, metrics);
     return srv->m_execution.get();
   });
   if (action_cache_service == nullptr || execution_service == nullptr) {
@@ -230,6 +272,9 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
       std::max<int64_t>(64 << 20, cfg.max_batch_bytes + (cfg.max_batch_bytes / 4))));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counters;
+  counters.push_back(std::make_unique<CallCounterFactory>(metrics));
+  builder.experimental().SetInterceptorCreators(std::move(counters));
   std::vector<int> ports(cfg.listen.size(), 0);
   for (size_t i = 0; i < cfg.listen.size(); ++i) {
     const std::string addr = grpc_listen_address(cfg.listen[i]);
@@ -280,6 +325,10 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
   CCREX_LOG_INFO("server: store " << cfg.cache_dir << ", " << cfg.workers << " workers"
                                   << security);
   return srv;
+}
+
+util::Status LocalServer::reload() {
+  return m_access->reload(m_config);
 }
 
 std::shared_ptr<grpc::Channel> LocalServer::in_process_channel() {

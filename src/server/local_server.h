@@ -71,6 +71,7 @@ class ExecutionService;
 class AssetStore;
 class AssetFetchService;
 class AssetPushService;
+class Metrics;
 
 class LocalServer {
 public:
@@ -103,6 +104,11 @@ public:
   // Who may call what; replacement services should ask it as the default ones do.
   const Access& access() const { return *m_access; }
   const Config& config() const { return m_config; }
+  // What the services have done (metrics.h), for ccrex-server's status port.
+  std::shared_ptr<Metrics> metrics() const { return m_metrics; }
+  // Reload what can change without a restart (SIGHUP): the token file. On an error the
+  // previous tokens stay in force.
+  util::Status reload();
 
 private:
   explicit LocalServer(Config config);
@@ -110,6 +116,7 @@ private:
   Config m_config;
   std::unique_ptr<StoreLock> m_lock; // released last, after everything using the store
   std::unique_ptr<Access> m_access;
+  std::shared_ptr<Metrics> m_metrics;
   std::unique_ptr<BlobStore> m_store;
   std::unique_ptr<ActionCache> m_action_cache;
   std::unique_ptr<CasService> m_cas;

@@ -2,7 +2,9 @@
 
 // Running a LocalServer in the foreground, as the `ccrex-server` binary does: start it, print
 // "ccrex-server: listening on ADDR" on stdout for every bound address (test harnesses and
-// scripts wait for that line), and serve until SIGINT or SIGTERM.
+// scripts wait for that line), with config.status_listen the status port (status_http.h,
+// its URL printed first as "ccrex-server: status page at URL"), and serve until SIGINT or
+// SIGTERM. SIGHUP reloads what can change without a restart (LocalServer::reload).
 
 #include "server/config.h"
 #include "server/local_server.h"
@@ -10,7 +12,7 @@
 namespace ccrex::server {
 
 // Serve `config` until a stop signal; return the process exit code (1 when the server
-// cannot start, with the reason on stderr). Blocks SIGINT/SIGTERM in the calling thread and
+// cannot start, with the reason on stderr). Blocks SIGINT/SIGTERM/SIGHUP in the calling thread and
 // ignores SIGPIPE, so call it from main() before other threads exist.
 int serve_until_signalled(const Config& config, const ServiceOverrides& overrides = {});
 

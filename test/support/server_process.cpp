@@ -83,6 +83,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
     }
   }
   ::close(fds[0]);
+  m_output = out;
   if (m_address.empty()) {
     m_error = "server did not report a listening address; output: " + out;
   }

@@ -37,6 +37,9 @@ public:
   // gRPC target of the first listening address ("127.0.0.1:PORT" or "unix:/path").
   const std::string& address() const { return m_address; }
   const std::string& cache_dir() const { return m_cache_dir; }
+  // What the server printed on stdout up to its listening line (the status page's URL
+  // comes before it).
+  const std::string& output() const { return m_output; }
   pid_t pid() const { return m_pid; }
 
   // Send `sig` and wait for the process to exit; return its wait status.
@@ -47,6 +50,7 @@ private:
   std::string m_cache_dir;
   std::string m_address;
   std::string m_error;
+  std::string m_output;
   pid_t m_pid = -1;
 };
 

@@ -206,9 +206,10 @@ class FailureCachingActionCache final : public v2::ActionCache::Service {
 public:
   FailureCachingActionCache(server::BlobStore& store,
                             server::ActionCache& cache,
-                            const server::Access& access)
+                            const server::Access& access,
+                            server::Metrics& metrics)
       : m_store(store),
-        m_real(store, cache, access) {}
+        m_real(store, cache, access, metrics) {}
 
   grpc::Status GetActionResult(grpc::ServerContext* /*context*/,
                                const v2::GetActionResultRequest* /*request*/,
@@ -287,7 +288,7 @@ int run(std::vector<std::string> args) {
   if (lie == Lie::cached_failure) {
     overrides.action_cache = [](server::LocalServer& srv) -> std::unique_ptr<grpc::Service> {
       return std::make_unique<FailureCachingActionCache>(
-          srv.store(), srv.action_cache(), srv.access());
+          srv.store(), srv.action_cache(), srv.access(), *srv.metrics());
     };
   }
   return server::serve_until_signalled(opts->config, overrides);
