@@ -66,5 +66,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   util::logging::log_to_stderr(level);
-  return opts->check ? check_store(opts->config) : server::serve_until_signalled(opts->config);
+  return opts->check ? check_store(opts->config)
+                     : server::serve_until_signalled(opts->config, {}, opts->log_file);
 }

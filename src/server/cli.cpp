@@ -160,13 +160,16 @@ Options:
                          --allow-remote-status; off by default
   --allow-remote-status  allow --status-listen on an address other than loopback
   --log-level LEVEL      error, warn, info (default) or debug; logs go to stderr
+  --log-file FILE        append stderr, and so the log, to FILE (created 0600) once the
+                         server is listening; SIGHUP reopens it (for log rotation)
   --check                verify every stored blob against its digest and exit
   --help                 show this help
   --version              show the version
 
 Each bound address is printed on stdout as "ccrex-server: listening on ADDR", the status
-page's as "ccrex-server: status page at http://HOST:PORT/". SIGHUP reloads the
---auth-tokens file (a bad file leaves the old tokens in force); SIGINT and SIGTERM stop.
+page's as "ccrex-server: status page at http://HOST:PORT/". SIGHUP reopens
+--log-file and reloads the --auth-tokens file (a bad file leaves the old tokens in force);
+SIGINT and SIGTERM stop.
 One server per store directory: a second one on the same --cache-dir exits with an error.
 )";
 }
@@ -293,6 +296,8 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
       CCREX_TRY(parse_sandbox_option(out.config.sandbox, opt, next));
     } else if (opt == "--log-level") {
       CCREX_ASSIGN_OR_RETURN(out.log_level, next());
+    } else if (opt == "--log-file") {
+      CCREX_ASSIGN_OR_RETURN(out.log_file, next());
     } else {
       return util::invalid_argument("unknown option '" + args[i] + "' (see --help)");
     }

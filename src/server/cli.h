@@ -20,6 +20,8 @@ struct CliOptions {
   bool check = false;
   // "error", "warn", "info" or "debug".
   std::string log_level = "info";
+  // Append the log (stderr as a whole) to this file instead; SIGHUP reopens it (serve.h).
+  std::string log_file;
 };
 
 // Parse `args` (without the program name). Errors name the offending option.

@@ -514,5 +514,36 @@ TEST(Sighup, ReloadsTheTokenFileAndKeepsServing) {
   EXPECT_EQ(server.kill_and_wait(SIGTERM), 0);
 }
 
+// --log-file takes stderr once the server listens; after a rotator renames the file,
+// SIGHUP opens a new one under the old name and the server keeps serving.
+TEST(Sighup, ReopensTheLogFile) {
+  util::TempDir dir;
+  const std::string log = dir.path() + "/server.log";
+  ServerProcess server({"--log-file", log});
+  ASSERT_TRUE(server.ok()) << server.error();
+  const auto wait_for = [](const std::string& path, const std::string& text) {
+    for (int i = 0; i < 50; ++i) {
+      auto content = util::read_file(path);
+      if (content && content->find(text) != std::string::npos) {
+        return true;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(wait_for(log, "reopened " + log)) << "no log line in " << log;
+  ASSERT_EQ(::rename(log.c_str(), (log + ".1").c_str()), 0);
+  ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(wait_for(log, "reopened " + log)) << "no new " << log << " after SIGHUP";
+  const auto old_lines = lines_of(util::read_file(log + ".1").value_or(""));
+  EXPECT_EQ(old_lines.size(), 1U) << "the rotated file still gets lines";
+  Caller anyone(plain_channel(server.address()), "");
+  v2::ServerCapabilities caps;
+  EXPECT_TRUE(anyone.capabilities("", &caps).ok());
+  EXPECT_EQ(server.kill_and_wait(SIGTERM), 0);
+  EXPECT_TRUE(wait_for(log, "shutting down"));
+}
+
 } // namespace
 } // namespace ccrex::test
