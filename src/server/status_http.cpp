@@ -68,13 +68,21 @@ util::Result<std::unique_ptr<StatusHttp>> StatusHttp::start(const std::string& a
                             {"Content-Security-Policy",
                              "default-src 'none'; style-src 'unsafe-inline'; "
                              "frame-ancestors 'none'"}});
-  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (req.method == "GET" || req.method == "HEAD") {
-      return httplib::Server::HandlerResponse::Unhandled;
+  http.set_pre_routing_handler([allow_remote](const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "GET" && req.method != "HEAD") {
+      res.set_header("Allow", "GET, HEAD");
+      plain(res, 405, "only GET and HEAD are served here\n");
+      return httplib::Server::HandlerResponse::Handled;
     }
-    res.set_header("Allow", "GET, HEAD");
-    plain(res, 405, "only GET and HEAD are served here\n");
-    return httplib::Server::HandlerResponse::Handled;
+    // A web page whose name an attacker points at 127.0.0.1 (DNS rebinding) would be
+    // same-origin with this port: a loopback port answers only loopback names.
+    const std::string asked_for = req.get_header_value("Host");
+    if (!allow_remote && !asked_for.empty()
+        && !reapi::is_loopback_host(reapi::target_host(asked_for))) {
+      plain(res, 403, "this port answers requests for localhost or a loopback address only\n");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {

@@ -9,7 +9,8 @@
 //   GET /metrics   the same figures in the Prometheus text format
 //   GET /healthz   "ok"
 //
-// HEAD works on the same paths; any other method gets 405 and any other path 404. The
+// HEAD works on the same paths; any other method gets 405 and any other path 404; on
+// loopback, a Host header naming anything but a loopback host gets 403 (DNS rebinding). The
 // port has no authentication and no TLS, so it listens on loopback unless told otherwise
 // (`allow_remote`), and what it shows is limited to what metrics.h keeps: counts, sizes,
 // action digests, instance names and exit codes, never a header, token or command line.

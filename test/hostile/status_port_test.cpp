@@ -199,14 +199,15 @@ TEST_F(StatusPort, ServesOnlyGetAndHeadOfItsPaths) {
   const auto health = get(m_port, "/healthz");
   EXPECT_EQ(status_of(health), 200);
   EXPECT_EQ(body_of(health), "ok\n");
-  const auto head = http_exchange(m_port, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto head = http_exchange(m_port, "HEAD /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");
   EXPECT_EQ(status_of(head), 200) << head;
   EXPECT_EQ(body_of(head), "");
   for (const std::string method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "BREW"}) {
-    const auto answer = http_exchange(m_port,
-                                      method
-                                          + " /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: "
-                                            "4\r\nConnection: close\r\n\r\nabcd");
+    const auto answer =
+        http_exchange(m_port,
+                      method
+                          + " /metrics HTTP/1.1\r\nHost: localhost\r\nContent-Length: "
+                            "4\r\nConnection: close\r\n\r\nabcd");
     // A method HTTP does not define is a malformed request.
     EXPECT_EQ(status_of(answer), method == "BREW" ? 400 : 405) << method << ": " << answer;
   }
@@ -222,17 +223,30 @@ TEST_F(StatusPort, ServesOnlyGetAndHeadOfItsPaths) {
   // A declared body is never waited for, let alone read: the answer comes at once.
   const auto before = std::chrono::steady_clock::now();
   EXPECT_EQ(status_of(http_exchange(m_port,
-                                    "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                                    "GET /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: "
                                     "100000000\r\nConnection: close\r\n\r\n",
                                     1s)),
             200);
   EXPECT_EQ(status_of(http_exchange(m_port,
-                                    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                                    "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: "
                                     "100000000\r\nConnection: close\r\n\r\n",
                                     1s)),
             405);
   EXPECT_LT(std::chrono::steady_clock::now() - before, 1500ms);
   EXPECT_EQ(status_of(http_exchange(m_port, "NOT HTTP AT ALL\r\n\r\n")), 400);
+  // A web page whose name resolves to 127.0.0.1 (DNS rebinding) is not answered.
+  for (const std::string host : {"evil.example", "evil.example:1234", "127.0.0.1.nip.io"}) {
+    const auto answer =
+        http_exchange(m_port, "GET /metrics HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    EXPECT_EQ(status_of(answer), 403) << host << ": " << answer;
+    EXPECT_EQ(answer.find("ccrex_"), std::string::npos) << host;
+  }
+  for (const std::string host : {"localhost", "127.0.0.1:8", "[::1]:9"}) {
+    EXPECT_EQ(
+        status_of(http_exchange(m_port, "GET /healthz HTTP/1.1\r\nHost: " + host + "\r\n\r\n")),
+        200)
+        << host;
+  }
   // Every page tells browsers to run nothing and load nothing.
   const auto page = get(m_port, "/");
   EXPECT_NE(page.find("Content-Security-Policy: default-src 'none'"), std::string::npos) << page;
@@ -273,13 +287,15 @@ TEST_F(StatusPort, SlowAndSilentClientsDoNotTieItUp) {
     const int fd = connect_to(m_port);
     ASSERT_GE(fd, 0);
     if (i % 2 == 0) {
-      send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n"); // never finished
+      send_all(fd, "GET / HTTP/1.1\r\nHost: localhost\r\n"); // never finished
     }
     held.push_back(fd);
   }
   // Each is dropped after the read timeout, so a fresh request gets through soon.
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(status_of(http_exchange(m_port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 30s)), 200);
+  EXPECT_EQ(
+      status_of(http_exchange(m_port, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n", 30s)),
+      200);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
   for (const int fd : held) {
     EXPECT_TRUE(read_until_closed(fd, 15s).has_value()) << "the server kept a silent client";
