@@ -34,7 +34,8 @@ start_test_engine() {
 
 # same_as_plain CC ARGS...: compile through ccrex, keep what it wrote (main.o, main.d,
 # stderr, exit code), then compile the same line with CC alone, and require the same files,
-# the same stderr and the same exit code. An old object is in place first: a compile that
+# the same stderr (but for the agent's one line about a broken engine) and the same exit
+# code. An old object is in place first: a compile that
 # fails must leave it exactly as the compiler does.
 same_as_plain() {
   local out=$1 status plain_status
@@ -52,6 +53,9 @@ same_as_plain() {
   [[ -e $out ]] && cp "$out" got/plain-object
   [[ -e ${out%.o}.d ]] && cp "${out%.o}.d" got/plain-depfile
   expect_equal "$status" "$plain_status" "exit code of \`$*\`"
+  # A lying engine is a setup problem: the agent says so once, on its own line.
+  grep -v '^ccrex: .*said once per agent: see ccrex -s)$' got/stderr >got/stderr.compiler
+  mv got/stderr.compiler got/stderr
   cmp -s got/stderr got/plain-stderr \
     || test_failed "stderr of \`$*\` differs: $(cat got/stderr) -- plain: $(cat got/plain-stderr)"
   cmp -s got/stdout got/plain-stdout || test_failed "stdout of \`$*\` differs"
