@@ -146,7 +146,7 @@ util::Result<std::unique_ptr<AssetStore>> AssetStore::open(const std::string& st
                                                            size_t max_records) {
   std::unique_ptr<AssetStore> store(
       new AssetStore(util::join_path(store_dir, "assets"), max_records));
-  CCREX_TRY(util::make_dirs(store->m_dir, 0700));
+  CCREX_TRY(util::make_dirs(store->m_dir, 0777));
   CCREX_TRY(store->load_index());
   return store;
 }
@@ -198,8 +198,8 @@ util::Status AssetStore::put(const AssetKey& key, const AssetRecord& record) {
   std::string text = std::string(k_magic) + " " + std::string(kind_name(key.kind)) + " "
                      + std::to_string(record.pushed_at_ms) + "\n";
   text += to_message(key, record).SerializeAsString();
-  CCREX_TRY(util::make_dirs(util::dirname(path), 0700));
-  CCREX_TRY(util::write_file_atomic(path, text, 0600));
+  CCREX_TRY(util::make_dirs(util::dirname(path), 0777));
+  CCREX_TRY(util::write_file_atomic(path, text, 0644));
   std::vector<std::string> evicted;
   {
     const std::lock_guard lock(m_mutex);
