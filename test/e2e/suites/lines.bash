@@ -3,7 +3,7 @@
 # absolute path, comparing exit status, stdout, stderr and every file created, changed or
 # removed (lines/lines.py drives them, two at a time). One test per table, each with its
 # own agent and store; ctest runs each table as a test of its own (e2e_lines_<table>, the
-# table named by CCREX_LINES_TABLES). Tables may name the families a line runs with
+# table named by E2E_LINES_TABLES). Tables may name the families a line runs with
 # (`%families gcc`, `{gcc,clang}`) to keep the suite near a minute and a half on two cores.
 
 # shellcheck source=../lib/compile_helpers.bash
@@ -32,8 +32,8 @@ run_lines() {
 
 SUITE_lines() {
   local table
-  # CCREX_LINES_TABLES (ctest runs one test per table) picks tables; all by default.
-  for table in ${CCREX_LINES_TABLES:-c deps paths asm_cxx runs}; do
+  # E2E_LINES_TABLES (ctest runs one test per table) picks tables; all by default.
+  for table in ${E2E_LINES_TABLES:-c deps paths asm_cxx runs}; do
     TEST "$table.txt: plain, cold and warm runs agree"
     run_lines "$table"
   done
