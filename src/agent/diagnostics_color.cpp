@@ -1,5 +1,6 @@
 #include "agent/diagnostics_color.h"
 
+#include "protocol/socket_io.h"
 #include "util/file.h"
 #include "util/subprocess.h"
 
@@ -54,19 +55,6 @@ bool is_choosing_option(std::string_view arg) {
   });
 }
 
-// A closed descriptor on scope exit.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
-};
-
 // A source with one warning that names its option (gcc links option names), removed on
 // destruction.
 class ProbeSource {
@@ -75,12 +63,12 @@ public:
     const char* tmp = std::getenv("TMPDIR"); // NOLINT(concurrency-mt-unsafe)
     std::string pattern =
         std::string(tmp != nullptr && *tmp == '/' ? tmp : "/tmp") + "/ccrex-color-probe-XXXXXX.c";
-    const Fd fd(::mkstemps(pattern.data(), 2));
-    if (fd.fd < 0) {
+    const protocol::UniqueFd fd(::mkstemps(pattern.data(), 2));
+    if (!fd.valid()) {
       return;
     }
     static constexpr std::string_view k_text = "#warning colour probe\n";
-    if (::write(fd.fd, k_text.data(), k_text.size()) == static_cast<ssize_t>(k_text.size())) {
+    if (::write(fd.get(), k_text.data(), k_text.size()) == static_cast<ssize_t>(k_text.size())) {
       m_path = pattern;
     } else {
       (void)::unlink(pattern.c_str());
@@ -128,13 +116,13 @@ bool forces(const std::string& compiler,
 // shows.
 TerminalLook probe_terminal(const std::string& compiler, const std::vector<std::string>& env) {
   const ProbeSource source;
-  const Fd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (source.path().empty() || master.fd < 0 || ::grantpt(master.fd) != 0
-      || ::unlockpt(master.fd) != 0) {
+  const protocol::UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (source.path().empty() || !master.valid() || ::grantpt(master.get()) != 0
+      || ::unlockpt(master.get()) != 0) {
     return {};
   }
   std::array<char, 128> name{};
-  if (::ptsname_r(master.fd, name.data(), name.size()) != 0) {
+  if (::ptsname_r(master.get(), name.data(), name.size()) != 0) {
     return {};
   }
   auto o = probe_options(compiler, env, {}, source.path());
@@ -145,11 +133,11 @@ TerminalLook probe_terminal(const std::string& compiler, const std::vector<std::
     return {};
   }
   // The terminal keeps what the probe wrote after it exits; read it without blocking.
-  (void)::fcntl(master.fd, F_SETFL, O_NONBLOCK);
+  (void)::fcntl(master.get(), F_SETFL, O_NONBLOCK);
   std::string out;
   std::array<char, 4096> buf{};
   for (;;) {
-    const ssize_t n = ::read(master.fd, buf.data(), buf.size());
+    const ssize_t n = ::read(master.get(), buf.data(), buf.size());
     if (n <= 0) {
       break;
     }

@@ -26,15 +26,6 @@ private:
   bool m_failed = false;
 };
 
-std::string env_value(const std::vector<std::string>& env, const std::string& name) {
-  for (const auto& e : env) {
-    if (e.size() > name.size() && e.starts_with(name) && e[name.size()] == '=') {
-      return e.substr(name.size() + 1);
-    }
-  }
-  return "";
-}
-
 void check_cache_dir(const Config& c, Report& r) {
   const std::string probe = util::join_path(c.cache_dir, ".doctor-" + std::to_string(::getpid()));
   if (auto st = util::make_dirs(c.cache_dir); !st) {
