@@ -3,6 +3,8 @@
 #include "util/file.h"
 #include "util/strings.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 
 namespace ccrex::server {
@@ -12,6 +14,11 @@ std::string default_cache_dir() {
   const char* xdg = std::getenv("XDG_CACHE_HOME"); // NOLINT(concurrency-mt-unsafe)
   if (xdg != nullptr && *xdg != '\0') {
     return util::join_path(xdg, "ccrex-server");
+  }
+  // root's home is private (0700), so the sandbox user could not reach work directories
+  // below it: a server run as root keeps its store where system services keep caches.
+  if (::geteuid() == 0) {
+    return "/var/cache/ccrex-server";
   }
   const char* home = std::getenv("HOME"); // NOLINT(concurrency-mt-unsafe)
   return util::join_path(home != nullptr ? home : "/tmp", ".cache/ccrex-server");
@@ -74,6 +81,110 @@ util::Status parse_sandbox_option(SandboxSettings& sb, const std::string& opt, N
   return {};
 }
 
+// One option of the command line, `opt` without any "=VALUE"; `next` reads its value.
+template <typename Next>
+util::Status
+parse_option(CliOptions& out, Config& platform_overrides, const std::string& opt, Next& next) {
+  if (opt == "--help" || opt == "-h") {
+    out.help = true;
+  } else if (opt == "--version") {
+    out.version = true;
+  } else if (opt == "--check") {
+    out.check = true;
+  } else if (opt == "--lenient-platform") {
+    out.config.lenient_platform = true;
+  } else if (opt == "--allow-ac-updates") {
+    out.config.allow_ac_updates = true;
+  } else if (opt == "--allow-asset-pushes") {
+    out.config.allow_asset_pushes = true;
+  } else if (opt == "--max-assets") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
+    if (n < 1) {
+      return util::invalid_argument("--max-assets must be at least 1");
+    }
+    out.config.max_assets = static_cast<size_t>(n);
+  } else if (opt == "--status-listen") {
+    CCREX_ASSIGN_OR_RETURN(out.config.status_listen, next());
+  } else if (opt == "--allow-remote-status") {
+    out.config.allow_remote_status = true;
+  } else if (opt == "--allow-insecure-listen") {
+    out.config.allow_insecure_listen = true;
+  } else if (opt == "--tls-cert") {
+    CCREX_ASSIGN_OR_RETURN(out.config.tls_cert_file, next());
+  } else if (opt == "--tls-key") {
+    CCREX_ASSIGN_OR_RETURN(out.config.tls_key_file, next());
+  } else if (opt == "--tls-client-ca") {
+    CCREX_ASSIGN_OR_RETURN(out.config.tls_client_ca_file, next());
+  } else if (opt == "--auth-tokens") {
+    CCREX_ASSIGN_OR_RETURN(out.config.auth_tokens_file, next());
+  } else if (opt == "--listen") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    out.config.listen.push_back(v);
+  } else if (opt == "--cache-dir") {
+    CCREX_ASSIGN_OR_RETURN(out.config.cache_dir, next());
+  } else if (opt == "--max-size" || opt == "--max-blob-size") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_size(v));
+    if (n < 1) {
+      return util::invalid_argument(opt + " must be at least one byte");
+    }
+    (opt == "--max-size" ? out.config.max_size : out.config.max_blob_size) = n;
+  } else if (opt == "--workers") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
+    if (n < 1 || n > 1024) {
+      return util::invalid_argument("--workers must be between 1 and 1024");
+    }
+    out.config.workers = static_cast<int>(n);
+  } else if (opt == "--platform") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_TRY(add_platform(platform_overrides, v));
+  } else if (opt == "--default-timeout") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(out.config.default_timeout, parse_seconds(v));
+  } else if (opt == "--max-timeout") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(out.config.max_timeout, parse_seconds(v));
+  } else if (opt == "--api-versions") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(out.config.api_versions, parse_api_versions(v));
+  } else if (opt == "--max-queued" || opt == "--max-queued-per-client"
+             || opt == "--max-streams-per-client") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
+    if (n < 0) {
+      return util::invalid_argument(opt + " must not be negative");
+    }
+    (opt == "--max-queued"              ? out.config.max_queued
+     : opt == "--max-queued-per-client" ? out.config.max_queued_per_client
+                                        : out.config.max_streams_per_client) =
+        static_cast<size_t>(n);
+  } else if (opt == "--max-input-entries") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(out.config.max_input_entries, util::parse_int(v));
+  } else if (opt == "--abandoned-grace") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(const auto sec, parse_seconds(v));
+    out.config.abandoned_grace = sec;
+  } else if (opt == "--stream-idle-timeout") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(out.config.stream_idle_timeout, parse_seconds(v));
+  } else if (opt == "--partial-upload-expiry") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(out.config.partial_upload_expiry, parse_seconds(v));
+  } else if (opt.starts_with("--sandbox-") || opt == "--no-sandbox") {
+    CCREX_TRY(parse_sandbox_option(out.config.sandbox, opt, next));
+  } else if (opt == "--log-level") {
+    CCREX_ASSIGN_OR_RETURN(out.log_level, next());
+  } else if (opt == "--log-file") {
+    CCREX_ASSIGN_OR_RETURN(out.log_file, next());
+  } else {
+    return util::invalid_argument("unknown option '" + opt + "' (see --help)");
+  }
+  return {};
+}
+
 } // namespace
 
 std::string usage() {
@@ -85,7 +196,8 @@ Execution with a local worker pool.
 Options:
   --listen ADDR          listen on ADDR: unix:/path or HOST:PORT (port 0 picks a free
                          port); repeatable; default 127.0.0.1:8980
-  --cache-dir DIR        store directory (default ~/.cache/ccrex-server)
+  --cache-dir DIR        store directory (default ~/.cache/ccrex-server, and
+                         /var/cache/ccrex-server for root)
   --max-size SIZE        CAS size cap, e.g. 500M, 5G (default 5G)
   --workers N            concurrent executions (default: number of cores)
   --platform NAME=VALUE  offer a platform property (repeatable); replaces the host
@@ -205,101 +317,13 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
       }
       return args[++i];
     };
-    if (opt == "--help" || opt == "-h") {
-      out.help = true;
-    } else if (opt == "--version") {
-      out.version = true;
-    } else if (opt == "--check") {
-      out.check = true;
-    } else if (opt == "--lenient-platform") {
-      out.config.lenient_platform = true;
-    } else if (opt == "--allow-ac-updates") {
-      out.config.allow_ac_updates = true;
-    } else if (opt == "--allow-asset-pushes") {
-      out.config.allow_asset_pushes = true;
-    } else if (opt == "--max-assets") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
-      if (n < 1) {
-        return util::invalid_argument("--max-assets must be at least 1");
+    if (auto st = parse_option(out, platform_overrides, opt, next); !st) {
+      // Every message names the option it is about.
+      const std::string& message = st.error().message();
+      if (message.find(opt) != std::string::npos) {
+        return st.error();
       }
-      out.config.max_assets = static_cast<size_t>(n);
-    } else if (opt == "--status-listen") {
-      CCREX_ASSIGN_OR_RETURN(out.config.status_listen, next());
-    } else if (opt == "--allow-remote-status") {
-      out.config.allow_remote_status = true;
-    } else if (opt == "--allow-insecure-listen") {
-      out.config.allow_insecure_listen = true;
-    } else if (opt == "--tls-cert") {
-      CCREX_ASSIGN_OR_RETURN(out.config.tls_cert_file, next());
-    } else if (opt == "--tls-key") {
-      CCREX_ASSIGN_OR_RETURN(out.config.tls_key_file, next());
-    } else if (opt == "--tls-client-ca") {
-      CCREX_ASSIGN_OR_RETURN(out.config.tls_client_ca_file, next());
-    } else if (opt == "--auth-tokens") {
-      CCREX_ASSIGN_OR_RETURN(out.config.auth_tokens_file, next());
-    } else if (opt == "--listen") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      out.config.listen.push_back(v);
-    } else if (opt == "--cache-dir") {
-      CCREX_ASSIGN_OR_RETURN(out.config.cache_dir, next());
-    } else if (opt == "--max-size") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_ASSIGN_OR_RETURN(out.config.max_size, util::parse_size(v));
-    } else if (opt == "--workers") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
-      if (n < 1 || n > 1024) {
-        return util::invalid_argument("--workers must be between 1 and 1024");
-      }
-      out.config.workers = static_cast<int>(n);
-    } else if (opt == "--platform") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_TRY(add_platform(platform_overrides, v));
-    } else if (opt == "--default-timeout") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_ASSIGN_OR_RETURN(out.config.default_timeout, parse_seconds(v));
-    } else if (opt == "--max-timeout") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_ASSIGN_OR_RETURN(out.config.max_timeout, parse_seconds(v));
-    } else if (opt == "--api-versions") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_ASSIGN_OR_RETURN(out.config.api_versions, parse_api_versions(v));
-    } else if (opt == "--max-queued" || opt == "--max-queued-per-client"
-               || opt == "--max-streams-per-client") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
-      if (n < 0) {
-        return util::invalid_argument(opt + " must not be negative");
-      }
-      (opt == "--max-queued"              ? out.config.max_queued
-       : opt == "--max-queued-per-client" ? out.config.max_queued_per_client
-                                          : out.config.max_streams_per_client) =
-          static_cast<size_t>(n);
-    } else if (opt == "--max-input-entries") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_ASSIGN_OR_RETURN(out.config.max_input_entries, util::parse_int(v));
-    } else if (opt == "--max-blob-size") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_ASSIGN_OR_RETURN(out.config.max_blob_size, util::parse_size(v));
-    } else if (opt == "--abandoned-grace") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_ASSIGN_OR_RETURN(const auto sec, parse_seconds(v));
-      out.config.abandoned_grace = sec;
-    } else if (opt == "--stream-idle-timeout") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_ASSIGN_OR_RETURN(out.config.stream_idle_timeout, parse_seconds(v));
-    } else if (opt == "--partial-upload-expiry") {
-      CCREX_ASSIGN_OR_RETURN(auto v, next());
-      CCREX_ASSIGN_OR_RETURN(out.config.partial_upload_expiry, parse_seconds(v));
-    } else if (opt.starts_with("--sandbox-") || opt == "--no-sandbox") {
-      CCREX_TRY(parse_sandbox_option(out.config.sandbox, opt, next));
-    } else if (opt == "--log-level") {
-      CCREX_ASSIGN_OR_RETURN(out.log_level, next());
-    } else if (opt == "--log-file") {
-      CCREX_ASSIGN_OR_RETURN(out.log_file, next());
-    } else {
-      return util::invalid_argument("unknown option '" + args[i] + "' (see --help)");
+      return util::invalid_argument(opt + ": " + message);
     }
   }
   if (out.config.listen.empty()) {

@@ -140,6 +140,7 @@ struct ExecutionService::Impl {
   grpc::Status
   wait(grpc::ServerContext* ctx, const std::string& name, grpc::ServerWriter<Operation>* writer);
   void shutdown();
+  const Sandbox& sandbox() const { return m_runner.sandbox(); }
 
 private:
   // Create and register an operation named with `id`; with `mergeable`, return the running
@@ -609,6 +610,10 @@ grpc::Status ExecutionService::WaitExecution(grpc::ServerContext* context,
 
 void ExecutionService::shutdown() {
   m_impl->shutdown();
+}
+
+const Sandbox& ExecutionService::sandbox() const {
+  return m_impl->sandbox();
 }
 
 } // namespace ccrex::server

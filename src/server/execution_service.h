@@ -32,6 +32,7 @@
 #include "server/blob_store.h"
 #include "server/config.h"
 #include "server/metrics.h"
+#include "server/sandbox.h"
 
 #include <memory>
 
@@ -57,6 +58,8 @@ public:
 
   // Kill running actions, fail queued ones and wake every waiting stream.
   void shutdown();
+  // What confines the actions this service runs.
+  const Sandbox& sandbox() const;
 
 private:
   struct Impl;

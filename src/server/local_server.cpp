@@ -261,6 +261,16 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
   if (action_cache_service == nullptr || execution_service == nullptr) {
     return util::invalid_argument("a service override returned no service");
   }
+  // Commands from the network never run unconfined as root unless the operator said so.
+  if (srv->m_execution && ::geteuid() == 0 && cfg.sandbox.enabled
+      && !srv->m_execution->sandbox().confines()) {
+    return util::Error(util::ErrorCode::failed_precondition,
+                       "this server runs as root, so its actions must run in the sandbox, "
+                       "which does not work here ("
+                           + srv->m_execution->sandbox().describe()
+                           + "); fix that, or pass --no-sandbox to run actions unconfined "
+                             "as root");
+  }
   srv->m_fallback = std::make_unique<UnimplementedFallback>();
   if (store == StoreLockMode::shared) {
     CCREX_TRY(srv->m_lock->share()); // leftovers are gone: other agents may come in

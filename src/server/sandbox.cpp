@@ -362,7 +362,11 @@ std::unique_ptr<Sandbox> make_sandbox(const SandboxSettings& settings,
                                       const std::string& store_dir,
                                       const std::string& work_root) {
   if (!settings.enabled) {
-    CCREX_LOG_INFO("sandbox: turned off; actions run as this server's user on its file system");
+    if (::geteuid() == 0) {
+      CCREX_LOG_WARN("sandbox: turned off; actions run unconfined AS ROOT on this machine");
+    } else {
+      CCREX_LOG_INFO("sandbox: turned off; actions run as this server's user on its file system");
+    }
     return std::make_unique<UnconfinedSandbox>("the sandbox is turned off on this server");
   }
   std::string why;
@@ -377,9 +381,13 @@ std::unique_ptr<Sandbox> make_sandbox(const SandboxSettings& settings,
     CCREX_LOG_INFO("sandbox: " << sandbox->describe());
     return sandbox;
   }
-  CCREX_LOG_WARN("sandbox: unavailable (" << why
-                                          << "); host-root actions run unconfined as this "
-                                             "server's user, input-root actions are refused");
+  if (::geteuid() == 0) {
+    CCREX_LOG_WARN("sandbox: unavailable (" << why << ")"); // the server does not start
+  } else {
+    CCREX_LOG_WARN("sandbox: unavailable (" << why
+                                            << "); host-root actions run unconfined as this "
+                                               "server's user, input-root actions are refused");
+  }
   return std::make_unique<UnconfinedSandbox>("no sandbox: " + why);
 }
 

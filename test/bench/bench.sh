@@ -32,6 +32,7 @@ cmake --build "$build" --target ccrex ccrexd ccrex-server >/dev/null
 bin=$build/src/bin
 jobs=$(nproc)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-bench.XXXXXX")
+chmod 711 "$work" # the sandbox user of a root server must reach its store
 csv=${BENCH_CSV:-$work/bench.csv}
 server_pid=""
 cleanup() {

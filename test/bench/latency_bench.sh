@@ -32,6 +32,7 @@ if [[ -z ${CCREX_BUILD_DIR:-} ]]; then
 fi
 bin=$build/src/bin
 work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-latency.XXXXXX")
+chmod 711 "$work" # the sandbox user of a root server must reach its store
 server_pid="" relay_pid=""
 cleanup() {
   [[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null

@@ -33,6 +33,7 @@ while (($#)); do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-staging-bench.XXXXXX")
+chmod 711 "$work" # the sandbox user of a root server must reach its store
 base_dir=${keep:-$work}
 mkdir -p "$base_dir"
 base_tree=$base_dir/baseline-src

@@ -15,6 +15,7 @@ namespace {
 
 class Listen : public ::testing::Test {
 protected:
+  void SetUp() override { let_sandbox_search(m_dir.path()); }
   std::vector<std::string> args(const std::string& listen) const {
     return {"--listen", listen, "--cache-dir", m_dir.path() + "/store"};
   }

@@ -348,13 +348,36 @@ TEST_F(InputRoot, AProgramMissingFromTheRootIsAPreconditionFailure) {
 }
 
 // A server whose bubblewrap does not work never runs an input-root action; host-root
-// actions still run.
+// actions still run, as the server's user. (Root never gets this fallback, see below: as
+// root the server runs here as the unprivileged sandbox user.)
 class NoSandbox : public ExecutionFixture {
 protected:
   std::vector<std::string> server_args() const override {
     return {"--sandbox-bwrap", "/nonexistent/bwrap", "--sandbox-root", "input"};
   }
   bool accepts_client_results() const override { return false; }
+  std::string server_cache_dir() const override {
+    return ::geteuid() == 0 ? m_home.path() + "/store" : std::string();
+  }
+  std::vector<std::string> server_wrapper() const override {
+    if (::geteuid() != 0) {
+      return {};
+    }
+    return {"/usr/bin/setpriv",
+            std::string("--reuid=") + k_uid,
+            std::string("--regid=") + k_uid,
+            "--clear-groups",
+            "--"};
+  }
+  void SetUp() override {
+    if (::geteuid() == 0) {
+      const auto uid = static_cast<uid_t>(std::stoul(k_uid));
+      ASSERT_EQ(::chown(m_home.path().c_str(), uid, uid), 0);
+    }
+    ExecutionFixture::SetUp();
+  }
+
+  util::TempDir m_home{"ccrex-nosandbox-home-"};
 };
 
 TEST_F(NoSandbox, InputRootActionsAreRefusedNeverRunOnTheRealRoot) {
@@ -375,6 +398,40 @@ TEST_F(NoSandbox, InputRootActionsAreRefusedNeverRunOnTheRealRoot) {
       action(command({"/bin/sh", "-c", "echo host"}), {}, with_platform({{"ccrex-root", "host"}})));
   EXPECT_EQ(r.status().code(), 0) << r.status().message();
   EXPECT_EQ(blob(r.result().stdout_digest()), "host\n");
+}
+
+// A server run as root never runs a network client's command unconfined as root: when the
+// sandbox does not work it does not start, with one line that says why and what to do,
+// unless --no-sandbox says the operator wants exactly that.
+TEST(RootServer, DoesNotStartWhenItsActionsCannotBeConfined) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root";
+  }
+  util::TempDir dir{"ccrex-rootserver-"};
+  const std::string store = dir.path() + "/store";
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0700), 0); // the sandbox user cannot reach the store
+  const auto r = run_server_to_exit({"--listen", "127.0.0.1:0", "--cache-dir", store});
+  EXPECT_FALSE(r.timed_out) << "the server started";
+  EXPECT_EQ(r.exit_code, 1);
+  const auto lines = lines_of(r.stderr_data);
+  ASSERT_FALSE(lines.empty());
+  const std::string& error = lines.back();
+  EXPECT_NE(error.find("runs as root"), std::string::npos) << r.stderr_data;
+  EXPECT_NE(error.find("searchable"), std::string::npos) << r.stderr_data;
+  EXPECT_NE(error.find("--no-sandbox"), std::string::npos) << r.stderr_data;
+
+  const auto missing = run_server_to_exit(
+      {"--listen", "127.0.0.1:0", "--cache-dir", store, "--sandbox-bwrap", "/nonexistent/bwrap"});
+  EXPECT_EQ(missing.exit_code, 1) << missing.stderr_data;
+  EXPECT_NE(missing.stderr_data.find("/nonexistent/bwrap not found"), std::string::npos)
+      << missing.stderr_data;
+
+  // Said explicitly, it runs (until the time limit), and says loudly what that means.
+  const auto unconfined = run_server_to_exit(
+      {"--listen", "127.0.0.1:0", "--cache-dir", store, "--no-sandbox"}, std::chrono::seconds(3));
+  EXPECT_TRUE(unconfined.timed_out) << unconfined.stderr_data;
+  EXPECT_NE(unconfined.stderr_data.find("unconfined AS ROOT"), std::string::npos)
+      << unconfined.stderr_data;
 }
 
 } // namespace

@@ -17,6 +17,7 @@ const std::string k_token = "tls-token-6b1e0c4f9a2d47e8b3c5d1f0a9e8b7c6";
 class Tls : public ::testing::Test {
 protected:
   void SetUp() override {
+    let_sandbox_search(m_dir.path());
     m_certs = TestCertificates::create(m_dir.path() + "/pki");
     if (!m_certs.available()) {
       GTEST_SKIP() << m_certs.skip_reason();

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
 
 namespace ccrex::reapi {
@@ -19,6 +21,8 @@ protected:
   virtual std::string listen_address() { return "unix:" + m_dir.path() + "/server.sock"; }
 
   void SetUp() override {
+    // The sandbox user of a server run as root must reach the store (sandbox.h).
+    ::chmod(m_dir.path().c_str(), 0711);
     server::Config cfg;
     cfg.cache_dir = m_dir.path() + "/cache";
     cfg.listen = {listen_address()};

@@ -62,6 +62,7 @@ bazel_bin=${BAZEL:-$(command -v bazel || true)}
 [[ -n $bazel_bin ]] || skip "bazel not found (Debian package bazel-bootstrap); interop test not run"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-interop.XXXXXX")
+chmod 711 "$work" # the sandbox user of a root server must reach its store
 readonly work
 server_pid=""
 watchdog_pid=""

@@ -49,6 +49,7 @@ bst_bin=${BST:-$(command -v bst || true)}
 [[ -n $bst_bin ]] || skip "bst not found (Debian package buildstream); BuildStream interop test not run"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-bst.XXXXXX")
+chmod 711 "$work" # the sandbox user of a root server must reach its store
 readonly work
 server_pid=""
 watchdog_pid=""

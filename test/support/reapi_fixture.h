@@ -23,13 +23,18 @@ protected:
   // Whether the server accepts UpdateActionResult from clients (--allow-ac-updates): the
   // protocol checks of the ActionCache need it; ccrex-server refuses by default.
   virtual bool accepts_client_results() const { return true; }
+  // The store directory ("" for a fresh temporary one) and a command that runs the server
+  // (see ServerProcess), for fixtures that run it as another user.
+  virtual std::string server_cache_dir() const { return {}; }
+  virtual std::vector<std::string> server_wrapper() const { return {}; }
 
   void SetUp() override {
     auto options = server_args();
     if (accepts_client_results()) {
       options.emplace_back("--allow-ac-updates");
     }
-    m_server = std::make_unique<ServerProcess>(options);
+    m_server = std::make_unique<ServerProcess>(
+        options, "127.0.0.1:0", server_cache_dir(), server_wrapper());
     ASSERT_TRUE(m_server->ok()) << m_server->error();
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);

@@ -21,6 +21,19 @@ std::string server_binary() {
   return bin != nullptr ? bin : "ccrex-server";
 }
 
+void let_sandbox_search(const std::string& dir) {
+  const char* tmpdir = std::getenv("TMPDIR"); // NOLINT(concurrency-mt-unsafe)
+  const std::string tmp =
+      util::normalize_path(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp");
+  for (std::string p = util::normalize_path(dir); p.size() > tmp.size() && p.starts_with(tmp + "/");
+       p = util::dirname(p)) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid()) {
+      ::chmod(p.c_str(), (st.st_mode & 07777) | S_IXGRP | S_IXOTH);
+    }
+  }
+}
+
 ServerProcess::ServerProcess(std::vector<std::string> extra_args,
                              std::string listen,
                              std::string cache_dir,
@@ -33,6 +46,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
     m_cache_dir = m_temp->path() + "/cache";
   } else {
     m_cache_dir = cache_dir;
+    let_sandbox_search(m_cache_dir);
   }
   std::vector<std::string> args = {server_binary(), "--listen", listen, "--cache-dir", m_cache_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());

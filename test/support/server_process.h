@@ -57,4 +57,10 @@ private:
 // Path of the ccrex-server binary under test.
 std::string server_binary();
 
+// Let others search (not read) `dir` and the directories above it that this process owns
+// inside the temporary directory, as the parents of a store must be for a root server's
+// sandbox user to reach the store's work directories (src/server/sandbox.h); a root server
+// whose sandbox cannot do so does not start. Directories that do not exist yet are skipped.
+void let_sandbox_search(const std::string& dir);
+
 } // namespace ccrex::test

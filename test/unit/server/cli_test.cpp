@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,6 +49,61 @@ TEST(ServerCli, RejectsBadInput) {
   EXPECT_FALSE(parse_cli({"--max-size", "lots"}));
   EXPECT_FALSE(parse_cli({"--platform", "novalue"}));
   EXPECT_FALSE(parse_cli({"--default-timeout", "100", "--max-timeout", "10"}));
+}
+
+TEST(ServerCli, SizesMustHoldSomething) {
+  for (const char* opt : {"--max-size", "--max-blob-size"}) {
+    const auto o = parse_cli({opt, "0"});
+    ASSERT_FALSE(o) << opt;
+    EXPECT_NE(o.error().message().find(opt), std::string::npos) << o.error().message();
+    EXPECT_TRUE(parse_cli({opt, "1"})) << opt;
+  }
+}
+
+// A bad value is reported with the option it was given to.
+TEST(ServerCli, ErrorsNameTheirOption) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--max-size", "lots"},
+      {"--workers", "two"},
+      {"--default-timeout", "soon"},
+      {"--max-input-entries", "many"},
+      {"--stream-idle-timeout=x"},
+      {"--sandbox-max-memory", "big"},
+      {"--sandbox-max-processes", "-x"},
+      {"--api-versions", "9.9"},
+      {"--cache-dir"},
+  };
+  for (const auto& args : cases) {
+    const auto o = parse_cli(args);
+    ASSERT_FALSE(o) << args[0];
+    const std::string opt = args[0].substr(0, args[0].find('='));
+    EXPECT_NE(o.error().message().find(opt), std::string::npos)
+        << args[0] << ": " << o.error().message();
+  }
+}
+
+// root's home is private, so a server run as root keeps its store where system services
+// keep theirs; XDG_CACHE_HOME still wins.
+TEST(ServerCli, DefaultStoreFollowsTheUser) {
+  const char* old = std::getenv("XDG_CACHE_HOME"); // NOLINT(concurrency-mt-unsafe)
+  const std::string saved = old != nullptr ? old : "";
+  ::unsetenv("XDG_CACHE_HOME"); // NOLINT(concurrency-mt-unsafe)
+  auto o = parse_cli({});
+  ASSERT_TRUE(o);
+  if (::geteuid() == 0) {
+    EXPECT_EQ(o->config.cache_dir, "/var/cache/ccrex-server");
+  } else {
+    EXPECT_TRUE(o->config.cache_dir.ends_with("/.cache/ccrex-server")) << o->config.cache_dir;
+  }
+  ::setenv("XDG_CACHE_HOME", "/somewhere", 1); // NOLINT(concurrency-mt-unsafe)
+  o = parse_cli({});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->config.cache_dir, "/somewhere/ccrex-server");
+  if (old != nullptr) {
+    ::setenv("XDG_CACHE_HOME", saved.c_str(), 1); // NOLINT(concurrency-mt-unsafe)
+  } else {
+    ::unsetenv("XDG_CACHE_HOME"); // NOLINT(concurrency-mt-unsafe)
+  }
 }
 
 TEST(ServerCli, ApiVersionsDefaultToEverythingSpoken) {

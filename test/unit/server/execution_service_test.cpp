@@ -10,6 +10,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <thread>
 
@@ -22,6 +24,8 @@ using namespace std::chrono_literals;
 class ExecutionServiceTest : public ::testing::Test {
 protected:
   void start(const std::function<void(Config&)>& tweak) {
+    // The sandbox user of a server run as root must reach the store (sandbox.h).
+    ::chmod(m_dir.path().c_str(), 0711);
     Config cfg;
     cfg.cache_dir = m_dir.path();
     cfg.listen = {"127.0.0.1:0"};
