@@ -1,23 +1,39 @@
-// ccrex-action-init STATUS_FILE PROGRAM [ARG...]: run PROGRAM as the child of the first
-// process of a new PID namespace (in a user namespace mapping only the caller's own uid and
-// gid when the caller is not root), and exit with its status once every process of the
-// namespace is gone. A death by signal N exits with 128 + N and writes N into STATUS_FILE.
+// ccrex-action-init, the small static program the server starts for every action. Three
+// modes:
 //
-// The server starts one per action (server/process_tree.h). It does what `unshare --pid
-// --fork --kill-child` plus a Perl init process did, in one small static program: starting
-// those two programs was most of what containing an action added to a miss
-// (test/bench/staging_bench.sh). So it links nothing of ccrex and uses only system calls.
+//   ccrex-action-init STATUS_FILE PROGRAM [ARG...]
+//     Run PROGRAM as the child of the first process of a new PID namespace (in a user
+//     namespace mapping only the caller's own uid and gid when the caller is not root),
+//     and exit with its status once every process of the namespace is gone. A death by
+//     signal N exits with 128 + N and writes N into STATUS_FILE. (server/process_tree.h)
+//
+//   ccrex-action-init --launch [--user UID:GID] [--limit RES=SOFT[:HARD]]... -- PROGRAM [ARG...]
+//     Set the resource limits (RES: cpu, as, nproc, fsize), switch to UID:GID with no
+//     supplementary groups, and exec PROGRAM: what `setpriv` and `prlimit` did in front of
+//     bubblewrap. (server/sandbox.h)
+//
+//   ccrex-action-init --status-fd FD [--close-fd N] -- PROGRAM [ARG...]
+//     Run PROGRAM as a child, closing FD and N in it, and exit with its status; a death by
+//     signal N exits with 128 + N and writes N to FD. The first program inside the
+//     sandbox, in place of a Perl one-liner. (server/sandbox.h)
+//
+// Starting `unshare`, `setpriv`, `prlimit` and a Perl init per action was most of what
+// containing an action added to a miss (test/bench/staging_bench.sh); one static program
+// on system calls alone costs a fraction of that. So it links nothing of ccrex.
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace {
@@ -91,12 +107,155 @@ bool enter_namespaces() {
   ::_exit(WEXITSTATUS(status));
 }
 
+[[noreturn]] void fail(const char* what) {
+  std::fprintf(stderr, "ccrex-action-init: %s: %s\n", what, std::strerror(errno));
+  ::_exit(k_failed);
+}
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: ccrex-action-init STATUS_FILE PROGRAM [ARG...]\n"
+               "       ccrex-action-init --launch [--user UID:GID] [--limit RES=SOFT[:HARD]]... "
+               "-- PROGRAM [ARG...]\n"
+               "       ccrex-action-init --status-fd FD [--close-fd N] -- PROGRAM [ARG...]\n");
+  ::_exit(k_failed);
+}
+
+// The unsigned number at `text` up to `end` (a character or '\0'); exits on anything else.
+unsigned long long number(const char* text, char end, const char** rest = nullptr) {
+  char* stop = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(text, &stop, 10);
+  if (stop == text || errno != 0 || *stop != end || *text == '-') {
+    usage();
+  }
+  if (rest != nullptr) {
+    *rest = stop + 1;
+  }
+  return n;
+}
+
+// RES=SOFT[:HARD] of --limit.
+void set_limit(const char* spec) {
+  struct Name {
+    const char* name;
+    int resource;
+  };
+  static constexpr Name k_names[] = {
+      {"cpu=", RLIMIT_CPU}, {"as=", RLIMIT_AS}, {"nproc=", RLIMIT_NPROC}, {"fsize=", RLIMIT_FSIZE}};
+  for (const auto& n : k_names) {
+    const size_t len = std::strlen(n.name);
+    if (std::strncmp(spec, n.name, len) != 0) {
+      continue;
+    }
+    const char* value = spec + len;
+    rlimit lim{};
+    if (std::strchr(value, ':') != nullptr) {
+      const char* hard = nullptr;
+      lim.rlim_cur = number(value, ':', &hard);
+      lim.rlim_max = number(hard, '\0');
+    } else {
+      lim.rlim_cur = lim.rlim_max = number(value, '\0');
+    }
+    if (::setrlimit(n.resource, &lim) != 0) {
+      fail(spec);
+    }
+    return;
+  }
+  usage();
+}
+
+// --launch: limits, identity, exec.
+[[noreturn]] void launch(int argc, char** argv) {
+  int i = 0;
+  bool have_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  for (; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
+    if (std::strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+      const char* rest = nullptr;
+      uid = static_cast<uid_t>(number(argv[++i], ':', &rest));
+      gid = static_cast<gid_t>(number(rest, '\0'));
+      have_user = true;
+    } else if (std::strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+      set_limit(argv[++i]);
+    } else {
+      usage();
+    }
+  }
+  if (i + 1 >= argc) {
+    usage();
+  }
+  if (have_user) {
+    if (uid == 0 || gid == 0) {
+      usage(); // never "switch" to root
+    }
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0
+        || ::setresuid(uid, uid, uid) != 0) {
+      fail("switch user");
+    }
+  }
+  ::execvp(argv[i + 1], argv + i + 1);
+  fail(argv[i + 1]);
+}
+
+// --status-fd: run the command as a child and report a death by signal on the descriptor.
+[[noreturn]] void report(int argc, char** argv) {
+  int i = 0;
+  int status_fd = -1;
+  int close_fd = -1;
+  for (; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
+    if (std::strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) {
+      status_fd = static_cast<int>(number(argv[++i], '\0'));
+    } else if (std::strcmp(argv[i], "--close-fd") == 0 && i + 1 < argc) {
+      close_fd = static_cast<int>(number(argv[++i], '\0'));
+    } else {
+      usage();
+    }
+  }
+  if (i + 1 >= argc || status_fd < 0) {
+    usage();
+  }
+  if (close_fd >= 0) {
+    ::close(close_fd);
+  }
+  char** command = argv + i + 1;
+  const pid_t child = ::fork();
+  if (child < 0) {
+    fail("fork");
+  }
+  if (child == 0) {
+    ::close(status_fd);
+    ::execvp(command[0], command);
+    std::fprintf(stderr, "cannot run %s: %s\n", command[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) {
+      fail("wait");
+    }
+  }
+  if (WIFSIGNALED(status)) {
+    char text[16];
+    const int n = std::snprintf(text, sizeof text, "%d", WTERMSIG(status));
+    (void)!::write(status_fd, text, static_cast<size_t>(n));
+    ::_exit(128 + WTERMSIG(status));
+  }
+  ::_exit(WEXITSTATUS(status));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "--launch") == 0) {
+    launch(argc - 2, argv + 2);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "--status-fd") == 0) {
+    report(argc - 1, argv + 1);
+  }
   if (argc < 3) {
-    std::fprintf(stderr, "usage: ccrex-action-init STATUS_FILE PROGRAM [ARG...]\n");
-    return k_failed;
+    usage();
   }
   if (!enter_namespaces()) {
     std::fprintf(stderr, "ccrex-action-init: cannot create namespaces: %s\n", std::strerror(errno));

@@ -41,9 +41,11 @@ std::vector<std::string> prefix() {
   return argv;
 }
 
+} // namespace
+
 // ccrex-action-init beside this executable (src/bin), or empty. It does the job of unshare
 // and the Perl init in one static program, which costs a miss far less than starting both.
-const std::string& init_helper() {
+const std::string& action_init_program() {
   static const std::string k_path = [] {
     std::array<char, PATH_MAX> buf{};
     const ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size() - 1);
@@ -63,8 +65,6 @@ const std::string& init_helper() {
   }();
   return k_path;
 }
-
-} // namespace
 
 bool pid_namespace_supported() {
   static const bool k_supported = [] {
@@ -91,8 +91,8 @@ std::vector<std::string> contained_argv(const std::vector<std::string>& argv,
   if (!pid_namespace_supported()) {
     return argv;
   }
-  if (!init_helper().empty()) {
-    std::vector<std::string> out{init_helper(), status_file};
+  if (!action_init_program().empty()) {
+    std::vector<std::string> out{action_init_program(), status_file};
     out.insert(out.end(), argv.begin(), argv.end());
     return out;
   }

@@ -34,4 +34,8 @@ std::vector<std::string> contained_argv(const std::vector<std::string>& argv,
 // The signal `status_file` reports, or 0.
 int contained_signal(const std::string& status_file);
 
+// ccrex-action-init beside this executable when it is there and works, else "". Besides
+// the PID namespace above it launches the sandbox and reports signals inside it (sandbox.h).
+const std::string& action_init_program();
+
 } // namespace ccrex::server

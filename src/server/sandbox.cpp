@@ -30,10 +30,10 @@ constexpr int k_first_high_fd = 64;
 constexpr std::array<const char*, 9> k_system_dirs = {
     "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt"};
 
-// The host root's first process is a small Perl program (Perl is essential on Debian):
-// it runs the command as its child and, when the command dies of a signal, writes the
-// signal's number to descriptor 4 (the status file), which the command never sees.
-// bwrap itself would report only 128 + N.
+// The host root's first process runs the command as its child and, when the command dies
+// of a signal, writes the signal's number to the status file's descriptor, which the
+// command never sees (bwrap itself would report only 128 + N): ccrex-action-init
+// --status-fd, or without it this small Perl program (Perl is essential on Debian).
 constexpr const char* k_perl_init =
     "open(my $st, '>&=', 4) or die; my $p = fork; exit 125 unless defined $p;"
     "if ($p == 0) { close $st; exec { $ARGV[0] } @ARGV;"
@@ -114,9 +114,33 @@ public:
     return {};
   }
 
-  // Run `argv` (bwrap included) as the sandbox user with the limits.
+  // Run `argv` (bwrap included) as the sandbox user with the limits: through
+  // ccrex-action-init --launch, or setpriv and prlimit without it.
   std::vector<std::string> launcher(const SandboxRequest& request) const {
     std::vector<std::string> out;
+    const std::string& init = action_init_program();
+    if (!init.empty()) {
+      out = {init, "--launch"};
+      if (m_root_user) {
+        out.insert(
+            out.end(),
+            {"--user", std::to_string(m_settings.uid) + ":" + std::to_string(m_settings.gid)});
+      }
+      if (request.timeout.count() > 0) {
+        const auto sec = (request.timeout.count() + 999) / 1000;
+        out.insert(out.end(),
+                   {"--limit", "cpu=" + std::to_string(sec) + ":" + std::to_string(sec + 1)});
+      }
+      for (const auto& [name, value] : {std::pair{"as=", m_settings.max_address_space},
+                                        std::pair{"nproc=", m_settings.max_processes},
+                                        std::pair{"fsize=", m_settings.max_file_size}}) {
+        if (value > 0) {
+          out.insert(out.end(), {"--limit", std::string(name) + std::to_string(value)});
+        }
+      }
+      out.emplace_back("--");
+      return out;
+    }
     if (m_root_user) {
       out.insert(out.end(),
                  {k_setpriv,
@@ -225,7 +249,7 @@ public:
       const std::string at = request.stage_root.empty() ? request.root_dir : request.stage_root;
       argv.insert(argv.end(), {"--bind-fd", root_fd_text, at});
       cwd = util::join_path(at, request.working_directory);
-      with_init = ::access(k_perl, X_OK) == 0;
+      with_init = !action_init_program().empty() || ::access(k_perl, X_OK) == 0;
     }
     argv.insert(argv.end(), {"--chdir", cwd, "--"});
     if (with_init) {
@@ -234,9 +258,25 @@ public:
                                             O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                                             0600),
                                      request.status_file));
-      cmd.pass(status_fd); // descriptor 4, which k_perl_init writes
+      const std::string status_fd_text = std::to_string(cmd.pass(status_fd));
       cmd.status_file = request.status_file;
-      argv.insert(argv.end(), {k_perl, "-e", k_perl_init, "--"});
+      const std::string& init = action_init_program();
+      if (!init.empty()) {
+        // Started through its descriptor, so the program need not be visible in the
+        // sandbox; it closes that descriptor before the command starts.
+        CCREX_ASSIGN_OR_RETURN(const int init_fd,
+                               high_fd(::open(init.c_str(), O_RDONLY | O_CLOEXEC), init));
+        const std::string init_fd_text = std::to_string(cmd.pass(init_fd));
+        argv.insert(argv.end(),
+                    {"/proc/self/fd/" + init_fd_text,
+                     "--status-fd",
+                     status_fd_text,
+                     "--close-fd",
+                     init_fd_text,
+                     "--"});
+      } else {
+        argv.insert(argv.end(), {k_perl, "-e", k_perl_init, "--"}); // writes descriptor 4
+      }
     }
     argv.insert(argv.end(), request.argv.begin(), request.argv.end());
     return cmd;
