@@ -1,6 +1,7 @@
 #include "agent/action_builder.h"
 
 #include "reapi/digest.h"
+#include "server/sandbox_settings.h"
 #include "toolchain/environment.h"
 #include "util/file.h"
 #include "util/sha256.h"
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace ccrex::agent {
@@ -106,6 +108,16 @@ constexpr const char* k_remap_script =
     "if [ \"$l\" != \"$e\" ]; then set -- \"$@\" \"-ffile-prefix-map=$l=$CCREX_LOCAL_ROOT\"; fi && "
     "exec \"$@\"";
 
+// The input-root path of the absolute local path `abs`: below the project root for a
+// normal action, the path without its leading '/' for a hermetic one; nullopt when it lies
+// outside the input root.
+std::optional<std::string> root_path(const ActionContext& ctx, const std::string& abs) {
+  if (ctx.hermetic != nullptr) {
+    return abs.substr(1);
+  }
+  return ctx.paths.input_path(abs);
+}
+
 // The input-root paths of the directories that outputs name before a `..` (`obj` in
 // `-o obj/../a.o`) and that exist here as directories.
 std::vector<std::string> dotdot_directories(const ActionContext& ctx) {
@@ -125,7 +137,7 @@ std::vector<std::string> dotdot_directories(const ActionContext& ctx) {
       struct stat st {};
       if (part == ".." && !prefix.empty() && ::stat(ctx.paths.absolute(prefix).c_str(), &st) == 0
           && S_ISDIR(st.st_mode)) {
-        if (auto in = ctx.paths.input_path(ctx.paths.absolute(prefix))) {
+        if (auto in = root_path(ctx, ctx.paths.absolute(prefix))) {
           dirs.push_back(*in);
         }
       }
@@ -159,7 +171,8 @@ util::Status add_outputs(const ActionContext& ctx, BuiltAction& out) {
     // they stay inside the input root, but not every engine accepts them; ccrex's own
     // servers (which stage at the same path) do.
     const bool inside_cwd = util::is_safe_relative_path(rel) && rel != ".";
-    if (!inside_cwd && !(ctx.same_path && ctx.paths.input_path(abs).has_value())) {
+    const bool at_local_path = ctx.same_path || ctx.hermetic != nullptr;
+    if (!inside_cwd && !(at_local_path && root_path(ctx, abs).has_value())) {
       return util::unsupported("output " + l + " is outside the working directory");
     }
     if (remote.insert(rel).second) {
@@ -230,7 +243,7 @@ util::Status add_inputs(const ActionContext& ctx,
       }
       return info.error();
     }
-    const auto rel = ctx.paths.input_path(abs);
+    const auto rel = root_path(ctx, abs);
     if (rel && !rel->empty()) {
       CCREX_TRY(tree.add_file(
           *rel, reapi::to_proto(info->digest), info->is_executable, reapi::BlobSource::file(abs)));
@@ -268,7 +281,7 @@ void add_environment(const ActionContext& ctx, const BuiltAction& built, v2::Com
   if (built.remaps_root) {
     vars.emplace_back(k_local_root_env, ctx.paths.root());
     vars.emplace_back(k_working_dir_env, ctx.paths.working_directory());
-  } else if (built.location_dependent) {
+  } else if (built.location_dependent && !built.hermetic) {
     vars.emplace_back(k_stage_root_env, ctx.paths.root());
   }
   if (!built.logical_cwd.empty()) {
@@ -282,9 +295,13 @@ void add_environment(const ActionContext& ctx, const BuiltAction& built, v2::Com
   }
 }
 
-void set_platform(const Config& config, v2::Command& command, v2::Action& action) {
+void set_platform(const Config& config, bool hermetic, v2::Command& command, v2::Action& action) {
   // std::map keeps the properties sorted by name, as REAPI requires.
-  for (const auto& [k, v] : config.platform) {
+  auto properties = config.platform;
+  if (hermetic) {
+    properties[server::k_root_property] = "input";
+  }
+  for (const auto& [k, v] : properties) {
     auto* p = action.mutable_platform()->add_properties();
     p->set_name(k);
     p->set_value(v);
@@ -381,8 +398,9 @@ util::Result<BuiltAction> build_action(const ActionContext& ctx, FileDigests& di
   if (out.location_dependent) {
     out.logical_cwd = logical_cwd(ctx.env, ctx.paths.cwd());
   }
-  out.remaps_root =
-      out.location_dependent && !ctx.same_path && out.logical_cwd.empty() && can_remap(cmd);
+  out.hermetic = ctx.hermetic != nullptr;
+  out.remaps_root = out.location_dependent && !ctx.same_path && !out.hermetic
+                    && out.logical_cwd.empty() && can_remap(cmd);
 
   if (out.remaps_root) {
     for (const char* a : {"/bin/sh", "-c", k_remap_script, "ccrex-remap"}) {
@@ -395,12 +413,18 @@ util::Result<BuiltAction> build_action(const ActionContext& ctx, FileDigests& di
                                               : cmd.args[i]);
   }
   CCREX_TRY(add_outputs(ctx, out));
-  out.command.set_working_directory(ctx.paths.working_directory());
+  const std::string working_dir =
+      out.hermetic ? ctx.paths.cwd().substr(1) : ctx.paths.working_directory();
+  out.command.set_working_directory(working_dir);
 
   reapi::MerkleTree tree;
   std::string salt = "ccrex action v1\n" + ctx.toolchain.key + "\n";
+  if (out.hermetic) {
+    salt += "hermetic\n";
+    CCREX_TRY(add_hermetic_toolchain(*ctx.hermetic, tree));
+  }
   CCREX_TRY(add_inputs(ctx, digests, tree, salt, out));
-  CCREX_TRY(tree.add_directory(ctx.paths.working_directory()));
+  CCREX_TRY(tree.add_directory(working_dir));
   // An output written through a directory and back (`-o obj/../a.o`) needs that directory
   // to exist for the compiler to open the path, as it does here.
   for (const auto& dir : dotdot_directories(ctx)) {
@@ -409,7 +433,7 @@ util::Result<BuiltAction> build_action(const ActionContext& ctx, FileDigests& di
   // Output directories must exist before the compiler runs; the server creates them, but
   // an input root that holds them keeps the remote cwd identical to the local one.
   add_environment(ctx, out, out.command);
-  set_platform(ctx.config, out.command, out.action);
+  set_platform(ctx.config, out.hermetic, out.command, out.action);
 
   out.input_root = tree.build();
   *out.action.mutable_command_digest() = reapi::add_message(out.input_root.blobs, out.command);

@@ -19,10 +19,16 @@
 // the engine's paths in stdout, stderr and the dependency file back into local ones. What
 // such a map cannot cover (coverage, split DWARF, a prefix map of the user's) cannot run
 // there; the pipeline compiles it locally.
+//
+// A hermetic action (agent/hermetic_toolchain.h) is built otherwise: its input root is the
+// action's `/`, holding the compiler's closure and every input at its absolute path, and its
+// working directory is the local one, so nothing needs remapping and every compile is
+// location-dependent at no cost.
 
 #include "agent/config.h"
 #include "agent/deps.h"
 #include "agent/file_digests.h"
+#include "agent/hermetic_toolchain.h"
 #include "agent/project.h"
 #include "reapi/capabilities.h"
 #include "reapi/merkle_tree.h"
@@ -81,6 +87,8 @@ struct BuiltAction {
   std::vector<ExpectedOutput> outputs;
   // True when the key includes the project root (see the file comment).
   bool location_dependent = false;
+  // True for a hermetic action (see the file comment).
+  bool hermetic = false;
   // True when the Command runs the compiler through the remapping wrapper (a
   // location-dependent compile for an engine that stages elsewhere; see the file comment).
   bool remaps_root = false;
@@ -105,6 +113,8 @@ struct ActionContext {
   const std::vector<std::string>& env;
   // Whether the executor stages at the same absolute path (embedded server, ccrex-server).
   bool same_path = false;
+  // The compiler's closure for a hermetic action (see the file comment); null otherwise.
+  const HermeticToolchain* hermetic = nullptr;
 };
 
 // Build the action. Errors are reasons to compile locally (an output outside the working

@@ -63,6 +63,7 @@ std::string request_fingerprint(const ActionContext& ctx) {
   field(text, ctx.paths.cwd());
   field(text, ctx.paths.root());
   text += ctx.same_path ? 'S' : 'R';
+  text += ctx.hermetic != nullptr ? 'H' : 'N';
   raw(text, static_cast<int64_t>(ctx.config.execution_timeout.count()));
   raw(text, ctx.command.args.size());
   for (const auto& a : ctx.command.args) {

@@ -166,6 +166,11 @@ const std::vector<Key>& key_table() {
          }
          return util::join(masked, ",");
        }},
+      {"hermetic_toolchain",
+       "CCREX_HERMETIC_TOOLCHAIN",
+       nullptr,
+       bool_field(&Config::hermetic_toolchain),
+       bool_get(&Config::hermetic_toolchain)},
       {"idle_timeout",
        "CCREX_IDLE_TIMEOUT",
        nullptr,

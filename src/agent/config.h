@@ -65,6 +65,9 @@ struct Config {
   // Stage remote compiles at the same absolute path as the local one when the output
   // would record it (debug info, absolute paths). "auto": on for the embedded server.
   std::string same_path = "auto";
+  // Send the compiler's closure (toolchain/closure.h) with every remote compile and ask
+  // for the input root as the action's `/` (agent/hermetic_toolchain.h).
+  bool hermetic_toolchain = false;
   // Time limit of one remote execution and of one RPC.
   std::chrono::seconds execution_timeout{600};
   std::chrono::seconds rpc_timeout{60};

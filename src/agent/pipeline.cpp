@@ -433,7 +433,24 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
   const PathMapper paths(find_project_root(request.cwd, config.project_root), request.cwd);
   const bool same_path = config.same_path == "true"
                          || (config.same_path == "auto" && b.executor->stages_at_same_path());
-  const ActionContext ctx{cmd, compiler, **id, *deps, paths, config, request.env, same_path};
+  std::shared_ptr<const HermeticToolchain> hermetic;
+  if (config.hermetic_toolchain) {
+    if (b.shared_store) {
+      return unexpected(fallback("hermetic_toolchain",
+                                 "hermetic compiles need an engine that runs actions with the "
+                                 "input root as / (ccrex-server, CCREX_REMOTE); the embedded "
+                                 "server does not"));
+    }
+    auto closure = services.hermetic.get(**id, services.digests);
+    if (!closure) {
+      return unexpected(
+          fallback("hermetic_toolchain",
+                   "no hermetic toolchain for " + compiler + ": " + closure.error().message()));
+    }
+    hermetic = std::move(*closure);
+  }
+  const ActionContext ctx{
+      cmd, compiler, **id, *deps, paths, config, request.env, same_path, hermetic.get()};
   const BlobFetcher local_fetch = [&](const v2::Digest& d) {
     return b.store->read(reapi::from_proto(d));
   };
@@ -511,7 +528,7 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
                                + built->logical_cwd + " (a symlink to the physical one)",
                            "cache_only_location"});
   }
-  if (built->location_dependent && !same_path && !built->remaps_root) {
+  if (built->location_dependent && !same_path && !built->remaps_root && !built->hermetic) {
     return run_cache_only(step,
                           {may_upload,
                            "miss_cache_only",

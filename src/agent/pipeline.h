@@ -15,6 +15,7 @@
 #include "agent/deps.h"
 #include "agent/file_digests.h"
 #include "agent/handler.h"
+#include "agent/hermetic_toolchain.h"
 #include "agent/local_compile.h"
 #include "agent/stats.h"
 #include "server/action_cache.h"
@@ -70,6 +71,7 @@ struct PipelineServices {
   DependencyFinder dependencies;
   FileDigests digests;
   ActionMemo memo;
+  HermeticToolchains hermetic;
 };
 
 // Run one compile. `compiler` is the resolved compiler path, `cmd` its parsed command line

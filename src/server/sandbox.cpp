@@ -192,11 +192,18 @@ public:
 
   void add_system(std::vector<std::string>& out, const SandboxRequest& request) const {
     out.insert(out.end(), {"--dev", "/dev", "--proc", "/proc"});
+    // An input root that brings its own /tmp (a project built below /tmp, sent with its
+    // toolchain) keeps it: it is already the action's private copy.
+    struct stat st {};
+    if (request.root == RootMode::input
+        && ::lstat(util::join_path(request.root_dir, "tmp").c_str(), &st) == 0
+        && S_ISDIR(st.st_mode)) {
+      return;
+    }
     if (m_settings.tmp_size > 0) {
       out.insert(out.end(), {"--size", std::to_string(m_settings.tmp_size)});
     }
     out.insert(out.end(), {"--tmpfs", "/tmp"});
-    (void)request;
   }
 
   void add_host_dirs(std::vector<std::string>& out) const {

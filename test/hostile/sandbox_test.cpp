@@ -326,6 +326,19 @@ TEST_F(InputRoot, AbsolutePathsAndOutputDirectoriesAreCapturedFromInside) {
   EXPECT_EQ(r.result().output_directories(1).path(), "deep/nested/dir");
 }
 
+TEST_F(InputRoot, AnInputRootsOwnTmpIsKept) {
+  // A project below /tmp sent with its toolchain: its files stay visible, /tmp writable.
+  const auto r = in_root({"sh",
+                          "-c",
+                          "pwd; cat /data/in.txt; echo t > /tmp/scratch && echo tmp-ok; "
+                          "echo o > out.txt"},
+                         {"out.txt"},
+                         "tmp/project");
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_EQ(out(r), "/tmp/project\ninput data\ntmp-ok\n") << err(r);
+  ASSERT_EQ(r.result().output_files_size(), 1);
+}
+
 TEST_F(InputRoot, TheWorkingDirectoryIsInsideTheRoot) {
   const auto r =
       in_root({"sh", "-c", "pwd; echo rel > rel.txt; cat ../data/in.txt"}, {"rel.txt"}, "work");

@@ -46,7 +46,8 @@ protected:
     EXPECT_TRUE(cmd.supported());
     dependencies.files = std::move(deps);
     paths = std::make_unique<PathMapper>(find_project_root(co.build(), ""), co.build());
-    const ActionContext ctx{cmd, compiler, id, dependencies, *paths, config, env, same_path};
+    const ActionContext ctx{
+        cmd, compiler, id, dependencies, *paths, config, env, same_path, hermetic};
     return build_action(ctx, digests);
   }
 
@@ -59,6 +60,7 @@ protected:
   FileDigests digests;
   std::string compiler = "/usr/bin/gcc";
   std::vector<std::string> env = {"PATH=/home/me/bin:/usr/bin", "LANG=C.UTF-8"};
+  const HermeticToolchain* hermetic = nullptr;
 };
 
 std::string env_of(const v2::Command& c, const std::string& name) {
@@ -325,6 +327,76 @@ TEST_F(ActionBuilder, SystemHeadersAreKeyedNotUploaded) {
   ASSERT_TRUE(without && with);
   EXPECT_NE(without->action.salt(), with->action.salt());
   EXPECT_EQ(without->action.input_root_digest().hash(), with->action.input_root_digest().hash());
+}
+
+// Every path of the tree `root` below `prefix`: files, "link -> target" and "dir/".
+void list_paths(const reapi::InputRoot& root,
+                const v2::Digest& dir,
+                const std::string& prefix,
+                std::vector<std::string>& out) {
+  const auto it = root.directories.find(reapi::to_string(dir));
+  if (it == root.directories.end()) {
+    return;
+  }
+  for (const auto& f : it->second.files()) {
+    out.push_back(util::join_path(prefix, f.name()) + (f.is_executable() ? " x" : ""));
+  }
+  for (const auto& l : it->second.symlinks()) {
+    out.push_back(util::join_path(prefix, l.name()) + " -> " + l.target());
+  }
+  for (const auto& d : it->second.directories()) {
+    out.push_back(util::join_path(prefix, d.name()) + "/");
+    list_paths(root, d.digest(), util::join_path(prefix, d.name()), out);
+  }
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+TEST_F(ActionBuilder, HermeticActionsHaveTheToolchainAndAbsolutePaths) {
+  Checkout co;
+  util::TempDir tools;
+  const std::string driver = tools.path() + "/gcc-12";
+  ASSERT_TRUE(util::write_file_atomic(driver, "not really a compiler", 0755));
+  auto hashed =
+      hash_closure({{{"/usr", toolchain::ClosureEntry::Kind::directory, "", "", false},
+                     {"/usr/bin/gcc", toolchain::ClosureEntry::Kind::symlink, "", "gcc-12", false},
+                     {"/usr/bin/gcc-12", toolchain::ClosureEntry::Kind::file, driver, "", true}}},
+                   digests);
+  ASSERT_TRUE(hashed) << hashed.error().message();
+  const std::vector<std::string> argv = {"gcc", "-g", "-I../include", "-c", "../src/a.c"};
+  const std::vector<std::string> deps = {"../src/a.c", "../include/h.h", "/usr/include/stdio.h"};
+  auto plain = build(co, argv, false, deps);
+  hermetic = &*hashed;
+  auto a = build(co, argv, false, deps);
+  auto again = build(co, argv, true, deps);
+  ASSERT_TRUE(plain && a && again);
+  EXPECT_TRUE(a->hermetic);
+  EXPECT_FALSE(a->remaps_root);
+  EXPECT_EQ(a->command.arguments(0), "/usr/bin/gcc");
+  EXPECT_EQ(a->command.working_directory(), co.build().substr(1));
+  EXPECT_EQ(env_of(a->command, "CCREX_STAGE_ROOT"), "<unset>");
+  ASSERT_EQ(a->action.platform().properties_size(), a->command.platform().properties_size());
+  bool input_root = false;
+  for (const auto& p : a->action.platform().properties()) {
+    input_root = input_root || (p.name() == "ccrex-root" && p.value() == "input");
+  }
+  EXPECT_TRUE(input_root);
+  EXPECT_TRUE(a->foreign_inputs.empty());
+  std::vector<std::string> listed;
+  list_paths(a->input_root, a->action.input_root_digest(), "", listed);
+  const std::string root = co.root().substr(1);
+  EXPECT_TRUE(contains(listed, root + "/src/a.c")) << util::join(listed, "\n");
+  EXPECT_TRUE(contains(listed, root + "/include/h.h"));
+  EXPECT_TRUE(contains(listed, root + "/build/"));
+  EXPECT_TRUE(contains(listed, "usr/include/stdio.h"));
+  EXPECT_TRUE(contains(listed, "usr/bin/gcc-12 x"));
+  EXPECT_TRUE(contains(listed, "usr/bin/gcc -> gcc-12"));
+  // A hermetic action is its own key: same for a repeat, never a plain action's.
+  EXPECT_EQ(a->action_digest.hash(), again->action_digest.hash());
+  EXPECT_NE(a->action_digest.hash(), plain->action_digest.hash());
+  EXPECT_NE(a->action.salt(), plain->action.salt());
 }
 
 } // namespace

@@ -20,6 +20,17 @@ TEST(Config, DefaultsWithEmptyEnvironment) {
   EXPECT_EQ(c->platform.at("OSFamily"), "linux");
   EXPECT_GT(c->local_jobs, 0);
   EXPECT_EQ(c->origin.at("remote"), "default");
+  EXPECT_FALSE(c->hermetic_toolchain);
+}
+
+TEST(Config, HermeticToolchainFromTheEnvironment) {
+  util::TempDir home;
+  auto env = base_env(home);
+  env.emplace_back("CCREX_HERMETIC_TOOLCHAIN=true");
+  auto c = load_config(env);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_TRUE(c->hermetic_toolchain);
+  EXPECT_EQ(c->origin.at("hermetic_toolchain"), "CCREX_HERMETIC_TOOLCHAIN");
 }
 
 TEST(Config, FileThenReccThenCcrexVariables) {
