@@ -47,15 +47,19 @@ HermeticToolchains::get(const toolchain::ToolchainId& id, FileDigests& digests) 
     slot = s;
   }
   const std::lock_guard lock(slot->mutex);
-  if (slot->toolchain) {
-    return slot->toolchain;
+  if (!slot->closure) {
+    CCREX_ASSIGN_OR_RETURN(auto closure, toolchain::compute_closure(id, m_runner));
+    slot->closure = std::make_shared<const toolchain::Closure>(std::move(closure));
   }
-  CCREX_ASSIGN_OR_RETURN(const auto closure, toolchain::compute_closure(id, m_runner));
-  CCREX_ASSIGN_OR_RETURN(auto hashed, hash_closure(closure, digests));
-  CCREX_LOG_INFO("hermetic toolchain of " << id.compiler_path << ": " << hashed.files.size()
-                                          << " files, " << hashed.total_bytes << " bytes");
-  slot->toolchain = std::make_shared<const HermeticToolchain>(std::move(hashed));
-  return slot->toolchain;
+  // Hashed on every call: the digest cache answers with one stat per file, and a library
+  // updated in place (the compiler's identity unchanged) gets its new digest.
+  CCREX_ASSIGN_OR_RETURN(auto hashed, hash_closure(*slot->closure, digests));
+  if (slot->logged_bytes != hashed.total_bytes) {
+    slot->logged_bytes = hashed.total_bytes;
+    CCREX_LOG_INFO("hermetic toolchain of " << id.compiler_path << ": " << hashed.files.size()
+                                            << " files, " << hashed.total_bytes << " bytes");
+  }
+  return std::make_shared<const HermeticToolchain>(std::move(hashed));
 }
 
 util::Status add_hermetic_toolchain(const HermeticToolchain& toolchain, reapi::MerkleTree& tree) {

@@ -5,8 +5,9 @@
 // `/` (platform property ccrex-root=input), so the worker needs no compiler of its own and
 // cannot use another one.
 //
-// The closure of a compiler is computed and hashed once per compiler identity and kept in
-// memory; each hermetic action merges it into its Merkle tree, where its Directory
+// The closure of a compiler is computed once per compiler identity and kept in memory, its
+// files hashed through the agent's digest cache; each hermetic action merges it into its
+// Merkle tree, where its Directory
 // messages come out the same for every compile, so its blobs are found on the engine after
 // the first upload. The compile's own inputs go in at their absolute paths beside it, and
 // it runs in its real working directory, so its object is the one a local compile writes.
@@ -51,15 +52,17 @@ class HermeticToolchains {
 public:
   explicit HermeticToolchains(toolchain::ProbeRunner runner = toolchain::default_probe_runner());
 
-  // Return the closure of the compiler `id`, computing it on the first call for this
-  // identity at this path. Failures are not kept.
+  // Return the closure of the compiler `id` with the current digest of every file. The
+  // closure is computed on the first call for this identity at this path (failures are not
+  // kept); its files are hashed through `digests`, so a later call costs one stat per file.
   util::Result<std::shared_ptr<const HermeticToolchain>> get(const toolchain::ToolchainId& id,
                                                              FileDigests& digests);
 
 private:
   struct Slot {
     std::mutex mutex;
-    std::shared_ptr<const HermeticToolchain> toolchain; // guarded by mutex
+    std::shared_ptr<const toolchain::Closure> closure; // guarded by mutex
+    int64_t logged_bytes = -1;                         // guarded by mutex
   };
   toolchain::ProbeRunner m_runner;
   std::mutex m_mutex;

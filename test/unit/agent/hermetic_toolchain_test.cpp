@@ -42,13 +42,15 @@ TEST(HermeticToolchains, ComputedOncePerIdentity) {
   EXPECT_GT(probes, 0);
   auto second = toolchains.get(id, digests);
   ASSERT_TRUE(second);
-  EXPECT_EQ(first->get(), second->get());
   EXPECT_EQ(*counting.calls, probes);
+  ASSERT_EQ((*second)->files.size(), (*first)->files.size());
+  EXPECT_EQ((*second)->files[0].digest, (*first)->files[0].digest);
   // The driver is there, at its path without the leading '/', with its content's digest.
   const std::string driver = id.compiler_path.substr(1);
   const auto& files = (*first)->files;
-  const auto it = std::find_if(
-      files.begin(), files.end(), [&](const HermeticToolchain::File& f) { return f.path == driver; });
+  const auto it = std::find_if(files.begin(), files.end(), [&](const HermeticToolchain::File& f) {
+    return f.path == driver;
+  });
   ASSERT_NE(it, files.end());
   EXPECT_TRUE(it->executable);
   EXPECT_EQ(it->digest, digests.get(id.compiler_path)->digest);
@@ -57,7 +59,20 @@ TEST(HermeticToolchains, ComputedOncePerIdentity) {
   auto other = toolchains.get(self_compiler(std::string(64, 'b')), digests);
   ASSERT_TRUE(other);
   EXPECT_GT(*counting.calls, probes);
-  EXPECT_NE(first->get(), other->get());
+}
+
+TEST(HermeticToolchains, AFileChangedInPlaceGetsItsNewDigest) {
+  util::TempDir dir;
+  const std::string lib = dir.path() + "/libx.so";
+  ASSERT_TRUE(util::write_file_atomic(lib, "version 1"));
+  FileDigests digests(0);
+  using Kind = toolchain::ClosureEntry::Kind;
+  const toolchain::Closure closure{{{"/usr/lib/libx.so", Kind::file, lib, "", false}}};
+  auto before = hash_closure(closure, digests);
+  ASSERT_TRUE(util::write_file_atomic(lib, "version 2, longer"));
+  auto after = hash_closure(closure, digests);
+  ASSERT_TRUE(before && after);
+  EXPECT_NE(before->files[0].digest, after->files[0].digest);
 }
 
 TEST(HermeticToolchains, TreeHoldsFilesLinksAndDirectories) {
