@@ -9,10 +9,13 @@ SUITE_hermetic_PROBE() {
   command -v gcc >/dev/null || echo "gcc not found"
   command -v g++ >/dev/null || echo "g++ not found"
   [[ -x $CCREX_SERVER_BIN ]] || echo "CCREX_SERVER_BIN not set"
+  # As the server would run it: as root it starts bwrap as the sandbox user (65534).
+  local as_user=()
+  [[ $(id -u) == 0 ]] && as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
   if [[ ! -x /usr/bin/bwrap ]]; then
     echo "bubblewrap not installed"
-  elif ! /usr/bin/bwrap --unshare-user --unshare-pid --unshare-net --ro-bind / / --dev /dev \
-    --proc /proc true 2>/dev/null; then
+  elif ! (cd / && "${as_user[@]}" /usr/bin/bwrap --unshare-user --unshare-pid --unshare-net \
+    --ro-bind / / --dev /dev --proc /proc true) 2>/dev/null; then
     echo "bubblewrap cannot create namespaces here"
   fi
 }
