@@ -180,9 +180,9 @@ private:
     return add_path(std::string(path));
   }
 
-  void add(ClosureEntry entry) {
+  void add(const ClosureEntry& entry) {
     // The first kind seen at a path stays: a walk meeting a path twice sees the same thing.
-    m_entries.try_emplace(entry.path, std::move(entry));
+    m_entries.try_emplace(entry.path, entry);
   }
 
   const ProbeRunner& m_runner;
@@ -255,10 +255,10 @@ util::Result<std::string> elf_interpreter(const std::string& path) {
           break;
         }
         interp = text.substr(0, text.find('\0'));
-        if (!interp.starts_with('/')) {
-          status = util::unsupported(path + ": relative ELF interpreter " + interp);
-        }
       }
+    }
+    if (status && !interp.empty() && !interp.starts_with('/')) {
+      status = util::unsupported(path + ": relative ELF interpreter " + interp);
     }
   }
   ::close(fd);
