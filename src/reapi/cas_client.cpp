@@ -5,6 +5,7 @@
 #include "util/file.h"
 
 #include <algorithm>
+#include <set>
 
 namespace ccrex::reapi {
 namespace {
@@ -140,7 +141,83 @@ CasClient::find_missing(const std::vector<v2::Digest>& digests) const {
 
 util::Status CasClient::upload(const std::vector<UploadBlob>& blobs,
                                std::vector<BlobFailure>* failures) const {
+  // Claim the blobs no other call is sending; note the futures of those another one is.
+  std::vector<const UploadBlob*> mine;
+  std::vector<std::pair<const UploadBlob*, std::shared_future<bool>>> theirs;
+  std::map<std::string, std::promise<bool>> promises;
+  {
+    const std::lock_guard lock(m_inflight_mutex);
+    for (const auto& blob : blobs) {
+      if (is_empty_blob(blob.digest)) {
+        continue;
+      }
+      std::string key = to_string(blob.digest);
+      if (promises.count(key) != 0) {
+        continue; // twice in one call
+      }
+      if (auto it = m_inflight.find(key); it != m_inflight.end()) {
+        theirs.emplace_back(&blob, it->second);
+        continue;
+      }
+      std::promise<bool> promise;
+      m_inflight.emplace(key, promise.get_future().share());
+      promises.emplace(std::move(key), std::move(promise));
+      mine.push_back(&blob);
+    }
+  }
   std::vector<BlobFailure> failed;
+  send(mine, failed);
+  std::set<std::string> bad;
+  for (const auto& f : failed) {
+    bad.insert(to_string(f.digest));
+  }
+  {
+    const std::lock_guard lock(m_inflight_mutex);
+    for (const auto& [key, promise] : promises) {
+      m_inflight.erase(key);
+    }
+  }
+  for (const auto* blob : mine) {
+    const std::string key = to_string(blob->digest);
+    const bool ok = bad.count(key) == 0;
+    if (ok) {
+      m_known.add(blob->digest);
+    }
+    promises[key].set_value(ok);
+  }
+  // Wait for the other calls' uploads; send ourselves what they failed to.
+  std::vector<const UploadBlob*> again;
+  m_waiting += theirs.size();
+  for (auto& [blob, sent] : theirs) {
+    if (!sent.get()) {
+      again.push_back(blob);
+    }
+  }
+  m_waiting -= theirs.size();
+  if (!again.empty()) {
+    const size_t before = failed.size();
+    send(again, failed);
+    std::set<std::string> bad_again;
+    for (size_t i = before; i < failed.size(); ++i) {
+      bad_again.insert(to_string(failed[i].digest));
+    }
+    for (const auto* blob : again) {
+      if (bad_again.count(to_string(blob->digest)) == 0) {
+        m_known.add(blob->digest);
+      }
+    }
+  }
+  if (failures) {
+    *failures = failed;
+  }
+  if (!failed.empty()) {
+    return summarize_failures("upload", failed);
+  }
+  return {};
+}
+
+void CasClient::send(const std::vector<const UploadBlob*>& blobs,
+                     std::vector<BlobFailure>& failed) const {
   std::vector<const UploadBlob*> batch;
   int64_t batch_bytes = 0;
   auto flush = [&] {
@@ -150,31 +227,21 @@ util::Status CasClient::upload(const std::vector<UploadBlob>& blobs,
       batch_bytes = 0;
     }
   };
-  for (const auto& blob : blobs) {
-    if (is_empty_blob(blob.digest)) {
-      continue;
-    }
-    if (!fits_batch(blob.digest)) {
-      if (auto st = write_stream(blob); !st) {
-        failed.push_back({blob.digest, st.error()});
+  for (const auto* blob : blobs) {
+    if (!fits_batch(blob->digest)) {
+      if (auto st = write_stream(*blob); !st) {
+        failed.push_back({blob->digest, st.error()});
       }
       continue;
     }
-    const int64_t cost = blob.digest.size_bytes() + m_options.batch_entry_overhead;
+    const int64_t cost = blob->digest.size_bytes() + m_options.batch_entry_overhead;
     if (batch_bytes + cost > batch_limit()) {
       flush();
     }
-    batch.push_back(&blob);
+    batch.push_back(blob);
     batch_bytes += cost;
   }
   flush();
-  if (failures) {
-    *failures = failed;
-  }
-  if (!failed.empty()) {
-    return summarize_failures("upload", failed);
-  }
-  return {};
 }
 
 util::Status CasClient::upload_batch(const std::vector<const UploadBlob*>& batch,
@@ -233,20 +300,51 @@ util::Status CasClient::upload_batch(const std::vector<const UploadBlob*>& batch
 util::Status CasClient::upload_missing(const BlobMap& blobs,
                                        std::vector<BlobFailure>* failures) const {
   std::vector<v2::Digest> digests;
-  digests.reserve(blobs.size());
+  std::vector<UploadBlob> unknown;
+  int64_t unknown_bytes = 0;
   for (const auto& [key, blob] : blobs) {
-    digests.push_back(blob.digest);
+    if (!m_known.contains(blob.digest)) {
+      digests.push_back(blob.digest);
+      unknown.push_back(blob);
+      unknown_bytes += blob.digest.size_bytes();
+    }
+  }
+  if (digests.empty()) {
+    if (failures) {
+      failures->clear();
+    }
+    return {};
+  }
+  if (unknown_bytes <= m_options.blind_upload_bytes) {
+    return upload(unknown, failures);
   }
   CCREX_ASSIGN_OR_RETURN(const auto missing, find_missing(digests));
+  std::set<std::string> missing_keys;
   std::vector<UploadBlob> todo;
   for (const auto& d : missing) {
     auto it = blobs.find(to_string(d));
     if (it == blobs.end()) {
       return util::internal_error("server reported unknown blob " + to_string(d) + " missing");
     }
+    missing_keys.insert(it->first);
     todo.push_back(it->second);
   }
+  for (const auto& d : digests) {
+    if (missing_keys.count(to_string(d)) == 0) {
+      m_known.add(d);
+    }
+  }
   return upload(todo, failures);
+}
+
+bool CasClient::holds_all(const BlobMap& blobs) const {
+  return std::all_of(blobs.begin(), blobs.end(), [&](const auto& entry) {
+    return m_known.contains(entry.second.digest);
+  });
+}
+
+void CasClient::forget(const std::vector<v2::Digest>& digests) const {
+  m_known.forget(digests);
 }
 
 util::Result<std::map<std::string, std::string>>

@@ -12,12 +12,18 @@
 //   with read_offset after a broken stream. Every downloaded blob is checked against its
 //   digest: a server returning other bytes gets a data_loss error, never a success.
 // - the empty blob is never uploaded or downloaded.
+// - what the engine holds is remembered (known_blobs.h): upload_missing() asks only about
+//   blobs not known to be there, and asks nothing when all are. forget() drops what an
+//   Execute reported missing.
+// - concurrent uploads of one blob send it once: an upload() finding the blob already being
+//   sent by another call waits for that call, and sends it itself only if that one failed.
 //
 // The constructor takes the generated StubInterfaces, so tests inject Mock*Stub classes.
 // Thread safety: all methods are thread-safe.
 
 #include "reapi/blob.h"
 #include "reapi/call_settings.h"
+#include "reapi/known_blobs.h"
 #include "reapi/proto.h"
 #include "util/result.h"
 
@@ -27,8 +33,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,6 +51,10 @@ struct CasOptions {
   int64_t chunk_bytes = int64_t{1} << 20;
   // Digests per FindMissingBlobs request (about 80 bytes each on the wire).
   size_t max_find_missing_digests = 10000;
+  // upload_missing() sends unknown blobs totalling at most this many bytes without asking
+  // FindMissingBlobs first: sending them again costs less than the question's round trip
+  // (0 asks always).
+  int64_t blind_upload_bytes = int64_t{64} << 10;
 };
 
 // One blob that could not be transferred, and why.
@@ -75,9 +87,17 @@ public:
   // error names the failed blobs and `failures` (if given) lists each one.
   util::Status upload(const std::vector<UploadBlob>& blobs,
                       std::vector<BlobFailure>* failures = nullptr) const;
-  // FindMissingBlobs over `blobs`, then upload() of the missing ones.
+  // Upload those of `blobs` not known to be held (none: no call): all of them when they
+  // total at most `blind_upload_bytes`, else the ones FindMissingBlobs reports missing.
   util::Status upload_missing(const BlobMap& blobs,
                               std::vector<BlobFailure>* failures = nullptr) const;
+
+  // Whether every blob of `blobs` is known to be held by the server.
+  bool holds_all(const BlobMap& blobs) const;
+  // Stop assuming the server holds `digests`.
+  void forget(const std::vector<v2::Digest>& digests) const;
+  // How many blobs upload() calls are waiting for because another call is sending them.
+  size_t waiting_uploads() const { return m_waiting.load(); }
 
   // Return the content of `digest`, verified.
   util::Result<std::string> read_blob(const v2::Digest& digest) const;
@@ -93,6 +113,7 @@ public:
 
 private:
   bool fits_batch(const v2::Digest& d) const;
+  void send(const std::vector<const UploadBlob*>& blobs, std::vector<BlobFailure>& failed) const;
   util::Status upload_batch(const std::vector<const UploadBlob*>& batch,
                             std::vector<BlobFailure>& failures) const;
   util::Status read_batch(const std::vector<v2::Digest>& batch,
@@ -106,6 +127,11 @@ private:
   std::shared_ptr<const CallSettings> m_settings;
   CasOptions m_options;
   std::atomic<int64_t> m_server_batch_limit{0};
+  mutable KnownBlobs m_known;
+  // Uploads under way in some upload() call, by "hash/size": true once sent successfully.
+  mutable std::mutex m_inflight_mutex;
+  mutable std::map<std::string, std::shared_future<bool>> m_inflight; // m_inflight_mutex
+  mutable std::atomic<size_t> m_waiting{0};
 };
 
 // Return an error summarising `failures` ("3 blobs failed: <digest>: <reason>; ...").

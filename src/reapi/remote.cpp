@@ -68,10 +68,14 @@ RemoteResult<ExecuteOutcome> upload_and_execute(RemoteExecutor& remote,
     }
     std::vector<UploadBlob> todo;
     if (outcome.error().missing.empty()) {
+      std::vector<v2::Digest> all;
       for (const auto& [key, blob] : inputs.blobs) {
         todo.push_back(blob);
+        all.push_back(blob.digest);
       }
+      remote.forget(all);
     } else {
+      remote.forget(outcome.error().missing);
       auto named = blobs_to_reupload(inputs, outcome.error().missing);
       if (!named) {
         return as_failure(named.error());
@@ -184,6 +188,24 @@ RemoteStatus GrpcRemoteExecutor::update_action_result(const v2::Digest& action,
     return as_failure(st.error());
   }
   return {};
+}
+
+void GrpcRemoteExecutor::forget(const std::vector<v2::Digest>& digests) {
+  m_cas->forget(digests);
+}
+
+bool GrpcRemoteExecutor::holds_all(const BlobMap& blobs) const {
+  return m_cas->holds_all(blobs);
+}
+
+RemoteResult<std::map<std::string, std::string>>
+GrpcRemoteExecutor::read_blobs(const std::vector<v2::Digest>& digests) {
+  CCREX_TRY(ensure_capabilities());
+  auto data = m_cas->read_blobs(digests);
+  if (!data) {
+    return as_failure(data.error());
+  }
+  return std::move(*data);
 }
 
 } // namespace ccrex::reapi

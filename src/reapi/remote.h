@@ -52,6 +52,9 @@ public:
   // Store `result` for `action` (cache-only mode; its blobs must be uploaded first).
   virtual RemoteStatus update_action_result(const v2::Digest& action,
                                             const v2::ActionResult& result) = 0;
+  // Stop assuming the server holds `digests` (it reported them missing). Implementations
+  // that remember nothing ignore it.
+  virtual void forget(const std::vector<v2::Digest>& digests) { (void)digests; }
 };
 
 // Everything an Execute needs in the CAS.
@@ -64,9 +67,9 @@ struct ActionInputs {
   std::map<std::string, v2::Directory> directories;
 };
 
-// Upload what is missing, execute, and on a missing_blobs failure upload exactly the named
-// blobs (subtrees for Directories; everything when none were named) and execute again, for
-// at most `max_rounds` executions in total (REAPI §6.4).
+// Upload what is missing, execute, and on a missing_blobs failure forget and upload exactly
+// the named blobs (subtrees for Directories; everything when none were named) and execute
+// again, for at most `max_rounds` executions in total (REAPI §6.4).
 RemoteResult<ExecuteOutcome> upload_and_execute(RemoteExecutor& remote,
                                                 const ActionInputs& inputs,
                                                 const ExecuteOptions& options,
@@ -101,6 +104,14 @@ public:
   read_blob_to_file(const v2::Digest& digest, const std::string& path, mode_t mode) override;
   RemoteStatus update_action_result(const v2::Digest& action,
                                     const v2::ActionResult& result) override;
+  void forget(const std::vector<v2::Digest>& digests) override;
+
+  // Whether every blob of `blobs` is known to be on the server (no call is made).
+  bool holds_all(const BlobMap& blobs) const;
+  // Return the verified contents of `digests` keyed by "hash/size", in as few batch
+  // requests as the server's limits allow.
+  RemoteResult<std::map<std::string, std::string>>
+  read_blobs(const std::vector<v2::Digest>& digests);
 
 private:
   RemoteStatus ensure_capabilities();

@@ -56,8 +56,19 @@ public:
     std::lock_guard lock(m_mutex);
     return m_execute_calls;
   }
+  // Digests ("hash/size") the caller was told to stop assuming held, in order.
+  std::vector<std::string> forgotten() const {
+    std::lock_guard lock(m_mutex);
+    return m_forgotten;
+  }
 
   // --- RemoteExecutor ---
+  void forget(const std::vector<reapi::v2::Digest>& digests) override {
+    std::lock_guard lock(m_mutex);
+    for (const auto& d : digests) {
+      m_forgotten.push_back(reapi::to_string(d));
+    }
+  }
   reapi::RemoteResult<std::optional<reapi::v2::ActionResult>>
   lookup(const reapi::v2::Digest& action, const reapi::InlineOptions&) override {
     std::lock_guard lock(m_mutex);
@@ -171,6 +182,7 @@ private:
   mutable std::mutex m_mutex;
   std::map<std::string, std::string> m_blobs;
   std::map<std::string, reapi::v2::ActionResult> m_action_cache;
+  std::vector<std::string> m_forgotten;
   std::vector<std::string> m_uploads;
   std::optional<reapi::Failure> m_failure;
   ExecuteHandler m_execute;

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
+#include <thread>
+
 namespace ccrex::reapi {
 namespace {
 
@@ -345,6 +349,143 @@ TEST_F(CasClientTest, BatchLimitFollowsTheServer) {
   EXPECT_EQ(c.batch_limit(), (int64_t{1} << 20) - 1024);
   c.set_server_batch_limit(int64_t{64} << 20); // never above gRPC's default receive limit
   EXPECT_EQ(c.batch_limit(), (int64_t{4} << 20) - 1024);
+}
+
+// Answer a BatchUpdateBlobs: every entry stored.
+grpc::Status accept_all(const v2::BatchUpdateBlobsRequest& req,
+                        v2::BatchUpdateBlobsResponse* resp) {
+  for (const auto& r : req.requests()) {
+    *resp->add_responses()->mutable_digest() = r.digest();
+  }
+  return grpc::Status::OK;
+}
+
+// Two compiles sharing a header upload it at the same time: the second waits for the first
+// upload instead of sending the blob again.
+TEST_F(CasClientTest, ConcurrentUploadsOfOneBlobSendItOnce) {
+  const auto c = client();
+  std::promise<void> entered;
+  std::promise<void> release;
+  const auto released = release.get_future().share();
+  EXPECT_CALL(*cas, BatchUpdateBlobs(_, _, _))
+      .WillOnce([&](auto*, const v2::BatchUpdateBlobsRequest& req, auto* resp) {
+        entered.set_value();
+        released.wait();
+        return accept_all(req, resp);
+      });
+  const std::vector<UploadBlob> blobs{blob_of("a shared header")};
+  std::thread first([&] { EXPECT_TRUE(c.upload(blobs)); });
+  entered.get_future().wait();
+  std::thread second([&] { EXPECT_TRUE(c.upload(blobs)); });
+  while (c.waiting_uploads() == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  release.set_value();
+  first.join();
+  second.join();
+}
+
+// When the upload waited for fails, the waiting call sends the blob itself.
+TEST_F(CasClientTest, WaiterSendsTheBlobWhenTheFirstUploadFailed) {
+  const auto c = client();
+  std::promise<void> entered;
+  std::promise<void> release;
+  const auto released = release.get_future().share();
+  EXPECT_CALL(*cas, BatchUpdateBlobs(_, _, _))
+      .WillOnce([&](auto*, const v2::BatchUpdateBlobsRequest& req, auto* resp) {
+        entered.set_value();
+        released.wait();
+        for (const auto& r : req.requests()) {
+          auto* out = resp->add_responses();
+          *out->mutable_digest() = r.digest();
+          out->mutable_status()->set_code(grpc::StatusCode::INVALID_ARGUMENT);
+        }
+        return grpc::Status::OK;
+      })
+      .WillOnce([&](auto*, const v2::BatchUpdateBlobsRequest& req, auto* resp) {
+        return accept_all(req, resp);
+      });
+  const std::vector<UploadBlob> blobs{blob_of("a shared header")};
+  std::thread first([&] { EXPECT_FALSE(c.upload(blobs)); });
+  entered.get_future().wait();
+  std::thread second([&] { EXPECT_TRUE(c.upload(blobs)); });
+  while (c.waiting_uploads() == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  release.set_value();
+  first.join();
+  second.join();
+}
+
+// Blobs the server said it holds, or accepted, are not asked about again; a blob the server
+// reported missing later is forgotten.
+TEST_F(CasClientTest, UploadMissingAsksOnlyAboutUnknownBlobs) {
+  options.blind_upload_bytes = 0;
+  const auto c = client();
+  const auto held = blob_of("held");
+  const auto absent = blob_of("absent");
+  const auto later = blob_of("later");
+  std::vector<std::vector<std::string>> asked;
+  EXPECT_CALL(*cas, FindMissingBlobs(_, _, _))
+      .Times(2)
+      .WillRepeatedly([&](auto*, const v2::FindMissingBlobsRequest& req, auto* resp) {
+        asked.emplace_back();
+        for (const auto& d : req.blob_digests()) {
+          asked.back().push_back(to_string(d));
+          if (to_string(d) != to_string(held.digest)) {
+            *resp->add_missing_blob_digests() = d;
+          }
+        }
+        return grpc::Status::OK;
+      });
+  EXPECT_CALL(*cas, BatchUpdateBlobs(_, _, _))
+      .Times(2)
+      .WillRepeatedly([&](auto*, const v2::BatchUpdateBlobsRequest& req, auto* resp) {
+        return accept_all(req, resp);
+      });
+  BlobMap blobs;
+  add_blob(blobs, held);
+  add_blob(blobs, absent);
+  ASSERT_TRUE(c.upload_missing(blobs));
+  EXPECT_TRUE(c.holds_all(blobs));
+  ASSERT_TRUE(c.upload_missing(blobs)); // no call at all
+  add_blob(blobs, later);
+  EXPECT_FALSE(c.holds_all(blobs));
+  ASSERT_TRUE(c.upload_missing(blobs));
+  ASSERT_EQ(asked.size(), 2U);
+  EXPECT_EQ(asked[0].size(), 2U);
+  EXPECT_EQ(asked[1], std::vector<std::string>{to_string(later.digest)});
+  EXPECT_TRUE(c.holds_all(blobs));
+  c.forget({absent.digest});
+  EXPECT_FALSE(c.holds_all(blobs));
+}
+
+// A few small unknown blobs are sent without asking first; many bytes are asked about.
+TEST_F(CasClientTest, SmallUnknownBlobsAreUploadedWithoutAsking) {
+  options.blind_upload_bytes = 100;
+  const auto c = client();
+  std::vector<int> sent;
+  EXPECT_CALL(*cas, BatchUpdateBlobs(_, _, _))
+      .Times(2)
+      .WillRepeatedly([&](auto*, const v2::BatchUpdateBlobsRequest& req, auto* resp) {
+        sent.push_back(req.requests_size());
+        return accept_all(req, resp);
+      });
+  EXPECT_CALL(*cas, FindMissingBlobs(_, _, _))
+      .WillOnce([&](auto*, const v2::FindMissingBlobsRequest& req, auto* resp) {
+        EXPECT_EQ(req.blob_digests_size(), 2);
+        *resp->add_missing_blob_digests() = req.blob_digests(0);
+        return grpc::Status::OK;
+      });
+  BlobMap small;
+  add_blob(small, blob_of("a source"));
+  add_blob(small, blob_of("a command"));
+  ASSERT_TRUE(c.upload_missing(small));
+  BlobMap large;
+  add_blob(large, blob_of(std::string(80, 'a')));
+  add_blob(large, blob_of(std::string(80, 'b')));
+  ASSERT_TRUE(c.upload_missing(large));
+  EXPECT_EQ(sent, (std::vector<int>{2, 1}));
 }
 
 } // namespace

@@ -74,6 +74,8 @@ TEST(UploadAndExecute, ReuploadsExactlyTheMissingBlobs) {
   const auto uploads = fake.uploads();
   ASSERT_EQ(uploads.size(), inputs.blobs.size() + 1);
   EXPECT_EQ(uploads.back(), to_string(evicted));
+  // What the engine reported missing is no longer assumed to be there.
+  EXPECT_EQ(fake.forgotten(), std::vector<std::string>{to_string(evicted)});
 }
 
 TEST(BlobsToReupload, MissingDirectoryBringsItsSubtree) {
