@@ -8,13 +8,16 @@
 
 #include "reapi/blob.h"
 #include "reapi/capabilities.h"
+#include "reapi/digest.h"
 #include "reapi/merkle_tree.h"
 #include "reapi/proto.h"
 #include "util/cancellation.h"
 #include "util/result.h"
 
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ccrex::agent {
 
@@ -39,9 +42,16 @@ public:
   // Return what the engine offers (its Capabilities, asked once; an incompatible engine is
   // reported in the value). Errors: the engine could not be asked (unreachable, timeout).
   virtual util::Result<reapi::ServerInfo> capabilities() = 0;
-  // Return the cached result of `action`, or nullopt on a miss.
+  // Return the cached result of `action`, or nullopt on a miss. Asks for stdout, stderr and
+  // the contents of `inline_outputs` (output paths) inline; the engine may ignore that.
   virtual util::Result<std::optional<reapi::v2::ActionResult>>
-  lookup(const reapi::v2::Digest& action) = 0;
+  lookup(const reapi::v2::Digest& action, const std::vector<std::string>& inline_outputs = {}) = 0;
+  // Whether the engine is known to hold every blob of `inputs` (learned from earlier calls,
+  // asked of nobody): Execute then needs no upload first.
+  virtual bool holds_inputs(const reapi::InputRoot& inputs) const {
+    (void)inputs;
+    return false;
+  }
   // Upload whatever of `inputs` (the input root plus the Action and Command blobs) the
   // engine lacks, then execute `action`; raising `cancel` abandons the wait.
   virtual util::Result<Execution> execute(const reapi::v2::Digest& action,
@@ -49,6 +59,16 @@ public:
                                           const util::Cancellation* cancel = nullptr) = 0;
   // Return the bytes of a blob (verified by the caller).
   virtual util::Result<std::string> fetch(const reapi::v2::Digest& digest) = 0;
+  // Return the bytes of each of `digests` keyed by "hash/size" (verified by the caller), in
+  // as few requests as the engine allows.
+  virtual util::Result<std::map<std::string, std::string>>
+  fetch_all(const std::vector<reapi::v2::Digest>& digests) {
+    std::map<std::string, std::string> out;
+    for (const auto& d : digests) {
+      CCREX_ASSIGN_OR_RETURN(out[reapi::to_string(d)], fetch(d));
+    }
+    return out;
+  }
   // Upload `blobs` and store `result` for `action` (cache-only mode).
   virtual util::Status update(const reapi::v2::Digest& action,
                               const reapi::v2::ActionResult& result,

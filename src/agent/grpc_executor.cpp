@@ -1,6 +1,7 @@
 #include "agent/grpc_executor.h"
 
 #include "reapi/channel.h"
+#include "reapi/digest.h"
 #include "reapi/remote.h"
 #include "util/logging.h"
 
@@ -48,13 +49,15 @@ public:
     return info;
   }
 
-  util::Result<std::optional<v2::ActionResult>> lookup(const v2::Digest& action) override {
+  util::Result<std::optional<v2::ActionResult>>
+  lookup(const v2::Digest& action, const std::vector<std::string>& inline_outputs) override {
     if (auto down = check_down(); !down) {
       return down.error();
     }
     reapi::InlineOptions inl;
     inl.inline_stdout = true;
     inl.inline_stderr = true;
+    inl.inline_output_files = inline_outputs;
     auto r = m_remote.lookup(action, inl);
     if (!r) {
       return note(to_error(r.error()));
@@ -94,8 +97,21 @@ public:
     return Execution{resp.result(), resp.cached_result()};
   }
 
+  bool holds_inputs(const reapi::InputRoot& inputs) const override {
+    return m_remote.holds_all(inputs.blobs);
+  }
+
   util::Result<std::string> fetch(const v2::Digest& digest) override {
     auto r = m_remote.read_blob(digest);
+    if (!r) {
+      return to_error(r.error());
+    }
+    return std::move(r).value();
+  }
+
+  util::Result<std::map<std::string, std::string>>
+  fetch_all(const std::vector<v2::Digest>& digests) override {
+    auto r = m_remote.read_blobs(digests);
     if (!r) {
       return to_error(r.error());
     }

@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
+#include <set>
 
 namespace ccrex::agent {
 namespace {
@@ -333,10 +335,109 @@ util::Result<Outcome, Fallback> run_cache_only(const RemoteStep& s, AgentCompile
   return compile_in_agent(s, std::move(how));
 }
 
-// Execute the action on the engine and write its result.
+// The blobs of `result` that materialize() reads, keyed by "hash/size", gathered in one
+// round trip: inlined output contents that match their digest, and everything else the
+// result names in one batched read. Whatever is not here (a mismatching inline, a failed
+// read) is left to materialize() and `fetch`, which verify and report it as before.
+BlobFetcher prefetched(const v2::ActionResult& result,
+                       const RemoteStep& s,
+                       std::map<std::string, std::string>& blobs) {
+  std::vector<v2::Digest> wanted;
+  std::set<std::string> keys;
+  // Take inlined bytes that are exactly what `d` names; otherwise read `d`.
+  const auto take = [&](const v2::Digest& d, const std::string& inlined) {
+    if (reapi::is_empty_blob(d) || !reapi::validate(d)) {
+      return;
+    }
+    if (!inlined.empty()) {
+      const auto actual = reapi::digest_of(inlined);
+      if (actual.hash() == d.hash() && actual.size_bytes() == d.size_bytes()) {
+        blobs.emplace(reapi::to_string(d), inlined);
+      }
+      return; // a mismatch is materialize()'s to report
+    }
+    if (std::string key = reapi::to_string(d); keys.insert(key).second) {
+      wanted.push_back(d);
+    }
+  };
+  if (result_size(result) <= s.config.max_result_size) {
+    for (const auto& f : result.output_files()) {
+      take(f.digest(), f.contents());
+    }
+    take(result.stdout_digest(), result.stdout_raw());
+    take(result.stderr_digest(), result.stderr_raw());
+  }
+  if (!wanted.empty()) {
+    if (auto read = s.b.executor->fetch_all(wanted)) {
+      blobs.merge(*read);
+    }
+  }
+  return [&blobs, &s](const v2::Digest& d) -> util::Result<std::string> {
+    const auto it = blobs.find(reapi::to_string(d));
+    if (it == blobs.end()) {
+      return s.fetch(d);
+    }
+    if (!s.b.shared_store) { // the store verifies what it is given
+      (void)s.b.store->put(reapi::from_proto(d), it->second);
+    }
+    return it->second;
+  };
+}
+
+// Ask the engine's ActionCache for the action with every output inlined: a hit costs one
+// round trip (plus one batched read of what the engine did not inline). Returns nullopt on
+// a miss, or when the lookup failed in a way Execute may still get past.
+std::optional<util::Result<Outcome, Fallback>> remote_hit(const RemoteStep& s) {
+  const auto& action = s.remote.action_digest;
+  std::vector<std::string> paths;
+  for (const auto& o : s.remote.outputs) {
+    paths.push_back(o.remote_path);
+  }
+  auto found = s.b.executor->lookup(action, paths);
+  if (!found) {
+    if (found.error().code() == util::ErrorCode::unavailable) {
+      return unexpected(fallback("remote_unavailable", found.error().message()));
+    }
+    CCREX_LOG_INFO("ActionCache lookup of " << short_hash(action)
+                                            << " failed, executing: " << found.error().message());
+    return std::nullopt;
+  }
+  if (!*found) {
+    return std::nullopt;
+  }
+  const v2::ActionResult& result = **found;
+  std::map<std::string, std::string> blobs;
+  const BlobFetcher fetch = prefetched(result, s, blobs);
+  auto out = materialize(result,
+                         s.built.outputs,
+                         s.request,
+                         fetch,
+                         s.config.max_result_size,
+                         "hit_remote",
+                         "remote cache hit for action " + short_hash(action),
+                         &s.config,
+                         s.built.foreign_inputs.empty());
+  if (!out && out.error().stat == k_untrusted_failure) {
+    return confirm_locally(s, out.error());
+  }
+  if (out && !s.b.shared_store && (result.exit_code() == 0 || s.config.cache_failures)) {
+    remember(s.built.action_digest, result, s.b, fetch);
+  }
+  return out;
+}
+
+// Execute the action on the engine and write its result. A remote engine is first asked for
+// a cached result, unless it is known to hold every input: then Execute, which consults the
+// ActionCache itself, is the one round trip before the compile. The embedded server shares
+// the local store, which was asked already.
 util::Result<Outcome, Fallback> run_remote(const RemoteStep& s) {
   const auto& b = s.b;
   const auto& action = s.remote.action_digest;
+  if (!b.shared_store && !b.executor->holds_inputs(s.remote.input_root)) {
+    if (auto hit = remote_hit(s)) {
+      return std::move(*hit);
+    }
+  }
   auto exec = b.executor->execute(action, s.remote.input_root, s.request.cancel);
   if (cancelled(s.request)) {
     return unexpected(cancelled_fallback());
@@ -349,10 +450,12 @@ util::Result<Outcome, Fallback> run_remote(const RemoteStep& s) {
     return unexpected(fallback(kind, exec.error().message()));
   }
   const bool hit = exec->cached_result;
+  std::map<std::string, std::string> blobs;
+  const BlobFetcher fetch = prefetched(exec->result, s, blobs);
   auto out = materialize(exec->result,
                          s.built.outputs,
                          s.request,
-                         s.fetch,
+                         fetch,
                          s.config.max_result_size,
                          hit ? "hit_remote" : "miss_executed",
                          std::string(hit ? "remote cache hit" : "executed remotely")
@@ -366,7 +469,7 @@ util::Result<Outcome, Fallback> run_remote(const RemoteStep& s) {
   // itself (in the shared store of the embedded one); a failure goes to the local store.
   const bool failed = exec->result.exit_code() != 0;
   if (out && !b.shared_store && (!failed || s.config.cache_failures)) {
-    remember(s.built.action_digest, exec->result, b, s.fetch);
+    remember(s.built.action_digest, exec->result, b, fetch);
   } else if (out && b.shared_store && failed && s.config.cache_failures) {
     (void)b.cache->put("", s.built.action_digest, exec->result);
   }

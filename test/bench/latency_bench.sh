@@ -10,7 +10,8 @@
 #   test/bench/latency_bench.sh [--quick]
 #
 # --quick: 40 units and fewer repetitions (for checking the script, not for figures).
-# CCREX_BUILD_DIR picks a build (default build-bench, a Release build made here).
+# CCREX_BUILD_DIR picks a build (default build-bench, a Release build made here);
+# LATENCY_DELAYS the one-way delays in ms (default "0 5 25").
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 quick=0
@@ -18,7 +19,7 @@ quick=0
 tus=200
 reps=9
 jobs=32
-delays=(0 5 25)
+read -r -a delays <<<"${LATENCY_DELAYS:-0 5 25}"
 if ((quick)); then
   tus=40
   reps=3

@@ -50,6 +50,9 @@ struct FakeEngine final : v2::Capabilities::Service,
   std::optional<v2::ActionResult> cache_entry;
   int updates = 0;
   v2::Digest executed; // action digest of the last Execute
+  int executes = 0;
+  int batch_reads = 0;
+  std::vector<std::string> inline_asked; // output paths the last GetActionResult wanted inline
 
   grpc::Status GetCapabilities(grpc::ServerContext*,
                                const v2::GetCapabilitiesRequest*,
@@ -102,6 +105,7 @@ struct FakeEngine final : v2::Capabilities::Service,
                               const v2::BatchReadBlobsRequest* req,
                               v2::BatchReadBlobsResponse* resp) override {
     const std::lock_guard lock(mutex);
+    ++batch_reads;
     for (const auto& d : req->digests()) {
       auto* r = resp->add_responses();
       *r->mutable_digest() = d;
@@ -115,9 +119,10 @@ struct FakeEngine final : v2::Capabilities::Service,
     return grpc::Status::OK;
   }
   grpc::Status GetActionResult(grpc::ServerContext*,
-                               const v2::GetActionResultRequest*,
+                               const v2::GetActionResultRequest* req,
                                v2::ActionResult* out) override {
     const std::lock_guard lock(mutex);
+    inline_asked.assign(req->inline_output_files().begin(), req->inline_output_files().end());
     if (cache_entry) {
       *out = *cache_entry;
       return grpc::Status::OK;
@@ -136,6 +141,7 @@ struct FakeEngine final : v2::Capabilities::Service,
       *resp.mutable_result() = result;
       resp.set_cached_result(cached);
       executed = req->action_digest();
+      ++executes;
     }
     op.mutable_response()->PackFrom(resp);
     writer->Write(op);
@@ -520,6 +526,52 @@ TEST_F(LyingEngine, EngineWithoutExecutionIsACache) {
   EXPECT_NE(text.find("cache_only_no_execution\t1"), std::string::npos) << text;
   const std::lock_guard lock(engine.mutex);
   EXPECT_EQ(engine.updates, 1);
+}
+
+// A result in the engine's ActionCache with output a.o: its digest names `content`, the CAS
+// serves `content`, and the entry inlines `inlined` (nothing when empty).
+void cache_result(FakeEngine& engine, const std::string& content, const std::string& inlined) {
+  const std::lock_guard lock(engine.mutex);
+  engine.cache_entry = v2::ActionResult();
+  auto* f = engine.cache_entry->add_output_files();
+  f->set_path("a.o");
+  *f->mutable_digest() = reapi::digest_of(content);
+  f->set_contents(inlined);
+  engine.blobs[f->digest().hash()] = content;
+}
+
+// A remote hit asks for every output inline and, when the engine inlines them, needs no
+// other call: nothing is executed or read.
+TEST_F(LyingEngine, RemoteHitTakesInlinedOutputs) {
+  cache_result(engine, "object bytes", "object bytes");
+  EXPECT_FALSE(compile().run_locally);
+  EXPECT_EQ(*util::read_file(project + "/a.o"), "object bytes");
+  EXPECT_NE(counters().find("hit_remote\t1"), std::string::npos) << counters();
+  const std::lock_guard lock(engine.mutex);
+  EXPECT_EQ(engine.inline_asked, std::vector<std::string>{"a.o"});
+  EXPECT_EQ(engine.executes, 0);
+  EXPECT_EQ(engine.batch_reads, 0);
+}
+
+// An engine that ignores inline requests (REAPI allows it): the outputs come in one batched
+// read.
+TEST_F(LyingEngine, EngineIgnoringInlineRequestsStillHits) {
+  cache_result(engine, "object bytes", "");
+  EXPECT_FALSE(compile().run_locally);
+  EXPECT_EQ(*util::read_file(project + "/a.o"), "object bytes");
+  EXPECT_NE(counters().find("hit_remote\t1"), std::string::npos) << counters();
+  const std::lock_guard lock(engine.mutex);
+  EXPECT_EQ(engine.executes, 0);
+  EXPECT_EQ(engine.batch_reads, 1);
+}
+
+// Inlined bytes that are not what the digest names are never written, even though the CAS
+// would serve the right ones: the engine lies, the compile runs locally.
+TEST_F(LyingEngine, InlinedOutputNotMatchingItsDigestFallsBack) {
+  cache_result(engine, "object bytes", "object bytez");
+  EXPECT_TRUE(compile().run_locally);
+  EXPECT_FALSE(util::path_exists(project + "/a.o"));
+  EXPECT_NE(counters().find("fallback_bad_result\t1"), std::string::npos) << counters();
 }
 
 } // namespace

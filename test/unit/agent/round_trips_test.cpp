@@ -1,0 +1,176 @@
+// What a compile costs in calls to a remote engine: the real server (LocalServer, on a unix
+// socket) counts every call it answers (metrics.h), and each test compiles through the
+// agent's handler with CCREX_REMOTE pointing at it. The figures are the floor the remote
+// path is built to: a hit is one GetActionResult, a compile whose inputs the engine is known
+// to hold goes straight to Execute, and outputs come back in one batched read.
+
+#include "agent/compile_handler.h"
+#include "server/config.h"
+#include "server/local_server.h"
+#include "server/metrics.h"
+#include "util/file.h"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+
+namespace ccrex::agent {
+namespace {
+
+using Calls = std::map<std::string, uint64_t>; // "Service/Method" -> calls, any status
+
+class RoundTrips : public ::testing::Test {
+protected:
+  void SetUp() override {
+    // The sandbox user of a server run as root must reach the store (sandbox.h).
+    ::chmod(dir.path().c_str(), 0711);
+    server::Config cfg;
+    cfg.cache_dir = dir.path() + "/engine";
+    cfg.listen = {"unix:" + dir.path() + "/engine.sock"};
+    cfg.workers = 2;
+    auto started = server::LocalServer::start(cfg);
+    ASSERT_TRUE(started) << started.error().message();
+    engine = std::move(started).value();
+    project = dir.path() + "/project";
+    ASSERT_TRUE(util::make_dirs(project + "/.git"));
+    ASSERT_TRUE(util::write_file_atomic(project + "/a.c", "int a(void) { return 1; }\n"));
+    ASSERT_TRUE(util::write_file_atomic(project + "/bad.c", "int b(void) { return nope; }\n"));
+    null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  }
+  void TearDown() override {
+    ::close(null_fd);
+    engine->shutdown();
+  }
+
+  std::vector<std::string> env(const std::string& agent) const {
+    return {"HOME=" + dir.path(),
+            "PATH=/usr/bin:/bin",
+            "CCREX_REMOTE=" + engine->addresses().at(0),
+            "CCREX_DIR=" + dir.path() + "/" + agent,
+            "CCREX_RETRIES=0",
+            "XDG_CONFIG_HOME=" + dir.path() + "/config"};
+  }
+
+  CompileReply compile(CompileHandler& agent, const std::string& name, const std::string& source) {
+    CompileRequest req;
+    req.argv = {"/usr/bin/gcc", "-c", source, "-o", source + ".o"};
+    req.cwd = project;
+    req.env = env(name);
+    req.stdout_fd = req.stderr_fd = null_fd;
+    return agent.compile(req);
+  }
+
+  std::string counters(CompileHandler& agent, const std::string& name) {
+    return agent.admin({"--print-stats"}, env(name)).out;
+  }
+
+  // The engine's calls so far, once they stop changing (a call is counted as it ends on
+  // the server, which may be just after the client saw its answer).
+  Calls calls() const {
+    Calls last;
+    for (int i = 0; i < 50; ++i) {
+      Calls now;
+      for (const auto& [key, n] : engine->metrics()->snapshot().calls) {
+        now[key.first] += n;
+      }
+      if (i > 0 && now == last) {
+        return now;
+      }
+      last = std::move(now);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return last;
+  }
+
+  // The calls made since `before`, without the ones that did not change.
+  static Calls since(const Calls& before, const Calls& after) {
+    Calls out;
+    for (const auto& [method, n] : after) {
+      const auto it = before.find(method);
+      const uint64_t was = it == before.end() ? 0 : it->second;
+      if (n > was) {
+        out[method] = n - was;
+      }
+    }
+    return out;
+  }
+
+  static std::string describe(const Calls& calls) {
+    std::string text;
+    for (const auto& [method, n] : calls) {
+      text += method + "=" + std::to_string(n) + " ";
+    }
+    return text;
+  }
+
+  util::TempDir dir;
+  std::unique_ptr<server::LocalServer> engine;
+  std::string project;
+  int null_fd = -1;
+};
+
+// Another agent left the result on the engine: a new agent gets it with one GetActionResult
+// (its outputs inlined), after reading the engine's Capabilities once.
+TEST_F(RoundTrips, RemoteHitIsOneCall) {
+  CompileHandler first;
+  ASSERT_FALSE(compile(first, "first", "a.c").run_locally);
+  const std::string object = *util::read_file(project + "/a.c.o");
+  ::unlink((project + "/a.c.o").c_str());
+
+  CompileHandler second;
+  auto before = calls();
+  ASSERT_FALSE(compile(second, "second", "a.c").run_locally);
+  auto made = since(before, calls());
+  made.erase("Capabilities/GetCapabilities");
+  EXPECT_EQ(made, (Calls{{"ActionCache/GetActionResult", 1}})) << describe(made);
+  EXPECT_EQ(*util::read_file(project + "/a.c.o"), object);
+  EXPECT_NE(counters(second, "second").find("hit_remote\t1"), std::string::npos)
+      << counters(second, "second");
+}
+
+// A compile whose inputs this agent uploaded before goes to Execute directly, without
+// asking the ActionCache or the CAS first; what it returns comes back in at most one
+// batched read. A failing compile (never cached by the engine) is a miss every time.
+TEST_F(RoundTrips, KnownInputsGoStraightToExecute) {
+  CompileHandler agent;
+  auto before = calls();
+  compile(agent, "agent", "bad.c"); // fails; confirmed by compiling in the agent
+  auto first = since(before, calls());
+  EXPECT_EQ(first["Execution/Execute"], 1u) << describe(first);
+  EXPECT_EQ(first["ContentAddressableStorage/BatchUpdateBlobs"], 1u) << describe(first);
+
+  before = calls();
+  compile(agent, "agent", "bad.c");
+  auto again = since(before, calls());
+  EXPECT_EQ(again["Execution/Execute"], 1u) << describe(again);
+  again.erase("Execution/Execute");
+  again.erase("ContentAddressableStorage/BatchReadBlobs");
+  EXPECT_EQ(again, Calls{}) << describe(again);
+}
+
+// A miss with new inputs: one lookup, at most one FindMissingBlobs (none for a few small
+// blobs, which are sent without asking), one batched upload, Execute, and at most one
+// batched read of the outputs.
+TEST_F(RoundTrips, NewInputsCostOneQueryAndOneUpload) {
+  CompileHandler agent;
+  const auto before = calls();
+  ASSERT_FALSE(compile(agent, "agent", "a.c").run_locally);
+  auto made = since(before, calls());
+  made.erase("Capabilities/GetCapabilities");
+  EXPECT_EQ(made["ActionCache/GetActionResult"], 1u) << describe(made);
+  EXPECT_LE(made["ContentAddressableStorage/FindMissingBlobs"], 1u) << describe(made);
+  EXPECT_EQ(made["ContentAddressableStorage/BatchUpdateBlobs"], 1u) << describe(made);
+  EXPECT_EQ(made["Execution/Execute"], 1u) << describe(made);
+  EXPECT_LE(made["ContentAddressableStorage/BatchReadBlobs"], 1u) << describe(made);
+  EXPECT_LE(made.size(), 5u) << describe(made);
+}
+
+} // namespace
+} // namespace ccrex::agent
