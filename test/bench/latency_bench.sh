@@ -4,8 +4,10 @@
 # result another agent left on the engine), a remote miss of a small translation unit, and cold
 # and warm builds of the generated 200-unit C++ project at -j well above the cores (the work
 # runs on the engine). Each as wall time, round trips per compile (counted by the relay:
-# requests that had to wait for an answer) and the agent's CPU per compile. Ratios are
-# against the same measure at 0 ms in the same run.
+# requests that had to wait for an answer; HTTP/2 bookkeeping the client sends while a
+# stream is open can add a few), calls per compile (the gRPC calls ccrex-server answered,
+# from its status port, without GetCapabilities) and the agent's CPU per compile. Ratios
+# are against the same measure at 0 ms in the same run.
 #
 #   test/bench/latency_bench.sh [--quick]
 #
@@ -34,7 +36,7 @@ fi
 bin=$build/src/bin
 work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-latency.XXXXXX")
 chmod 711 "$work" # the sandbox user of a root server must reach its store
-server_pid="" relay_pid=""
+server_pid="" relay_pid="" status_port=""
 cleanup() {
   [[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
   [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null
@@ -46,6 +48,10 @@ echo "scratch directory: $work"
 
 now_us() { echo $(($(date +%s%N) / 1000)); }
 round_trips() { cut -d' ' -f1 "$work/relay.stats"; }
+calls() {
+  curl -s "http://127.0.0.1:$status_port/metrics" |
+    awk '/^ccrex_grpc_calls_total/ && !/GetCapabilities/ { n += $NF } END { print n + 0 }'
+}
 agent_ticks() {
   local pid
   pid=$(cat "$work/agent/agent.pid" 2>/dev/null) || { echo 0; return; }
@@ -61,15 +67,20 @@ start() {
   rm -rf "$work/server" "$work/ccrex" "$work/agent" "$work/other" "$work/other-agent"
   mkdir -p "$work/server"
   "$bin/ccrex-server" --listen 127.0.0.1:0 --cache-dir "$work/server" \
-    >"$work/server.port" 2>"$work/server.log" &
+    --status-listen 127.0.0.1:0 >"$work/server.port" 2>"$work/server.log" &
   server_pid=$!
   local i
   for i in $(seq 100); do
     [[ -s $work/server.port ]] && break
     sleep 0.1
   done
+  for i in $(seq 100); do
+    grep -q 'status page at' "$work/server.port" && break
+    sleep 0.1
+  done
   local port
-  port=$(grep -o '[0-9]*$' "$work/server.port" | head -1)
+  port=$(grep -v 'status page' "$work/server.port" | grep -o '[0-9]*$' | head -1)
+  status_port=$(grep -o 'status page at http://127.0.0.1:[0-9]*' "$work/server.port" | grep -o '[0-9]*$')
   python3 "$repo/test/bench/relay.py" --to "127.0.0.1:$port" --delay-ms "$1" \
     --stats "$work/relay.stats" >"$work/relay.port" &
   relay_pid=$!
@@ -85,14 +96,16 @@ start() {
 # measure NAME COUNT COMMAND...: run COMMAND (which compiles COUNT times); print one row.
 declare -A base_ms
 measure() {
-  local name=$1 count=$2 t0 rt0 cpu0 ms rts cpu
+  local name=$1 count=$2 t0 rt0 calls0 cpu0 ms rts ncalls cpu
   shift 2
   rt0=$(round_trips)
+  calls0=$(calls)
   cpu0=$(agent_ticks)
   t0=$(now_us)
   "$@"
   ms=$((($(now_us) - t0) / 1000))
   rts=$(($(round_trips) - rt0))
+  ncalls=$(($(calls) - calls0))
   cpu=$(($(agent_ticks) - cpu0))
   local key=$name ratio="1.00"
   if [[ $delay == 0 ]]; then
@@ -100,9 +113,10 @@ measure() {
   elif ((${base_ms[$key]:-0} > 0)); then
     ratio=$(awk -v a="$ms" -v b="${base_ms[$key]}" 'BEGIN { printf "%.2f", a / b }')
   fi
-  printf "%-8s %-34s %10.1f %8s %12.2f %12.2f\n" "$delay" "$name" \
+  printf "%-8s %-34s %10.1f %8s %12.2f %12.2f %12.2f\n" "$delay" "$name" \
     "$(awk -v m="$ms" -v n="$count" 'BEGIN { print m / n }')" "$ratio" \
     "$(awk -v r="$rts" -v n="$count" 'BEGIN { print r / n }')" \
+    "$(awk -v r="$ncalls" -v n="$count" 'BEGIN { print r / n }')" \
     "$(awk -v c="$cpu" -v n="$count" -v hz="$hz" 'BEGIN { print c * 1000 / hz / n }')"
 }
 
@@ -138,7 +152,8 @@ project_build() {
 python3 "$repo/test/bench/gen_project.py" "$work/project" "$tus" 300 10
 sed -i "s|^launcher =.*|launcher = $bin/ccrex|" "$work/project/build.ninja"
 
-printf "%-8s %-34s %10s %8s %12s %12s\n" delay_ms measure ms/compile "x 0 ms" trips/compile agent_cpu_ms
+printf "%-8s %-34s %10s %8s %12s %12s %12s\n" delay_ms measure ms/compile "x 0 ms" trips/compile \
+  calls/compile agent_cpu_ms
 for delay in "${delays[@]}"; do
   start "$delay"
   printf 'int warm_up(void) { return 0; }\n' >"$work/w.c"

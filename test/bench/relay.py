@@ -5,9 +5,10 @@ and a server, and counts round trips.
     relay.py --listen PORT --to HOST:PORT --delay-ms D [--kbps K] [--stats FILE]
 
 Every chunk read from one side is written to the other side D ms later (order kept). A
-round trip is counted each time the client sends a request after the server last spoke on
-that connection (a request that had to wait for an answer), plus each connection's first
-request; HTTP/2 acknowledgements and window updates are not requests. SIGUSR1 (or the --stats file, rewritten after every round trip) reports
+round trip is counted each time the client starts a request (an HTTP/2 HEADERS frame) after
+the server last spoke on that connection (a request that had to wait for an answer), plus
+each connection's first request; acknowledgements, window updates, pings and the data of a
+request already started are not requests. SIGUSR1 (or the --stats file, rewritten after every round trip) reports
 "round_trips connections bytes_up bytes_down". Prints the port it listens on first.
 """
 import argparse
@@ -34,6 +35,41 @@ class Counters:
             with open(tmp, "w") as f:
                 f.write(self.line())
             os.replace(tmp, self.path)
+
+
+class Http2Frames:
+    """Follows the frames a client sends; feed() says whether a chunk starts a request."""
+
+    PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    HEADERS = 0x1
+
+    def __init__(self):
+        self.preface = len(self.PREFACE)  # bytes of the preface still to skip
+        self.header = b""  # the start of a frame header cut by the end of a chunk
+        self.body = 0  # bytes of the current frame's payload still to skip
+
+    def feed(self, chunk):
+        if self.preface:
+            skip = min(self.preface, len(chunk))
+            chunk = chunk[skip:]
+            self.preface -= skip
+        data = self.header + chunk
+        self.header = b""
+        started = False
+        pos = 0
+        while pos < len(data):
+            if self.body:
+                n = min(self.body, len(data) - pos)
+                pos += n
+                self.body -= n
+                continue
+            if len(data) - pos < 9:
+                self.header = data[pos:]
+                break
+            self.body = int.from_bytes(data[pos:pos + 3], "big")
+            started = started or data[pos + 3] == self.HEADERS
+            pos += 9
+        return started
 
 
 async def pump(reader, writer, delay, kbps, on_chunk):
@@ -89,11 +125,11 @@ async def main():
             client_w.close()
             return
 
+        frames = Http2Frames()
+
         def up(chunk):
             counters.up += len(chunk)
-            # HTTP/2 bookkeeping the client sends on its own (SETTINGS and PING acks,
-            # WINDOW_UPDATE: 9 to 17 bytes) is not a request.
-            if state["server_spoke"] and len(chunk) > 17:
+            if frames.feed(chunk) and state["server_spoke"]:
                 counters.round_trips += 1
                 state["server_spoke"] = False
                 counters.save()
