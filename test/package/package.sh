@@ -224,7 +224,7 @@ grep -qx 'ExecStart=/usr/bin/ccrex-server --cache-dir /var/lib/ccrex-server $CCR
 grep -q '^Environment="CCREX_SERVER_OPTS=--listen 127.0.0.1:8980"$' "$unit" \
   || fail "the unit does not listen on loopback by default"
 for setting in DynamicUser=yes StateDirectory=ccrex-server ProtectSystem=strict \
-  NoNewPrivileges=yes 'RestrictNamespaces=user pid mnt'; do
+  NoNewPrivileges=yes 'RestrictNamespaces=user pid mnt ipc uts net cgroup'; do
   grep -qx "$setting" "$unit" || fail "the unit lacks $setting"
 done
 # The options of the example environment file are ccrex-server's own.
