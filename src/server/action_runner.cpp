@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -120,6 +121,8 @@ struct Execution {
   std::string work_dir;
   std::string root;
   std::string cwd;
+  // Cached subtrees to mount read-only into the staged root.
+  std::vector<ReadOnlyMount> mounts;
   ExecuteResponse response;
   // When the action's timeout ends (staging and running together).
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -143,8 +146,30 @@ grpc::StatusCode staging_code(util::ErrorCode code) {
   }
 }
 
+bool is_within(const std::string& path, const std::string& dir) {
+  return dir.empty() || path == dir
+         || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0
+             && path[dir.size()] == '/');
+}
+
+// Whether the input subtree at `rel` may be mounted read-only: no output lies within it
+// (its parents are created before the command runs) or around it, and in the input root
+// it is not one of the directories the sandbox puts its own mounts on or keeps writable.
+bool may_mount(const std::string& rel,
+               const std::vector<std::string>& writable_paths,
+               RootMode root) {
+  if (root == RootMode::input && (rel == "tmp" || rel == "dev" || rel == "proc")) {
+    return false;
+  }
+  return std::none_of(writable_paths.begin(), writable_paths.end(), [&](const std::string& w) {
+    return is_within(w, rel) || is_within(rel, w);
+  });
+}
+
 bool stage(BlobStore& store,
            const ActionRunnerOptions& options,
+           TreeCache* trees,
+           RootMode root,
            Execution& ex,
            const std::atomic<bool>* cancel) {
   ex.meta().mutable_input_fetch_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
@@ -155,11 +180,22 @@ bool stage(BlobStore& store,
   staging.max_entries = options.max_input_entries;
   staging.cancel = cancel;
   std::vector<reapi::v2::Digest> missing;
+  SubtreeSizes sizes;
+  if (trees != nullptr && trees->enabled()) {
+    staging.mount_subtree =
+        [&](const reapi::v2::Digest& d,
+            const std::string& rel) -> util::Result<std::optional<std::string>> {
+      if (!may_mount(rel, staging.writable_paths, root)) {
+        return std::optional<std::string>();
+      }
+      return trees->find_or_build(ex.action.input, d, sizes, staging, missing);
+    };
+  }
   if (::mkdir(ex.root.c_str(), 0755) != 0) {
     set_status(ex.response, grpc::StatusCode::INTERNAL, "cannot create " + ex.root);
     return false;
   }
-  auto st = stage_input_tree(store, ex.action.input, ex.root, staging, missing);
+  auto st = stage_input_tree(store, ex.action.input, ex.root, staging, missing, &ex.mounts);
   ex.meta().mutable_input_fetch_completed_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
   if (!st) {
     set_status(ex.response,
@@ -282,6 +318,7 @@ std::optional<util::SubprocessResult> execute(Execution& ex,
   req.root = confinement.root;
   req.network = confinement.network;
   req.status_file = util::join_path(ex.work_dir, "status");
+  req.read_only_mounts = ex.mounts;
   auto stage_root = requested_stage_root(command, options.store_dir);
   if (!stage_root) {
     set_status(ex.response, grpc::StatusCode::INVALID_ARGUMENT, stage_root.error().message());
@@ -392,13 +429,14 @@ void finish(BlobStore& store, Execution& ex, const util::SubprocessResult& res) 
 ActionRunner::ActionRunner(BlobStore& store, ActionRunnerOptions options)
     : m_store(store),
       m_options(std::move(options)),
-      m_sandbox(make_sandbox(m_options.sandbox, m_options.store_dir, m_options.work_root)) {}
+      m_sandbox(make_sandbox(m_options.sandbox, m_options.store_dir, m_options.work_root)),
+      m_trees(std::make_unique<TreeCache>(store, m_options.tree_cache)) {}
 
 ActionRunner::~ActionRunner() = default;
 
 ExecuteResponse ActionRunner::run(const PreparedAction& action,
                                   const std::atomic<bool>* cancel) const {
-  Execution ex{action, {}, {}, {}, {}};
+  Execution ex{action, {}, {}, {}, {}, {}};
   ex.meta().set_worker(m_options.worker_name);
   ex.meta().mutable_worker_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
   auto work_dir = make_work_dir(m_options.work_root);
@@ -423,7 +461,12 @@ ExecuteResponse ActionRunner::run(const PreparedAction& action,
                grpc::StatusCode::FAILED_PRECONDITION,
                std::string("this server cannot run actions with the input root as / (")
                    + k_root_property + "=" + root_mode_name(root) + "): " + m_sandbox->describe());
-  } else if (stage(m_store, m_options, ex, cancel)) {
+  } else if (stage(m_store,
+                   m_options,
+                   m_sandbox->mounts_read_only() ? m_trees.get() : nullptr,
+                   root,
+                   ex,
+                   cancel)) {
     if (auto res = execute(ex, *m_sandbox, m_options, cancel)) {
       finish(m_store, ex, *res);
     }

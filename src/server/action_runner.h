@@ -7,7 +7,11 @@
 //
 // Steps of run():
 //   1. stage the input root into a fresh directory <work_root>/<random>/root (staging.h);
-//      staging counts against the timeout and stops at max_input_entries;
+//      staging counts against the timeout and stops at max_input_entries; when the
+//      sandbox can mount read-only subtrees, large subtrees that recur across actions
+//      come from the tree cache (tree_cache.h) instead, mounted over an empty directory,
+//      except where an output lies within them or they lie within an output, and the
+//      input root's own /tmp, /dev and /proc;
 //   2. create the parent directories of every output; inputs that are outputs are staged as
 //      private writable copies and left in place, so a command that does not rewrite them
 //      reports them with their input content (choice documented here on purpose: deleting
@@ -41,6 +45,7 @@
 #include "reapi/proto.h"
 #include "server/blob_store.h"
 #include "server/sandbox.h"
+#include "server/tree_cache.h"
 #include "server/tree_validation.h"
 
 #include <atomic>
@@ -63,6 +68,8 @@ struct ActionRunnerOptions {
   int64_t max_input_entries = 0;
   // How commands are confined (sandbox.h); probed once, when the runner is made.
   SandboxSettings sandbox = {};
+  // Large repeated input subtrees kept read-only (tree_cache.h); max_bytes 0: off.
+  TreeCacheOptions tree_cache = {};
 };
 
 class ActionRunner {
@@ -80,11 +87,14 @@ public:
   const ActionRunnerOptions& options() const { return m_options; }
   // The sandbox every command runs in (sandbox.h).
   const Sandbox& sandbox() const { return *m_sandbox; }
+  // The cache of read-only input subtrees (tree_cache.h).
+  const TreeCache& tree_cache() const { return *m_trees; }
 
 private:
   BlobStore& m_store;
   ActionRunnerOptions m_options;
   std::unique_ptr<Sandbox> m_sandbox;
+  std::unique_ptr<TreeCache> m_trees;
 };
 
 // Return the program to execute for `arguments0` run in `cwd` with `env` (REAPI 2.3):

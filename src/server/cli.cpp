@@ -160,6 +160,12 @@ parse_option(CliOptions& out, Config& platform_overrides, const std::string& opt
      : opt == "--max-queued-per-client" ? out.config.max_queued_per_client
                                         : out.config.max_streams_per_client) =
         static_cast<size_t>(n);
+  } else if (opt == "--tree-cache-size") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(out.config.tree_cache_size, util::parse_size(v));
+    if (out.config.tree_cache_size < 0) {
+      return util::invalid_argument(opt + " must not be negative");
+    }
   } else if (opt == "--max-input-entries") {
     CCREX_ASSIGN_OR_RETURN(auto v, next());
     CCREX_ASSIGN_OR_RETURN(out.config.max_input_entries, util::parse_int(v));
@@ -241,6 +247,10 @@ Options:
   --max-input-entries N  files, directories and symlinks an input root may stage to
                          (default 1000000)
   --max-blob-size SIZE   largest blob accepted (default 1G, never above --max-size)
+  --tree-cache-size SIZE
+                         bytes of large repeated input subtrees kept read-only in the
+                         store and mounted into sandboxed actions instead of copied
+                         (default 2G, 0 turns it off)
   --stream-idle-timeout SEC
                          end a ByteStream stream without a message for this long
                          (default 60)

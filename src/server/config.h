@@ -72,6 +72,9 @@ struct Config {
   // Files, directories and symlinks one input root may expand to when staged (shared
   // subtrees count once per place they appear).
   int64_t max_input_entries = 1000000;
+  // Bytes of large repeated input subtrees kept read-only under <cache_dir>/trees and
+  // mounted into sandboxed actions instead of staged as copies (tree_cache.h); 0: off.
+  int64_t tree_cache_size = int64_t{2} << 30;
   // Largest blob accepted (a ByteStream Write declaring more is refused at once); never
   // more than max_size.
   int64_t max_blob_size = int64_t{1} << 30;

@@ -198,13 +198,15 @@ ExecutionService::Impl::Impl(const Config& cfg,
       m_cache(action_cache),
       m_metrics(metrics),
       m_host(host_name()),
-      m_runner(blob_store,
-               {util::join_path(cfg.cache_dir, "work"),
-                m_host,
-                false, // inputs are copies: an action must not reach the store's files
-                cfg.cache_dir,
-                cfg.max_input_entries,
-                cfg.sandbox}),
+      m_runner(
+          blob_store,
+          {util::join_path(cfg.cache_dir, "work"),
+           m_host,
+           false, // inputs are copies: an action must not reach the store's files
+           cfg.cache_dir,
+           cfg.max_input_entries,
+           cfg.sandbox,
+           {.dir = util::join_path(cfg.cache_dir, "trees"), .max_bytes = cfg.tree_cache_size}}),
       m_admission(cfg.max_queued, cfg.max_queued_per_client),
       m_pool(cfg.workers > 0 ? cfg.workers
                              : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()))),
@@ -217,9 +219,12 @@ ExecutionService::Impl::Impl(const Config& cfg,
                     m_runner.sandbox().confines() && cfg.sandbox.allow_network);
   // Work directories left behind by a crash are of no use to anyone; while other processes
   // share the store, they may be theirs.
-  if (auto st = blob_store.sole_user() ? remove_tree(m_runner.options().work_root) : util::Status();
-      !st) {
-    CCREX_LOG_WARN("execution: " << st.error().message());
+  // The same for cached input subtrees (tree_cache.h): the cap counts only what this
+  // process builds, so a process with the store to itself starts from none.
+  for (const auto& dir : {m_runner.options().work_root, m_runner.options().tree_cache.dir}) {
+    if (auto st = blob_store.sole_user() ? remove_tree(dir) : util::Status(); !st) {
+      CCREX_LOG_WARN("execution: " << st.error().message());
+    }
   }
 }
 

@@ -86,6 +86,7 @@ public:
 
   bool confines() const override { return true; }
   bool supports(RootMode /*root*/) const override { return true; }
+  bool mounts_read_only() const override { return true; }
   std::string describe() const override {
     return "bubblewrap (" + m_settings.bwrap + "), actions run as uid "
            + std::to_string(m_settings.uid);
@@ -231,6 +232,23 @@ public:
     }
   }
 
+  // Mount each read-only subtree at its place below `at` (where the root appears), through
+  // a descriptor: the sandbox user need not reach the store's path.
+  static util::Status add_read_only_mounts(SandboxedCommand& cmd,
+                                           const SandboxRequest& request,
+                                           const std::string& at) {
+    for (const auto& mount : request.read_only_mounts) {
+      CCREX_ASSIGN_OR_RETURN(
+          const int fd,
+          high_fd(::open(mount.source.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                  mount.source));
+      const std::string fd_text = std::to_string(cmd.pass(fd));
+      cmd.options.argv.insert(cmd.options.argv.end(),
+                              {"--ro-bind-fd", fd_text, util::join_path(at, mount.rel)});
+    }
+    return {};
+  }
+
   util::Result<SandboxedCommand> wrap(const SandboxRequest& request) const override {
     SandboxedCommand cmd;
     cmd.options.env = request.env;
@@ -248,6 +266,7 @@ public:
     bool with_init = false;
     if (request.root == RootMode::input) {
       argv.insert(argv.end(), {"--bind-fd", root_fd_text, "/"});
+      CCREX_TRY(add_read_only_mounts(cmd, request, "/"));
       add_system(argv, request);
       cwd = util::join_path("/", request.working_directory);
     } else {
@@ -255,6 +274,7 @@ public:
       add_system(argv, request);
       const std::string at = request.stage_root.empty() ? request.root_dir : request.stage_root;
       argv.insert(argv.end(), {"--bind-fd", root_fd_text, at});
+      CCREX_TRY(add_read_only_mounts(cmd, request, at));
       cwd = util::join_path(at, request.working_directory);
       with_init = !action_init_program().empty() || ::access(k_perl, X_OK) == 0;
     }
@@ -302,6 +322,7 @@ public:
 
   bool confines() const override { return false; }
   bool supports(RootMode root) const override { return root == RootMode::host; }
+  bool mounts_read_only() const override { return false; }
   std::string describe() const override { return m_reason; }
   util::Status prepare_root(const std::string& /*root_dir*/) const override { return {}; }
 
@@ -310,6 +331,10 @@ public:
       return util::Error(util::ErrorCode::failed_precondition,
                          std::string("this server cannot run actions with the input root as / (")
                              + k_root_property + "=input): " + m_reason);
+    }
+    if (!request.read_only_mounts.empty()) {
+      return util::Error(util::ErrorCode::failed_precondition,
+                         "this server cannot mount input subtrees: " + m_reason);
     }
     SandboxedCommand cmd;
     cmd.options.env = request.env;

@@ -13,9 +13,11 @@
 // limits (`prlimit`), a private /tmp, no capabilities, and a file system of one of two
 // roots (sandbox_settings.h): `host` shows the host's system directories read-only and
 // the input root writable at its staging path (or CCREX_STAGE_ROOT); `input` shows only
-// the input root, as `/`. The store is never visible: system directories do not hold it,
-// and an extra host path that does gets an empty tmpfs over it. A server running as root
-// switches to SandboxSettings::uid/gid (`setpriv`) before bwrap starts, so the action's
+// the input root, as `/`. Cached input subtrees (tree_cache.h) are mounted read-only over
+// their empty places in the root, through descriptors the server opens: the action can
+// read them and change nothing in them. The store is never visible otherwise: system directories do
+// not hold it, and an extra host path that does gets an empty tmpfs over it. A server running as
+// root switches to SandboxSettings::uid/gid (`setpriv`) before bwrap starts, so the action's
 // processes are that user on the host too; bwrap then runs unprivileged, in a user
 // namespace, and receives the input root as an open descriptor (the store's path need not
 // be searchable by that user).
@@ -56,6 +58,9 @@ struct SandboxRequest {
   std::chrono::milliseconds timeout{0};
   // A file the sandbox may create to report a death by signal (does not exist yet).
   std::string status_file;
+  // Directories mounted read-only over the (empty) directories at their places in the
+  // input root, after the root itself; only for a sandbox that mounts_read_only().
+  std::vector<ReadOnlyMount> read_only_mounts;
 };
 
 // A command ready to spawn: `options` holds argv, env, cwd and the descriptors to hand over
@@ -86,6 +91,8 @@ public:
   // Whether actions run confined (false for the fallback).
   virtual bool confines() const = 0;
   virtual bool supports(RootMode root) const = 0;
+  // Whether wrap() can mount SandboxRequest::read_only_mounts (false: stage copies).
+  virtual bool mounts_read_only() const = 0;
   // One line for logs and refusals: what this sandbox is, or why it is not there.
   virtual std::string describe() const = 0;
   // Make the staged tree `root_dir` writable by the action's user (chown when the server

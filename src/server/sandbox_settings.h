@@ -26,6 +26,13 @@ enum class RootMode {
 inline constexpr const char* k_root_property = "ccrex-root";       // host | input
 inline constexpr const char* k_network_property = "ccrex-network"; // off | on
 
+// A directory of the host mounted read-only into an action's root in place of a staged
+// copy (tree_cache.h): `rel` relative to the input root, `source` on the host.
+struct ReadOnlyMount {
+  std::string rel;
+  std::string source;
+};
+
 // "host" / "input"; nullopt for anything else.
 std::optional<RootMode> parse_root_mode(std::string_view text);
 const char* root_mode_name(RootMode mode);

@@ -22,6 +22,7 @@ struct StageContext {
   const InputTree& tree;
   const StagingOptions& options;
   std::vector<reapi::v2::Digest>& missing;
+  std::vector<ReadOnlyMount>* mounts = nullptr;
   int64_t entries = 0;
 };
 
@@ -145,8 +146,15 @@ util::Status stage_directory(StageContext& ctx,
     if (::mkdir(dest.c_str(), 0755) != 0) {
       return util::errno_error("mkdir " + dest, errno);
     }
-    CCREX_TRY(stage_directory(
-        ctx, ctx.tree.directory(sub.digest()), dest, util::join_path(rel, sub.name())));
+    const std::string sub_rel = util::join_path(rel, sub.name());
+    if (ctx.mounts != nullptr && ctx.options.mount_subtree) {
+      CCREX_ASSIGN_OR_RETURN(auto source, ctx.options.mount_subtree(sub.digest(), sub_rel));
+      if (source) {
+        ctx.mounts->push_back({sub_rel, std::move(*source)});
+        continue;
+      }
+    }
+    CCREX_TRY(stage_directory(ctx, ctx.tree.directory(sub.digest()), dest, sub_rel));
   }
   return {};
 }
@@ -167,9 +175,20 @@ util::Status stage_input_tree(BlobStore& store,
                               const InputTree& tree,
                               const std::string& dest,
                               const StagingOptions& options,
-                              std::vector<reapi::v2::Digest>& missing) {
-  StageContext ctx{store, tree, options, missing};
+                              std::vector<reapi::v2::Digest>& missing,
+                              std::vector<ReadOnlyMount>* read_only_mounts) {
+  StageContext ctx{store, tree, options, missing, read_only_mounts};
   return stage_directory(ctx, tree.directory(tree.root), dest, "");
+}
+
+util::Status stage_input_subtree(BlobStore& store,
+                                 const InputTree& tree,
+                                 const reapi::v2::Digest& root,
+                                 const std::string& dest,
+                                 const StagingOptions& options,
+                                 std::vector<reapi::v2::Digest>& missing) {
+  StageContext ctx{store, tree, options, missing};
+  return stage_directory(ctx, tree.directory(root), dest, "");
 }
 
 util::Status remove_tree(const std::string& path) {

@@ -20,12 +20,15 @@
 #include "reapi/proto.h"
 #include "server/blob_store.h"
 #include "server/output_fields.h"
+#include "server/sandbox_settings.h"
 #include "server/tree_validation.h"
 #include "util/result.h"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +48,14 @@ struct StagingOptions {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   int64_t max_entries = 0;
   const std::atomic<bool>* cancel = nullptr;
+  // Asked before each subdirectory is staged, with its digest and its path relative to the
+  // input root: a directory returned is mounted read-only at that place by the sandbox, so
+  // staging only creates an empty directory there (the mount point) and records the pair
+  // in `read_only_mounts`; nullopt stages the subdirectory as usual. Unset: nothing is
+  // mounted.
+  std::function<util::Result<std::optional<std::string>>(const reapi::v2::Digest& digest,
+                                                         const std::string& rel)>
+      mount_subtree;
 };
 
 // Return the input-root-relative paths of `command`'s outputs in the fields `fields`
@@ -58,7 +69,16 @@ util::Status stage_input_tree(BlobStore& store,
                               const InputTree& tree,
                               const std::string& dest,
                               const StagingOptions& options,
-                              std::vector<reapi::v2::Digest>& missing);
+                              std::vector<reapi::v2::Digest>& missing,
+                              std::vector<ReadOnlyMount>* read_only_mounts = nullptr);
+
+// Create the subtree `root` of `tree` (one of its directories) under `dest`, as above.
+util::Status stage_input_subtree(BlobStore& store,
+                                 const InputTree& tree,
+                                 const reapi::v2::Digest& root,
+                                 const std::string& dest,
+                                 const StagingOptions& options,
+                                 std::vector<reapi::v2::Digest>& missing);
 
 // Remove `path` recursively even when the command left read-only directories behind.
 util::Status remove_tree(const std::string& path);
