@@ -146,6 +146,7 @@ grpc::StatusCode staging_code(util::ErrorCode code) {
   }
 }
 
+// Whether `path` is `dir` or below it (relative paths; "" holds everything).
 bool is_within(const std::string& path, const std::string& dir) {
   return dir.empty() || path == dir
          || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0
@@ -226,17 +227,36 @@ util::Status check_runnable(const std::string& program, const std::string& cwd) 
   return {};
 }
 
+// Where the path `rel` of the input root (relative, or absolute inside it) is on the host:
+// below the staged `root`, or in the tree cache's copy when a subtree holding it is mounted.
+std::string host_path(const std::string& root,
+                      const std::vector<ReadOnlyMount>& mounts,
+                      const std::string& rel) {
+  std::string norm = util::normalize_path(rel);
+  norm.erase(0, norm.find_first_not_of('/'));
+  for (const auto& mount : mounts) {
+    if (!mount.rel.empty() && is_within(norm, mount.rel)) {
+      return norm.size() == mount.rel.size()
+                 ? mount.source
+                 : util::join_path(mount.source, norm.substr(mount.rel.size() + 1));
+    }
+  }
+  return util::join_path(root, norm);
+}
+
 // The program of an input-root action: `arguments0` as the sandbox sees it, checked on the
-// staged tree `root` (REAPI 2.3 lookup, PATH entries taken inside the root).
+// staged tree `root` and its mounted subtrees (REAPI 2.3 lookup, PATH entries taken inside
+// the root).
 util::Result<std::string> resolve_in_root(const std::string& arguments0,
                                           const std::string& root,
+                                          const std::vector<ReadOnlyMount>& mounts,
                                           const std::string& working_directory,
                                           const std::vector<std::string>& env) {
   const std::string inside_cwd = util::join_path("/", working_directory);
   if (arguments0.find('/') != std::string::npos) {
     const std::string inside =
         arguments0.front() == '/' ? arguments0 : util::join_path(inside_cwd, arguments0);
-    CCREX_TRY(check_runnable(util::join_path(root, inside), "/"));
+    CCREX_TRY(check_runnable(host_path(root, mounts, inside), "/"));
     return arguments0;
   }
   std::string path_list = k_default_path;
@@ -251,7 +271,7 @@ util::Result<std::string> resolve_in_root(const std::string& arguments0,
       entry = util::join_path(inside_cwd, entry.empty() ? "." : entry);
     }
     const std::string inside = util::join_path(entry, arguments0);
-    if (check_runnable(util::join_path(root, inside), "/")) {
+    if (check_runnable(host_path(root, mounts, inside), "/")) {
       return inside;
     }
   }
@@ -282,10 +302,18 @@ bool resolve(Execution& ex, SandboxRequest& req) {
   const auto& command = ex.action.command;
   util::Result<std::string> program =
       req.root == RootMode::input
-          ? resolve_in_root(req.argv[0], ex.root, command.working_directory(), req.env)
+          ? resolve_in_root(req.argv[0], ex.root, ex.mounts, command.working_directory(), req.env)
           : resolve_program(req.argv[0], ex.cwd, req.env);
   if (program && req.root == RootMode::host) {
-    if (auto st = check_runnable(*program, ex.cwd); !st) {
+    // A path into a mounted subtree is checked on its cached copy.
+    std::string target = *program;
+    if (target.find('/') != std::string::npos) {
+      const std::string full = target.front() == '/' ? target : util::join_path(ex.cwd, target);
+      if (full.starts_with(ex.root + "/")) {
+        target = host_path(ex.root, ex.mounts, full.substr(ex.root.size() + 1));
+      }
+    }
+    if (auto st = check_runnable(target, ex.cwd); !st) {
       program = st.error();
     }
   }

@@ -360,6 +360,98 @@ TEST_F(InputRoot, AProgramMissingFromTheRootIsAPreconditionFailure) {
   EXPECT_EQ(r.status().code(), grpc::StatusCode::FAILED_PRECONDITION) << r.status().message();
 }
 
+// --- Cached input subtrees (tree_cache.h) ---
+
+// The busybox root plus `lib/`, a subtree of 80 files (above the cache's file threshold):
+// the second action that carries it builds it into the tree cache, every later one gets it
+// mounted read-only.
+InputTree root_with_library() {
+  InputTree tree = busybox_root();
+  for (int i = 0; i < 80; ++i) {
+    tree.file("lib/f" + std::to_string(i), "library file " + std::to_string(i) + "\n");
+  }
+  tree.file("lib/sub/deep", "deep\n");
+  tree.symlink("bin/rm", "busybox");
+  tree.symlink("bin/mv", "busybox");
+  tree.symlink("bin/chmod", "busybox");
+  tree.symlink("bin/grep", "busybox");
+  return tree;
+}
+
+class CachedSubtree : public InputRoot {
+protected:
+  v2::ExecuteResponse in_library_root(const std::string& script,
+                                      std::vector<std::string> outputs = {},
+                                      const std::string& working_directory = "") {
+    InputTree tree = root_with_library();
+    if (!working_directory.empty()) {
+      tree.dir(working_directory);
+    }
+    auto cmd = command({"/bin/sh", "-c", script}, std::move(outputs));
+    cmd.set_working_directory(working_directory);
+    return run_ok(action(cmd, tree, with_platform({{"ccrex-root", "input"}})), true);
+  }
+  // Run actions until `lib` is mounted read-only (seen, then built): at most three.
+  void warm() {
+    for (int i = 0; i < 3; ++i) {
+      const auto r = in_library_root("grep -q ' /lib ro,' /proc/self/mountinfo && echo mounted; "
+                                     ": "
+                                     + unique_word());
+      ASSERT_EQ(r.status().code(), 0) << r.status().message();
+      if (out(r) == "mounted\n") {
+        return;
+      }
+    }
+    FAIL() << "the repeated subtree lib/ was never mounted from the tree cache";
+  }
+};
+
+TEST_F(CachedSubtree, AnActionCannotChangeACachedSubtree) {
+  warm();
+  const auto r = in_library_root(
+      "echo tampered > /lib/f0 && echo wrote; chmod 777 /lib/f1 && echo chmod; "
+      "mv /lib/f2 /lib/moved && echo renamed; rm -f /lib/f3 && echo deleted; "
+      "mkdir /lib/new && echo created; rm -rf /lib/sub 2>/dev/null; test -e /lib/sub/deep || "
+      "echo removed; mv /lib /elsewhere && echo moved; rm -rf /lib; test -e /lib/f4 || echo gone; "
+      "cat /lib/f0 /lib/f1 /lib/f2 /lib/f3");
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_EQ(out(r), "library file 0\nlibrary file 1\nlibrary file 2\nlibrary file 3\n") << err(r);
+  // A later action reads the original bytes and modes.
+  const auto later = in_library_root("cat /lib/f0 /lib/f3 /lib/sub/deep; ls -l /lib/f1");
+  ASSERT_EQ(later.status().code(), 0) << later.status().message();
+  EXPECT_EQ(out(later).rfind("library file 0\nlibrary file 3\ndeep\n-r--r--r--", 0), 0U)
+      << out(later) << err(later);
+}
+
+TEST_F(CachedSubtree, OutputsNextToACachedSubtreeWork) {
+  warm();
+  const auto r = in_library_root("grep -q ' /lib ro,' /proc/self/mountinfo || exit 9; "
+                                 "cat /lib/f5 > /out.txt; echo object > /build/obj/a.o",
+                                 {"build/obj/a.o", "out.txt"});
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  ASSERT_EQ(r.result().exit_code(), 0) << err(r);
+  EXPECT_EQ(r.result().output_files_size(), 2);
+  for (const auto& f : r.result().output_files()) {
+    if (f.path() == "out.txt") {
+      EXPECT_EQ(blob(f.digest()), "library file 5\n");
+    }
+  }
+}
+
+TEST_F(CachedSubtree, AnOutputInsideARepeatedSubtreeKeepsItWritable) {
+  warm();
+  // lib/ is cached, but this action writes into it: it gets a private copy.
+  const auto r = in_library_root("grep -q ' /lib ro,' /proc/self/mountinfo && echo mounted; "
+                                 "echo new > /lib/f0 && cat /lib/f0",
+                                 {"lib/f0"});
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_EQ(out(r), "new\n") << err(r);
+  ASSERT_EQ(r.result().output_files_size(), 1);
+  EXPECT_EQ(blob(r.result().output_files(0).digest()), "new\n");
+  const auto later = in_library_root("cat /lib/f0");
+  EXPECT_EQ(out(later), "library file 0\n") << err(later);
+}
+
 // A server whose bubblewrap does not work never runs an input-root action; host-root
 // actions still run, as the server's user. (Root never gets this fallback, see below: as
 // root the server runs here as the unprivileged sandbox user.)
