@@ -452,6 +452,24 @@ TEST_F(CachedSubtree, AnOutputInsideARepeatedSubtreeKeepsItWritable) {
   EXPECT_EQ(out(later), "library file 0\n") << err(later);
 }
 
+TEST_F(Sandbox, ARepeatedSubtreeIsMountedReadOnlyInTheHostRootToo) {
+  InputTree tree;
+  for (int i = 0; i < 80; ++i) {
+    tree.file("lib/f" + std::to_string(i), "library file " + std::to_string(i) + "\n");
+  }
+  std::string seen;
+  for (int i = 0; i < 3; ++i) {
+    const auto r = sh("grep -q \" $PWD/lib ro,\" /proc/self/mountinfo && echo mounted; "
+                      "echo tampered > lib/f0; chmod 666 lib/f1; rm -f lib/f2; cat lib/f0 lib/f2; "
+                      ": " + unique_word(),
+                      {"out.txt"},
+                      tree);
+    ASSERT_EQ(r.status().code(), 0) << r.status().message();
+    seen = out(r);
+  }
+  EXPECT_EQ(seen, "mounted\nlibrary file 0\nlibrary file 2\n") << "third action";
+}
+
 // A server whose bubblewrap does not work never runs an input-root action; host-root
 // actions still run, as the server's user. (Root never gets this fallback, see below: as
 // root the server runs here as the unprivileged sandbox user.)

@@ -1,6 +1,5 @@
-#include "server/tree_cache.h"
-
 #include "reapi/digest.h"
+#include "server/tree_cache.h"
 #include "util/file.h"
 
 #include <gtest/gtest.h>
