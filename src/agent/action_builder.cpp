@@ -32,26 +32,6 @@ static_assert(std::string_view(ENGINE_ROOT_FILE) == k_engine_root_output);
 const std::span<const char* const> k_passed_env = toolchain::forwarded_environment();
 constexpr const char* k_fixed_path = "/usr/local/bin:/usr/bin:/bin";
 
-std::string relative_to(const std::string& target, const std::string& base) {
-  const auto t = util::split(target, '/', true);
-  const auto b = util::split(base, '/', true);
-  size_t common = 0;
-  while (common < t.size() && common < b.size() && t[common] == b[common]) {
-    ++common;
-  }
-  std::string out;
-  for (size_t i = common; i < b.size(); ++i) {
-    out += out.empty() ? ".." : "/..";
-  }
-  for (size_t i = common; i < t.size(); ++i) {
-    if (!out.empty()) {
-      out += '/';
-    }
-    out += t[i];
-  }
-  return out.empty() ? "." : out;
-}
-
 // Whether `path` lies below one of `dirs` (normalized).
 bool under_any(const std::string& path, const std::vector<std::string>& dirs) {
   return std::any_of(dirs.begin(), dirs.end(), [&](const std::string& d) {
@@ -166,7 +146,7 @@ util::Status add_outputs(const ActionContext& ctx, BuiltAction& out) {
   std::set<std::string> remote;
   for (const auto& [l, required] : locals) {
     const std::string abs = ctx.paths.absolute(l);
-    const std::string rel = relative_to(abs, ctx.paths.cwd());
+    const std::string rel = util::relative_path(abs, ctx.paths.cwd());
     // Outputs above the working directory ("../obj/a.o") are valid REAPI paths as long as
     // they stay inside the input root, but not every engine accepts them; ccrex's own
     // servers (which stage at the same path) do.

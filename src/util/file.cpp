@@ -1,5 +1,7 @@
 #include "util/file.h"
 
+#include "util/strings.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -229,6 +231,26 @@ bool is_normal(std::string_view path) {
 }
 
 } // namespace
+
+std::string relative_path(std::string_view target, std::string_view base) {
+  const auto t = split(target, '/', true);
+  const auto b = split(base, '/', true);
+  size_t common = 0;
+  while (common < t.size() && common < b.size() && t[common] == b[common]) {
+    ++common;
+  }
+  std::string out;
+  for (size_t i = common; i < b.size(); ++i) {
+    out += out.empty() ? ".." : "/..";
+  }
+  for (size_t i = common; i < t.size(); ++i) {
+    if (!out.empty()) {
+      out += '/';
+    }
+    out += t[i];
+  }
+  return out.empty() ? "." : out;
+}
 
 std::string normalize_path(std::string_view path) {
   if (is_normal(path)) {

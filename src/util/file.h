@@ -60,6 +60,9 @@ std::string join_path(std::string_view a, std::string_view b);
 // Return `path` with "." components removed, "a/.." pairs folded lexically and duplicate
 // slashes collapsed. Leading ".." of a relative path are kept. Does not touch the disk.
 std::string normalize_path(std::string_view path);
+// Return `target` relative to the directory `base` ("." when they are the same), both
+// absolute and normal. Lexical only: does not touch the disk.
+std::string relative_path(std::string_view target, std::string_view base);
 // Return whether `path` is a normal relative path with no ".." component that escapes.
 bool is_safe_relative_path(std::string_view path);
 

@@ -28,27 +28,6 @@ constexpr unsigned k_machine = EM_AARCH64;
 constexpr unsigned k_machine = EM_NONE; // any: the loader decides
 #endif
 
-// `target` relative to the directory `base` (both absolute and normalised).
-std::string relative_to(const std::string& target, const std::string& base) {
-  const auto t = util::split(target, '/', true);
-  const auto b = util::split(base, '/', true);
-  size_t common = 0;
-  while (common < t.size() && common < b.size() && t[common] == b[common]) {
-    ++common;
-  }
-  std::string out;
-  for (size_t i = common; i < b.size(); ++i) {
-    out += out.empty() ? ".." : "/..";
-  }
-  for (size_t i = common; i < t.size(); ++i) {
-    if (!out.empty()) {
-      out += '/';
-    }
-    out += t[i];
-  }
-  return out.empty() ? "." : out;
-}
-
 class Builder {
 public:
   explicit Builder(const ProbeRunner& runner) : m_runner(runner) {}
@@ -70,7 +49,11 @@ public:
         return util::unsupported(at + " is neither a regular file nor a symbolic link");
       }
       CCREX_ASSIGN_OR_RETURN(const std::string next, link_target(at));
-      add({at, ClosureEntry::Kind::symlink, "", relative_to(next, util::dirname(at)), false});
+      add({at,
+           ClosureEntry::Kind::symlink,
+           "",
+           util::relative_path(next, util::dirname(at)),
+           false});
       at = next;
     }
     return util::unsupported("too many symbolic links at " + path);
@@ -117,7 +100,11 @@ public:
         return {}; // a dangling link: nothing a compile could read
       }
       CCREX_ASSIGN_OR_RETURN(const std::string next, link_target(dir));
-      add({dir, ClosureEntry::Kind::symlink, "", relative_to(next, util::dirname(dir)), false});
+      add({dir,
+           ClosureEntry::Kind::symlink,
+           "",
+           util::relative_path(next, util::dirname(dir)),
+           false});
       return add_tree(next, depth + 1);
     }
     if (!S_ISDIR(st.st_mode)) {

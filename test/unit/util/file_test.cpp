@@ -82,6 +82,10 @@ TEST(File, PathHelpers) {
   EXPECT_EQ(normalize_path("../x/../../y"), "../../y");
   EXPECT_EQ(normalize_path("/../a"), "/a");
   EXPECT_EQ(normalize_path("a/.."), ".");
+  EXPECT_EQ(relative_path("/usr/lib/x", "/usr/bin"), "../lib/x");
+  EXPECT_EQ(relative_path("/a/b", "/a/b"), ".");
+  EXPECT_EQ(relative_path("/a/b/c", "/a"), "b/c");
+  EXPECT_EQ(relative_path("/x", "/a/b"), "../../x");
   // Already normal paths come back as they are; anything else goes the long way.
   EXPECT_EQ(normalize_path("/usr/include/c++/12/vector"), "/usr/include/c++/12/vector");
   EXPECT_EQ(normalize_path("..a/b./.c"), "..a/b./.c");
