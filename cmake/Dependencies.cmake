@@ -11,6 +11,8 @@ pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 # libcpp-httplib-dev: ccrex-server's status port (HTTP, as in ccache). Debian builds it as a
 # shared library and ships a pkg-config file.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# libzstd-dev: zstd compression (ccache's choice, and the compressor REAPI names).
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 
 if(CCREX_ENABLE_TESTS)

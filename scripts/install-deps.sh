@@ -11,6 +11,7 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libssl-dev libre2-dev libgtest-dev libgmock-dev
   libcpp-httplib-dev       # ccrex-server's status port (HTTP), as in ccache
+  libzstd-dev              # zstd: compressed stores and transfers, as in ccache and REAPI
   bazel-bootstrap-source   # official REAPI and googleapis .proto files
   clang clang-format       # second compiler family for the end-to-end tests; formatting
   bazel-bootstrap          # third-party REAPI client for the interop test
