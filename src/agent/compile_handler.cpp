@@ -351,9 +351,11 @@ CompileReply CompileHandler::run_supported(const CompileRequest& request,
   if (!out->note.empty()) {
     s.stats.add(out->note);
   }
-  if (!out->scanner_gave_up.empty()) {
-    s.stats.add("depend_compiler");
-    out->explanation += " (dependencies from -M: " + out->scanner_gave_up + ")";
+  if (const auto& deps = out->dependencies; !deps.scanner_gave_up.empty()) {
+    s.stats.add(deps.remembered ? "depend_compiler_remembered" : "depend_compiler");
+    out->explanation += std::string(deps.remembered ? " (dependencies -M listed before: "
+                                                    : " (dependencies from -M: ")
+                        + deps.scanner_gave_up + ")";
   }
   record(s, cmd.source_file, out->explanation);
   return {false, out->exit_code, ""};

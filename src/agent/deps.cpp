@@ -1,6 +1,7 @@
 #include "agent/deps.h"
 
 #include "agent/project.h"
+#include "depscan/builtin_probe.h"
 #include "depscan/depfile.h"
 #include "depscan/scanner.h"
 #include "util/file.h"
@@ -350,13 +351,51 @@ util::Result<Dependencies> DependencyFinder::find(const toolchain::ParsedCommand
     }
     gave_up = scanned.error().to_string();
   }
+  // The memo needs the search configuration (built-ins included) to know what to watch;
+  // a command the scanner cannot even read is never memoised.
+  std::optional<depscan::SearchConfig> config;
+  if (!use_scanner) {
+    // depend_mode=compiler: -M every time, nothing read by ccrex's own lexer.
+  } else if (auto extracted =
+                 depscan::extract_search_config({cmd.args.begin() + 1, cmd.args.end()}, cwd, env)) {
+    if (depscan::fill_builtin_dirs(*extracted, compiler, m_prober)) {
+      config = std::move(*extracted);
+    }
+  }
+  const std::string key =
+      config ? DependencyMemo::key_of(dependency_command(cmd, compiler), cwd, env) : "";
+  if (config) {
+    if (auto remembered = m_memo.find(key)) {
+      if (auto local = local_reason(remembered->facts, env, cmd.compiler_info.family)) {
+        return *local;
+      }
+      CCREX_TRY(check_dotdot_directories(remembered->files, cwd, env));
+      Dependencies deps;
+      deps.files = std::move(remembered->files);
+      deps.stats = std::move(remembered->stats);
+      deps.from_compiler = true;
+      deps.remembered = true;
+      deps.scanner_gave_up = gave_up;
+      return deps;
+    }
+  }
+  const auto before = config ? m_memo.snapshot(*config) : DependencyMemo::Snapshot{};
   CCREX_ASSIGN_OR_RETURN(auto deps, run_compiler_m(cmd, compiler, cwd, env));
-  CCREX_ASSIGN_OR_RETURN(const auto facts, facts_of_listed(deps.files, cmd, cwd, env));
+  CCREX_ASSIGN_OR_RETURN(auto facts, facts_of_listed(deps.files, cmd, cwd, env));
   if (auto local = local_reason(facts, env, cmd.compiler_info.family)) {
     return *local;
   }
   CCREX_TRY(check_dotdot_directories(deps.files, cwd, env));
   deps.scanner_gave_up = gave_up;
+  if (config) {
+    if (auto stats = m_memo.store(key,
+                                  before,
+                                  *config,
+                                  compiler,
+                                  depscan::ScannedFiles{deps.files, {}, std::move(facts)})) {
+      deps.stats = std::move(*stats);
+    }
+  }
   return deps;
 }
 

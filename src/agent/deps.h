@@ -25,6 +25,7 @@
 //
 // Thread safety: find() may be called concurrently; the scanner's caches are shared.
 
+#include "agent/dependency_memo.h"
 #include "depscan/builtin_probe.h"
 #include "depscan/file_system.h"
 #include "depscan/scan_cache.h"
@@ -43,10 +44,14 @@ struct Dependencies {
   // or absolute), source first.
   std::vector<std::string> files;
   // The stat each file had when the scanner read or validated it, parallel to `files`
-  // (empty when -M produced the list). Lets the digest cache answer without a stat.
+  // (empty when -M produced a list that could not be memoised). Lets the digest cache
+  // answer without a stat.
   std::vector<depscan::FileStat> stats;
   // True when the compiler's -M produced the list.
   bool from_compiler = false;
+  // True when that list was remembered from an earlier -M run (DependencyMemo) instead of
+  // running the preprocessor again.
+  bool remembered = false;
   // Why the scanner was not used ("" when it was).
   std::string scanner_gave_up;
 };
@@ -81,6 +86,7 @@ private:
   depscan::RealFileSystem m_fs;
   depscan::ScanCache m_cache;
   depscan::CompilerProber m_prober;
+  DependencyMemo m_memo{m_fs, m_cache};
 };
 
 // Fail with local_dotdot_directory when a file of `files` (spelled relative to `cwd`)

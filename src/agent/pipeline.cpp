@@ -522,7 +522,7 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
                                            const Backends& b,
                                            PipelineServices& services,
                                            LocalCompiler& local,
-                                           std::string& scanner_gave_up) {
+                                           DependencySource& source) {
   auto id = services.toolchains.get(compiler);
   if (!id) {
     return unexpected(fallback("compiler_identity", id.error().message()));
@@ -532,7 +532,8 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
   if (!deps) {
     return unexpected(fallback("dependencies", deps.error().message()));
   }
-  scanner_gave_up = deps->from_compiler ? deps->scanner_gave_up : "";
+  source.scanner_gave_up = deps->from_compiler ? deps->scanner_gave_up : "";
+  source.remembered = deps->remembered;
   const PathMapper paths(find_project_root(request.cwd, config.project_root), request.cwd);
   const bool same_path = config.same_path == "true"
                          || (config.same_path == "auto" && b.executor->stages_at_same_path());
@@ -651,10 +652,10 @@ util::Result<Outcome, Fallback> run_pipeline(const CompileRequest& request,
                                              const Backends& backends,
                                              PipelineServices& services,
                                              LocalCompiler& local) {
-  std::string gave_up;
-  auto out = run_stages(request, cmd, compiler, config, backends, services, local, gave_up);
+  DependencySource source;
+  auto out = run_stages(request, cmd, compiler, config, backends, services, local, source);
   if (out) {
-    out->scanner_gave_up = gave_up;
+    out->dependencies = std::move(source);
   }
   return out;
 }

@@ -37,6 +37,15 @@ struct Fallback {
   std::string detail;
 };
 
+// How a compile's dependencies were found.
+struct DependencySource {
+  // Why the scanner could not list them ("" when it did; otherwise -M's list was used).
+  std::string scanner_gave_up;
+  // -M's list was remembered from an earlier run (agent/dependency_memo.h), so the
+  // preprocessor did not run.
+  bool remembered = false;
+};
+
 // What happened to a compile that did not fall back.
 struct Outcome {
   int exit_code = 0;
@@ -46,8 +55,7 @@ struct Outcome {
   std::string stat;
   // One line for --explain and the log.
   std::string explanation;
-  // Why the scanner could not list the dependencies ("" when it did; then -M was used).
-  std::string scanner_gave_up;
+  DependencySource dependencies;
   // A second counter saying why the compile ran in the agent ("" for none):
   // cache_only_no_execution, cache_only_location.
   std::string note;

@@ -131,11 +131,12 @@ std::string human_size(int64_t bytes) {
 
 // Counters every summary names, zero or not (`--print-stats` lists them all, so a script
 // never finds one missing after `ccrex -z`).
-constexpr std::array<const char*, 10> k_core_counters = {"cache_only_location",
+constexpr std::array<const char*, 11> k_core_counters = {"cache_only_location",
                                                          "cache_only_no_execution",
                                                          "cancelled",
                                                          "compile_error",
                                                          "depend_compiler",
+                                                         "depend_compiler_remembered",
                                                          "hit_local",
                                                          "hit_remote",
                                                          "miss_cache_only",
@@ -254,6 +255,7 @@ std::string Stats::format(const std::map<std::string, int64_t>& c, const StoreSu
   }
   line(out, 0, "Cancelled (client went away)", get(c, "cancelled"));
   line(out, 0, "Dependencies from -M", get(c, "depend_compiler"));
+  line(out, 0, "Dependencies -M listed before", get(c, "depend_compiler_remembered"));
   if (get(c, "result_not_stored") != 0) {
     line(out, 0, "Results too large to store", get(c, "result_not_stored"));
   }

@@ -91,6 +91,51 @@ int f(void) { return H + R; }
   expect_same_file out.o plain4.o
   expect_stats miss_executed=4 hit_local=5
 
+  TEST "-M's list is remembered (a computed include), and no change slips past it"
+  # The scanner cannot evaluate `#include USER_H`: the compiler's -M lists the inputs, once;
+  # a repeat with nothing changed reuses that list instead of running the preprocessor.
+  mkdir inc1 inc2
+  printf '#define U 1\n' >inc2/user.h
+  printf '#if defined(USER_H)\n#include USER_H\n#endif\n#if __has_include("opt.h")\n#include "opt.h"\n#endif\n#ifndef OPT\n#define OPT 0\n#endif\nint f(void) { return U + OPT; }\n' >src.c
+  local m_args=(gcc -Iinc1 -Iinc2 '-DUSER_H="user.h"' -c src.c)
+  # remembered_round PLAIN MISSES HITS M_RUNS: after the racy window, a compile that runs
+  # -M and remembers its list, then a repeat answered from the list (no -M).
+  remembered_round() {
+    past_racy_window
+    rm -f out.o
+    expect_exit 0 "$CCREX" "${m_args[@]}" -o out.o
+    expect_same_file out.o "$1"
+    rm -f out.o
+    expect_exit 0 "$CCREX" "${m_args[@]}" -o out.o
+    expect_same_file out.o "$1"
+    expect_stats miss_executed="$2" hit_local="$3" depend_compiler="$4" \
+      depend_compiler_remembered="$5"
+  }
+  # changed PLAIN: a compile right after a change runs -M again and matches PLAIN.
+  changed() {
+    plain "${m_args[@]}" -o "$1"
+    expect_exit 0 "$CCREX" "${m_args[@]}" -o out.o
+    expect_same_file out.o "$1"
+  }
+  plain "${m_args[@]}" -o plain1.o
+  remembered_round plain1.o 1 1 1 1
+  # The computed include's header edited.
+  printf '#define U 2\n' >inc2/user.h
+  changed plain2.o
+  remembered_round plain2.o 2 3 3 2
+  # A header created earlier in the search path shadows it.
+  printf '#define U 3\n' >inc1/user.h
+  changed plain3.o
+  remembered_round plain3.o 3 5 5 3
+  # A header that __has_include tests for appears next to the source.
+  printf '#define OPT 4\n' >opt.h
+  changed plain4.o
+  remembered_round plain4.o 4 7 7 4
+  cmp -s plain3.o plain4.o && test_failed "opt.h did not change the plain object"
+  # depend_mode=compiler runs -M every time.
+  expect_exit 0 "$CCREX" depend_mode=compiler "${m_args[@]}" -o out.o
+  expect_stats miss_executed=4 hit_local=8 depend_compiler=8 depend_compiler_remembered=4
+
   local cc
   for cc in gcc clang; do
     TEST "$cc: a forced -include header"
