@@ -368,6 +368,11 @@ std::optional<util::SubprocessResult> execute(Execution& ex,
   if (!resolve(ex, req)) {
     return std::nullopt;
   }
+  // Which file system the command sees (no client-chosen text: the log is line-oriented).
+  CCREX_LOG_DEBUG("execute " << ex.action.action_digest.hash().substr(0, 12) << "/"
+                             << ex.action.action_digest.size_bytes() << ": "
+                             << root_mode_name(req.root) << " root, "
+                             << (sandbox.confines() ? "sandboxed" : "unconfined"));
   util::SubprocessOptions opts;
   opts.timeout = ex.action.timeout;
   if (ex.action.timeout.count() > 0) {

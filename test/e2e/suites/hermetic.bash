@@ -80,7 +80,7 @@ hermetic_round() {
 
 SUITE_hermetic() {
   TEST "C and C++, with and without -g, run remotely in the input root; objects are local ones"
-  sandboxed_server
+  sandboxed_server --log-level debug
   hermetic_round gcc main.c main.o -O1
   expect_stats miss_executed=1
   local before after
@@ -99,6 +99,10 @@ SUITE_hermetic() {
   hermetic_round g++ hello.cpp hello.o -O1
   hermetic_round g++ hello.cpp hello-g.o -g
   expect_stats miss_executed=4
+  # The server ran each in its sandbox, in the input root (one debug line per execution).
+  local in_input
+  in_input=$(cat "$TEST_DIR"/server.*.log | grep -c ': input root, sandboxed$' || true)
+  [[ $in_input == 4 ]] || test_failed "$in_input of 4 executions logged as sandboxed in the input root"
   # A repeat from a clean cache directory is a remote hit.
   use_cache_dir second
   rm main.o
