@@ -7,10 +7,14 @@
 #   2. through ccrex every compile is a miss executed through REAPI, and nothing else;
 #   3. after `ninja -t clean` every compile is a local hit;
 # and every object is byte-identical to the plain build's. The sample tests then pass.
+# With REALBUILD_HERMETIC=1 step 2 runs in hermetic mode against a sandboxed ccrex-server
+# (common.sh): every compile ran there with the input root as `/`, and the compiler's
+# closure went up once.
 #
 # Environment: CCREX_BIN (required), CCREXD_BIN (optional), GTEST_SRC (default
 # /usr/src/googletest), REALBUILD_BUILD_TYPE (default RelWithDebInfo), REALBUILD_GMOCK
-# (default ON; OFF builds gtest and its samples only, about half the compile time).
+# (default ON; OFF builds gtest and its samples only, about half the compile time),
+# REALBUILD_HERMETIC (default 0; 1 needs CCREX_SERVER_BIN and a working bubblewrap).
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=common.sh
@@ -27,6 +31,14 @@ command -v cmake >/dev/null && command -v ninja >/dev/null || {
   echo "skipped: cmake or ninja missing"
   exit 125
 }
+HERMETIC=${REALBUILD_HERMETIC:-0}
+if [[ $HERMETIC == 1 ]]; then
+  why=$(hermetic_unavailable)
+  [[ -z $why ]] || {
+    echo "skipped: $why"
+    exit 125
+  }
+fi
 
 # Sources in a git work tree with the build directory inside it (ccrex's project root).
 SRC=$WORK/googletest
@@ -58,10 +70,16 @@ objects=$(list_objects "$BUILD" | wc -l)
 echo "  $objects objects"
 rm -rf "$BUILD"
 
-echo "== through ccrex, cold cache"
+if [[ $HERMETIC == 1 ]]; then
+  echo "== through ccrex in hermetic mode, cold cache"
+  start_hermetic_server
+else
+  echo "== through ccrex, cold cache"
+fi
 configure -DCMAKE_C_COMPILER_LAUNCHER="$CCREX_BIN" -DCMAKE_CXX_COMPILER_LAUNCHER="$CCREX_BIN"
 build "cold build"
 expect_stats "miss_executed=$objects"
+[[ $HERMETIC == 1 ]] && check_hermetic "$BUILD" "$objects" yes
 compare_trees "$WORK/ref" "$BUILD" '*.o'
 
 echo "== through ccrex after ninja -t clean"

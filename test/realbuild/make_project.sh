@@ -7,10 +7,14 @@
 #   3. after `make clean` every compile is a local hit;
 # and every object and dependency file is byte-identical to the plain build's.
 #
-# The link runs through ccrex too and is counted as local_no_compile.
+# The link runs through ccrex too and is counted as local_no_compile. With
+# REALBUILD_HERMETIC=1 the compiles run in hermetic mode against one sandboxed ccrex-server
+# (common.sh): each ran there with the input root as `/`, each compiler's closure went up
+# once (with its first compiles, not with the incremental ones).
 #
 # Environment: CCREX_BIN (required), CCREXD_BIN (optional: the agent to start),
-# REALBUILD_CFLAGS (default "-O2 -g -Wall").
+# REALBUILD_CFLAGS (default "-O2 -g -Wall"), REALBUILD_HERMETIC (default 0; 1 needs
+# CCREX_SERVER_BIN and a working bubblewrap).
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=common.sh
@@ -25,6 +29,21 @@ cp -r "$HERE/cproject" "$PROJECT"
 git -C "$PROJECT" init -q
 git -C "$PROJECT" add .
 git -C "$PROJECT" -c user.name=test -c user.email=test@example.com commit -qm import
+
+if [[ ${REALBUILD_HERMETIC:-0} == 1 ]]; then
+  why=$(hermetic_unavailable)
+  [[ -z $why ]] || {
+    echo "skipped: $why"
+    exit 125
+  }
+  echo "== hermetic mode against a sandboxed ccrex-server"
+  start_hermetic_server
+fi
+# check_remote COMPILES FIRST: in hermetic mode, check_hermetic on the project.
+check_remote() {
+  [[ ${REALBUILD_HERMETIC:-0} == 1 ]] || return 0
+  check_hermetic "$PROJECT" "$@"
+}
 
 for compiler in gcc clang; do
   command -v "$compiler" >/dev/null || fail "$compiler not found"
@@ -43,6 +62,7 @@ for compiler in gcc clang; do
 
   make -s CC="$CCREX_BIN $compiler" >"$WORK/ccrex.out" || fail "build through ccrex failed"
   expect_stats local_no_compile=1 "miss_executed=$objects"
+  check_remote "$objects" yes
   compare_trees "$WORK/ref" . '*.o' '*.d'
   app/build/calcapp >"$WORK/ccrex-run.txt" || fail "program built through ccrex failed"
   cmp -s "$WORK/plain-run.txt" "$WORK/ccrex-run.txt" || fail "the programs print different things"
@@ -59,6 +79,7 @@ for compiler in gcc clang; do
   sed -i 's/INT_MAX \/ 2/INT_MAX \/ 4/g' lib/internal.h
   make -s CC="$CCREX_BIN $compiler" >"$WORK/ccrex.out" || fail "incremental build failed"
   expect_stats local_no_compile=1 miss_executed=2
+  check_remote 2 no
   git checkout -q lib/internal.h
 done
 echo "PASSED"
