@@ -36,7 +36,10 @@ std::string resolve_compiler(const CompileRequest& request) {
   if (c.find('/') != std::string::npos) {
     return c.front() == '/' ? util::normalize_path(c) : util::join_path(request.cwd, c);
   }
-  return util::find_in_path(c, env_value(request.env, "PATH")).value_or("");
+  // Relative PATH entries are the compile's, not the agent's working directory's.
+  return util::find_in_path(c,
+                            util::absolute_path_list(env_value(request.env, "PATH"), request.cwd))
+      .value_or("");
 }
 
 // "30d", "12h", "90m", "45s" or plain seconds, as ccache's --evict-older-than takes.

@@ -197,6 +197,24 @@ find_in_path(const std::string& name, const std::string& path_list, const std::s
   return std::nullopt;
 }
 
+std::string absolute_path_list(const std::string& path_list, const std::string& cwd) {
+  std::string out;
+  size_t pos = 0;
+  while (pos <= path_list.size()) {
+    size_t next = path_list.find(':', pos);
+    if (next == std::string::npos) {
+      next = path_list.size();
+    }
+    std::string dir = path_list.substr(pos, next - pos);
+    pos = next + 1;
+    if (dir.empty() || dir.front() != '/') {
+      dir = normalize_path(join_path(cwd, dir.empty() ? "." : dir));
+    }
+    out += (out.empty() ? "" : ":") + dir;
+  }
+  return out;
+}
+
 Result<SubprocessResult> run_subprocess(const SubprocessOptions& opts) {
   if (opts.argv.empty()) {
     return invalid_argument("empty command line");

@@ -65,4 +65,9 @@ Result<SubprocessResult> run_subprocess(const SubprocessOptions& options);
 std::optional<std::string>
 find_in_path(const std::string& name, const std::string& path_list, const std::string& skip = "");
 
+// Return the ':'-separated `path_list` with each relative entry (an empty one means ".")
+// made absolute against the directory `cwd`, as a program running in `cwd` would search
+// it. Absolute entries are kept as they are.
+std::string absolute_path_list(const std::string& path_list, const std::string& cwd);
+
 } // namespace ccrex::util

@@ -99,10 +99,19 @@ SUITE_hermetic() {
   hermetic_round g++ hello.cpp hello.o -O1
   hermetic_round g++ hello.cpp hello-g.o -g
   expect_stats miss_executed=4
+  # A compiler found through the PATH entry ".": the compile's directory, not the agent's.
+  mkdir -p tools
+  ln -s "$(command -v gcc)" tools/mygcc
+  (cd tools && gcc -O2 -I../include -c ../main.c -o ../plain-rel.o) || test_failed "gcc failed"
+  cd tools
+  PATH=.:$PATH expect_exit 0 "$CCREX" mygcc -O2 -I../include -c ../main.c -o ../rel.o
+  cd ..
+  expect_same_file rel.o plain-rel.o
+  expect_stats miss_executed=5
   # The server ran each in its sandbox, in the input root (one debug line per execution).
   local in_input
   in_input=$(cat "$TEST_DIR"/server.*.log | grep -c ': input root, sandboxed$' || true)
-  [[ $in_input == 4 ]] || test_failed "$in_input of 4 executions logged as sandboxed in the input root"
+  [[ $in_input == 5 ]] || test_failed "$in_input of 5 executions logged as sandboxed in the input root"
   # A repeat from a clean cache directory is a remote hit.
   use_cache_dir second
   rm main.o

@@ -69,5 +69,24 @@ TEST(Subprocess, FindInPathSkipsGivenFile) {
   EXPECT_FALSE(find_in_path("ccrex-no-such-program-xyz", "/usr/bin:/bin"));
 }
 
+TEST(Subprocess, AbsolutePathListResolvesRelativeEntriesAgainstTheDirectory) {
+  EXPECT_EQ(absolute_path_list("/usr/bin:/bin", "/work/p"), "/usr/bin:/bin");
+  EXPECT_EQ(absolute_path_list(".:tools:/usr/bin", "/work/p"), "/work/p:/work/p/tools:/usr/bin");
+  // An empty entry is the current directory, wherever it is in the list.
+  EXPECT_EQ(absolute_path_list(":/bin:", "/work/p"), "/work/p:/bin:/work/p");
+  EXPECT_EQ(absolute_path_list("../bin", "/work/p"), "/work/bin");
+  EXPECT_EQ(absolute_path_list("", "/work/p"), "/work/p");
+}
+
+TEST(Subprocess, FindInPathWithRelativeEntriesSearchesTheGivenDirectory) {
+  TempDir dir("ccrex-find-in-path-");
+  ASSERT_TRUE(make_dirs(join_path(dir.path(), "tools"), 0755));
+  const std::string tool = join_path(dir.path(), "tools/mytool");
+  ASSERT_TRUE(write_file_atomic(tool, "#!/bin/sh\n", 0755));
+  // The test's own working directory has no tools/: found only through `dir`.
+  EXPECT_FALSE(find_in_path("mytool", "tools"));
+  EXPECT_EQ(find_in_path("mytool", absolute_path_list("tools", dir.path())), tool);
+}
+
 } // namespace
 } // namespace ccrex::util
