@@ -1,4 +1,4 @@
-// ccrex-action-init, the small static program the server starts for every action. Three
+// ccrex-action-init, the small static program the server starts for every action. Two
 // modes:
 //
 //   ccrex-action-init STATUS_FILE PROGRAM [ARG...]
@@ -7,27 +7,22 @@
 //     and exit with its status once every process of the namespace is gone. A death by
 //     signal N exits with 128 + N and writes N into STATUS_FILE. (server/process_tree.h)
 //
-//   ccrex-action-init --launch [--user UID:GID] [--limit RES=SOFT[:HARD]]... -- PROGRAM [ARG...]
-//     Set the resource limits (RES: cpu, as, nproc, fsize), switch to UID:GID with no
-//     supplementary groups, and exec PROGRAM: what `setpriv` and `prlimit` did in front of
-//     bubblewrap. (server/sandbox.h)
-//
 //   ccrex-action-init --status-fd FD [--close-fd N] -- PROGRAM [ARG...]
-//     Run PROGRAM as a child, closing FD and N in it, and exit with its status; a death by
-//     signal N exits with 128 + N and writes N to FD. The first program inside the
-//     sandbox, in place of a Perl one-liner. (server/sandbox.h)
+//     Run PROGRAM as a child, closing FD and N in it, reap every other process that ends
+//     up as this one's child, and exit with PROGRAM's status; a death by signal N exits
+//     with 128 + N and writes N to FD. The first process of the sandbox's PID namespace
+//     (bwrap --as-pid-1), in place of bwrap's own and a Perl one-liner. (server/sandbox.h)
 //
 // Starting `unshare`, `setpriv`, `prlimit` and a Perl init per action was most of what
 // containing an action added to a miss (test/bench/staging_bench.sh); one static program
-// on system calls alone costs a fraction of that. So it links nothing of ccrex.
+// on system calls alone costs a fraction of that. So it links nothing of ccrex. (The
+// limits and the sandbox user are set by the server's own child, util/launch.h.)
 
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -115,8 +110,6 @@ bool enter_namespaces() {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: ccrex-action-init STATUS_FILE PROGRAM [ARG...]\n"
-               "       ccrex-action-init --launch [--user UID:GID] [--limit RES=SOFT[:HARD]]... "
-               "-- PROGRAM [ARG...]\n"
                "       ccrex-action-init --status-fd FD [--close-fd N] -- PROGRAM [ARG...]\n");
   ::_exit(k_failed);
 }
@@ -133,70 +126,6 @@ unsigned long long number(const char* text, char end, const char** rest = nullpt
     *rest = stop + 1;
   }
   return n;
-}
-
-// RES=SOFT[:HARD] of --limit.
-void set_limit(const char* spec) {
-  struct Name {
-    const char* name;
-    int resource;
-  };
-  static constexpr Name k_names[] = {
-      {"cpu=", RLIMIT_CPU}, {"as=", RLIMIT_AS}, {"nproc=", RLIMIT_NPROC}, {"fsize=", RLIMIT_FSIZE}};
-  for (const auto& n : k_names) {
-    const size_t len = std::strlen(n.name);
-    if (std::strncmp(spec, n.name, len) != 0) {
-      continue;
-    }
-    const char* value = spec + len;
-    rlimit lim{};
-    if (std::strchr(value, ':') != nullptr) {
-      const char* hard = nullptr;
-      lim.rlim_cur = number(value, ':', &hard);
-      lim.rlim_max = number(hard, '\0');
-    } else {
-      lim.rlim_cur = lim.rlim_max = number(value, '\0');
-    }
-    if (::setrlimit(n.resource, &lim) != 0) {
-      fail(spec);
-    }
-    return;
-  }
-  usage();
-}
-
-// --launch: limits, identity, exec.
-[[noreturn]] void launch(int argc, char** argv) {
-  int i = 0;
-  bool have_user = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  for (; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
-    if (std::strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
-      const char* rest = nullptr;
-      uid = static_cast<uid_t>(number(argv[++i], ':', &rest));
-      gid = static_cast<gid_t>(number(rest, '\0'));
-      have_user = true;
-    } else if (std::strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
-      set_limit(argv[++i]);
-    } else {
-      usage();
-    }
-  }
-  if (i + 1 >= argc) {
-    usage();
-  }
-  if (have_user) {
-    if (uid == 0 || gid == 0) {
-      usage(); // never "switch" to root
-    }
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0
-        || ::setresuid(uid, uid, uid) != 0) {
-      fail("switch user");
-    }
-  }
-  ::execvp(argv[i + 1], argv + i + 1);
-  fail(argv[i + 1]);
 }
 
 // --status-fd: run the command as a child and report a death by signal on the descriptor.
@@ -230,9 +159,17 @@ void set_limit(const char* spec) {
     std::fprintf(stderr, "cannot run %s: %s\n", command[0], std::strerror(errno));
     ::_exit(127);
   }
+  // As the namespace's first process this one inherits every orphan: reap them too, so
+  // they do not pile up as zombies against the process limit.
   int status = 0;
-  while (::waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) {
+  for (;;) {
+    int st = 0;
+    const pid_t p = ::wait(&st);
+    if (p == child) {
+      status = st;
+      break;
+    }
+    if (p < 0 && errno != EINTR) {
       fail("wait");
     }
   }
@@ -248,9 +185,6 @@ void set_limit(const char* spec) {
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::strcmp(argv[1], "--launch") == 0) {
-    launch(argc - 2, argv + 2);
-  }
   if (argc >= 2 && std::strcmp(argv[1], "--status-fd") == 0) {
     report(argc - 1, argv + 1);
   }

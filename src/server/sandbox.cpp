@@ -7,6 +7,7 @@
 #include "util/strings.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,8 +19,6 @@
 namespace ccrex::server {
 namespace {
 
-constexpr const char* k_setpriv = "/usr/bin/setpriv";
-constexpr const char* k_prlimit = "/usr/bin/prlimit";
 constexpr const char* k_perl = "/usr/bin/perl";
 // Descriptors handed to the child start here in the server, so duplicating them onto 3, 4,
 // ... in the child never overwrites one still to be duplicated.
@@ -30,10 +29,11 @@ constexpr int k_first_high_fd = 64;
 constexpr std::array<const char*, 9> k_system_dirs = {
     "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt"};
 
-// The host root's first process runs the command as its child and, when the command dies
+// In the host root a small init runs the command as its child and, when the command dies
 // of a signal, writes the signal's number to the status file's descriptor, which the
 // command never sees (bwrap itself would report only 128 + N): ccrex-action-init
-// --status-fd, or without it this small Perl program (Perl is essential on Debian).
+// --status-fd as the PID namespace's first process (bwrap --as-pid-1), or without it this
+// small Perl program below bwrap's own first process (Perl is essential on Debian).
 constexpr const char* k_perl_init =
     "open(my $st, '>&=', 4) or die; my $p = fork; exit 125 unless defined $p;"
     "if ($p == 0) { close $st; exec { $ARGV[0] } @ARGV;"
@@ -115,55 +115,25 @@ public:
     return {};
   }
 
-  // Run `argv` (bwrap included) as the sandbox user with the limits: through
-  // ccrex-action-init --launch, or setpriv and prlimit without it.
-  std::vector<std::string> launcher(const SandboxRequest& request) const {
-    std::vector<std::string> out;
-    const std::string& init = action_init_program();
-    if (!init.empty()) {
-      out = {init, "--launch"};
-      if (m_root_user) {
-        out.insert(
-            out.end(),
-            {"--user", std::to_string(m_settings.uid) + ":" + std::to_string(m_settings.gid)});
-      }
-      if (request.timeout.count() > 0) {
-        const auto sec = (request.timeout.count() + 999) / 1000;
-        out.insert(out.end(),
-                   {"--limit", "cpu=" + std::to_string(sec) + ":" + std::to_string(sec + 1)});
-      }
-      for (const auto& [name, value] : {std::pair{"as=", m_settings.max_address_space},
-                                        std::pair{"nproc=", m_settings.max_processes},
-                                        std::pair{"fsize=", m_settings.max_file_size}}) {
-        if (value > 0) {
-          out.insert(out.end(), {"--limit", std::string(name) + std::to_string(value)});
-        }
-      }
-      out.emplace_back("--");
-      return out;
-    }
+  // The limits and, for a root server, the sandbox user, which the server's own child takes
+  // on before it execs bwrap (util/launch.h), so no helper program starts in between.
+  util::LaunchIdentity identity(const SandboxRequest& request) const {
+    util::LaunchIdentity out;
     if (m_root_user) {
-      out.insert(out.end(),
-                 {k_setpriv,
-                  "--reuid=" + std::to_string(m_settings.uid),
-                  "--regid=" + std::to_string(m_settings.gid),
-                  "--clear-groups",
-                  "--"});
+      out.user = util::LaunchUser{m_settings.uid, m_settings.gid};
     }
-    out.emplace_back(k_prlimit);
     if (request.timeout.count() > 0) {
-      const auto sec = (request.timeout.count() + 999) / 1000;
-      out.push_back("--cpu=" + std::to_string(sec) + ":" + std::to_string(sec + 1));
+      const auto sec = static_cast<uint64_t>((request.timeout.count() + 999) / 1000);
+      out.limits.push_back({RLIMIT_CPU, sec, sec + 1});
     }
-    const auto limit = [&](const char* name, int64_t value) {
+    for (const auto& [resource, value] : {std::pair{RLIMIT_AS, m_settings.max_address_space},
+                                          std::pair{RLIMIT_NPROC, m_settings.max_processes},
+                                          std::pair{RLIMIT_FSIZE, m_settings.max_file_size}}) {
       if (value > 0) {
-        out.push_back(std::string(name) + std::to_string(value));
+        const auto v = static_cast<uint64_t>(value);
+        out.limits.push_back({resource, v, v});
       }
-    };
-    limit("--as=", m_settings.max_address_space);
-    limit("--nproc=", m_settings.max_processes);
-    limit("--fsize=", m_settings.max_file_size);
-    out.emplace_back("--");
+    }
     return out;
   }
 
@@ -253,9 +223,8 @@ public:
     SandboxedCommand cmd;
     cmd.options.env = request.env;
     cmd.options.cwd = "/";
-    cmd.options.argv = launcher(request);
-    const auto ns = namespaces(request);
-    cmd.options.argv.insert(cmd.options.argv.end(), ns.begin(), ns.end());
+    cmd.options.identity = identity(request);
+    cmd.options.argv = namespaces(request);
     auto& argv = cmd.options.argv;
     CCREX_ASSIGN_OR_RETURN(
         const int root_fd,
@@ -278,6 +247,12 @@ public:
       cwd = util::join_path(at, request.working_directory);
       with_init = !action_init_program().empty() || ::access(k_perl, X_OK) == 0;
     }
+    // ccrex-action-init is the namespace's first process itself (it reaps what is left
+    // there, as bwrap's own would): one process fewer per action.
+    const bool own_init = with_init && !action_init_program().empty();
+    if (own_init) {
+      argv.emplace_back("--as-pid-1");
+    }
     argv.insert(argv.end(), {"--chdir", cwd, "--"});
     if (with_init) {
       CCREX_ASSIGN_OR_RETURN(const int status_fd,
@@ -288,7 +263,7 @@ public:
       const std::string status_fd_text = std::to_string(cmd.pass(status_fd));
       cmd.status_file = request.status_file;
       const std::string& init = action_init_program();
-      if (!init.empty()) {
+      if (own_init) {
         // Started through its descriptor, so the program need not be visible in the
         // sandbox; it closes that descriptor before the command starts.
         CCREX_ASSIGN_OR_RETURN(const int init_fd,

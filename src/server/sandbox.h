@@ -10,17 +10,17 @@
 //
 // BubblewrapSandbox (bubblewrap, `bwrap`) gives every action its own user, mount, PID, IPC,
 // UTS and network namespaces (the network only when the request allows it), resource
-// limits (`prlimit`), a private /tmp, no capabilities, and a file system of one of two
-// roots (sandbox_settings.h): `host` shows the host's system directories read-only and
-// the input root writable at its staging path (or CCREX_STAGE_ROOT); `input` shows only
-// the input root, as `/`. Cached input subtrees (tree_cache.h) are mounted read-only over
-// their empty places in the root, through descriptors the server opens: the action can
-// read them and change nothing in them. The store is never visible otherwise: system directories do
-// not hold it, and an extra host path that does gets an empty tmpfs over it. A server running as
-// root switches to SandboxSettings::uid/gid (`setpriv`) before bwrap starts, so the action's
-// processes are that user on the host too; bwrap then runs unprivileged, in a user
-// namespace, and receives the input root as an open descriptor (the store's path need not
-// be searchable by that user).
+// limits (set by the server's child before it execs bwrap, util/launch.h), a private /tmp,
+// no capabilities, and a file system of one of two roots (sandbox_settings.h): `host` shows the
+// host's system directories read-only and the input root writable at its staging path (or
+// CCREX_STAGE_ROOT); `input` shows only the input root, as `/`. Cached input subtrees
+// (tree_cache.h) are mounted read-only over their empty places in the root, through descriptors the
+// server opens: the action can read them and change nothing in them. The store is never visible
+// otherwise: system directories do not hold it, and an extra host path that does gets an empty
+// tmpfs over it. A server running as root switches to SandboxSettings::uid/gid (the same child)
+// before bwrap starts, so the action's processes are that user on the host too; bwrap then runs
+// unprivileged, in a user namespace, and receives the input root as an open descriptor (the store's
+// path need not be searchable by that user).
 //
 // When bubblewrap is missing or cannot create namespaces (probed once, one log line), or
 // the sandbox is turned off, make_sandbox returns the unconfined fallback: today's

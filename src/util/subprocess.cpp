@@ -1,6 +1,7 @@
 #include "util/subprocess.h"
 
 #include "util/file.h"
+#include "util/launch.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -67,6 +68,8 @@ std::string env_path(const std::optional<std::vector<std::string>>& env) {
 // Set up redirections for the spawned child. Fds we open here are closed by the caller.
 struct Redirects {
   posix_spawn_file_actions_t actions{};
+  // The same steps for spawn_launched.
+  std::vector<FileAction> files;
   Pipe out;
   Pipe err;
   Redirects() { posix_spawn_file_actions_init(&actions); }
@@ -81,13 +84,22 @@ struct Redirects {
   Redirects& operator=(const Redirects&) = delete;
 };
 
+void add_open(Redirects& r, int target, const std::string& path, int flags, mode_t mode) {
+  posix_spawn_file_actions_addopen(&r.actions, target, path.c_str(), flags, mode);
+  r.files.push_back(FileAction{target, -1, path, flags, mode});
+}
+
+void add_dup(Redirects& r, int source, int target) {
+  posix_spawn_file_actions_adddup2(&r.actions, source, target);
+  r.files.push_back(FileAction{target, source, {}, 0, 0});
+}
+
 Status add_stream(Redirects& r, int target, const std::string& path, bool capture, Pipe& pipe) {
   if (!path.empty()) {
-    posix_spawn_file_actions_addopen(
-        &r.actions, target, path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    add_open(r, target, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   } else if (capture) {
     CCREX_ASSIGN_OR_RETURN(pipe, make_pipe());
-    posix_spawn_file_actions_adddup2(&r.actions, pipe.write_end, target);
+    add_dup(r, pipe.write_end, target);
   }
   return {};
 }
@@ -165,6 +177,40 @@ void pump(pid_t pid, Redirects& r, const SubprocessOptions& opts, SubprocessResu
   res.exit_code = wait_status_to_code(status, res.signal);
 }
 
+// Start the child through posix_spawn.
+Result<pid_t> spawn(const std::string& program,
+                    Redirects& r,
+                    const SubprocessOptions& opts,
+                    char* const* argv,
+                    char* const* envp) {
+  if (!opts.cwd.empty()) {
+    posix_spawn_file_actions_addchdir_np(&r.actions, opts.cwd.c_str());
+  }
+  posix_spawnattr_t attr{};
+  posix_spawnattr_init(&attr);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (opts.new_process_group) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
+  sigset_t empty;
+  sigset_t all;
+  sigemptyset(&empty);
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, flags);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, program.c_str(), &r.actions, &attr, argv, envp);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    return errno_error("cannot run " + program, rc);
+  }
+  return pid;
+}
+
 } // namespace
 
 std::optional<std::string>
@@ -229,43 +275,31 @@ Result<SubprocessResult> run_subprocess(const SubprocessOptions& opts) {
   }
   Redirects r;
   const std::string in = opts.stdin_path.empty() ? "/dev/null" : opts.stdin_path;
-  posix_spawn_file_actions_addopen(&r.actions, STDIN_FILENO, in.c_str(), O_RDONLY, 0);
+  add_open(r, STDIN_FILENO, in, O_RDONLY, 0);
   CCREX_TRY(add_stream(r, STDOUT_FILENO, opts.stdout_path, opts.capture_output, r.out));
   CCREX_TRY(add_stream(r, STDERR_FILENO, opts.stderr_path, opts.capture_output, r.err));
   for (size_t i = 0; i < opts.pass_fds.size(); ++i) {
-    posix_spawn_file_actions_adddup2(&r.actions, opts.pass_fds[i], 3 + static_cast<int>(i));
+    add_dup(r, opts.pass_fds[i], 3 + static_cast<int>(i));
   }
-  if (!opts.cwd.empty()) {
-    posix_spawn_file_actions_addchdir_np(&r.actions, opts.cwd.c_str());
-  }
-  posix_spawnattr_t attr{};
-  posix_spawnattr_init(&attr);
-  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-  if (opts.new_process_group) {
-    flags |= POSIX_SPAWN_SETPGROUP;
-    posix_spawnattr_setpgroup(&attr, 0);
-  }
-  sigset_t empty;
-  sigset_t all;
-  sigemptyset(&empty);
-  sigfillset(&all);
-  sigdelset(&all, SIGKILL);
-  sigdelset(&all, SIGSTOP);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, flags);
-
   const auto argv = c_strings(opts.argv);
   std::vector<char*> envp;
   if (opts.env) {
     envp = c_strings(*opts.env);
   }
+  char* const* env = opts.env ? envp.data() : environ;
   pid_t pid = 0;
-  const int rc = ::posix_spawn(
-      &pid, program.c_str(), &r.actions, &attr, argv.data(), opts.env ? envp.data() : environ);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    return errno_error("cannot run " + program, rc);
+  if (!opts.identity.empty()) {
+    LaunchPlan plan;
+    plan.program = program.c_str();
+    plan.argv = argv.data();
+    plan.envp = env;
+    plan.files = std::move(r.files);
+    plan.cwd = opts.cwd;
+    plan.new_process_group = opts.new_process_group;
+    plan.identity = opts.identity;
+    CCREX_ASSIGN_OR_RETURN(pid, spawn_launched(plan));
+  } else {
+    CCREX_ASSIGN_OR_RETURN(pid, spawn(program, r, opts, argv.data(), env));
   }
   close_fd(r.out.write_end);
   close_fd(r.err.write_end);

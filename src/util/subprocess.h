@@ -2,8 +2,9 @@
 
 // Run a child process with explicit argv, environment, working directory and redirections,
 // optionally in its own process group with a timeout that kills the whole group.
-// Thread-safe: every call is independent (posix_spawn, no shared state).
+// Thread-safe: every call is independent (posix_spawn or launch.h, no shared state).
 
+#include "util/launch.h"
 #include "util/result.h"
 
 #include <atomic>
@@ -41,6 +42,9 @@ struct SubprocessOptions {
   // descriptor of this process is close-on-exec). Each must be above 2 + their count, so
   // that no earlier duplication overwrites a later source.
   std::vector<int> pass_fds;
+  // Resource limits and a user the child takes on before it execs (launch.h); when set,
+  // the child is started by spawn_launched instead of posix_spawn.
+  LaunchIdentity identity;
 };
 
 struct SubprocessResult {
