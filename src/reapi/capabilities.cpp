@@ -1,5 +1,6 @@
 #include "reapi/capabilities.h"
 
+#include "reapi/compression.h"
 #include "reapi/digest.h"
 
 #include <algorithm>
@@ -66,6 +67,11 @@ ServerInfo check_capabilities(const v2::ServerCapabilities& caps) {
   }
   info.chosen_api = high;
   info.output_fields = output_fields_for(low, high);
+  const auto compressors = supported_compressors(cache);
+  info.zstd_blobs =
+      high >= ApiVersion{2, 1}
+      && std::find(compressors.begin(), compressors.end(), static_cast<int>(Compressor::zstd))
+             != compressors.end();
   return info;
 }
 

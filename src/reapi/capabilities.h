@@ -51,6 +51,10 @@ struct ServerInfo {
   bool exec_enabled = false;
   // Whether the server accepts UpdateActionResult from clients.
   bool ac_update_enabled = false;
+  // Whether blobs may travel compressed with zstd through ByteStream: the server lists
+  // ZSTD among supported_compressors and `chosen_api` is 2.1 or later (a 2.0 server never
+  // gets compressed resource names).
+  bool zstd_blobs = false;
   // How to fill Command outputs for `chosen_api` and the server's low end.
   OutputFields output_fields = OutputFields::both;
 };

@@ -103,8 +103,12 @@ int64_t CasClient::batch_limit() const {
   return limit - k_request_margin;
 }
 
+bool CasClient::compresses(const v2::Digest& d) const {
+  return m_zstd && d.size_bytes() >= m_options.compressed_min_bytes;
+}
+
 bool CasClient::fits_batch(const v2::Digest& d) const {
-  return d.size_bytes() + m_options.batch_entry_overhead <= batch_limit();
+  return d.size_bytes() + m_options.batch_entry_overhead <= batch_limit() && !compresses(d);
 }
 
 util::Result<std::vector<v2::Digest>>

@@ -109,6 +109,7 @@ GrpcRemoteExecutor::GrpcRemoteExecutor(std::unique_ptr<CapabilitiesClient> capab
 util::Result<ServerInfo> GrpcRemoteExecutor::server_info() {
   CCREX_ASSIGN_OR_RETURN(auto info, m_capabilities->get());
   m_cas->set_server_batch_limit(info.max_batch_total_size_bytes);
+  m_cas->set_compression(info.zstd_blobs);
   return info;
 }
 

@@ -1,5 +1,6 @@
 #include "server/cas_service.h"
 
+#include "reapi/compression.h"
 #include "server/grpc_util.h"
 #include "util/file.h"
 #include "util/strings.h"
@@ -209,6 +210,9 @@ void CapabilitiesService::describe(v2::ServerCapabilities* response,
   cache->mutable_action_cache_update_capabilities()->set_update_enabled(update_enabled);
   cache->set_max_batch_total_size_bytes(m_config.max_batch_bytes);
   cache->set_symlink_absolute_path_strategy(v2::SymlinkAbsolutePathStrategy::DISALLOWED);
+  if (offers_compressed_blobs(m_config)) {
+    reapi::add_supported_compressor(*cache, reapi::Compressor::zstd);
+  }
   auto* exec = response->mutable_execution_capabilities();
   exec->set_digest_function(v2::DigestFunction::SHA256);
   exec->set_exec_enabled(exec_enabled);

@@ -106,6 +106,8 @@ parse_option(CliOptions& out, Config& platform_overrides, const std::string& opt
     out.config.max_assets = static_cast<size_t>(n);
   } else if (opt == "--status-listen") {
     CCREX_ASSIGN_OR_RETURN(out.config.status_listen, next());
+  } else if (opt == "--no-compressed-blobs") {
+    out.config.compressed_blobs = false;
   } else if (opt == "--allow-remote-status") {
     out.config.allow_remote_status = true;
   } else if (opt == "--allow-insecure-listen") {
@@ -259,6 +261,9 @@ Options:
                          (default 300)
   --max-streams-per-client N
                          concurrent ByteStream streams per client address (default 64)
+  --no-compressed-blobs  do not offer zstd-compressed ByteStream transfers (REAPI 2.1
+                         compressed-blobs; offered by default when --api-versions
+                         reaches 2.1)
   --sandbox-root ROOT    root of actions that do not ask for one with the platform
                          property ccrex-root: host (default; the host's system
                          directories read-only) or input (the input root as /)
@@ -308,6 +313,8 @@ util::Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
   out.config.max_queued = 1024;
   out.config.max_queued_per_client = 256;
   out.config.max_streams_per_client = 64;
+  // Clients across a network gain from compressed transfers.
+  out.config.compressed_blobs = true;
   Config platform_overrides;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string opt = args[i];

@@ -84,6 +84,12 @@ struct Config {
   std::chrono::seconds partial_upload_expiry{300};
   // Concurrent ByteStream streams per client (peer address).
   size_t max_streams_per_client = 0;
+  // Offer zstd-compressed ByteStream transfers (REAPI 2.1's compressed-blobs resource
+  // names, announced in CacheCapabilities.supported_compressors) when api_versions reaches
+  // 2.1. Off here: the embedded server's one client is on the same machine, where
+  // compression only costs time; ccrex-server's command line turns it on unless
+  // --no-compressed-blobs.
+  bool compressed_blobs = false;
   // REAPI versions advertised by GetCapabilities (deprecated = low) and honoured by
   // Execute: when the range stops at 2.0, only Command.output_files/output_directories are
   // read and output_paths is ignored; when it starts at 2.1 or later, only output_paths is
@@ -133,6 +139,13 @@ struct Config {
   std::string status_listen;
   bool allow_remote_status = false;
 };
+
+// Return whether the server offers zstd-compressed ByteStream transfers: asked for, and
+// the advertised range reaches 2.1, where the spec introduced them (a client of a 2.0-only
+// server never sees them).
+inline bool offers_compressed_blobs(const Config& config) {
+  return config.compressed_blobs && config.api_versions.high_minor >= 1;
+}
 
 // Return the platform properties the host offers: OSFamily from uname (lowercase), ISA from
 // the machine type (x86-64, arm-a64, ...) plus the x86 extensions the CPU reports.

@@ -205,6 +205,15 @@ void Metrics::cas_bytes_sent(int64_t bytes) {
   m_cas_sent += static_cast<uint64_t>(std::max<int64_t>(bytes, 0));
 }
 
+void Metrics::compressed_transfer(bool upload, int64_t wire, int64_t blob) {
+  const auto count = [](int64_t n) { return static_cast<uint64_t>(std::max<int64_t>(n, 0)); };
+  const std::lock_guard lock(m_mutex);
+  auto& c = m_compressed;
+  ++(upload ? c.writes : c.reads);
+  (upload ? c.wire_bytes_received : c.wire_bytes_sent) += count(wire);
+  (upload ? c.blob_bytes_received : c.blob_bytes_sent) += count(blob);
+}
+
 void Metrics::action_queued() {
   const std::lock_guard lock(m_mutex);
   ++m_queued;
@@ -252,6 +261,7 @@ MetricsSnapshot Metrics::snapshot() const {
   }
   out.cas_bytes_received = m_cas_received;
   out.cas_bytes_sent = m_cas_sent;
+  out.compressed = m_compressed;
   out.queued = m_queued;
   out.running = static_cast<int64_t>(m_running.size());
   out.calls = m_calls;
@@ -282,6 +292,42 @@ std::string prometheus_text(const MetricsSnapshot& s) {
                 "counter",
                 "Blob bytes sent to clients (BatchReadBlobs, ByteStream Read).");
   sample(out, "ccrex_cas_sent_bytes_total", "", static_cast<int64_t>(s.cas_bytes_sent));
+  metric_header(out,
+                "ccrex_cas_compressed_streams_total",
+                "counter",
+                "Compressed ByteStream transfers (compressed-blobs resource names) by direction.");
+  sample(out,
+         "ccrex_cas_compressed_streams_total",
+         "direction=\"read\"",
+         static_cast<int64_t>(s.compressed.reads));
+  sample(out,
+         "ccrex_cas_compressed_streams_total",
+         "direction=\"write\"",
+         static_cast<int64_t>(s.compressed.writes));
+  metric_header(out,
+                "ccrex_cas_compressed_wire_bytes_total",
+                "counter",
+                "Compressed bytes of those transfers on the wire, by direction.");
+  sample(out,
+         "ccrex_cas_compressed_wire_bytes_total",
+         "direction=\"read\"",
+         static_cast<int64_t>(s.compressed.wire_bytes_sent));
+  sample(out,
+         "ccrex_cas_compressed_wire_bytes_total",
+         "direction=\"write\"",
+         static_cast<int64_t>(s.compressed.wire_bytes_received));
+  metric_header(out,
+                "ccrex_cas_compressed_blob_bytes_total",
+                "counter",
+                "Blob bytes those transfers carried once uncompressed, by direction.");
+  sample(out,
+         "ccrex_cas_compressed_blob_bytes_total",
+         "direction=\"read\"",
+         static_cast<int64_t>(s.compressed.blob_bytes_sent));
+  sample(out,
+         "ccrex_cas_compressed_blob_bytes_total",
+         "direction=\"write\"",
+         static_cast<int64_t>(s.compressed.blob_bytes_received));
   metric_header(out, "ccrex_actions_queued", "gauge", "Actions waiting for a worker.");
   sample(out, "ccrex_actions_queued", "", s.queued);
   metric_header(out, "ccrex_actions_running", "gauge", "Actions a worker is running.");

@@ -55,6 +55,17 @@ struct InstanceCounts {
   uint64_t failed_executions = 0; // non-zero exit or a failed run
 };
 
+// Compressed ByteStream transfers (compressed-blobs resource names), counted as they end
+// (finished or not): streams, bytes on the wire, and the blob bytes those carried.
+struct CompressedCounts {
+  uint64_t reads = 0;
+  uint64_t writes = 0;
+  uint64_t wire_bytes_sent = 0;
+  uint64_t wire_bytes_received = 0;
+  uint64_t blob_bytes_sent = 0;
+  uint64_t blob_bytes_received = 0;
+};
+
 // Everything at one moment, copied out so rendering holds no lock.
 struct MetricsSnapshot {
   std::chrono::seconds uptime{0};
@@ -62,6 +73,7 @@ struct MetricsSnapshot {
   int64_t store_limit = 0;
   uint64_t cas_bytes_received = 0;
   uint64_t cas_bytes_sent = 0;
+  CompressedCounts compressed;
   int64_t queued = 0;
   int64_t running = 0;
   // (method, status code name) -> calls.
@@ -89,6 +101,10 @@ public:
   void action_cache_lookup(std::string_view instance, bool hit);
   void cas_bytes_received(int64_t bytes);
   void cas_bytes_sent(int64_t bytes);
+  // A compressed ByteStream Read (`upload` false) or Write ended: `wire` compressed bytes
+  // carried `blob` bytes of blob content. (The wire bytes are also counted by the two
+  // calls above.)
+  void compressed_transfer(bool upload, int64_t wire, int64_t blob);
   // An action took a queue slot; it then either starts or is dropped.
   void action_queued();
   void action_dropped();
@@ -106,6 +122,7 @@ private:
   std::function<std::pair<int64_t, int64_t>()> m_store_probe;                  // m_mutex
   uint64_t m_cas_received = 0;                                                 // m_mutex
   uint64_t m_cas_sent = 0;                                                     // m_mutex
+  CompressedCounts m_compressed;                                               // m_mutex
   int64_t m_queued = 0;                                                        // m_mutex
   std::multimap<std::string, std::chrono::steady_clock::time_point> m_running; // m_mutex
   std::map<std::pair<std::string, std::string>, uint64_t> m_calls;             // m_mutex

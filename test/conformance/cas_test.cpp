@@ -352,7 +352,8 @@ TEST_F(Cas, C17_ResourceNamesWithInstanceAndMetadata) {
                                 "blobs/xyz/1",
                                 "x/blobs/" + d.hash(),
                                 "uploads/u/blobs/" + d.hash() + "/abc",
-                                "compressed-blobs/zstd/" + reapi::to_string(d)}) {
+                                "compressed-blobs/lz4/" + reapi::to_string(d),
+                                "compressed-blobs/zstd/" + d.hash()}) {
     bs_read(*bytestream, bad, 0, 0, &st);
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
   }

@@ -21,7 +21,7 @@ build_dir="${1:-$repo/build-fuzz-clang}"
 seconds="${CCREX_FUZZ_SECONDS:-20}"
 jobs="${CCREX_FUZZ_JOBS:-2}"
 all_targets=(fuzz_command_parser fuzz_directive_lexer fuzz_protocol fuzz_resource_name
-             fuzz_directory)
+             fuzz_directory fuzz_zstd_stream)
 read -r -a targets <<<"${CCREX_FUZZ_TARGETS:-${all_targets[*]}}"
 
 log() { echo "run_fuzzers: $*" >&2; }

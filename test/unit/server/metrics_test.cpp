@@ -77,6 +77,28 @@ TEST(Metrics, PrometheusTextEscapesLabelsAndAnnouncesEveryMetric) {
   }
 }
 
+TEST(Metrics, CompressedTransfersAreCountedByDirection) {
+  Metrics m;
+  m.compressed_transfer(true, 100, 1000);
+  m.compressed_transfer(false, 30, 400);
+  m.compressed_transfer(false, 20, 300);
+  const auto s = m.snapshot();
+  EXPECT_EQ(s.compressed.writes, 1U);
+  EXPECT_EQ(s.compressed.reads, 2U);
+  EXPECT_EQ(s.compressed.wire_bytes_received, 100U);
+  EXPECT_EQ(s.compressed.wire_bytes_sent, 50U);
+  EXPECT_EQ(s.compressed.blob_bytes_received, 1000U);
+  EXPECT_EQ(s.compressed.blob_bytes_sent, 700U);
+  const std::string text = prometheus_text(s);
+  EXPECT_NE(text.find(R"(ccrex_cas_compressed_streams_total{direction="read"} 2)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(ccrex_cas_compressed_wire_bytes_total{direction="write"} 100)"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(ccrex_cas_compressed_blob_bytes_total{direction="read"} 700)"),
+            std::string::npos);
+}
+
 TEST(Metrics, StatusPageEscapesWhatClientsChose) {
   Metrics m;
   m.action_cache_lookup("<img src=x onerror=alert(1)>", true);
