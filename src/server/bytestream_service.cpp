@@ -122,24 +122,21 @@ grpc::Status ByteStreamService::Read(grpc::ServerContext* context,
               "read_offset " + std::to_string(request->read_offset()) + " outside blob of "
                   + std::to_string(d.size_bytes()) + " bytes"};
     }
-    int fd = -1;
+    // The store's reader yields the blob's own bytes, decompressed if it is kept compressed.
+    std::unique_ptr<BlobReader> reader;
     if (!reapi::is_empty_blob(d)) {
-      auto path = m_store.path_of(reapi::from_proto(d));
-      fd = path ? ::open(path->c_str(), O_RDONLY | O_CLOEXEC) : -1;
-      if (fd < 0) {
+      auto opened = m_store.open_reader(reapi::from_proto(d));
+      if (!opened || !(*opened)->skip(request->read_offset())) {
         return {grpc::StatusCode::NOT_FOUND, "blob " + reapi::to_string(d) + " not in CAS"};
       }
+      reader = std::move(*opened);
     }
-    const util::ScopeExit close_fd([fd] {
-      if (fd >= 0) {
-        ::close(fd);
-      }
-    });
     int64_t left = d.size_bytes() - request->read_offset();
     if (request->read_limit() > 0) {
       left = std::min(left, request->read_limit());
     }
-    return send_blob(*context, writer, *lease, {fd, d, request->read_offset(), left, compressed});
+    return send_blob(
+        *context, writer, *lease, {reader.get(), d, request->read_offset(), left, compressed});
   });
 }
 
@@ -186,13 +183,11 @@ grpc::Status ByteStreamService::send_blob(const grpc::ServerContext& context,
     const size_t want = static_cast<size_t>(std::min<int64_t>(left, k_read_chunk));
     ssize_t n = 0;
     if (want > 0) {
-      n = ::pread(plan.fd, buf.data(), want, offset);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
+      auto got = plan.reader->read(buf.data(), want);
+      n = got ? static_cast<ssize_t>(*got) : -1;
       if (n <= 0) {
         return {grpc::StatusCode::DATA_LOSS,
-                "blob " + reapi::to_string(plan.digest) + " is truncated"};
+                "blob " + reapi::to_string(plan.digest) + " is damaged"};
       }
     }
     const std::string_view chunk(buf.data(), static_cast<size_t>(n));

@@ -79,7 +79,7 @@ private:
   // What one Read sends: `length` bytes of the blob open as `fd` from `offset`, compressed
   // into one zstd frame when `compressed`.
   struct ReadPlan {
-    int fd;
+    BlobReader* reader; // null for the empty blob
     const reapi::v2::Digest& digest;
     int64_t offset;
     int64_t length;

@@ -1,5 +1,6 @@
 #include "server/cli.h"
 
+#include "server/blob_compression.h"
 #include "util/file.h"
 #include "util/strings.h"
 
@@ -132,6 +133,9 @@ parse_option(CliOptions& out, Config& platform_overrides, const std::string& opt
       return util::invalid_argument(opt + " must be at least one byte");
     }
     (opt == "--max-size" ? out.config.max_size : out.config.max_blob_size) = n;
+  } else if (opt == "--compression-level") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    CCREX_ASSIGN_OR_RETURN(out.config.compression_level, parse_compression_level(v));
   } else if (opt == "--workers") {
     CCREX_ASSIGN_OR_RETURN(auto v, next());
     CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_int(v));
@@ -206,7 +210,8 @@ Options:
                          port); repeatable; default 127.0.0.1:8980
   --cache-dir DIR        store directory (default ~/.cache/ccrex-server, and
                          /var/cache/ccrex-server for root)
-  --max-size SIZE        CAS size cap, e.g. 500M, 5G (default 5G)
+  --max-size SIZE        CAS size cap, e.g. 500M, 5G (default 5G), counted on disk
+  --compression-level N  zstd level of stored blobs, -5..19, 0 for none (default 1)
   --workers N            concurrent executions (default: number of cores)
   --platform NAME=VALUE  offer a platform property (repeatable); replaces the host
                          defaults (OSFamily, ISA) for that NAME

@@ -39,6 +39,9 @@ struct Config {
   std::string cache_dir;
   // Size cap of the CAS in bytes; least recently used blobs are evicted beyond it.
   int64_t max_size = int64_t{5} << 30;
+  // zstd level of blobs the store keeps compressed (blob_compression.h); 0 stores every
+  // blob raw. The cap counts bytes on disk.
+  int compression_level = 1;
   // Number of concurrent executions; 0 means the number of cores.
   int workers = 0;
   // Largest total of blob bytes accepted in one Batch* request, and advertised as

@@ -221,8 +221,9 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
   srv->m_lock = std::make_unique<StoreLock>(std::move(lock));
   // Leftovers (temporary files, work directories) are removed only by a process that has
   // the store to itself: with others sharing it they may be writes in progress.
-  CCREX_ASSIGN_OR_RETURN(srv->m_store,
-                         BlobStore::open(cfg.cache_dir, cfg.max_size, srv->m_lock->alone()));
+  CCREX_ASSIGN_OR_RETURN(
+      srv->m_store,
+      BlobStore::open(cfg.cache_dir, cfg.max_size, srv->m_lock->alone(), cfg.compression_level));
   const Access& access = *srv->m_access;
   srv->m_metrics = std::make_shared<Metrics>();
   srv->m_metrics->set_store_probe([store = srv->m_store.get()] {

@@ -61,46 +61,15 @@ util::Error evicted(StageContext& ctx, const reapi::v2::Digest& d) {
           "input blob " + reapi::to_string(d) + " disappeared from the store"};
 }
 
-// Write the blob `d` into a new file at `dest` with `mode` (copy, never a link).
+// Write the blob `d` into a new file at `dest` with `mode` (copy, never a link); a blob
+// stored compressed is decompressed on the way.
 util::Status
 copy_blob(StageContext& ctx, const reapi::v2::Digest& d, const std::string& dest, mode_t mode) {
-  if (!reapi::is_empty_blob(d)) {
-    if (auto src = ctx.store.path_of(reapi::from_proto(d))) {
-      std::error_code ec;
-      if (fs::copy_file(*src, dest, ec) && ::chmod(dest.c_str(), mode) == 0) {
-        return {};
-      }
-      ::unlink(dest.c_str()); // evicted mid-copy or similar: retry from the store below
-    }
+  auto st = ctx.store.copy_to(reapi::from_proto(d), dest, mode);
+  if (!st && st.error().code() == util::ErrorCode::not_found) {
+    return evicted(ctx, d);
   }
-  auto data = ctx.store.read(reapi::from_proto(d));
-  if (!data) {
-    if (data.error().code() == util::ErrorCode::not_found) {
-      return evicted(ctx, d);
-    }
-    return data.error();
-  }
-  const int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return util::errno_error("create " + dest, errno);
-  }
-  size_t done = 0;
-  while (done < data->size()) {
-    const ssize_t n = ::write(fd, data->data() + done, data->size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return util::errno_error("write " + dest, err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fchmod(fd, mode) != 0 || ::close(fd) != 0) {
-    return util::errno_error("finish " + dest, errno);
-  }
-  return {};
+  return st;
 }
 
 util::Status stage_file(StageContext& ctx,

@@ -501,7 +501,10 @@ TEST_F(ActionCacheConformance, UpdateWithUnsafeOutputPathIsRejected) {
 
 class SmallStore : public ReapiFixture {
 protected:
-  std::vector<std::string> server_args() const override { return {"--max-size", "1M"}; }
+  // Blobs stored raw, so that fifteen of 100 kB fill the cap (compressed, they would not).
+  std::vector<std::string> server_args() const override {
+    return {"--max-size", "1M", "--compression-level", "0"};
+  }
 };
 
 TEST_F(SmallStore, A5_EntryWithEvictedOutputIsAMiss) {

@@ -23,8 +23,9 @@ TEST(DiskFull, UploadsEvictToMakeRoomAndReadsKeepWorking) {
   const std::string mount_point = dir.path() + "/small";
   ASSERT_TRUE(util::make_dirs(mount_point));
   // The server runs in its own mount namespace with its store on a 4 MiB tmpfs, while its
-  // size cap says 1 GiB: only a full disk can stop it.
-  ServerProcess server({"--max-size", "1G"},
+  // size cap says 1 GiB: only a full disk can stop it. Blobs are stored raw, so that they
+  // fill the disk (compressed, these would not).
+  ServerProcess server({"--max-size", "1G", "--compression-level", "0"},
                        "127.0.0.1:0",
                        mount_point + "/cache",
                        {"/usr/bin/unshare",

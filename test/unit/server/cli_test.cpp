@@ -51,6 +51,24 @@ TEST(ServerCli, RejectsBadInput) {
   EXPECT_FALSE(parse_cli({"--default-timeout", "100", "--max-timeout", "10"}));
 }
 
+TEST(ServerCli, CompressionLevel) {
+  auto o = parse_cli({});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->config.compression_level, 1); // ccache's default
+  o = parse_cli({"--compression-level", "0"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->config.compression_level, 0); // off
+  o = parse_cli({"--compression-level", "-5"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->config.compression_level, -5);
+  for (const char* bad : {"20", "-6", "fast"}) {
+    o = parse_cli({"--compression-level", bad});
+    ASSERT_FALSE(o) << bad;
+    EXPECT_NE(o.error().message().find("--compression-level"), std::string::npos)
+        << o.error().message();
+  }
+}
+
 TEST(ServerCli, SizesMustHoldSomething) {
   for (const char* opt : {"--max-size", "--max-blob-size"}) {
     const auto o = parse_cli({opt, "0"});
