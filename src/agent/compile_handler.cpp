@@ -182,6 +182,7 @@ util::Result<Backends> CompileHandler::backends(const Config& config,
     server::Config sc;
     sc.cache_dir = util::join_path(s.dir, "store");
     sc.max_size = config.max_size;
+    sc.compression_level = store_compression_level(config);
     sc.store_lock_wait = k_store_lock_wait;
     // Its only client is this agent, whose compiles are the user's own commands: a sandbox
     // would cost every miss a bwrap start and protect nothing the user cannot reach anyway.
@@ -201,6 +202,9 @@ util::Result<Backends> CompileHandler::backends(const Config& config,
   Stores& st = *s.stores;
   if (st.embedded->store().max_size() != config.max_size) {
     st.embedded->store().set_max_size(config.max_size); // a new max_size, no restart needed
+  }
+  if (st.embedded->store().compression_level() != store_compression_level(config)) {
+    st.embedded->store().set_compression_level(store_compression_level(config));
   }
   const std::string key = config.remote + "|" + config.instance + "|" + config.tls_ca_file + "|"
                           + config.tls_client_cert + "|" + config.tls_client_key + "|"
@@ -387,6 +391,18 @@ CompileReply CompileHandler::compile(const CompileRequest& request) {
   }
 }
 
+StoreSummary CompileHandler::store_summary(const Config& config, Site& s) {
+  StoreSummary store{s.dir, -1, config.max_size};
+  const std::shared_lock busy(s.in_use);
+  std::shared_ptr<Stores> keep;
+  if (auto b = backends(config, keep)) {
+    store.size = b->store->total_size();
+    store.content = b->store->content_size();
+    store.compression = b->store->compression_level();
+  }
+  return store;
+}
+
 AdminReply CompileHandler::admin(const std::vector<std::string>& args,
                                  const std::vector<std::string>& env) {
   auto config = load_config(env);
@@ -396,16 +412,10 @@ AdminReply CompileHandler::admin(const std::vector<std::string>& args,
   const std::string cmd = args.empty() ? "" : args.front();
   Site& s = site(*config);
   if (cmd == "-s" || cmd == "--show-stats") {
-    StoreSummary store{s.dir, -1, config->max_size};
-    const std::shared_lock busy(s.in_use);
-    std::shared_ptr<Stores> keep;
-    if (auto b = backends(*config, keep)) {
-      store.size = b->store->total_size();
-    }
-    return {Stats::format(s.stats.snapshot(), store), "", 0};
+    return {Stats::format(s.stats.snapshot(), store_summary(*config, s)), "", 0};
   }
   if (cmd == "--print-stats") {
-    return {Stats::format_raw(s.stats.snapshot()), "", 0};
+    return {Stats::format_raw(s.stats.snapshot(), store_summary(*config, s)), "", 0};
   }
   if (cmd == "-z" || cmd == "--zero-stats") {
     s.stats.zero();
@@ -460,7 +470,7 @@ AdminReply CompileHandler::admin(const std::vector<std::string>& args,
     return {"", "ccrex: max_files does not apply: the store is limited by size (max_size)\n", 0};
   }
   if (cmd == "--show-compression") {
-    return {"Compression: none (results are stored as the compiler wrote them)\n", "", 0};
+    return {Stats::format_compression(store_summary(*config, s)), "", 0};
   }
   if (cmd == "--doctor") {
     DoctorInputs in;

@@ -11,6 +11,7 @@
 #include "agent/diagnostics_color.h"
 #include "agent/handler.h"
 #include "agent/pipeline.h"
+#include "agent/stats.h"
 
 #include <deque>
 #include <map>
@@ -41,6 +42,9 @@ private:
   struct Site;   // per cache directory: statistics, recent explanations, the Stores
   Site& site(const Config& config);
   util::Result<Backends> backends(const Config& config, std::shared_ptr<Stores>& keep);
+  // The local store's figures for `-s`, `--print-stats` and `-x` (sizes unknown when the
+  // store cannot be opened).
+  StoreSummary store_summary(const Config& config, Site& site);
   CompileReply decide(const CompileRequest& request, const Config& config, Site& site);
   // The compile of a supported command (after the colour decision).
   CompileReply run_supported(const CompileRequest& request,

@@ -1,5 +1,6 @@
 #include "agent/config.h"
 
+#include "server/blob_compression.h"
 #include "server/platform.h"
 #include "util/file.h"
 #include "util/strings.h"
@@ -127,6 +128,19 @@ const std::vector<Key>& key_table() {
        "RECC_CACHE_ONLY",
        bool_field(&Config::cache_only),
        bool_get(&Config::cache_only)},
+      {"compression",
+       "CCREX_COMPRESSION",
+       nullptr,
+       bool_field(&Config::compression),
+       bool_get(&Config::compression)},
+      {"compression_level",
+       "CCREX_COMPRESSION_LEVEL",
+       nullptr,
+       [](Config& c, const std::string& v) -> util::Status {
+         CCREX_ASSIGN_OR_RETURN(c.compression_level, server::parse_compression_level(v));
+         return {};
+       },
+       int_get(&Config::compression_level)},
       {"depend_mode",
        "CCREX_DEPEND_MODE",
        nullptr,
@@ -273,19 +287,23 @@ const std::vector<Key>& key_table() {
 }
 
 // ccache's variables that mean a ccrex setting (CCACHE_DIR is not one: ccache's store is
-// not ccrex's). Booleans are true when set, as in ccache.
+// not ccrex's). Boolean ones set a fixed value whenever they are set, as in ccache
+// (CCACHE_NOCOMPRESS: false); the others pass their value on.
 struct CcacheVariable {
   std::string_view variable;
   std::string_view key;
-  bool boolean;
+  std::string_view fixed; // "": the variable's own value
 };
-constexpr std::array<CcacheVariable, 6> k_ccache_variables = {{
-    {"CCACHE_BASEDIR", "project_root", false},
-    {"CCACHE_DEBUG", "debug", true},
-    {"CCACHE_DISABLE", "disable", true},
-    {"CCACHE_LOGFILE", "log_file", false},
-    {"CCACHE_MAXSIZE", "max_size", false},
-    {"CCACHE_READONLY", "read_only", true},
+constexpr std::array<CcacheVariable, 9> k_ccache_variables = {{
+    {"CCACHE_BASEDIR", "project_root", ""},
+    {"CCACHE_COMPRESS", "compression", "true"},
+    {"CCACHE_COMPRESSLEVEL", "compression_level", ""},
+    {"CCACHE_DEBUG", "debug", "true"},
+    {"CCACHE_DISABLE", "disable", "true"},
+    {"CCACHE_LOGFILE", "log_file", ""},
+    {"CCACHE_MAXSIZE", "max_size", ""},
+    {"CCACHE_NOCOMPRESS", "compression", "false"},
+    {"CCACHE_READONLY", "read_only", "true"},
 }};
 
 const Key* find_key(std::string_view name) {
@@ -349,6 +367,14 @@ const std::map<std::string, std::string>& host_platform() {
 
 } // namespace
 
+int store_compression_level(const Config& config) {
+  if (!config.compression) {
+    return 0;
+  }
+  return config.compression_level == 0 ? server::k_default_compression_level
+                                       : config.compression_level;
+}
+
 std::string env_value(const std::vector<std::string>& env, std::string_view name) {
   for (const auto& kv : env) {
     if (kv.size() > name.size() && kv[name.size()] == '='
@@ -375,14 +401,15 @@ util::Result<Config> load_config(const std::vector<std::string>& env) {
     CCREX_TRY(apply_file(c, user));
   }
   // ccache's names, then recc's, so that an explicit CCREX_* wins over both.
-  for (const auto& [var, key_name, boolean] : k_ccache_variables) {
+  for (const auto& [var, key_name, fixed] : k_ccache_variables) {
     const std::string name(var);
     const bool present = std::any_of(env.begin(), env.end(), [&](const std::string& kv) {
       return kv.size() > name.size() && kv.starts_with(name) && kv[name.size()] == '=';
     });
     if (present) {
       // ccache's boolean variables are true when set, whatever their value.
-      CCREX_TRY(apply(c, *find_key(key_name), boolean ? "true" : env_value(env, name), name));
+      CCREX_TRY(apply(
+          c, *find_key(key_name), fixed.empty() ? env_value(env, name) : std::string(fixed), name));
     }
   }
   for (const auto& k : key_table()) {

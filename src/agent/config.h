@@ -54,8 +54,13 @@ struct Config {
   std::string project_root;
   // The agent's own directory (stats, embedded store, logs). Default ~/.cache/ccrex.
   std::string cache_dir;
-  // Size cap of the embedded store.
+  // Size cap of the embedded store, counted on disk (compressed blobs at their size there).
   int64_t max_size = int64_t{5} << 30;
+  // Keep the embedded store's blobs compressed with zstd (ccache's `compression`), at
+  // `compression_level`: 0 means the default (1, ccache's), negative levels are faster,
+  // higher ones (to 19) smaller.
+  bool compression = true;
+  int compression_level = 0;
   // The agent holds one compile's outputs and streams in memory while it checks and writes
   // them: a result larger than this is not fetched (the compile runs locally) and a local
   // compile larger than this is not stored.
@@ -84,6 +89,9 @@ struct Config {
   // Where each field's value came from ("default", "/etc/ccrex.conf:3", "CCREX_REMOTE").
   std::map<std::string, std::string> origin;
 };
+
+// The zstd level the embedded store writes blobs at: 0 when compression is off.
+int store_compression_level(const Config& config);
 
 // Build the configuration from `env` ("NAME=value" strings) and the config files.
 // Errors (a bad boolean, an unknown key in a file, an unparsable size) name the key and

@@ -129,6 +129,18 @@ std::string human_size(int64_t bytes) {
   return text.data();
 }
 
+// "4.10 x (75.6% saved)": what the store holds against what it takes on disk.
+std::string ratio(const StoreSummary& store) {
+  if (store.size <= 0) {
+    return "-";
+  }
+  const double r = static_cast<double>(store.content) / static_cast<double>(store.size);
+  const double saved = store.content > 0 ? 100.0 * (1.0 - 1.0 / r) : 0.0;
+  std::array<char, 48> text{};
+  std::snprintf(text.data(), text.size(), "%.2f x (%.1f%% saved)", r, saved);
+  return text.data();
+}
+
 // Counters every summary names, zero or not (`--print-stats` lists them all, so a script
 // never finds one missing after `ccrex -z`).
 constexpr std::array<const char*, 11> k_core_counters = {"cache_only_location",
@@ -273,11 +285,15 @@ std::string Stats::format(const std::map<std::string, int64_t>& c, const StoreSu
       size += " / " + human_size(store.limit) + pct.data();
     }
     line(out, 2, "Store size", size);
+    if (store.content >= 0) {
+      line(out, 2, "Uncompressed", human_size(store.content));
+      line(out, 2, "Compression ratio", ratio(store));
+    }
   }
   return out.str();
 }
 
-std::string Stats::format_raw(const std::map<std::string, int64_t>& c) {
+std::string Stats::format_raw(const std::map<std::string, int64_t>& c, const StoreSummary& store) {
   std::map<std::string, int64_t> all = c;
   for (const char* name : k_core_counters) {
     all.emplace(name, 0);
@@ -286,7 +302,28 @@ std::string Stats::format_raw(const std::map<std::string, int64_t>& c) {
   for (const auto& [k, v] : all) {
     out += k + "\t" + std::to_string(v) + "\n";
   }
+  if (store.size >= 0 && store.content >= 0) {
+    out += "store_bytes_on_disk\t" + std::to_string(store.size) + "\n";
+    out += "store_bytes_uncompressed\t" + std::to_string(store.content) + "\n";
+  }
   return out;
+}
+
+std::string Stats::format_compression(const StoreSummary& store) {
+  std::ostringstream out;
+  if (store.size < 0 || store.content < 0) {
+    line(out, 0, "Store", "not available");
+    return out.str();
+  }
+  line(out, 0, "Store on disk", human_size(store.size));
+  line(out, 0, "Uncompressed", human_size(store.content));
+  line(out, 0, "Compression ratio", ratio(store));
+  line(out,
+       0,
+       "New blobs",
+       store.compression == 0 ? std::string("stored raw (compression off)")
+                              : "zstd level " + std::to_string(store.compression));
+  return out.str();
 }
 
 } // namespace ccrex::agent

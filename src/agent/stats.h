@@ -24,9 +24,11 @@ namespace ccrex::agent {
 
 // Where the store is and how full, for `ccrex -s`.
 struct StoreSummary {
-  std::string dir; // "" when not known
-  int64_t size = -1;
+  std::string dir;   // "" when not known
+  int64_t size = -1; // bytes on disk (what the limit counts); -1 when not known
   int64_t limit = 0;
+  int64_t content = -1; // the same entries uncompressed; -1 when not known
+  int compression = 0;  // zstd level new blobs are stored at; 0: off
 };
 
 class Stats {
@@ -49,7 +51,11 @@ public:
                             const StoreSummary& store = {});
   // One "name\tvalue" line per counter (`--print-stats`): every counter ccrex always
   // keeps, zero or not, then the reasons (local_*, fallback_*) seen so far.
-  static std::string format_raw(const std::map<std::string, int64_t>& counters);
+  // With `store` known, two lines more: store_bytes_on_disk and store_bytes_uncompressed.
+  static std::string format_raw(const std::map<std::string, int64_t>& counters,
+                                const StoreSummary& store = {});
+  // The store's compression figures (`ccrex -x`, ccache's --show-compression).
+  static std::string format_compression(const StoreSummary& store);
 
   // Parse "name value" lines; lines that are not such are ignored.
   static std::map<std::string, int64_t> parse(std::string_view text);

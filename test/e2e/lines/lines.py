@@ -298,7 +298,7 @@ def ccrex_stats(ccrex, env):
     stats = {}
     for row in out.stdout.decode().splitlines():
         name, _, value = row.partition("\t")
-        if value.strip().isdigit():
+        if value.strip().isdigit() and not name.startswith("store_bytes_"):
             stats[name] = int(value)
     return stats
 

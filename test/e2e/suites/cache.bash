@@ -303,4 +303,33 @@ SUITE_cache() {
   expect_same_file build/lib/main.o build/lib/plain.o
   # It lies inside the project root, so the compile can run remotely.
   expect_stats miss_executed=1
+
+  TEST "the store keeps objects compressed: identical objects, smaller on disk"
+  plain g++ -std=c++17 -g -O1 -c shapes.cpp -o plain.o
+  expect_exit 0 "$CCREX" g++ -std=c++17 -g -O1 -c shapes.cpp -o shapes.o
+  expect_same_file shapes.o plain.o
+  rm shapes.o
+  expect_exit 0 "$CCREX" g++ -std=c++17 -g -O1 -c shapes.cpp -o shapes.o
+  expect_same_file shapes.o plain.o
+  expect_stats miss_executed=1 hit_local=1
+  # The object is stored as a zstd frame; the store on disk is well below its content.
+  [[ -n $(find "$CCREX_DIR/store/cas" -name '*.zst') ]] || test_failed "no compressed blob"
+  local disk content
+  disk=$(stat_value store_bytes_on_disk)
+  content=$(stat_value store_bytes_uncompressed)
+  ((disk > 0 && content > 2 * disk)) || test_failed "store: $disk bytes on disk, $content content"
+  expect_exit 0 "$CCREX" -s
+  expect_contains stdout.txt "Compression ratio:"
+  # Compression off: new blobs are stored raw, the compressed ones still hit.
+  expect_exit 0 "$CCREX" compression=false g++ -std=c++17 -g -O1 -c shapes.cpp -o shapes.o
+  expect_same_file shapes.o plain.o
+  local frames
+  frames=$(find "$CCREX_DIR/store/cas" -name '*.zst' | wc -l)
+  plain g++ -std=c++17 -g -O2 -c shapes.cpp -o plain2.o
+  expect_exit 0 "$CCREX" compression=false g++ -std=c++17 -g -O2 -c shapes.cpp -o shapes2.o
+  expect_same_file shapes2.o plain2.o
+  expect_stats miss_executed=2 hit_local=2
+  expect_equal "$(find "$CCREX_DIR/store/cas" -name '*.zst' | wc -l)" "$frames" "frames"
+  CCREX_COMPRESSION=false expect_exit 0 "$CCREX" -x
+  expect_contains stdout.txt "stored raw (compression off)"
 }

@@ -88,7 +88,8 @@ SUITE_ccache_cli() {
   expect_exit 0 "$CCREX" -F 100
   expect_contains stderr.txt "max_files does not apply"
   expect_exit 0 "$CCREX" -x
-  expect_contains stdout.txt "Compression:"
+  expect_contains stdout.txt "Compression ratio:"
+  expect_contains stdout.txt "zstd level 1"
 
   TEST "CCACHE_* variables map to ccrex settings; CCACHE_DIR is not used"
   CCACHE_MAXSIZE=1G expect_exit 0 "$CCREX" --show-config

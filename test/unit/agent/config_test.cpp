@@ -23,6 +23,48 @@ TEST(Config, DefaultsWithEmptyEnvironment) {
   EXPECT_FALSE(c->hermetic_toolchain);
 }
 
+TEST(Config, CompressionSettingsAndTheirCcacheNames) {
+  util::TempDir home;
+  auto c = load_config(base_env(home));
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_TRUE(c->compression); // on by default, as in ccache
+  EXPECT_EQ(store_compression_level(*c), 1);
+  auto with = [&](std::vector<std::string> extra) {
+    auto env = base_env(home);
+    env.insert(env.end(), extra.begin(), extra.end());
+    return load_config(env);
+  };
+  c = with({"CCREX_COMPRESSION_LEVEL=7"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(store_compression_level(*c), 7);
+  c = with({"CCREX_COMPRESSION_LEVEL=-3"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(store_compression_level(*c), -3);
+  c = with({"CCREX_COMPRESSION=false", "CCREX_COMPRESSION_LEVEL=7"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(store_compression_level(*c), 0);
+  EXPECT_FALSE(with({"CCREX_COMPRESSION_LEVEL=20"}));
+  EXPECT_FALSE(with({"CCREX_COMPRESSION_LEVEL=-6"}));
+  EXPECT_FALSE(with({"CCREX_COMPRESSION=maybe"}));
+  // ccache's variables: CCACHE_NOCOMPRESS turns it off whatever its value, CCACHE_COMPRESS
+  // on, CCACHE_COMPRESSLEVEL passes its value; CCREX_* wins over them.
+  c = with({"CCACHE_NOCOMPRESS=1"});
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(c->compression);
+  EXPECT_EQ(c->origin.at("compression"), "CCACHE_NOCOMPRESS");
+  c = with({"CCACHE_NOCOMPRESS=", "CCREX_COMPRESSION=true"});
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->compression);
+  c = with({"CCACHE_COMPRESSLEVEL=5"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(store_compression_level(*c), 5);
+  EXPECT_EQ(c->origin.at("compression_level"), "CCACHE_COMPRESSLEVEL");
+  c = with({"CCACHE_COMPRESS=0"});
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->compression);
+  EXPECT_EQ(*config_value(*c, "compression_level"), "0");
+}
+
 TEST(Config, HermeticToolchainFromTheEnvironment) {
   util::TempDir home;
   auto env = base_env(home);

@@ -132,5 +132,29 @@ TEST(StatsFormat, RawListsEveryCoreCounterEvenAtZero) {
   EXPECT_NE(raw.find("local_no_compile\t2\n"), std::string::npos) << raw;
 }
 
+TEST(StatsFormat, StoreShowsItsCompressionRatio) {
+  StoreSummary store{"/cache", 1 << 20, int64_t{1} << 30, 4 << 20, 1};
+  const std::string text = Stats::format({}, store);
+  EXPECT_NE(text.find("  Store size:                      1.0 MiB / 1.0 GiB (0.10%)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  Uncompressed:                    4.0 MiB\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  Compression ratio:               4.00 x (75.0% saved)\n"),
+            std::string::npos)
+      << text;
+  const std::string raw = Stats::format_raw({}, store);
+  EXPECT_NE(raw.find("store_bytes_on_disk\t1048576\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("store_bytes_uncompressed\t4194304\n"), std::string::npos) << raw;
+  const std::string x = Stats::format_compression(store);
+  EXPECT_NE(x.find("Compression ratio:                 4.00 x (75.0% saved)\n"), std::string::npos)
+      << x;
+  EXPECT_NE(x.find("zstd level 1"), std::string::npos) << x;
+  store.compression = 0;
+  EXPECT_NE(Stats::format_compression(store).find("compression off"), std::string::npos);
+  // Unknown store: no figures at all.
+  EXPECT_EQ(Stats::format_raw({}).find("store_bytes"), std::string::npos);
+  EXPECT_NE(Stats::format_compression({}).find("not available"), std::string::npos);
+}
+
 } // namespace
 } // namespace ccrex::agent
