@@ -1,5 +1,7 @@
 include(GoogleTest)
 
+option(CCREX_UNITY_TESTS "Compile the test binaries' sources in batches (unity build)" ON)
+
 # ccrex_add_gtest(NAME SOURCES files... LIBS libs... LABEL label [TIMEOUT seconds]
 #                 [EXTRA_LABEL gtest-filter label])
 #
@@ -12,6 +14,11 @@ function(ccrex_add_gtest name)
     set(ARG_TIMEOUT 120)
   endif()
   add_executable(${name} ${ARG_SOURCES})
+  # Test files share their heavy headers (gtest, gRPC, the generated REAPI code), whose
+  # parsing is most of each file's compile time: compile them a few at a time as one unit.
+  if(CCREX_UNITY_TESTS)
+    set_target_properties(${name} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 6)
+  endif()
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gmock GTest::gtest_main)
   target_include_directories(${name} PRIVATE "${PROJECT_SOURCE_DIR}/test")
   ccrex_target(${name})

@@ -65,9 +65,7 @@ std::optional<std::vector<std::string>> configured_dirs(const depscan::SearchCon
 // which directory listing.
 class RecordBuilder {
 public:
-  RecordBuilder(depscan::FileSystem& fs, depscan::ScanCache& cache)
-      : m_fs(fs),
-        m_cache(cache) {}
+  RecordBuilder(depscan::FileSystem& fs, depscan::ScanCache& cache) : m_fs(fs), m_cache(cache) {}
 
   // Stat `path` once and record the answer.
   std::optional<depscan::FileStat> observe(const std::string& path) {
@@ -162,7 +160,9 @@ private:
 };
 
 // Whether `name` gets the same answer from both listings.
-bool same_answer(const depscan::DirListing& a, const depscan::DirListing& b, const std::string& name) {
+bool same_answer(const depscan::DirListing& a,
+                 const depscan::DirListing& b,
+                 const std::string& name) {
   if (name == depscan::k_no_pch_lookup) {
     return a.has_pch == b.has_pch;
   }

@@ -344,8 +344,15 @@ TEST_F(AssetServer, QualifierOrderDoesNotMatterButValuesDo) {
 }
 
 TEST_F(AssetServer, EvictedContentIsNeverReturned) {
-  // A CAS of 64 KiB: each 20 KiB upload pushes older blobs out.
-  start({"--allow-asset-pushes", "--max-size", "64K", "--max-blob-size", "32K"});
+  // A CAS of 64 KiB: each 20 KiB upload pushes older blobs out (stored as they are: these
+  // blobs would compress to almost nothing).
+  start({"--allow-asset-pushes",
+         "--max-size",
+         "64K",
+         "--max-blob-size",
+         "32K",
+         "--compression-level",
+         "0"});
   auto client = as();
   const std::string kept(20000, 'k');
   const std::string dropped(20000, 'd');

@@ -1,11 +1,11 @@
 #include "agent/dependency_memo.h"
-
 #include "util/file.h"
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <sys/stat.h>
+
+#include <fstream>
 
 namespace ccrex::agent {
 namespace {
@@ -96,7 +96,9 @@ TEST_F(DependencyMemoTest, ListsThatCannotBeWatchedAreNotStored) {
   write("src.c", "#if __has_include(OPT_H)\n#endif\n#include USER_H\n");
   DependencyMemo memo(m_fs, m_cache, 0);
   EXPECT_FALSE(store(memo));
-  write("src.c", "?" "?=include USER_H\n"); // a trigraph
+  write("src.c",
+        "?"
+        "?=include USER_H\n"); // a trigraph
   EXPECT_FALSE(store(memo));
 }
 

@@ -14,18 +14,20 @@
 namespace ccrex::depscan {
 namespace {
 
-std::string lex(std::string_view text) {
+std::string lex_skipping(std::string_view text) {
   return print_directives(lex_directives(text));
 }
 
 TEST(DirectiveLexerSkip, HasIncludeInMultiLineDefine) {
-  EXPECT_EQ(lex("#define A(x) \\\n  (x) + \\\n  __has_include(<a.h>)\n"), "has_include <a.h>\n");
+  EXPECT_EQ(lex_skipping("#define A(x) \\\n  (x) + \\\n  __has_include(<a.h>)\n"),
+            "has_include <a.h>\n");
 }
 
 TEST(DirectiveLexerSkip, HasIncludeSplitBySplice) {
-  EXPECT_EQ(lex("#define A __has_\\\ninclude(<a.h>)\n"), "has_include <a.h>\n");
-  EXPECT_EQ(lex("#if __has_inc\\  \n\\\nlude(\"b.h\")\n#endif\n"), "has_include \"b.h\"\n");
-  EXPECT_EQ(lex("#elif __has_include_\\\nnext(<c.h>)\n"), "has_include_next <c.h>\n");
+  EXPECT_EQ(lex_skipping("#define A __has_\\\ninclude(<a.h>)\n"), "has_include <a.h>\n");
+  EXPECT_EQ(lex_skipping("#if __has_inc\\  \n\\\nlude(\"b.h\")\n#endif\n"),
+            "has_include \"b.h\"\n");
+  EXPECT_EQ(lex_skipping("#elif __has_include_\\\nnext(<c.h>)\n"), "has_include_next <c.h>\n");
 }
 
 // Lex `text` from a heap buffer of exactly its size (no terminator after it), so the
@@ -53,31 +55,34 @@ TEST(DirectiveLexerSkip, SpliceJoiningOtherIdentifiersIsHarmless) {
 }
 
 TEST(DirectiveLexerSkip, SpliceInsideDirectiveName) {
-  EXPECT_EQ(lex("#de\\\nfine A __has_include(<a.h>)\n"), "has_include <a.h>\n");
-  EXPECT_EQ(lex("#i\\\nf __has_include(<b.h>)\n#endif\n"), "has_include <b.h>\n");
-  EXPECT_EQ(lex("#pra\\\ngma __has_include(<c.h>)\n"), "");
-  EXPECT_EQ(lex("#\\\n  define A __has_include(<d.h>)\n"), "has_include <d.h>\n");
+  EXPECT_EQ(lex_skipping("#de\\\nfine A __has_include(<a.h>)\n"), "has_include <a.h>\n");
+  EXPECT_EQ(lex_skipping("#i\\\nf __has_include(<b.h>)\n#endif\n"), "has_include <b.h>\n");
+  EXPECT_EQ(lex_skipping("#pra\\\ngma __has_include(<c.h>)\n"), "");
+  EXPECT_EQ(lex_skipping("#\\\n  define A __has_include(<d.h>)\n"), "has_include <d.h>\n");
 }
 
 TEST(DirectiveLexerSkip, CommentBetweenHashAndName) {
-  EXPECT_EQ(lex("# /* c */ define A __has_include(<a.h>)\n"), "has_include <a.h>\n");
-  EXPECT_EQ(lex("#/**/if __has_include(<b.h>)\n#endif\n"), "has_include <b.h>\n");
-  EXPECT_EQ(lex("#/* c\n */pragma __has_include(<c.h>)\n#include <d.h>\n"), "include <d.h>\n");
+  EXPECT_EQ(lex_skipping("# /* c */ define A __has_include(<a.h>)\n"), "has_include <a.h>\n");
+  EXPECT_EQ(lex_skipping("#/**/if __has_include(<b.h>)\n#endif\n"), "has_include <b.h>\n");
+  EXPECT_EQ(lex_skipping("#/* c\n */pragma __has_include(<c.h>)\n#include <d.h>\n"),
+            "include <d.h>\n");
 }
 
 TEST(DirectiveLexerSkip, Digraph) {
-  EXPECT_EQ(lex("%:define A __has_include(<a.h>)\n%: if __has_include(\"b.h\")\n%:endif\n"),
-            "has_include <a.h>\nhas_include \"b.h\"\n");
-  EXPECT_EQ(lex("%\\\n:define A \\\n __has_include(<c.h>)\n"), "has_include <c.h>\n");
+  EXPECT_EQ(
+      lex_skipping("%:define A __has_include(<a.h>)\n%: if __has_include(\"b.h\")\n%:endif\n"),
+      "has_include <a.h>\nhas_include \"b.h\"\n");
+  EXPECT_EQ(lex_skipping("%\\\n:define A \\\n __has_include(<c.h>)\n"), "has_include <c.h>\n");
 }
 
 TEST(DirectiveLexerSkip, HasIncludeOnlyInCommentOfSkippedLine) {
-  EXPECT_EQ(lex("#if 0 /* __has_include(<a.h>) */\n#define B // __has_include(<b.h>)\n"), "");
+  EXPECT_EQ(lex_skipping("#if 0 /* __has_include(<a.h>) */\n#define B // __has_include(<b.h>)\n"),
+            "");
 }
 
 TEST(DirectiveLexerSkip, LongAndEmptyNames) {
-  EXPECT_EQ(lex("#a_directive_name_longer_than_any __has_include(<a.h>)\n"), "");
-  EXPECT_EQ(lex("#\n# 12 \"x.h\" 3\n#!x\n#include <b.h>\n"), "include <b.h>\n");
+  EXPECT_EQ(lex_skipping("#a_directive_name_longer_than_any __has_include(<a.h>)\n"), "");
+  EXPECT_EQ(lex_skipping("#\n# 12 \"x.h\" 3\n#!x\n#include <b.h>\n"), "include <b.h>\n");
 }
 
 TEST(DirectiveLexerSkip, LineNumbersAfterSkippedLines) {
@@ -91,41 +96,42 @@ TEST(DirectiveLexerSkip, LineNumbersAfterSkippedLines) {
 }
 
 TEST(DirectiveLexerSkip, LineCommentContinuedBySpliceInSkippedLine) {
-  EXPECT_EQ(lex("#endif // x \\\n#include <a.h>\n#include <b.h>\n"), "include <b.h>\n");
+  EXPECT_EQ(lex_skipping("#endif // x \\\n#include <a.h>\n#include <b.h>\n"), "include <b.h>\n");
 }
 
 TEST(DirectiveLexerSkip, LiteralsInSkippedLines) {
-  EXPECT_EQ(lex("#error \"/*\"\n#include <a.h>\n"), "include <a.h>\n");
-  EXPECT_EQ(lex("#define S '/*'\n#include <a.h>\n"), "include <a.h>\n");
+  EXPECT_EQ(lex_skipping("#error \"/*\"\n#include <a.h>\n"), "include <a.h>\n");
+  EXPECT_EQ(lex_skipping("#define S '/*'\n#include <a.h>\n"), "include <a.h>\n");
   // 1'0 is a number: the next quote opens a character literal, not the digit separator's.
-  EXPECT_EQ(lex("#define N 1'0 + '/*'\n#include <a.h>\n"), "include <a.h>\n");
-  EXPECT_EQ(lex("#warning \"a \\\n b\" /*\n*/\n#include <a.h>\n"), "include <a.h>\n");
+  EXPECT_EQ(lex_skipping("#define N 1'0 + '/*'\n#include <a.h>\n"), "include <a.h>\n");
+  EXPECT_EQ(lex_skipping("#warning \"a \\\n b\" /*\n*/\n#include <a.h>\n"), "include <a.h>\n");
 }
 
 // The search for __has_include may look past the end of the line, but not past the buffer,
 // and must not report a word that only continues on the next line.
 TEST(DirectiveLexerSkip, HasIncludeNearLineAndBufferEnd) {
-  EXPECT_EQ(lex("#define A __has_include(<a.h>)"), "has_include <a.h>\n");
-  EXPECT_EQ(lex("#define A x\n#define B __has_include"), "");
-  EXPECT_EQ(lex("#define A __has_inc\nlude(<a.h>)\n" + std::string(40, ' ')), "");
-  EXPECT_EQ(lex("#if __has_includ\n#endif e(<a.h>)\n"), "");
-  EXPECT_EQ(lex("#if 1\n#if __has_include(<b.h>)\n"), "has_include <b.h>\n");
+  EXPECT_EQ(lex_skipping("#define A __has_include(<a.h>)"), "has_include <a.h>\n");
+  EXPECT_EQ(lex_skipping("#define A x\n#define B __has_include"), "");
+  EXPECT_EQ(lex_skipping("#define A __has_inc\nlude(<a.h>)\n" + std::string(40, ' ')), "");
+  EXPECT_EQ(lex_skipping("#if __has_includ\n#endif e(<a.h>)\n"), "");
+  EXPECT_EQ(lex_skipping("#if 1\n#if __has_include(<b.h>)\n"), "has_include <b.h>\n");
 }
 
 // Indentation is skipped 16 bytes at a time: runs longer than that, mixed tabs, and runs that
 // reach the end of the buffer.
 TEST(DirectiveLexerSkip, LongIndentation) {
   const std::string pad(37, ' ');
-  EXPECT_EQ(lex(pad + "#include <a.h>\n\t \t" + pad + "# include <b.h>\n"),
+  EXPECT_EQ(lex_skipping(pad + "#include <a.h>\n\t \t" + pad + "# include <b.h>\n"),
             "include <a.h>\ninclude <b.h>\n");
-  EXPECT_EQ(lex("int x;\n" + pad + "\t#include <c.h>\nx" + pad + "#include <no.h>\n"),
+  EXPECT_EQ(lex_skipping("int x;\n" + pad + "\t#include <c.h>\nx" + pad + "#include <no.h>\n"),
             "include <c.h>\n");
-  EXPECT_EQ(lex("int x;\n" + pad + "/* c */ #include <d.h>\n" + pad), "include <d.h>\n");
-  EXPECT_EQ(lex("#include <e.h>\n" + pad + "\f#include <f.h>\n"), "include <e.h>\ninclude <f.h>\n");
+  EXPECT_EQ(lex_skipping("int x;\n" + pad + "/* c */ #include <d.h>\n" + pad), "include <d.h>\n");
+  EXPECT_EQ(lex_skipping("#include <e.h>\n" + pad + "\f#include <f.h>\n"),
+            "include <e.h>\ninclude <f.h>\n");
 }
 
 // A comment right after the '#' sends every directive down the general path, and changes
-// nothing else: random directive lines must lex the same with and without it. (Quotes are
+// nothing else: random directive lines must lex_skipping the same with and without it. (Quotes are
 // preceded by a space so that no piece is taken for a digit separator, which could leave a
 // comment open across lines and put the inserted comment inside it.)
 TEST(DirectiveLexerSkip, QuickPathMatchesGeneralPath) {
@@ -183,7 +189,7 @@ TEST(DirectiveLexerSkip, QuickPathMatchesGeneralPath) {
 // Runs of ordinary lines are skipped 64 bytes at a time when those bytes hold nothing that
 // can open a comment or literal, splice or start a directive. A '\v' (whitespace to the
 // lexer) at the end of every line keeps that from ever applying, changing nothing else: random
-// texts must lex the same with and without it. (Lines with a backslash keep theirs out, so
+// texts must lex_skipping the same with and without it. (Lines with a backslash keep theirs out, so
 // that no splice is broken.)
 TEST(DirectiveLexerSkip, PlainBlocksMatchLineByLine) {
   constexpr std::array<std::string_view, 34> k_pieces = {

@@ -104,44 +104,46 @@ TEST(ReapiCompression, SinkErrorsStopDecompression) {
   EXPECT_EQ(calls, 1);
 }
 
-const std::string k_hash(64, 'a');
+const std::string k_zstd_hash(64, 'a');
 
 TEST(ReapiCompressedNames, ParseBothForms) {
-  auto r = parse_blob_read_resource("inst/compressed-blobs/zstd/" + k_hash + "/9");
+  auto r = parse_blob_read_resource("inst/compressed-blobs/zstd/" + k_zstd_hash + "/9");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->name.instance_name, "inst");
   EXPECT_EQ(r->compressor, Compressor::zstd);
   EXPECT_EQ(r->name.digest.size_bytes(), 9);
-  auto w = parse_blob_write_resource("a/b/uploads/u-2/compressed-blobs/deflate/" + k_hash + "/9/m");
+  auto w =
+      parse_blob_write_resource("a/b/uploads/u-2/compressed-blobs/deflate/" + k_zstd_hash + "/9/m");
   ASSERT_TRUE(w) << w.error().message();
   EXPECT_EQ(w->name.instance_name, "a/b");
   EXPECT_EQ(w->name.upload_uuid, "u-2");
   EXPECT_EQ(w->compressor, Compressor::deflate);
-  auto plain = parse_blob_read_resource("blobs/" + k_hash + "/9");
+  auto plain = parse_blob_read_resource("blobs/" + k_zstd_hash + "/9");
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->compressor, Compressor::identity);
   // "compressed-blobs" in a plain upload's metadata is metadata.
-  auto meta = parse_blob_write_resource("uploads/u/blobs/" + k_hash + "/9/compressed-blobs/zstd");
+  auto meta =
+      parse_blob_write_resource("uploads/u/blobs/" + k_zstd_hash + "/9/compressed-blobs/zstd");
   ASSERT_TRUE(meta);
   EXPECT_EQ(meta->compressor, Compressor::identity);
 }
 
 TEST(ReapiCompressedNames, RejectMalformed) {
   for (const std::string& bad :
-       std::vector<std::string>{"compressed-blobs/" + k_hash + "/1",
-                                "compressed-blobs/gzip/" + k_hash + "/1",
-                                "compressed-blobs/identity/" + k_hash + "/1",
-                                "compressed-blobs/zstd/" + k_hash,
-                                "compressed-blobs/zstd/" + k_hash + "/1/x",
+       std::vector<std::string>{"compressed-blobs/" + k_zstd_hash + "/1",
+                                "compressed-blobs/gzip/" + k_zstd_hash + "/1",
+                                "compressed-blobs/identity/" + k_zstd_hash + "/1",
+                                "compressed-blobs/zstd/" + k_zstd_hash,
+                                "compressed-blobs/zstd/" + k_zstd_hash + "/1/x",
                                 "compressed-blobs",
                                 "x/compressed-blobs/zstd/ABC/1"}) {
     EXPECT_FALSE(parse_blob_read_resource(bad)) << bad;
   }
   for (const std::string& bad :
-       std::vector<std::string>{"uploads/u/compressed-blobs/" + k_hash + "/1",
-                                "uploads/u/compressed-blobs/lz4/" + k_hash + "/1",
-                                "uploads//compressed-blobs/zstd/" + k_hash + "/1",
-                                "uploads/u/compressed-blobs/zstd/" + k_hash}) {
+       std::vector<std::string>{"uploads/u/compressed-blobs/" + k_zstd_hash + "/1",
+                                "uploads/u/compressed-blobs/lz4/" + k_zstd_hash + "/1",
+                                "uploads//compressed-blobs/zstd/" + k_zstd_hash + "/1",
+                                "uploads/u/compressed-blobs/zstd/" + k_zstd_hash}) {
     EXPECT_FALSE(parse_blob_write_resource(bad)) << bad;
   }
 }

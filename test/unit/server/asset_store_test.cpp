@@ -38,7 +38,7 @@ AssetRecord record(const std::string& content, int64_t pushed_at_ms = 1000) {
   return r;
 }
 
-std::unique_ptr<AssetStore> open_store(const std::string& dir, size_t max = 100) {
+std::unique_ptr<AssetStore> open_asset_store(const std::string& dir, size_t max = 100) {
   auto s = AssetStore::open(dir, max);
   EXPECT_TRUE(s) << (s ? "" : s.error().message());
   return s ? std::move(s).value() : nullptr;
@@ -72,7 +72,7 @@ TEST(AssetKey, RepeatedOrEmptyNamesAreRefused) {
 
 TEST(AssetStore, PutGetRemove) {
   util::TempDir dir;
-  auto store = open_store(dir.path());
+  auto store = open_asset_store(dir.path());
   const auto k = key("urn:x", {{"a", "1"}});
   EXPECT_FALSE(store->get(k));
   AssetRecord r = record("content", 1234);
@@ -97,7 +97,7 @@ TEST(AssetStore, PutGetRemove) {
 
 TEST(AssetStore, ReplacingKeepsOneMapping) {
   util::TempDir dir;
-  auto store = open_store(dir.path());
+  auto store = open_asset_store(dir.path());
   const auto k = key("urn:x");
   ASSERT_TRUE(store->put(k, record("old", 1)));
   ASSERT_TRUE(store->put(k, record("new", 2)));
@@ -108,11 +108,11 @@ TEST(AssetStore, ReplacingKeepsOneMapping) {
 TEST(AssetStore, SurvivesReopening) {
   util::TempDir dir;
   {
-    auto store = open_store(dir.path());
+    auto store = open_asset_store(dir.path());
     ASSERT_TRUE(store->put(key("urn:a"), record("a")));
     ASSERT_TRUE(store->put(key("urn:b", {{"q", "v"}}), record("b")));
   }
-  auto store = open_store(dir.path());
+  auto store = open_asset_store(dir.path());
   EXPECT_EQ(store->size(), 2U);
   ASSERT_TRUE(store->get(key("urn:b", {{"q", "v"}})));
   EXPECT_EQ(store->get(key("urn:a"))->target.hash(), reapi::digest_of("a").hash());
@@ -120,7 +120,7 @@ TEST(AssetStore, SurvivesReopening) {
 
 TEST(AssetStore, DropsTheOldestBeyondTheCap) {
   util::TempDir dir;
-  auto store = open_store(dir.path(), 2);
+  auto store = open_asset_store(dir.path(), 2);
   ASSERT_TRUE(store->put(key("urn:1"), record("1", 100)));
   ASSERT_TRUE(store->put(key("urn:2"), record("2", 200)));
   ASSERT_TRUE(store->put(key("urn:3"), record("3", 300)));
@@ -130,12 +130,12 @@ TEST(AssetStore, DropsTheOldestBeyondTheCap) {
   EXPECT_TRUE(store->get(key("urn:3")));
   // The dropped mapping's file is gone too: reopening finds two.
   store.reset();
-  EXPECT_EQ(open_store(dir.path(), 2)->size(), 2U);
+  EXPECT_EQ(open_asset_store(dir.path(), 2)->size(), 2U);
 }
 
 TEST(AssetStore, DamagedOrMisplacedRecordsReadAsAbsent) {
   util::TempDir dir;
-  auto store = open_store(dir.path());
+  auto store = open_asset_store(dir.path());
   const auto a = key("urn:a");
   const auto b = key("urn:b");
   ASSERT_TRUE(store->put(a, record("a")));

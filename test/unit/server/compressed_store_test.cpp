@@ -18,8 +18,10 @@
 namespace ccrex::server {
 namespace {
 
-std::unique_ptr<BlobStore>
-open_store(const std::string& dir, int level = 1, int64_t max = 64 << 20, bool sole = true) {
+std::unique_ptr<BlobStore> open_compressed_store(const std::string& dir,
+                                                 int level = 1,
+                                                 int64_t max = 64 << 20,
+                                                 bool sole = true) {
   auto s = BlobStore::open(dir, max, sole, level);
   EXPECT_TRUE(s) << (s ? "" : s.error().message());
   return s ? std::move(s).value() : nullptr;
@@ -52,7 +54,7 @@ std::string incompressible(size_t size) {
   return s;
 }
 
-int64_t bytes_on_disk(const std::string& dir) {
+int64_t store_bytes_on_disk(const std::string& dir) {
   int64_t total = 0;
   for (const char* sub : {"/cas", "/ac"}) {
     for (const auto& e : std::filesystem::recursive_directory_iterator(dir + sub)) {
@@ -79,7 +81,7 @@ std::string read_all(BlobReader& r) {
 
 TEST(BlobStoreCompression, LargeCompressibleBlobIsStoredCompressed) {
   util::TempDir dir;
-  auto store = open_store(dir.path());
+  auto store = open_compressed_store(dir.path());
   const std::string data = compressible(200000);
   const auto d = util::digest_of(data);
   ASSERT_TRUE(store->put(d, data));
@@ -90,14 +92,14 @@ TEST(BlobStoreCompression, LargeCompressibleBlobIsStoredCompressed) {
   EXPECT_EQ(*got, data);
   EXPECT_LT(store->total_size() * 4, store->content_size());
   EXPECT_EQ(store->content_size(), d.size);
-  EXPECT_EQ(store->total_size(), bytes_on_disk(dir.path()));
+  EXPECT_EQ(store->total_size(), store_bytes_on_disk(dir.path()));
   EXPECT_FALSE(store->path_of(d)) << "a compressed blob has no plain file";
   EXPECT_TRUE(store->verify_all().empty());
 }
 
 TEST(BlobStoreCompression, SmallAndIncompressibleBlobsStayRaw) {
   util::TempDir dir;
-  auto store = open_store(dir.path());
+  auto store = open_compressed_store(dir.path());
   const std::string small = compressible(200);
   const std::string noise = incompressible(100000);
   for (const auto& data : {small, noise}) {
@@ -113,7 +115,7 @@ TEST(BlobStoreCompression, SmallAndIncompressibleBlobsStayRaw) {
 
 TEST(BlobStoreCompression, LevelZeroStoresRaw) {
   util::TempDir dir;
-  auto store = open_store(dir.path(), 0);
+  auto store = open_compressed_store(dir.path(), 0);
   const std::string data = compressible(200000);
   const auto d = util::digest_of(data);
   ASSERT_TRUE(store->put(d, data));
@@ -129,7 +131,7 @@ TEST(BlobStoreCompression, BadLevelIsRefused) {
 
 TEST(BlobStoreCompression, EveryWritePathCompressesAndVerifies) {
   util::TempDir dir;
-  auto store = open_store(dir.path());
+  auto store = open_compressed_store(dir.path());
   // An upload that arrived in a temporary file (ByteStream).
   const std::string uploaded = compressible(100000, 1);
   const auto ud = util::digest_of(uploaded);
@@ -167,12 +169,12 @@ TEST(BlobStoreCompression, EveryWritePathCompressesAndVerifies) {
   EXPECT_TRUE(util::path_exists(raw_path(dir.path(), *nd)));
   EXPECT_EQ(*store->read(*nd), noise);
   EXPECT_TRUE(store->verify_all().empty());
-  EXPECT_EQ(store->total_size(), bytes_on_disk(dir.path()));
+  EXPECT_EQ(store->total_size(), store_bytes_on_disk(dir.path()));
 }
 
 TEST(BlobStoreCompression, ReaderAndCopyGiveTheBlobsOwnBytes) {
   util::TempDir dir;
-  auto store = open_store(dir.path());
+  auto store = open_compressed_store(dir.path());
   const std::string data = compressible(500000, 4);
   const auto d = util::digest_of(data);
   ASSERT_TRUE(store->put(d, data));
@@ -201,13 +203,13 @@ TEST(BlobStoreCompression, MixedStoreSurvivesReopenWithSizesOfBothKinds) {
   const std::string packed = compressible(200000, 5);
   const std::string plain = incompressible(20000);
   {
-    auto store = open_store(dir.path());
+    auto store = open_compressed_store(dir.path());
     ASSERT_TRUE(store->put(util::digest_of(packed), packed));
     ASSERT_TRUE(store->put(util::digest_of(plain), plain));
   }
-  auto store = open_store(dir.path(), 0); // compression off now: both still read
+  auto store = open_compressed_store(dir.path(), 0); // compression off now: both still read
   EXPECT_EQ(store->content_size(), static_cast<int64_t>(packed.size() + plain.size()));
-  EXPECT_EQ(store->total_size(), bytes_on_disk(dir.path()));
+  EXPECT_EQ(store->total_size(), store_bytes_on_disk(dir.path()));
   EXPECT_LT(store->total_size(), store->content_size());
   EXPECT_EQ(*store->read(util::digest_of(packed)), packed);
   EXPECT_EQ(*store->read(util::digest_of(plain)), plain);
@@ -221,7 +223,7 @@ TEST(BlobStoreCompression, StoreWrittenBeforeCompressionNeedsNoMigration) {
   const auto od = util::digest_of(old_blob);
   ASSERT_TRUE(util::make_dirs(util::dirname(raw_path(dir.path(), od))));
   ASSERT_TRUE(util::write_file_atomic(raw_path(dir.path(), od), old_blob, 0444));
-  auto store = open_store(dir.path());
+  auto store = open_compressed_store(dir.path());
   EXPECT_EQ(store->total_size(), od.size);
   EXPECT_TRUE(store->contains(od));
   EXPECT_EQ(*store->read(od), old_blob);
@@ -239,7 +241,7 @@ TEST(BlobStoreCompression, StoreWrittenBeforeCompressionNeedsNoMigration) {
 TEST(BlobStoreCompression, CapCountsBytesOnDisk) {
   util::TempDir dir;
   constexpr int64_t k_cap = 200000;
-  auto store = open_store(dir.path(), 1, k_cap);
+  auto store = open_compressed_store(dir.path(), 1, k_cap);
   std::vector<util::Digest> kept;
   for (int i = 0; i < 10; ++i) {
     const std::string data = compressible(100000, 100 + i);
@@ -259,14 +261,14 @@ TEST(BlobStoreCompression, CapCountsBytesOnDisk) {
     ASSERT_TRUE(store->put(util::digest_of(noise), noise));
   }
   EXPECT_LE(store->total_size(), k_cap);
-  EXPECT_EQ(store->total_size(), bytes_on_disk(dir.path()));
+  EXPECT_EQ(store->total_size(), store_bytes_on_disk(dir.path()));
   EXPECT_FALSE(store->contains(kept.front()));
 }
 
 TEST(BlobStoreCompression, AnotherProcessReadsCompressedBlobs) {
   util::TempDir dir;
-  auto writer = open_store(dir.path(), 3, 64 << 20, false);
-  auto reader = open_store(dir.path(), 0, 64 << 20, false);
+  auto writer = open_compressed_store(dir.path(), 3, 64 << 20, false);
+  auto reader = open_compressed_store(dir.path(), 0, 64 << 20, false);
   const std::string data = compressible(150000, 8);
   const auto d = util::digest_of(data);
   ASSERT_TRUE(writer->put(d, data));
