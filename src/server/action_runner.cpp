@@ -2,6 +2,7 @@
 
 #include "reapi/digest.h"
 #include "server/output_collector.h"
+#include "server/output_limit.h"
 #include "server/platform.h"
 #include "server/sandbox.h"
 #include "server/stage_root.h"
@@ -422,10 +423,26 @@ std::optional<util::SubprocessResult> execute(Execution& ex,
   return std::move(res).value();
 }
 
-void finish(BlobStore& store, Execution& ex, const util::SubprocessResult& res) {
+void finish(BlobStore& store,
+            Execution& ex,
+            const util::SubprocessResult& res,
+            int64_t max_output_bytes) {
   auto& result = *ex.response.mutable_result();
   ex.meta().mutable_output_upload_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
   result.set_exit_code(res.exit_code);
+  if (max_output_bytes > 0
+      && measure_outputs(
+             ex.cwd,
+             output_names(ex.action.command, ex.action.outputs),
+             {util::join_path(ex.work_dir, "stdout"), util::join_path(ex.work_dir, "stderr")},
+             max_output_bytes)
+             > max_output_bytes) {
+    set_status(ex.response,
+               grpc::StatusCode::RESOURCE_EXHAUSTED,
+               "the action's outputs, stdout and stderr exceed this server's limit of "
+                   + std::to_string(max_output_bytes) + " bytes (--max-output-size)");
+    return;
+  }
   for (const auto& [name, field] : {std::pair{"stdout", result.mutable_stdout_digest()},
                                     std::pair{"stderr", result.mutable_stderr_digest()}}) {
     auto d = store_stream(store, util::join_path(ex.work_dir, name));
@@ -501,7 +518,7 @@ ExecuteResponse ActionRunner::run(const PreparedAction& action,
                    ex,
                    cancel)) {
     if (auto res = execute(ex, *m_sandbox, m_options, cancel)) {
-      finish(m_store, ex, *res);
+      finish(m_store, ex, *res, m_options.max_output_bytes);
     }
   }
   ex.meta().mutable_worker_completed_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());

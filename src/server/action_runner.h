@@ -70,6 +70,8 @@ struct ActionRunnerOptions {
   SandboxSettings sandbox = {};
   // Large repeated input subtrees kept read-only (tree_cache.h); max_bytes 0: off.
   TreeCacheOptions tree_cache = {};
+  // Bytes of outputs, stdout and stderr one action may leave (output_limit.h; 0: no limit).
+  int64_t max_output_bytes = 0;
 };
 
 class ActionRunner {

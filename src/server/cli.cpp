@@ -126,13 +126,15 @@ parse_option(CliOptions& out, Config& platform_overrides, const std::string& opt
     out.config.listen.push_back(v);
   } else if (opt == "--cache-dir") {
     CCREX_ASSIGN_OR_RETURN(out.config.cache_dir, next());
-  } else if (opt == "--max-size" || opt == "--max-blob-size") {
+  } else if (opt == "--max-size" || opt == "--max-blob-size" || opt == "--max-output-size") {
     CCREX_ASSIGN_OR_RETURN(auto v, next());
     CCREX_ASSIGN_OR_RETURN(const int64_t n, util::parse_size(v));
     if (n < 1) {
       return util::invalid_argument(opt + " must be at least one byte");
     }
-    (opt == "--max-size" ? out.config.max_size : out.config.max_blob_size) = n;
+    (opt == "--max-size"        ? out.config.max_size
+     : opt == "--max-blob-size" ? out.config.max_blob_size
+                                : out.config.max_output_size) = n;
   } else if (opt == "--compression-level") {
     CCREX_ASSIGN_OR_RETURN(auto v, next());
     CCREX_ASSIGN_OR_RETURN(out.config.compression_level, parse_compression_level(v));
@@ -254,6 +256,10 @@ Options:
   --max-input-entries N  files, directories and symlinks an input root may stage to
                          (default 1000000)
   --max-blob-size SIZE   largest blob accepted (default 1G, never above --max-size)
+  --max-output-size SIZE
+                         most bytes one action may leave in its outputs, stdout and
+                         stderr together; beyond, RESOURCE_EXHAUSTED and nothing stored
+                         (default 4G)
   --tree-cache-size SIZE
                          bytes of large repeated input subtrees kept read-only in the
                          store and mounted into sandboxed actions instead of copied

@@ -81,6 +81,8 @@ struct Config {
   // Largest blob accepted (a ByteStream Write declaring more is refused at once); never
   // more than max_size.
   int64_t max_blob_size = int64_t{1} << 30;
+  // Bytes one action may leave as outputs, stdout and stderr together (output_limit.h).
+  int64_t max_output_size = int64_t{4} << 30;
   // A ByteStream stream without a message for this long is ended; a partial upload not
   // continued for this long is deleted.
   std::chrono::seconds stream_idle_timeout{60};

@@ -64,7 +64,7 @@ struct KernelSigaction {
 #define CCREX_CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
 
 // Record the failure and end the child. Reads errno right after the failed call.
-CCREX_CHILD_CODE [[noreturn]] void child_fail(Shared& shared, Step step) {
+[[noreturn]] CCREX_CHILD_CODE void child_fail(Shared& shared, Step step) {
   shared.error = errno;
   shared.failed = step;
   ::syscall(SYS_exit_group, 127);

@@ -82,6 +82,7 @@ TEST(ServerCli, SizesMustHoldSomething) {
 TEST(ServerCli, ErrorsNameTheirOption) {
   const std::vector<std::vector<std::string>> cases = {
       {"--max-size", "lots"},
+      {"--max-output-size", "0"},
       {"--workers", "two"},
       {"--default-timeout", "soon"},
       {"--max-input-entries", "many"},
@@ -240,6 +241,7 @@ TEST(ServerCli, LimitDefaultsBoundASharedServer) {
   EXPECT_EQ(c.abandoned_grace, std::chrono::seconds(5));
   EXPECT_EQ(c.max_input_entries, 1000000);
   EXPECT_EQ(c.max_blob_size, int64_t{1} << 30);
+  EXPECT_EQ(c.max_output_size, int64_t{4} << 30);
   EXPECT_EQ(c.stream_idle_timeout, std::chrono::seconds(60));
   EXPECT_EQ(c.partial_upload_expiry, std::chrono::seconds(300));
   // The embedded server's library defaults leave the queue and the streams unbounded.
@@ -259,6 +261,8 @@ TEST(ServerCli, ParsesLimitOptions) {
                       "5000",
                       "--max-blob-size",
                       "64M",
+                      "--max-output-size",
+                      "2G",
                       "--partial-upload-expiry",
                       "90",
                       "--stream-idle-timeout=15",
@@ -271,6 +275,7 @@ TEST(ServerCli, ParsesLimitOptions) {
   EXPECT_EQ(c.max_queued_per_client, 3U);
   EXPECT_EQ(c.max_input_entries, 5000);
   EXPECT_EQ(c.max_blob_size, int64_t{64} << 20);
+  EXPECT_EQ(c.max_output_size, int64_t{2} << 30);
   EXPECT_EQ(c.partial_upload_expiry, std::chrono::seconds(90));
   EXPECT_EQ(c.stream_idle_timeout, std::chrono::seconds(15));
   EXPECT_EQ(c.max_streams_per_client, 9U);
