@@ -74,10 +74,17 @@ util::Result<BlobResource> parse_blob_read_resource(std::string_view name) {
 
 util::Result<BlobResource> parse_blob_write_resource(std::string_view name) {
   const auto parts = util::split(name, '/');
-  const size_t at = find_compressed(parts);
-  // Compressed only where "blobs" would be, right after "uploads/{uuid}"; elsewhere (in
-  // the metadata of a plain name, say) the segment is the plain parser's business.
-  if (at == parts.size() || at < 2 || parts[at - 2] != "uploads") {
+  // Compressed only where "blobs" would be, right after "uploads/{uuid}", and only when no
+  // plain "uploads/{uuid}/blobs" comes first; later (in the metadata of a plain name, say)
+  // the segment is the plain parser's business.
+  size_t at = parts.size();
+  for (size_t i = 2; i < parts.size(); ++i) {
+    if ((parts[i] == "blobs" || parts[i] == "compressed-blobs") && parts[i - 2] == "uploads") {
+      at = parts[i] == "compressed-blobs" ? i : parts.size();
+      break;
+    }
+  }
+  if (at == parts.size()) {
     CCREX_ASSIGN_OR_RETURN(auto plain, parse_write_resource(name));
     return BlobResource{std::move(plain), Compressor::identity};
   }

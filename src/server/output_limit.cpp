@@ -60,8 +60,7 @@ int64_t measure_outputs(const std::string& cwd,
     add_entry(AT_FDCWD, path.c_str(), cap, sum, 0);
   }
   for (const std::string& name : names) {
-    const std::string path =
-        name.empty() || name == "." ? cwd : util::join_path(cwd, name);
+    const std::string path = name.empty() || name == "." ? cwd : util::join_path(cwd, name);
     add_entry(AT_FDCWD, path.c_str(), cap, sum, 0);
   }
   return sum;

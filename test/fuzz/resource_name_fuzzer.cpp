@@ -53,16 +53,17 @@ void check_write(std::string_view name) {
   FUZZ_CHECK(validate(parsed->digest).has_value());
   FUZZ_CHECK(!parsed->upload_uuid.empty());
   FUZZ_CHECK(parsed->upload_uuid.find('/') == std::string::npos);
-  const std::string rebuilt = write_resource(
-      parsed->instance_name, parsed->upload_uuid, parsed->digest, parsed->compressor);
-  auto again = parse_write_resource(rebuilt);
+  const std::string rebuilt =
+      write_resource(parsed->instance_name, parsed->upload_uuid, parsed->digest, compressor);
+  auto again = parse_blob_write_resource(rebuilt);
   FUZZ_CHECK(again.has_value());
-  FUZZ_CHECK(again->instance_name == parsed->instance_name);
-  FUZZ_CHECK(again->upload_uuid == parsed->upload_uuid);
-  FUZZ_CHECK(same_digest(again->digest, parsed->digest));
-  FUZZ_CHECK(again->compressor == parsed->compressor);
+  FUZZ_CHECK(again->name.instance_name == parsed->instance_name);
+  FUZZ_CHECK(again->name.upload_uuid == parsed->upload_uuid);
+  FUZZ_CHECK(same_digest(again->name.digest, parsed->digest));
+  FUZZ_CHECK(again->compressor == compressor);
   FUZZ_CHECK(
-      write_resource(again->instance_name, again->upload_uuid, again->digest, again->compressor)
+      write_resource(
+          again->name.instance_name, again->name.upload_uuid, again->name.digest, again->compressor)
       == rebuilt);
 }
 

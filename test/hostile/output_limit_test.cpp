@@ -47,8 +47,7 @@ TEST_F(OutputLimit, StdoutCountsAndSymlinksAreNotFollowed) {
   // A symlink output to a large file that is not an output counts as the link, not as the
   // file it points to.
   r = run_ok(action(command(
-      {"/bin/sh", "-c", "head -c 1200000 /dev/zero >data; ln -s data big; echo linked"},
-      {"big"})));
+      {"/bin/sh", "-c", "head -c 1200000 /dev/zero >data; ln -s data big; echo linked"}, {"big"})));
   EXPECT_EQ(r.status().code(), grpc::StatusCode::OK) << r.status().message();
   EXPECT_EQ(r.result().exit_code(), 0);
 }
