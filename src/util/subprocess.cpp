@@ -2,6 +2,7 @@
 
 #include "util/file.h"
 #include "util/launch.h"
+#include "util/strings.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -245,14 +246,8 @@ find_in_path(const std::string& name, const std::string& path_list, const std::s
 
 std::string absolute_path_list(const std::string& path_list, const std::string& cwd) {
   std::string out;
-  size_t pos = 0;
-  while (pos <= path_list.size()) {
-    size_t next = path_list.find(':', pos);
-    if (next == std::string::npos) {
-      next = path_list.size();
-    }
-    std::string dir = path_list.substr(pos, next - pos);
-    pos = next + 1;
+  for (const std::string_view entry : split(path_list, ':')) {
+    std::string dir(entry);
     if (dir.empty() || dir.front() != '/') {
       dir = normalize_path(join_path(cwd, dir.empty() ? "." : dir));
     }
