@@ -13,10 +13,17 @@
 //     with 128 + N and writes N to FD. The first process of the sandbox's PID namespace
 //     (bwrap --as-pid-1), in place of bwrap's own and a Perl one-liner. (server/sandbox.h)
 //
+//   ccrex-action-init --sandbox OPTION... -- PROGRAM [ARG...]
+//     Build the action's sandbox itself (namespaces, mounts, the new root) and be its PID
+//     namespace's first process, as the two modes above do around bubblewrap, without
+//     starting bubblewrap. (bin/action_sandbox.h, server/sandbox.h)
+//
 // Starting `unshare`, `setpriv`, `prlimit` and a Perl init per action was most of what
 // containing an action added to a miss (test/bench/staging_bench.sh); one static program
 // on system calls alone costs a fraction of that. So it links nothing of ccrex. (The
 // limits and the sandbox user are set by the server's own child, util/launch.h.)
+
+#include "bin/action_sandbox.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -110,7 +117,8 @@ bool enter_namespaces() {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: ccrex-action-init STATUS_FILE PROGRAM [ARG...]\n"
-               "       ccrex-action-init --status-fd FD [--close-fd N] -- PROGRAM [ARG...]\n");
+               "       ccrex-action-init --status-fd FD [--close-fd N] -- PROGRAM [ARG...]\n"
+               "       ccrex-action-init --sandbox OPTION... -- PROGRAM [ARG...]\n");
   ::_exit(k_failed);
 }
 
@@ -185,6 +193,9 @@ unsigned long long number(const char* text, char end, const char** rest = nullpt
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "--sandbox") == 0) {
+    ccrex::action_init::run_sandbox(argc - 2, argv + 2);
+  }
   if (argc >= 2 && std::strcmp(argv[1], "--status-fd") == 0) {
     report(argc - 1, argv + 1);
   }

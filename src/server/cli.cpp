@@ -74,6 +74,14 @@ util::Status parse_sandbox_option(SandboxSettings& sb, const std::string& opt, N
       return util::invalid_argument("--sandbox-host-path needs an absolute path");
     }
     sb.host_paths.push_back(util::normalize_path(v));
+  } else if (opt == "--sandbox-backend") {
+    CCREX_ASSIGN_OR_RETURN(auto v, next());
+    const auto backend = parse_sandbox_backend(v);
+    if (!backend) {
+      return util::invalid_argument("--sandbox-backend expects auto, native or bwrap, got '" + v
+                                    + "'");
+    }
+    sb.backend = *backend;
   } else if (opt == "--sandbox-bwrap") {
     CCREX_ASSIGN_OR_RETURN(sb.bwrap, next());
   } else {
@@ -289,6 +297,9 @@ Options:
                          largest file an action may write (default 4G; 0: no limit)
   --sandbox-host-path DIR
                          also show DIR read-only in the host root (repeatable)
+  --sandbox-backend WHO  who builds each action's sandbox: native (ccrex-action-init,
+                         one program start fewer per action), bwrap (bubblewrap) or
+                         auto (default: native, else bwrap, whichever works here)
   --sandbox-bwrap PATH   the bubblewrap program (default /usr/bin/bwrap)
   --no-sandbox           run actions unconfined as this server's user (host root only)
   --status-listen HOST:PORT

@@ -72,24 +72,24 @@ util::Result<int> high_fd(int fd, const std::string& what) {
   return high;
 }
 
-// The parts of the bwrap command line that do not depend on the root.
-struct Namespaces {
-  std::vector<std::string> args;
-};
-
-class BubblewrapSandbox final : public Sandbox {
+// Namespaces, mounts and limits, built by one of two programs that take the same mount
+// options (bubblewrap's): ccrex-action-init --sandbox (bin/action_sandbox.h) or bwrap.
+class NamespaceSandbox final : public Sandbox {
 public:
-  BubblewrapSandbox(SandboxSettings settings, std::string store_dir)
+  NamespaceSandbox(SandboxSettings settings, std::string store_dir, SandboxBackend backend)
       : m_settings(std::move(settings)),
         m_store(absolute_store(store_dir)),
-        m_root_user(::geteuid() == 0) {}
+        m_root_user(::geteuid() == 0),
+        m_backend(backend) {}
 
   bool confines() const override { return true; }
   bool supports(RootMode /*root*/) const override { return true; }
   bool mounts_read_only() const override { return true; }
   std::string describe() const override {
-    return "bubblewrap (" + m_settings.bwrap + "), actions run as uid "
-           + std::to_string(m_settings.uid);
+    const std::string by = m_backend == SandboxBackend::native
+                               ? "own namespaces (" + action_init_program() + " --sandbox)"
+                               : "bubblewrap (" + m_settings.bwrap + ")";
+    return by + ", actions run as uid " + std::to_string(m_settings.uid);
   }
 
   util::Status prepare_root(const std::string& root_dir) const override {
@@ -138,6 +138,22 @@ public:
   }
 
   std::vector<std::string> namespaces(const SandboxRequest& request) const {
+    if (m_backend == SandboxBackend::native) {
+      // Every namespace, the death signal, the session and the dropped capabilities are
+      // what --sandbox always does.
+      std::vector<std::string> out{action_init_program(),
+                                   "--sandbox",
+                                   "--uid",
+                                   std::to_string(m_settings.uid),
+                                   "--gid",
+                                   std::to_string(m_settings.gid),
+                                   "--hostname",
+                                   "ccrex"};
+      if (!request.network) {
+        out.emplace_back("--unshare-net");
+      }
+      return out;
+    }
     std::vector<std::string> out{m_settings.bwrap,
                                  "--unshare-user",
                                  "--uid",
@@ -223,6 +239,7 @@ public:
     SandboxedCommand cmd;
     cmd.options.env = request.env;
     cmd.options.cwd = "/";
+    cmd.options.close_other_fds = true;
     cmd.options.identity = identity(request);
     cmd.options.argv = namespaces(request);
     auto& argv = cmd.options.argv;
@@ -247,6 +264,14 @@ public:
       cwd = util::join_path(at, request.working_directory);
       with_init = !action_init_program().empty() || ::access(k_perl, X_OK) == 0;
     }
+    if (m_backend == SandboxBackend::native) {
+      CCREX_ASSIGN_OR_RETURN(const int status_fd, open_status(request.status_file));
+      cmd.status_file = request.status_file;
+      argv.insert(argv.end(),
+                  {"--chdir", cwd, "--status-fd", std::to_string(cmd.pass(status_fd)), "--"});
+      argv.insert(argv.end(), request.argv.begin(), request.argv.end());
+      return cmd;
+    }
     // ccrex-action-init is the namespace's first process itself (it reaps what is left
     // there, as bwrap's own would): one process fewer per action.
     const bool own_init = with_init && !action_init_program().empty();
@@ -255,11 +280,7 @@ public:
     }
     argv.insert(argv.end(), {"--chdir", cwd, "--"});
     if (with_init) {
-      CCREX_ASSIGN_OR_RETURN(const int status_fd,
-                             high_fd(::open(request.status_file.c_str(),
-                                            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                                            0600),
-                                     request.status_file));
+      CCREX_ASSIGN_OR_RETURN(const int status_fd, open_status(request.status_file));
       const std::string status_fd_text = std::to_string(cmd.pass(status_fd));
       cmd.status_file = request.status_file;
       const std::string& init = action_init_program();
@@ -285,9 +306,15 @@ public:
   }
 
 private:
+  static util::Result<int> open_status(const std::string& path) {
+    return high_fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600),
+                   path);
+  }
+
   SandboxSettings m_settings;
   std::string m_store;
   bool m_root_user;
+  SandboxBackend m_backend;
 };
 
 // Today's behaviour without bubblewrap: the server's user and file system, a PID namespace.
@@ -314,6 +341,7 @@ public:
     SandboxedCommand cmd;
     cmd.options.env = request.env;
     cmd.options.cwd = util::join_path(request.root_dir, request.working_directory);
+    cmd.options.close_other_fds = true;
     std::vector<std::string> argv = request.argv;
     if (!request.stage_root.empty()) {
       argv = stage_root_argv(argv, request.root_dir, request.stage_root, request.working_directory);
@@ -380,6 +408,19 @@ std::optional<RootMode> parse_root_mode(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<SandboxBackend> parse_sandbox_backend(std::string_view text) {
+  if (text == "auto") {
+    return SandboxBackend::automatic;
+  }
+  if (text == "native") {
+    return SandboxBackend::native;
+  }
+  if (text == "bwrap") {
+    return SandboxBackend::bwrap;
+  }
+  return std::nullopt;
+}
+
 const char* root_mode_name(RootMode mode) {
   return mode == RootMode::input ? "input" : "host";
 }
@@ -416,17 +457,36 @@ std::unique_ptr<Sandbox> make_sandbox(const SandboxSettings& settings,
     }
     return std::make_unique<UnconfinedSandbox>("the sandbox is turned off on this server");
   }
+  // The server's own program first (one program start fewer per action), bubblewrap
+  // where that cannot build the sandbox (a kernel without mount_setattr, say).
   std::string why;
-  if (::access(settings.bwrap.c_str(), X_OK) != 0) {
-    why = settings.bwrap + " not found (install bubblewrap)";
+  if (settings.backend != SandboxBackend::bwrap) {
+    auto sandbox = std::make_unique<NamespaceSandbox>(settings, store_dir, SandboxBackend::native);
+    why = action_init_program().empty() ? "ccrex-action-init is not beside the server"
+                                        : probe(*sandbox, work_root);
+    if (why.empty()) {
+      CCREX_LOG_INFO("sandbox: " << sandbox->describe());
+      return sandbox;
+    }
+    why = "ccrex-action-init --sandbox: " + why;
   }
-  auto sandbox = std::make_unique<BubblewrapSandbox>(settings, store_dir);
-  if (why.empty()) {
-    why = probe(*sandbox, work_root);
-  }
-  if (why.empty()) {
-    CCREX_LOG_INFO("sandbox: " << sandbox->describe());
-    return sandbox;
+  if (settings.backend != SandboxBackend::native) {
+    std::string bwrap_why;
+    if (::access(settings.bwrap.c_str(), X_OK) != 0) {
+      bwrap_why = settings.bwrap + " not found (install bubblewrap)";
+    }
+    auto sandbox = std::make_unique<NamespaceSandbox>(settings, store_dir, SandboxBackend::bwrap);
+    if (bwrap_why.empty()) {
+      bwrap_why = probe(*sandbox, work_root);
+    }
+    if (bwrap_why.empty()) {
+      if (!why.empty()) {
+        CCREX_LOG_INFO("sandbox: " << why << "; using bubblewrap");
+      }
+      CCREX_LOG_INFO("sandbox: " << sandbox->describe());
+      return sandbox;
+    }
+    why = why.empty() ? bwrap_why : why + "; " + bwrap_why;
   }
   if (::geteuid() == 0) {
     CCREX_LOG_WARN("sandbox: unavailable (" << why << ")"); // the server does not start

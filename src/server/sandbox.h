@@ -2,15 +2,15 @@
 
 // Sandbox: the one place that decides how an action's command is confined.
 //
-//   auto sandbox = make_sandbox(settings, store_dir);   // probes bubblewrap once
+//   auto sandbox = make_sandbox(settings, store_dir);   // probes the backends once
 //   CCREX_TRY(sandbox->prepare_root(staged_root));       // hand the copy to the action's user
 //   auto wrapped = sandbox->wrap(request);               // argv, cwd and descriptors to spawn
 //   ... util::run_subprocess(wrapped->options) ...
 //   int sig = wrapped->signal();                         // a death by signal, if reported
 //
-// BubblewrapSandbox (bubblewrap, `bwrap`) gives every action its own user, mount, PID, IPC,
+// The namespace sandbox gives every action its own user, mount, PID, IPC,
 // UTS and network namespaces (the network only when the request allows it), resource
-// limits (set by the server's child before it execs bwrap, util/launch.h), a private /tmp,
+// limits (set by the server's child before it execs the builder, util/launch.h), a private /tmp,
 // no capabilities, and a file system of one of two roots (sandbox_settings.h): `host` shows the
 // host's system directories read-only and the input root writable at its staging path (or
 // CCREX_STAGE_ROOT); `input` shows only the input root, as `/`. Cached input subtrees
@@ -18,11 +18,16 @@
 // server opens: the action can read them and change nothing in them. The store is never visible
 // otherwise: system directories do not hold it, and an extra host path that does gets an empty
 // tmpfs over it. A server running as root switches to SandboxSettings::uid/gid (the same child)
-// before bwrap starts, so the action's processes are that user on the host too; bwrap then runs
-// unprivileged, in a user namespace, and receives the input root as an open descriptor (the store's
-// path need not be searchable by that user).
+// before the sandbox is built, so the action's processes are that user on the host too; the
+// builder then runs unprivileged, in a user namespace, and receives the input root as an open
+// descriptor, which it binds by its path (searchable by that user) and checks.
 //
-// When bubblewrap is missing or cannot create namespaces (probed once, one log line), or
+// Two programs build it from the same mount options (bubblewrap's): the server's own
+// ccrex-action-init --sandbox (bin/action_sandbox.h: one program start per action fewer,
+// preferred) and bubblewrap (`bwrap`), used where the first one's probe fails or when
+// SandboxSettings::backend says so. Either way the command gets only descriptors 0-2.
+//
+// When neither can create namespaces (probed once, one log line), or
 // the sandbox is turned off, make_sandbox returns the unconfined fallback: today's
 // host-root behaviour (the server's user, its file system, a PID namespace of its own,
 // process_tree.h) and no input root: supports(RootMode::input) is false and the runner
@@ -103,9 +108,9 @@ public:
   virtual util::Result<SandboxedCommand> wrap(const SandboxRequest& request) const = 0;
 };
 
-// Return the bubblewrap sandbox when `settings` enable it and it works on this machine for
-// input roots staged below `work_root` (the sandbox user must be able to search the
-// directories above it: bwrap resolves the root's path as that user), else the fallback,
+// Return the namespace sandbox when `settings` enable it and a backend works on this machine
+// for input roots staged below `work_root` (the sandbox user must be able to search the
+// directories above it: the root's path is resolved as that user), else the fallback,
 // logging one line saying why. `store_dir` is never shown to actions.
 std::unique_ptr<Sandbox> make_sandbox(const SandboxSettings& settings,
                                       const std::string& store_dir,

@@ -37,12 +37,23 @@ struct ReadOnlyMount {
 std::optional<RootMode> parse_root_mode(std::string_view text);
 const char* root_mode_name(RootMode mode);
 
+// Which program builds an action's namespaces and mounts (sandbox.h).
+enum class SandboxBackend {
+  automatic, // native, else bwrap, whichever first works on this machine
+  native,    // ccrex-action-init --sandbox, beside the server
+  bwrap,     // bubblewrap
+};
+
+// "auto" / "native" / "bwrap"; nullopt for anything else.
+std::optional<SandboxBackend> parse_sandbox_backend(std::string_view text);
+
 struct SandboxSettings {
-  // Run actions in a bubblewrap sandbox. When false (or when bubblewrap does not work on
-  // this machine), host-root actions run as the server's user in a PID namespace of their
-  // own and input-root actions are refused.
+  // Run actions in a sandbox. When false (or when no sandbox works on this machine), host-root
+  // actions run as the server's user in a PID namespace of their own and input-root actions are
+  // refused.
   bool enabled = true;
-  // The bwrap program.
+  // Who builds the sandbox, and the bwrap program when bubblewrap does.
+  SandboxBackend backend = SandboxBackend::automatic;
   std::string bwrap = "/usr/bin/bwrap";
   // Root of actions that do not ask for one.
   RootMode default_root = RootMode::host;

@@ -101,6 +101,10 @@ CCREX_CHILD_CODE int child_main(void* arg) {
   if (!child_files(plan)) {
     child_fail(shared, Step::files);
   }
+  if (plan.close_from >= 0
+      && ::syscall(SYS_close_range, static_cast<unsigned>(plan.close_from), ~0U, 0U) != 0) {
+    child_fail(shared, Step::files);
+  }
   if (!plan.cwd.empty() && ::syscall(SYS_chdir, plan.cwd.c_str()) != 0) {
     child_fail(shared, Step::cwd);
   }

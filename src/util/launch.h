@@ -66,6 +66,8 @@ struct LaunchPlan {
   char* const* argv = nullptr;
   char* const* envp = nullptr;
   std::vector<FileAction> files;
+  // After `files`: close every descriptor from this one up (-1: none).
+  int close_from = -1;
   std::string cwd; // empty: keep
   bool new_process_group = false;
   LaunchIdentity identity;

@@ -276,6 +276,10 @@ Result<SubprocessResult> run_subprocess(const SubprocessOptions& opts) {
   for (size_t i = 0; i < opts.pass_fds.size(); ++i) {
     add_dup(r, opts.pass_fds[i], 3 + static_cast<int>(i));
   }
+  const int close_from = 3 + static_cast<int>(opts.pass_fds.size());
+  if (opts.close_other_fds) {
+    posix_spawn_file_actions_addclosefrom_np(&r.actions, close_from);
+  }
   const auto argv = c_strings(opts.argv);
   std::vector<char*> envp;
   if (opts.env) {
@@ -292,6 +296,7 @@ Result<SubprocessResult> run_subprocess(const SubprocessOptions& opts) {
     plan.cwd = opts.cwd;
     plan.new_process_group = opts.new_process_group;
     plan.identity = opts.identity;
+    plan.close_from = opts.close_other_fds ? close_from : -1;
     CCREX_ASSIGN_OR_RETURN(pid, spawn_launched(plan));
   } else {
     CCREX_ASSIGN_OR_RETURN(pid, spawn(program, r, opts, argv.data(), env));

@@ -42,6 +42,9 @@ struct SubprocessOptions {
   // descriptor of this process is close-on-exec). Each must be above 2 + their count, so
   // that no earlier duplication overwrites a later source.
   std::vector<int> pass_fds;
+  // Close every other descriptor the child would inherit (one this process got without
+  // close-on-exec from whoever started it), so the program sees only 0-2 and pass_fds.
+  bool close_other_fds = false;
   // Resource limits and a user the child takes on before it execs (launch.h); when set,
   // the child is started by spawn_launched instead of posix_spawn.
   LaunchIdentity identity;

@@ -79,18 +79,25 @@ bin=$build/src/bin
 declare -A server_bin=([old]=$base_build/src/bin/ccrex-server [new]=$bin/ccrex-server)
 declare -A server_args=([old]="" [new]="")
 contenders=(old new)
-# Where the current server confines actions in a sandbox (issue 15), a third contender runs
-# without it, so the table separates staging and collection from the sandbox's own cost.
+# Where the current server confines actions in a sandbox, a third contender runs without
+# it, so the table separates staging and collection from the sandbox's own cost; where it
+# builds the sandbox itself, a fourth has bubblewrap build it, so the table shows what
+# that saves.
 if "$bin/ccrex-server" --help | grep -q -- --no-sandbox; then
   server_bin[unconfined]=$bin/ccrex-server
   server_args[unconfined]=--no-sandbox
   contenders+=(unconfined)
 fi
+if "$bin/ccrex-server" --help | grep -q -- --sandbox-backend; then
+  server_bin[bwrap]=$bin/ccrex-server
+  server_args[bwrap]="--sandbox-backend bwrap"
+  contenders+=(bwrap)
+fi
 
 # ------------------------------------------------------------------------------ servers
 declare -A server_pid server_port
 for c in "${contenders[@]}"; do
-  # shellcheck disable=SC2086 # server_args holds zero or one word
+  # shellcheck disable=SC2086 # server_args holds words to split
   "${server_bin[$c]}" ${server_args[$c]} --listen 127.0.0.1:0 --cache-dir "$work/store-$c" \
     >"$work/server-$c.out" 2>&1 &
   server_pid[$c]=$!
@@ -234,6 +241,28 @@ piece "unshare, sh init, then /bin/true" "${ns[@]}" /bin/sh -c 'shift; "$@"' sh 
   /bin/true
 if [[ -x $bin/ccrex-action-init ]]; then
   piece "ccrex-action-init, then /bin/true" "$bin/ccrex-action-init" "$work/status" /bin/true
+fi
+# The sandbox of a host-root action, built by the server's own program and by bubblewrap
+# (the options the server gives each; the status descriptor is 4, the root 3).
+mkdir -p "$work/sandbox-root"
+mounts=(--ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64
+  /lib64 --ro-bind /etc /etc --dev /dev --proc /proc --tmpfs /tmp
+  --bind-fd 3 "$work/sandbox-root" --chdir "$work/sandbox-root")
+native_sandbox() {
+  "$bin/ccrex-action-init" --sandbox --hostname ccrex --unshare-net "${mounts[@]}" \
+    --status-fd 4 -- /bin/true 3<"$work/sandbox-root" 4>"$work/status"
+}
+bwrap_sandbox() {
+  /usr/bin/bwrap --unshare-user --unshare-ipc --unshare-pid --unshare-uts --hostname ccrex \
+    --unshare-cgroup-try --disable-userns --die-with-parent --new-session --cap-drop ALL \
+    --unshare-net "${mounts[@]}" --as-pid-1 -- "$bin/ccrex-action-init" --status-fd 4 -- \
+    /bin/true 3<"$work/sandbox-root" 4>"$work/status"
+}
+if "$bin/ccrex-action-init" --sandbox 2>&1 | grep -q -- --sandbox; then
+  piece "sandbox by ccrex-action-init --sandbox, then /bin/true" native_sandbox
+fi
+if [[ -x /usr/bin/bwrap ]]; then
+  piece "sandbox by bwrap + ccrex-action-init --status-fd, then /bin/true" bwrap_sandbox
 fi
 piece "stage $headers headers by hard links (cp -rl)" link_inputs
 piece "stage $headers headers by copies (cp -r)" copy_inputs

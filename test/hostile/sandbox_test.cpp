@@ -11,12 +11,14 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <random>
 #include <thread>
 
@@ -259,6 +261,65 @@ TEST_F(Sandbox, FileSizeMemoryAndProcessLimitsApply) {
   EXPECT_NE(err(r).find("fork"), std::string::npos) << err(r);
 }
 
+// A server started with a descriptor it did not open (one its parent left without
+// close-on-exec, as a service manager or a shell may).
+class SandboxOfAServerWithAStrayDescriptor : public Sandbox {
+protected:
+  void SetUp() override {
+    const int fd = ::open(m_dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    m_stray = ::fcntl(fd, F_DUPFD, 77); // above what the server opens; inherited on purpose
+    ::close(fd);
+    ASSERT_GE(m_stray, 77);
+    Sandbox::SetUp();
+  }
+  void TearDown() override {
+    Sandbox::TearDown();
+    ::close(m_stray);
+  }
+  int m_stray = -1;
+};
+
+// What a hostile command would try from inside to widen its sandbox (asked without doing
+// harm where the sandbox is missing): a user namespace of its own (the way to every other
+// namespace and to mounts), the kernel's settings, descriptors the server handed to the
+// sandbox's builder or got from its own parent (an open directory outside the root is a
+// way out through ".."), capabilities or privileges that could come back on exec.
+TEST_F(SandboxOfAServerWithAStrayDescriptor, NoWayOutIsLeftOpenInside) {
+  const auto r = sh("unshare -U true 2>/dev/null && echo new-user-namespace;"
+                    "unshare -m true 2>/dev/null && echo new-mount-namespace;"
+                    "test -w /proc/sys/kernel/hostname && echo kernel-settings-writable;"
+                    "ls /proc/self/fd | tr '\n' ' '; echo;"
+                    "grep -E '^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status;"
+                    "cat /proc/sys/kernel/hostname");
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  EXPECT_EQ(out(r),
+            "0 1 2 3 \n" // ls's own and the directory it lists
+            "CapPrm:\t0000000000000000\n"
+            "CapEff:\t0000000000000000\n"
+            "CapBnd:\t0000000000000000\n"
+            "CapAmb:\t0000000000000000\n"
+            "NoNewPrivs:\t1\n"
+            "ccrex\n")
+      << err(r);
+}
+
+// The server builds the sandbox itself unless told to use bubblewrap (the whole sandbox
+// label runs a second time that way, as hostile_sandbox_bwrap): the first process of the
+// action's PID namespace shows which.
+TEST_F(Sandbox, TheSandboxIsBuiltByTheBackendAskedFor) {
+  const auto r = sh("tr '\\0' ' ' < /proc/1/cmdline");
+  ASSERT_EQ(r.status().code(), 0) << r.status().message();
+  const char* args = std::getenv("CCREX_TEST_SERVER_ARGS"); // NOLINT(concurrency-mt-unsafe)
+  const bool bwrap = args != nullptr && std::string(args).find("bwrap") != std::string::npos;
+  if (bwrap) {
+    EXPECT_EQ(out(r).find("--sandbox"), std::string::npos) << out(r);
+    EXPECT_NE(out(r).find("--status-fd"), std::string::npos) << out(r);
+  } else {
+    EXPECT_NE(out(r).find("ccrex-action-init --sandbox "), std::string::npos) << out(r);
+  }
+}
+
 TEST_F(Sandbox, ASignalIsReportedAsSuch) {
   const auto r = sh("kill -9 $$");
   EXPECT_EQ(r.status().code(), 0);
@@ -470,13 +531,18 @@ TEST_F(Sandbox, ARepeatedSubtreeIsMountedReadOnlyInTheHostRootToo) {
   EXPECT_EQ(seen, "mounted\nlibrary file 0\nlibrary file 2\n") << "third action";
 }
 
-// A server whose bubblewrap does not work never runs an input-root action; host-root
-// actions still run, as the server's user. (Root never gets this fallback, see below: as
-// root the server runs here as the unprivileged sandbox user.)
+// A server whose sandbox does not work (here: bubblewrap chosen, and missing) never runs an
+// input-root action; host-root actions still run, as the server's user. (Root never gets this
+// fallback, see below: as root the server runs here as the unprivileged sandbox user.)
 class NoSandbox : public ExecutionFixture {
 protected:
   std::vector<std::string> server_args() const override {
-    return {"--sandbox-bwrap", "/nonexistent/bwrap", "--sandbox-root", "input"};
+    return {"--sandbox-backend",
+            "bwrap",
+            "--sandbox-bwrap",
+            "/nonexistent/bwrap",
+            "--sandbox-root",
+            "input"};
   }
   bool accepts_client_results() const override { return false; }
   std::string server_cache_dir() const override {
@@ -543,8 +609,14 @@ TEST(RootServer, DoesNotStartWhenItsActionsCannotBeConfined) {
   EXPECT_NE(error.find("searchable"), std::string::npos) << r.stderr_data;
   EXPECT_NE(error.find("--no-sandbox"), std::string::npos) << r.stderr_data;
 
-  const auto missing = run_server_to_exit(
-      {"--listen", "127.0.0.1:0", "--cache-dir", store, "--sandbox-bwrap", "/nonexistent/bwrap"});
+  const auto missing = run_server_to_exit({"--listen",
+                                           "127.0.0.1:0",
+                                           "--cache-dir",
+                                           store,
+                                           "--sandbox-backend",
+                                           "bwrap",
+                                           "--sandbox-bwrap",
+                                           "/nonexistent/bwrap"});
   EXPECT_EQ(missing.exit_code, 1) << missing.stderr_data;
   EXPECT_NE(missing.stderr_data.find("/nonexistent/bwrap not found"), std::string::npos)
       << missing.stderr_data;

@@ -1,5 +1,7 @@
 #include "support/server_process.h"
 
+#include "util/strings.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -50,6 +52,14 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
   }
   std::vector<std::string> args = {server_binary(), "--listen", listen, "--cache-dir", m_cache_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  // A whole suite run again with other server settings (test/CMakeLists.txt).
+  if (const char* more = std::getenv("CCREX_TEST_SERVER_ARGS")) { // NOLINT(concurrency-mt-unsafe)
+    for (const auto& arg : util::split(more, ' ')) {
+      if (!arg.empty()) {
+        args.emplace_back(arg);
+      }
+    }
+  }
   args.insert(args.begin(), wrapper.begin(), wrapper.end());
   std::vector<char*> argv;
   for (auto& a : args) {
