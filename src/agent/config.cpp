@@ -212,6 +212,11 @@ const std::vector<Key>& key_table() {
          return set_choice(c.log_level, v, {"error", "warn", "info", "debug"});
        },
        string_get(&Config::log_level)},
+      {"max_remote_calls",
+       "CCREX_MAX_REMOTE_CALLS",
+       nullptr,
+       int_field(&Config::max_remote_calls, 100000),
+       int_get(&Config::max_remote_calls)},
       {"max_size",
        "CCREX_MAX_SIZE",
        nullptr,

@@ -78,6 +78,8 @@ struct Config {
   std::chrono::seconds rpc_timeout{60};
   // Retries of failed RPCs (UNAVAILABLE and friends).
   int retries = 3;
+  // Calls to one remote engine in flight at once (reapi/call_limiter.h); 0: no limit.
+  int max_remote_calls = 64;
   // Local compiles the agent runs at once; 0: number of cores.
   int local_jobs = 0;
   // Log file ("" = no logging) and level.

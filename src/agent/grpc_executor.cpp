@@ -1,7 +1,9 @@
 #include "agent/grpc_executor.h"
 
+#include "reapi/call_limiter.h"
 #include "reapi/channel.h"
 #include "reapi/digest.h"
+#include "reapi/reconnect_gate.h"
 #include "reapi/remote.h"
 #include "util/logging.h"
 
@@ -23,54 +25,71 @@ util::Error to_error(const reapi::Failure& f) {
   return {code, f.to_string()};
 }
 
-// After the engine was found unreachable, compiles fall back at once for this long instead
-// of each paying the connection retries again.
-constexpr auto k_down_backoff = std::chrono::seconds(10);
+// How long a probe waits for the channel to start connecting again.
+constexpr auto k_reconnect_wait = std::chrono::seconds(1);
+
+// Calls of one executor: the engine's reachability, shared by every compile, and a slot
+// among the calls it may have in flight. `slot` is declared last, so it is released first.
+struct Admission {
+  reapi::ReconnectGate::Pass pass;
+  reapi::CallLimiter::Slot slot;
+};
 
 class GrpcExecutor final : public Executor {
 public:
   GrpcExecutor(const std::shared_ptr<grpc::Channel>& channel,
                reapi::CallSettings settings,
                std::chrono::seconds execution_timeout,
-               bool same_path)
-      : m_remote(channel, std::move(settings)),
+               bool same_path,
+               size_t max_calls)
+      : m_channel(channel),
+        m_slot_wait(settings.call_timeout.count() > 0
+                        ? settings.call_timeout
+                        : std::chrono::milliseconds(execution_timeout)),
+        m_remote(channel, std::move(settings)),
+        m_calls(max_calls),
         m_execution_timeout(execution_timeout),
         m_same_path(same_path) {}
 
   util::Result<reapi::ServerInfo> capabilities() override {
-    if (auto down = check_down(); !down) {
-      return down.error();
+    if (m_known.load()) {
+      // Read once per channel: no call, but no compile is sent while the engine is down.
+      if (m_gate.refusing()) {
+        return util::Error(util::ErrorCode::unavailable,
+                           "engine unreachable a moment ago; not trying yet");
+      }
+      return m_remote.server_info();
     }
+    CCREX_ASSIGN_OR_RETURN(auto admission, admit(nullptr));
     auto info = m_remote.server_info();
     if (!info) {
-      return note(to_error(reapi::failure_from_error(info.error())));
+      return note(admission, to_error(reapi::failure_from_error(info.error())));
     }
+    admission.pass.reachable();
+    m_known = true;
     std::call_once(m_described, [&] { describe(*info); });
     return info;
   }
 
   util::Result<std::optional<v2::ActionResult>>
   lookup(const v2::Digest& action, const std::vector<std::string>& inline_outputs) override {
-    if (auto down = check_down(); !down) {
-      return down.error();
-    }
+    CCREX_ASSIGN_OR_RETURN(auto admission, admit(nullptr));
     reapi::InlineOptions inl;
     inl.inline_stdout = true;
     inl.inline_stderr = true;
     inl.inline_output_files = inline_outputs;
     auto r = m_remote.lookup(action, inl);
     if (!r) {
-      return note(to_error(r.error()));
+      return note(admission, to_error(r.error()));
     }
+    admission.pass.reachable();
     return std::move(r).value();
   }
 
   util::Result<Execution> execute(const v2::Digest& action,
                                   const reapi::InputRoot& inputs,
                                   const util::Cancellation* cancel) override {
-    if (auto down = check_down(); !down) {
-      return down.error();
-    }
+    CCREX_ASSIGN_OR_RETURN(auto admission, admit(cancel));
     reapi::ActionInputs ai{action, inputs.blobs, inputs.directories};
     reapi::ExecuteOptions opts;
     opts.deadline =
@@ -82,8 +101,9 @@ public:
                                                 : util::Cancellation::Subscription();
     auto r = reapi::upload_and_execute(m_remote, ai, opts);
     if (!r) {
-      return note(to_error(r.error()));
+      return note(admission, to_error(r.error()));
     }
+    admission.pass.reachable();
     const auto& resp = r->response;
     if (resp.status().code() != 0) {
       const auto code = resp.status().code() == grpc::StatusCode::DEADLINE_EXCEEDED
@@ -102,34 +122,37 @@ public:
   }
 
   util::Result<std::string> fetch(const v2::Digest& digest) override {
+    CCREX_ASSIGN_OR_RETURN(auto admission, admit(nullptr));
     auto r = m_remote.read_blob(digest);
     if (!r) {
-      return to_error(r.error());
+      return note(admission, to_error(r.error()));
     }
+    admission.pass.reachable();
     return std::move(r).value();
   }
 
   util::Result<std::map<std::string, std::string>>
   fetch_all(const std::vector<v2::Digest>& digests) override {
+    CCREX_ASSIGN_OR_RETURN(auto admission, admit(nullptr));
     auto r = m_remote.read_blobs(digests);
     if (!r) {
-      return to_error(r.error());
+      return note(admission, to_error(r.error()));
     }
+    admission.pass.reachable();
     return std::move(r).value();
   }
 
   util::Status update(const v2::Digest& action,
                       const v2::ActionResult& result,
                       const reapi::BlobMap& blobs) override {
-    if (auto down = check_down(); !down) {
-      return down.error();
-    }
+    CCREX_ASSIGN_OR_RETURN(auto admission, admit(nullptr));
     if (auto st = m_remote.upload_missing(blobs); !st) {
-      return note(to_error(st.error()));
+      return note(admission, to_error(st.error()));
     }
     if (auto st = m_remote.update_action_result(action, result); !st) {
-      return to_error(st.error());
+      return note(admission, to_error(st.error()));
     }
+    admission.pass.reachable();
     return {};
   }
 
@@ -151,26 +174,49 @@ private:
     }
   }
 
-  // Fail fast while the engine is known to be down.
-  util::Status check_down() const {
-    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    if (now < m_down_until.load()) {
+  // Let one call through: refused at once while the engine is known to be unreachable
+  // (except the probe the gate lets out now and then), then waiting in line for a slot.
+  util::Result<Admission> admit(const util::Cancellation* cancel) {
+    CCREX_ASSIGN_OR_RETURN(auto pass, m_gate.enter());
+    CCREX_ASSIGN_OR_RETURN(auto slot,
+                           m_calls.acquire(std::chrono::steady_clock::now() + m_slot_wait, cancel));
+    if (pass.probe()) {
+      reconnect_now();
+    } else if (m_gate.refusing()) {
+      // The engine was lost while this call waited: do not try it again.
       return util::Error(util::ErrorCode::unavailable,
-                         "engine unreachable a moment ago; not retrying yet");
+                         "engine unreachable a moment ago; not trying yet");
     }
-    return {};
+    return Admission{std::move(pass), std::move(slot)};
   }
-  // Remember an unreachable engine; pass `e` through.
-  util::Error note(util::Error e) {
+  // Make the probe a real connection attempt: gRPC's own backoff may still hold the
+  // channel in its failure state, where a call fails without trying. The gate has already
+  // spaced the probes out, so no other backoff applies on top.
+  void reconnect_now() {
+    grpc::experimental::ChannelResetConnectionBackoff(m_channel.get());
+    const auto state = m_channel->GetState(true);
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      m_channel->WaitForStateChange(state, std::chrono::system_clock::now() + k_reconnect_wait);
+    }
+  }
+  // Tell the gate what `e` says about the engine; pass `e` through. A timeout or a
+  // cancelled call says nothing either way.
+  static util::Error note(Admission& admission, util::Error e) {
     if (e.code() == util::ErrorCode::unavailable) {
-      const auto until = std::chrono::steady_clock::now() + k_down_backoff;
-      m_down_until.store(until.time_since_epoch().count());
+      admission.pass.unreachable();
+    } else if (e.code() != util::ErrorCode::deadline_exceeded
+               && e.code() != util::ErrorCode::cancelled) {
+      admission.pass.reachable();
     }
     return e;
   }
 
+  std::shared_ptr<grpc::Channel> m_channel;
+  std::chrono::milliseconds m_slot_wait;
   reapi::GrpcRemoteExecutor m_remote;
-  std::atomic<std::chrono::steady_clock::rep> m_down_until{0};
+  reapi::ReconnectGate m_gate;
+  reapi::CallLimiter m_calls;
+  std::atomic<bool> m_known{false}; // the engine's capabilities were read
   std::once_flag m_described;
   std::chrono::seconds m_execution_timeout;
   bool m_same_path;
@@ -200,8 +246,9 @@ reapi::CallSettings settings_for(const Config& config) {
 
 std::unique_ptr<Executor> make_embedded_executor(const std::shared_ptr<grpc::Channel>& channel,
                                                  const Config& config) {
+  // The embedded server is in the process: nothing to wait for or reconnect to.
   return std::make_unique<GrpcExecutor>(
-      channel, settings_for(config), config.execution_timeout, true);
+      channel, settings_for(config), config.execution_timeout, true, 0);
 }
 
 util::Result<std::unique_ptr<Executor>> make_remote_executor(const Config& config) {
@@ -213,8 +260,12 @@ util::Result<std::unique_ptr<Executor>> make_remote_executor(const Config& confi
   co.carries_secrets = !config.access_token.empty() || !config.headers.empty();
   co.allow_plaintext_secrets = config.allow_plaintext_credentials;
   CCREX_ASSIGN_OR_RETURN(auto channel, reapi::make_channel(co));
-  return std::unique_ptr<Executor>(std::make_unique<GrpcExecutor>(
-      channel, settings_for(config), config.execution_timeout, config.same_path == "true"));
+  return std::unique_ptr<Executor>(
+      std::make_unique<GrpcExecutor>(channel,
+                                     settings_for(config),
+                                     config.execution_timeout,
+                                     config.same_path == "true",
+                                     static_cast<size_t>(config.max_remote_calls)));
 }
 
 } // namespace ccrex::agent

@@ -63,6 +63,8 @@ struct ChannelOptions {
   std::chrono::seconds keepalive_time{360};
   std::chrono::seconds keepalive_timeout{20};
   // Upper bound of gRPC's reconnect backoff, so a restarted server is found again quickly.
+  // A channel is one connection, shared by every call made on it; the agent's
+  // reapi::ReconnectGate decides when compiles try an engine that was lost again.
   std::chrono::milliseconds max_reconnect_backoff{5000};
   // Whether calls on the channel carry secrets (a bearer token, extra headers such as API
   // keys). Such a channel is refused over plaintext TCP to anything but a loopback address,

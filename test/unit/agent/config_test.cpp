@@ -23,6 +23,28 @@ TEST(Config, DefaultsWithEmptyEnvironment) {
   EXPECT_FALSE(c->hermetic_toolchain);
 }
 
+TEST(Config, MaxRemoteCalls) {
+  util::TempDir home;
+  auto with = [&](std::vector<std::string> extra) {
+    auto env = base_env(home);
+    env.insert(env.end(), extra.begin(), extra.end());
+    return load_config(env);
+  };
+  auto c = with({});
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->max_remote_calls, 64);
+  c = with({"CCREX_MAX_REMOTE_CALLS=8"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->max_remote_calls, 8);
+  EXPECT_EQ(c->origin.at("max_remote_calls"), "CCREX_MAX_REMOTE_CALLS");
+  c = with({"CCREX_MAX_REMOTE_CALLS=0"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->max_remote_calls, 0); // no limit
+  EXPECT_FALSE(with({"CCREX_MAX_REMOTE_CALLS=-1"}));
+  EXPECT_FALSE(with({"CCREX_MAX_REMOTE_CALLS=many"}));
+  EXPECT_FALSE(with({"CCREX_MAX_REMOTE_CALLS=100001"}));
+}
+
 TEST(Config, CompressionSettingsAndTheirCcacheNames) {
   util::TempDir home;
   auto c = load_config(base_env(home));
