@@ -24,7 +24,7 @@
 #include <vector>
 
 #ifndef AT_RECURSIVE
-#define AT_RECURSIVE 0x8000
+#  define AT_RECURSIVE 0x8000
 #endif
 
 namespace ccrex::action_init {
@@ -202,8 +202,7 @@ void make_mount_point(const std::string& path, bool directory) {
 void set_attributes(const std::string& path, unsigned long long attrs) {
   mount_attr attr{};
   attr.attr_set = attrs;
-  if (::syscall(SYS_mount_setattr, AT_FDCWD, path.c_str(), AT_RECURSIVE, &attr, sizeof attr)
-      != 0) {
+  if (::syscall(SYS_mount_setattr, AT_FDCWD, path.c_str(), AT_RECURSIVE, &attr, sizeof attr) != 0) {
     die("set the mount attributes of", path);
   }
 }
@@ -485,7 +484,7 @@ void run_sandbox(int argc, char** argv) {
   if (plan.status_fd < 0 || ::fcntl(plan.status_fd, F_GETFD) < 0) {
     usage("--status-fd needs an open descriptor");
   }
-  // This program dies with the server thread that started it; the namespace with it.
+  // This program dies with the server thread that started it, and the namespace with it.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   const unsigned uid = ::geteuid();
   const unsigned gid = ::getegid();

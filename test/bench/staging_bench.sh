@@ -255,10 +255,10 @@ native_sandbox() {
 bwrap_sandbox() {
   /usr/bin/bwrap --unshare-user --unshare-ipc --unshare-pid --unshare-uts --hostname ccrex \
     --unshare-cgroup-try --disable-userns --die-with-parent --new-session --cap-drop ALL \
-    --unshare-net "${mounts[@]}" --as-pid-1 -- "$bin/ccrex-action-init" --status-fd 4 -- \
-    /bin/true 3<"$work/sandbox-root" 4>"$work/status"
+    --unshare-net "${mounts[@]}" --as-pid-1 -- /proc/self/fd/5 --status-fd 4 --close-fd 5 -- \
+    /bin/true 3<"$work/sandbox-root" 4>"$work/status" 5<"$bin/ccrex-action-init"
 }
-if "$bin/ccrex-action-init" --sandbox 2>&1 | grep -q -- --sandbox; then
+if { "$bin/ccrex-action-init" --sandbox 2>&1 || true; } | grep -q -- --sandbox; then
   piece "sandbox by ccrex-action-init --sandbox, then /bin/true" native_sandbox
 fi
 if [[ -x /usr/bin/bwrap ]]; then

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <random>
 #include <thread>
@@ -241,6 +242,27 @@ TEST_F(Sandbox, ATimedOutActionLeavesNothingRunning) {
   EXPECT_EQ(out.response.status().code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   std::this_thread::sleep_for(500ms);
   EXPECT_FALSE(process_running_with("986.5"));
+}
+
+// The server dies (kill -9, an out-of-memory kill) while an action runs: the action's
+// processes die with it instead of running on unowned.
+TEST_F(Sandbox, NoProcessOutlivesAKilledServer) {
+  std::thread running([&] {
+    (void)execute(action(command({"/bin/sh", "-c", "sleep 985.5; echo late"})));
+  });
+  for (int i = 0; i < 200 && !process_running_with("985.5"); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  const bool started = process_running_with("985.5");
+  server().kill_and_wait(SIGKILL);
+  running.join();
+  ASSERT_TRUE(started) << "the action never started";
+  bool gone = false;
+  for (int i = 0; i < 40 && !gone; ++i) {
+    std::this_thread::sleep_for(50ms);
+    gone = !process_running_with("985.5");
+  }
+  EXPECT_TRUE(gone) << "the action outlived its server";
 }
 
 TEST_F(Sandbox, FileSizeMemoryAndProcessLimitsApply) {
