@@ -1,6 +1,7 @@
 #include "depscan/scan_cache.h"
 
 #include "depscan/content_hash.h"
+#include "depscan/packed_scan_record.h"
 
 #include <algorithm>
 #include <functional>
@@ -185,72 +186,90 @@ std::shared_ptr<const DirListing> ScanCache::recheck_lookups(FileSystem& fs,
 }
 
 std::optional<ScannedFiles> ScanCache::find_result(FileSystem& fs, const std::string& key) {
-  std::shared_ptr<const ScanRecord> record;
-  auto& shard = shard_for(m_results, key);
+  std::shared_ptr<const PackedScanRecord> record;
   {
-    const std::lock_guard lock(shard.mutex);
-    const auto it = shard.map.find(key);
-    if (it == shard.map.end()) {
+    const std::lock_guard lock(m_results_mutex);
+    auto* found = m_results.find(key);
+    if (found == nullptr) {
       return std::nullopt;
     }
-    record = it->second;
+    record = *found;
   }
-  // Indexes into record->observed of directories that changed stat but still hold, with
-  // their new stat.
+  // Indexes into the record's observed paths of directories that changed stat but still
+  // hold, with their new stat.
   struct Refreshed {
     size_t index;
     FileStat stat;
     std::shared_ptr<const DirListing> listing;
   };
   std::vector<Refreshed> refreshed;
-  for (size_t i = 0; i < record->observed.size(); ++i) {
-    const auto& [path, seen] = record->observed[i];
-    const std::optional<FileStat> now = fs.stat(path);
-    if (now == seen) {
-      continue;
-    }
-    if (!same_directory(seen, now)) {
-      return std::nullopt;
-    }
-    const auto looked = record->lookups.find(path);
-    if (looked == record->lookups.end()) {
-      continue; // no name was looked up here: being the same directory is all that counts
-    }
-    auto current = recheck_lookups(fs, path, *now, looked->second);
-    if (!current) {
-      return std::nullopt;
-    }
-    refreshed.push_back(Refreshed{i, *now, std::move(current)});
+  const bool holds = record->for_each_observed(
+      [&](size_t i, const std::string& path, const std::optional<FileStat>& seen) {
+        const std::optional<FileStat> now = fs.stat(path);
+        if (now == seen) {
+          return true;
+        }
+        if (!same_directory(seen, now)) {
+          return false;
+        }
+        const auto looked = record->lookups_in(path);
+        if (!looked) {
+          return true; // no name was looked up here: being the same directory is all that counts
+        }
+        auto current = recheck_lookups(fs, path, *now, *looked);
+        if (!current) {
+          return false;
+        }
+        refreshed.push_back(Refreshed{i, *now, std::move(current)});
+        return true;
+      });
+  if (!holds) {
+    return std::nullopt;
   }
   ++m_result_hits;
   if (refreshed.empty()) {
-    return record->result;
+    return record->result();
   }
   ++m_records_refreshed;
-  auto updated = std::make_shared<ScanRecord>(*record);
+  ScanRecord updated = record->unpack();
   for (Refreshed& r : refreshed) {
-    updated->observed[r.index].second = r.stat;
+    updated.observed[r.index].second = r.stat;
     if (r.listing) {
-      updated->lookups[updated->observed[r.index].first].listing = std::move(r.listing);
+      updated.lookups[updated.observed[r.index].first].listing = std::move(r.listing);
     }
   }
-  ScannedFiles out = updated->result;
+  ScannedFiles out = updated.result;
+  auto packed = std::make_shared<const PackedScanRecord>(updated);
   {
     // Replace only the record that was checked: a concurrent scan may have stored a newer one.
-    const std::lock_guard lock(shard.mutex);
-    auto& slot = shard.map[key];
-    if (slot == record) {
-      slot = std::move(updated);
+    const std::lock_guard lock(m_results_mutex);
+    auto* slot = m_results.find(key);
+    if (slot != nullptr && *slot == record) {
+      const size_t bytes = packed->bytes() + key.capacity();
+      m_results.put(key, std::move(packed), bytes);
     }
   }
   return out;
 }
 
-void ScanCache::store_result(const std::string& key, ScanRecord record) {
-  auto value = std::make_shared<const ScanRecord>(std::move(record));
-  auto& shard = shard_for(m_results, key);
-  const std::lock_guard lock(shard.mutex);
-  shard.map[key] = std::move(value);
+void ScanCache::store_result(const std::string& key, const ScanRecord& record) {
+  if (record.result.stats.size() != record.result.files.size()) {
+    return; // not a finished scan's record
+  }
+  auto value = std::make_shared<const PackedScanRecord>(record);
+  const size_t bytes = value->bytes() + key.capacity();
+  const std::lock_guard lock(m_results_mutex);
+  m_results.put(key, std::move(value), bytes);
+}
+
+size_t ScanCache::record_count() const {
+  const std::lock_guard lock(m_results_mutex);
+  return m_results.size();
+}
+
+size_t ScanCache::record_bytes() const {
+  const std::lock_guard lock(m_results_mutex);
+  return m_results.bytes();
 }
 
 ScanCacheStats ScanCache::stats() const {
@@ -279,9 +298,9 @@ void ScanCache::clear() {
     const std::lock_guard lock(s.mutex);
     s.map.clear();
   }
-  for (auto& s : m_results) {
-    const std::lock_guard lock(s.mutex);
-    s.map.clear();
+  {
+    const std::lock_guard lock(m_results_mutex);
+    m_results.clear();
   }
 }
 

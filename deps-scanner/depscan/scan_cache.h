@@ -12,6 +12,9 @@
 // - Directory listings per directory, validated by the directory's own stat: adding or
 //   removing an entry changes the directory's mtime/ctime, which drops the listing. A
 //   listing answers negative lookups ("not in this search directory") without a stat.
+// - Whole scans (ScanRecord), packed (packed_scan_record.h) and bounded in bytes: past the
+//   bound the least recently used record goes first, and its compile scans again from the
+//   two caches above.
 //
 // Thread safety: ScanCache is thread-safe. Each map is split into shards chosen by key hash,
 // each with its own mutex, so concurrent scans rarely contend; values are immutable and
@@ -20,6 +23,7 @@
 
 #include "depscan/directive_lexer.h"
 #include "depscan/file_system.h"
+#include "util/byte_lru.h"
 #include "util/result.h"
 
 #include <array>
@@ -116,9 +120,16 @@ struct ScanCacheStats {
   int64_t records_refreshed = 0; // a record stored again with its rechecked directories
 };
 
+class PackedScanRecord;
+
 class ScanCache {
 public:
-  ScanCache() = default;
+  // What the whole-scan records may hold in all, by default: about a thousand records of
+  // sources that include the standard library (one per compile line the agent has seen).
+  static constexpr size_t k_default_record_bytes = size_t{24} << 20;
+
+  explicit ScanCache(size_t max_record_bytes = k_default_record_bytes)
+      : m_results(max_record_bytes) {}
   ScanCache(const ScanCache&) = delete;
   ScanCache& operator=(const ScanCache&) = delete;
 
@@ -143,8 +154,13 @@ public:
   // to stats only; a changed directory without lookups needs neither. The returned stats
   // are the ones this check observed.
   std::optional<ScannedFiles> find_result(FileSystem& fs, const std::string& key);
-  // Remember a finished scan under `key`.
-  void store_result(const std::string& key, ScanRecord record);
+  // Remember a finished scan under `key` (the least recently used records are dropped
+  // past the byte bound).
+  void store_result(const std::string& key, const ScanRecord& record);
+
+  // Whole-scan records held, and the bytes they take.
+  size_t record_count() const;
+  size_t record_bytes() const;
 
   ScanCacheStats stats() const;
   // Forget everything (for benchmarks measuring a cold cache in one process).
@@ -192,7 +208,9 @@ private:
 
   std::array<SizeShard, k_shards> m_by_size;            // by size (size % k_shards)
   Shards<std::shared_ptr<const DirListing>> m_listings; // by directory path
-  Shards<std::shared_ptr<const ScanRecord>> m_results;  // by configuration fingerprint
+  mutable std::mutex m_results_mutex;
+  // By configuration fingerprint; guarded by m_results_mutex.
+  util::ByteLru<std::string, std::shared_ptr<const PackedScanRecord>> m_results;
 
   std::shared_ptr<const DirListing> recheck_lookups(FileSystem& fs,
                                                     const std::string& dir,

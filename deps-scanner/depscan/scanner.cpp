@@ -811,7 +811,7 @@ ScanResultOr<ScannedFiles> Scanner::scan_config(const SearchConfig& config) {
   if (scanned) {
     ScanRecord record = session->record();
     record.result = *scanned;
-    m_cache.store_result(key, std::move(record));
+    m_cache.store_result(key, record);
   }
   return scanned;
 }

@@ -315,7 +315,7 @@ DependencyMemo::store(const std::string& key,
   }
   std::vector<depscan::FileStat> stats = listed.stats;
   b.record().result = std::move(listed);
-  m_cache.store_result(key, std::move(b.record()));
+  m_cache.store_result(key, b.record());
   return stats;
 }
 

@@ -184,6 +184,8 @@ struct SocketServer::Impl {
 
   std::atomic<int> in_flight{0};
   std::atomic<Clock::rep> last_activity{Clock::now().time_since_epoch().count()};
+  // The last_activity after which on_quiet last ran (run() thread only).
+  Clock::rep quiet_after_activity = 0;
 
   Impl(SocketServerOptions o, Handler& h)
       : options(std::move(o)),
@@ -214,6 +216,7 @@ struct SocketServer::Impl {
   answer_compile(int fd, const protocol::Request& request, std::vector<UniqueFd>& fds);
   protocol::Reply answer_admin(const protocol::Request& request);
   std::optional<std::chrono::milliseconds> idle_left() const;
+  void maybe_quiet();
   void release_socket();
 };
 
@@ -407,6 +410,18 @@ std::optional<std::chrono::milliseconds> SocketServer::Impl::idle_left() const {
   return std::max(std::chrono::milliseconds(0), options.idle_timeout - elapsed);
 }
 
+void SocketServer::Impl::maybe_quiet() {
+  const Clock::rep last = last_activity.load();
+  if (!options.on_quiet || in_flight.load() > 0 || last == quiet_after_activity) {
+    return;
+  }
+  if (Clock::now() - Clock::time_point(Clock::duration(last)) < options.quiet_after) {
+    return;
+  }
+  quiet_after_activity = last;
+  options.on_quiet();
+}
+
 void SocketServer::Impl::release_socket() {
   if (!listen_fd.valid()) {
     return;
@@ -519,6 +534,7 @@ StopReason SocketServer::run() {
     if (n > 0 && (fds[0].revents & POLLIN) != 0) {
       s.accept_one();
     }
+    s.maybe_quiet();
   }
   CCREX_LOG_INFO("agent stopping: " << stop_reason_name(reason));
   s.release_socket();

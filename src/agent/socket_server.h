@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,6 +42,10 @@ struct SocketServerOptions {
   std::chrono::milliseconds lock_wait = std::chrono::seconds(2);
   // Install SIGTERM/SIGINT handlers that stop run(). Only one server per process may.
   bool handle_signals = true;
+  // Called from run() once after each burst of requests, when none has been served or
+  // waiting for `quiet_after` (the agent hands freed memory back to the system there).
+  std::function<void()> on_quiet;
+  std::chrono::milliseconds quiet_after = std::chrono::seconds(3);
 };
 
 // Options for ccrexd from its environment: the directory from protocol::agent_dir() and

@@ -2,6 +2,7 @@
 // background, on first use) and stops by itself after an idle period.
 #include "agent/compile_handler.h"
 #include "agent/config.h"
+#include "agent/process_memory.h"
 #include "agent/socket_server.h"
 #include "protocol/agent_dir.h"
 #include "util/file.h"
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
     std::printf("ccrexd version %s\n", CCREX_VERSION);
     return 0;
   }
+  ccrex::agent::limit_allocator_arenas();
   namespace logging = ccrex::util::logging;
   auto options = ccrex::agent::socket_server_options_from_environment();
   if (!options) {
@@ -51,6 +53,8 @@ int main(int argc, char** argv) {
     logging::parse_level(config->log_level, level);
   }
   logging::log_to_file(log_file, level);
+  // A burst of compiles leaves freed memory behind; give it back once the agent is quiet.
+  options->on_quiet = ccrex::agent::release_free_memory;
   auto handler = make_handler();
   ccrex::agent::SocketServer server(*options, *handler);
   if (auto started = server.start(); !started) {

@@ -1,0 +1,221 @@
+#include "depscan/packed_scan_record.h"
+
+#include <algorithm>
+#include <array>
+#include <numeric>
+#include <unordered_map>
+
+namespace ccrex::depscan {
+namespace {
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+uint64_t get_varint(const std::string& in, size_t& pos) {
+  uint64_t v = 0;
+  for (int shift = 0; pos < in.size() && shift < 64; shift += 7) {
+    const auto byte = static_cast<uint8_t>(in[pos++]);
+    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      break;
+    }
+  }
+  return v;
+}
+
+uint64_t zigzag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+
+int64_t unzigzag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
+
+void put_string(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+std::string_view get_string(const std::string& in, size_t& pos) {
+  const size_t n = std::min<size_t>(get_varint(in, pos), in.size() - pos);
+  const std::string_view s(in.data() + pos, n);
+  pos += n;
+  return s;
+}
+
+// A stat as a tag (0: none, else 1 + type) and, when present, its fields.
+void put_stat(std::string& out, const std::optional<FileStat>& st) {
+  if (!st) {
+    out.push_back(0);
+    return;
+  }
+  out.push_back(static_cast<char>(1 + static_cast<uint8_t>(st->type)));
+  put_varint(out, st->dev);
+  put_varint(out, st->ino);
+  put_varint(out, zigzag(st->size));
+  put_varint(out, zigzag(st->mtime_ns));
+  put_varint(out, zigzag(st->ctime_ns - st->mtime_ns));
+}
+
+std::optional<FileStat> get_stat(const std::string& in, size_t& pos) {
+  const auto tag = pos < in.size() ? static_cast<uint8_t>(in[pos++]) : 0;
+  if (tag == 0) {
+    return std::nullopt;
+  }
+  FileStat st;
+  st.type = static_cast<FileType>(tag - 1);
+  st.dev = get_varint(in, pos);
+  st.ino = get_varint(in, pos);
+  st.size = unzigzag(get_varint(in, pos));
+  st.mtime_ns = unzigzag(get_varint(in, pos));
+  st.ctime_ns = st.mtime_ns + unzigzag(get_varint(in, pos));
+  return st;
+}
+
+size_t shared_prefix(std::string_view a, std::string_view b) {
+  const auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+  return static_cast<size_t>(ia - a.begin());
+}
+
+std::array<const std::string*, 6> facts_of(const ScanFacts& f) {
+  return {&f.date_time, &f.timestamp, &f.pragma_dependency, &f.pch, &f.asm_unresolved,
+          &f.dotdot_symlink};
+}
+
+std::array<std::string*, 6> facts_of(ScanFacts& f) {
+  return {&f.date_time, &f.timestamp, &f.pragma_dependency, &f.pch, &f.asm_unresolved,
+          &f.dotdot_symlink};
+}
+
+} // namespace
+
+PackedScanRecord::PackedScanRecord(const ScanRecord& record) : m_observed(record.observed.size()) {
+  std::vector<size_t> order(record.observed.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return record.observed[a].first < record.observed[b].first;
+  });
+  // Where each path ended up, for the result's references.
+  std::unordered_map<std::string_view, size_t> index;
+  index.reserve(order.size());
+  std::string_view previous;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto& [path, st] = record.observed[order[i]];
+    const size_t shared = shared_prefix(previous, path);
+    put_varint(m_data, shared);
+    put_string(m_data, std::string_view(path).substr(shared));
+    put_stat(m_data, st);
+    index.emplace(path, i);
+    previous = path;
+  }
+  m_result_at = m_data.size();
+  const ScannedFiles& result = record.result;
+  put_varint(m_data, result.files.size());
+  for (size_t i = 0; i < result.files.size(); ++i) {
+    const FileStat st = i < result.stats.size() ? result.stats[i] : FileStat{};
+    const auto it = index.find(result.files[i]);
+    if (it != index.end() && record.observed[order[it->second]].second == st) {
+      put_varint(m_data, it->second + 1);
+      continue;
+    }
+    put_varint(m_data, 0);
+    put_string(m_data, result.files[i]);
+    put_stat(m_data, st);
+  }
+  for (const std::string* fact : facts_of(result.facts)) {
+    put_string(m_data, *fact);
+  }
+  m_data.shrink_to_fit();
+  m_lookups.reserve(record.lookups.size());
+  for (const auto& [dir, seen] : record.lookups) {
+    Lookup l{dir, seen.listing, {}};
+    for (const std::string& name : seen.names) {
+      put_string(l.names, name);
+    }
+    l.names.shrink_to_fit();
+    m_lookups.push_back(std::move(l));
+  }
+}
+
+void PackedScanRecord::read_observed(size_t& pos,
+                                     std::string& path,
+                                     std::optional<FileStat>& st) const {
+  const size_t shared = std::min<size_t>(get_varint(m_data, pos), path.size());
+  path.resize(shared);
+  path.append(get_string(m_data, pos));
+  st = get_stat(m_data, pos);
+}
+
+ScanRecord PackedScanRecord::unpack() const {
+  ScanRecord r;
+  r.observed.reserve(m_observed);
+  for_each_observed([&](size_t, const std::string& path, const std::optional<FileStat>& st) {
+    r.observed.emplace_back(path, st);
+    return true;
+  });
+  r.result = result();
+  for (const Lookup& l : m_lookups) {
+    if (auto seen = lookups_in(l.dir)) {
+      r.lookups.emplace(l.dir, std::move(*seen));
+    }
+  }
+  return r;
+}
+
+ScannedFiles PackedScanRecord::result() const {
+  std::vector<std::pair<std::string, std::optional<FileStat>>> observed;
+  observed.reserve(m_observed);
+  for_each_observed([&](size_t, const std::string& path, const std::optional<FileStat>& st) {
+    observed.emplace_back(path, st);
+    return true;
+  });
+  ScannedFiles out;
+  size_t pos = m_result_at;
+  const size_t n = get_varint(m_data, pos);
+  out.files.reserve(n);
+  out.stats.reserve(n);
+  for (size_t i = 0; i < n && pos < m_data.size(); ++i) {
+    const size_t ref = get_varint(m_data, pos);
+    if (ref != 0 && ref <= observed.size()) {
+      out.files.push_back(observed[ref - 1].first);
+      out.stats.push_back(observed[ref - 1].second.value_or(FileStat{}));
+      continue;
+    }
+    out.files.emplace_back(get_string(m_data, pos));
+    out.stats.push_back(get_stat(m_data, pos).value_or(FileStat{}));
+  }
+  for (std::string* fact : facts_of(out.facts)) {
+    *fact = get_string(m_data, pos);
+  }
+  return out;
+}
+
+std::optional<ScanRecord::DirLookups> PackedScanRecord::lookups_in(std::string_view dir) const {
+  for (const Lookup& l : m_lookups) {
+    if (l.dir != dir) {
+      continue;
+    }
+    ScanRecord::DirLookups out{l.listing, {}};
+    size_t pos = 0;
+    while (pos < l.names.size()) {
+      out.names.emplace_back(get_string(l.names, pos));
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
+size_t PackedScanRecord::bytes() const {
+  size_t n = sizeof(*this) + m_data.capacity() + m_lookups.capacity() * sizeof(Lookup);
+  for (const Lookup& l : m_lookups) {
+    n += l.dir.capacity() + l.names.capacity();
+  }
+  return n;
+}
+
+} // namespace ccrex::depscan

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# What an idle ccrexd costs in memory: after it starts, after 200 distinct compiles (the
+# generated C++ project of bench.sh, every unit a miss), and after 10,000 more compiles
+# (warm rebuilds of the same project: hits, which are cheap), for the agent of the current
+# working tree and for one built from a baseline commit, both measured in one run.
+#
+#   test/bench/agent_memory_bench.sh [--quick] [--hits N] [--keep-baseline DIR]
+#
+# The baseline is $CCREX_BENCH_BASELINE, or the commit before the one that added
+# src/agent/process_memory.cpp. It is built (ccrex and ccrexd, Release) in a git worktree
+# under a scratch directory removed at the end, or under DIR with --keep-baseline DIR (kept
+# for the next run; inside the ccache base_dir, the build mostly hits). The working tree is
+# built in Release into $CCREX_BUILD_DIR (default build-bench, as bench.sh).
+#
+# Each figure is read from /proc/PID/smaps_rollup once the agent has been idle for a few
+# seconds: RSS (everything resident, shared library text included) and Private_Dirty (the
+# pages only this agent wrote: what it really costs; file-backed pages can be dropped and
+# reread by the kernel at any time). The two agents take turns phase by phase. --quick: 40
+# units and 2,000 hits.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+tus=200
+hits=10000
+keep=""
+while (($#)); do
+  case $1 in
+  --quick) tus=40 && hits=2000 ;;
+  --hits) hits=$2 && shift ;;
+  --keep-baseline) keep=$2 && shift ;;
+  *) echo "usage: $0 [--quick] [--hits N] [--keep-baseline DIR]" >&2 && exit 2 ;;
+  esac
+  shift
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-memory-bench.XXXXXX")
+base_dir=${keep:-$work}
+mkdir -p "$base_dir"
+base_tree=$base_dir/baseline-src
+base_build=$base_tree/build-rel
+cleanup() {
+  for d in "$work"/agent-*; do
+    [[ -f $d/agent.pid ]] && kill "$(cat "$d/agent.pid")" 2>/dev/null
+  done
+  if [[ -z $keep && -d $base_tree ]]; then
+    git -C "$repo" worktree remove --force "$base_tree" >/dev/null 2>&1 || true
+  fi
+  git -C "$repo" worktree prune >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ------------------------------------------------------------------------------ builds
+added=$(git -C "$repo" log --diff-filter=A --format=%H -- src/agent/process_memory.cpp | tail -1)
+if [[ -n ${CCREX_BENCH_BASELINE:-} ]]; then
+  baseline=$CCREX_BENCH_BASELINE
+elif [[ -n $added ]]; then
+  baseline=$(git -C "$repo" rev-parse "$added^")
+else
+  baseline=$(git -C "$repo" rev-parse HEAD) # not committed yet: HEAD is the baseline
+fi
+echo "baseline: $(git -C "$repo" log -1 --format='%h %s' "$baseline" | cut -c1-72)"
+echo "new:      working tree of $repo"
+build=${CCREX_BUILD_DIR:-$repo/build-bench}
+launcher=()
+command -v ccache >/dev/null &&
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+quietly() {
+  "$@" >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2 && return 1; }
+}
+echo "== building (Release): $build, and the baseline in $base_build"
+quietly cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release "${launcher[@]}"
+quietly cmake --build "$build" --target ccrex ccrexd
+if [[ ! -d $base_tree ]]; then
+  quietly git -C "$repo" worktree add --detach "$base_tree" "$baseline"
+fi
+[[ $(git -C "$base_tree" rev-parse HEAD) == "$baseline" ]] || {
+  echo "$base_tree is not at $baseline" >&2 && exit 1
+}
+quietly cmake -G Ninja -S "$base_tree" -B "$base_build" -DCMAKE_BUILD_TYPE=Release \
+  "${launcher[@]}"
+quietly cmake --build "$base_build" --target ccrex ccrexd
+declare -A bin=([old]=$base_build/src/bin [new]=$build/src/bin)
+contenders=(old new)
+
+# ------------------------------------------------------------------------------ workload
+python3 "$repo/test/bench/gen_project.py" "$work/project" "$tus" 300 10
+for c in "${contenders[@]}"; do
+  cp -r "$work/project" "$work/project-$c"
+  sed -i "s|^launcher =.*|launcher = ${bin[$c]}/ccrex|" "$work/project-$c/build.ninja"
+  mkdir -p "$work/agent-$c" && chmod 700 "$work/agent-$c"
+done
+# use CONTENDER: the environment of CONTENDER's agent, in its project directory.
+use() {
+  export CCREX_DIR=$work/ccrex-$1 CCREX_AGENT_DIR=$work/agent-$1 CCREX_IDLE_TIMEOUT=3600
+  cd "$work/project-$1"
+}
+# memory CONTENDER PHASE: record the agent's RSS, Private_Dirty (KiB) and threads after a
+# quiet period (the agent hands freed memory back once it has been quiet for 3 s).
+declare -A rss dirty threads
+memory() {
+  sleep 5
+  local pid
+  pid=$(cat "$work/agent-$1/agent.pid")
+  rss[$1,$2]=$(awk '/^Rss:/ { print $2 }' "/proc/$pid/smaps_rollup")
+  dirty[$1,$2]=$(awk '/^Private_Dirty:/ { print $2 }' "/proc/$pid/smaps_rollup")
+  threads[$1,$2]=$(ls "/proc/$pid/task" | wc -l)
+}
+now_ms() { echo $((${EPOCHREALTIME/[.,]/} / 1000)); }
+
+echo "== starting the agents"
+for c in "${contenders[@]}"; do
+  use "$c"
+  "${bin[$c]}/ccrex" g++ -c tu0.cpp -Iinclude -o "$work/first-$c.o" # starts the agent
+  "${bin[$c]}/ccrex" -z >/dev/null
+  memory "$c" start
+done
+echo "== $tus misses each"
+for c in "${contenders[@]}"; do
+  use "$c"
+  ninja -j2 >/dev/null
+  memory "$c" misses
+done
+rounds=$(((hits + tus - 1) / tus))
+echo "== $((rounds * tus)) hits each ($rounds warm rebuilds), taking turns"
+declare -A warm
+for c in "${contenders[@]}"; do : >"$work/warm-$c"; done
+for ((r = 0; r < rounds; r++)); do
+  for c in "${contenders[@]}"; do
+    use "$c"
+    rm -rf obj
+    t0=$(now_ms)
+    ninja -j2 >/dev/null
+    echo $(($(now_ms) - t0)) >>"$work/warm-$c"
+  done
+done
+for c in "${contenders[@]}"; do
+  use "$c"
+  memory "$c" hits
+  warm[$c]=$(sort -n "$work/warm-$c" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+  hit_count=$("${bin[$c]}/ccrex" -s | awk '/^ *Hits:/ { print $2 }')
+  echo "$c: $hit_count hits of $((tus + rounds * tus)) compiles since the first"
+done
+
+# ------------------------------------------------------------------------------ report
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo
+echo "idle agent memory (MiB), $tus units, then $((rounds * tus)) hits"
+echo "| measure | old | new | new/old |"
+echo "| --- | --- | --- | --- |"
+for phase in start misses hits; do
+  case $phase in
+  start) label="after start (one compile)" ;;
+  misses) label="after $tus misses" ;;
+  hits) label="after $((rounds * tus)) more hits" ;;
+  esac
+  echo "| RSS, $label | $(mib "${rss[old,$phase]}") | $(mib "${rss[new,$phase]}") |" \
+    "$(ratio "${rss[new,$phase]}" "${rss[old,$phase]}") |"
+  echo "| Private_Dirty, $label | $(mib "${dirty[old,$phase]}") |" \
+    "$(mib "${dirty[new,$phase]}") | $(ratio "${dirty[new,$phase]}" "${dirty[old,$phase]}") |"
+done
+echo "| threads, idle | ${threads[old,hits]} | ${threads[new,hits]} | |"
+echo "| warm rebuild of $tus units, median (ms) | ${warm[old]} | ${warm[new]} |" \
+  "$(ratio "${warm[new]}" "${warm[old]}") |"
