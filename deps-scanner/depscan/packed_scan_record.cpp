@@ -83,12 +83,20 @@ size_t shared_prefix(std::string_view a, std::string_view b) {
 }
 
 std::array<const std::string*, 6> facts_of(const ScanFacts& f) {
-  return {&f.date_time, &f.timestamp, &f.pragma_dependency, &f.pch, &f.asm_unresolved,
+  return {&f.date_time,
+          &f.timestamp,
+          &f.pragma_dependency,
+          &f.pch,
+          &f.asm_unresolved,
           &f.dotdot_symlink};
 }
 
 std::array<std::string*, 6> facts_of(ScanFacts& f) {
-  return {&f.date_time, &f.timestamp, &f.pragma_dependency, &f.pch, &f.asm_unresolved,
+  return {&f.date_time,
+          &f.timestamp,
+          &f.pragma_dependency,
+          &f.pch,
+          &f.asm_unresolved,
           &f.dotdot_symlink};
 }
 
@@ -168,30 +176,36 @@ ScanRecord PackedScanRecord::unpack() const {
 }
 
 ScannedFiles PackedScanRecord::result() const {
-  std::vector<std::pair<std::string, std::optional<FileStat>>> observed;
-  observed.reserve(m_observed);
-  for_each_observed([&](size_t, const std::string& path, const std::optional<FileStat>& st) {
-    observed.emplace_back(path, st);
-    return true;
-  });
   ScannedFiles out;
   size_t pos = m_result_at;
   const size_t n = get_varint(m_data, pos);
-  out.files.reserve(n);
-  out.stats.reserve(n);
+  out.files.resize(n);
+  out.stats.resize(n);
+  // (observed index, file slot) of the files stored as references, filled in one walk that
+  // copies only the paths it needs.
+  std::vector<std::pair<size_t, size_t>> refs;
+  refs.reserve(n);
   for (size_t i = 0; i < n && pos < m_data.size(); ++i) {
     const size_t ref = get_varint(m_data, pos);
-    if (ref != 0 && ref <= observed.size()) {
-      out.files.push_back(observed[ref - 1].first);
-      out.stats.push_back(observed[ref - 1].second.value_or(FileStat{}));
+    if (ref != 0) {
+      refs.emplace_back(ref - 1, i);
       continue;
     }
-    out.files.emplace_back(get_string(m_data, pos));
-    out.stats.push_back(get_stat(m_data, pos).value_or(FileStat{}));
+    out.files[i] = get_string(m_data, pos);
+    out.stats[i] = get_stat(m_data, pos).value_or(FileStat{});
   }
   for (std::string* fact : facts_of(out.facts)) {
     *fact = get_string(m_data, pos);
   }
+  std::sort(refs.begin(), refs.end());
+  size_t next = 0;
+  for_each_observed([&](size_t index, const std::string& path, const std::optional<FileStat>& st) {
+    for (; next < refs.size() && refs[next].first == index; ++next) {
+      out.files[refs[next].second] = path;
+      out.stats[refs[next].second] = st.value_or(FileStat{});
+    }
+    return next < refs.size();
+  });
   return out;
 }
 

@@ -30,7 +30,6 @@ int main(int argc, char** argv) {
     std::printf("ccrexd version %s\n", CCREX_VERSION);
     return 0;
   }
-  ccrex::agent::limit_allocator_arenas();
   namespace logging = ccrex::util::logging;
   auto options = ccrex::agent::socket_server_options_from_environment();
   if (!options) {

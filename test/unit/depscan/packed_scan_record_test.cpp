@@ -47,8 +47,9 @@ TEST(PackedScanRecord, UnpacksToTheSameRecordWithObservedInPathOrder) {
   const PackedScanRecord packed(r);
   const ScanRecord back = packed.unpack();
   auto expected = r.observed;
-  std::sort(expected.begin(), expected.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) {
+    return a.first < b.first;
+  });
   EXPECT_EQ(back.observed, expected);
   EXPECT_EQ(back.result.files, r.result.files);
   EXPECT_EQ(back.result.stats, r.result.stats);
@@ -71,9 +72,8 @@ TEST(PackedScanRecord, VisitsObservedPathsInOrderAndStopsWhenAsked) {
   EXPECT_TRUE(std::is_sorted(paths.begin(), paths.end()));
   EXPECT_EQ(paths.size(), packed.observed_count());
   size_t visited = 0;
-  EXPECT_FALSE(packed.for_each_observed([&](size_t, const std::string&, const auto&) {
-    return ++visited < 2;
-  }));
+  EXPECT_FALSE(packed.for_each_observed(
+      [&](size_t, const std::string&, const auto&) { return ++visited < 2; }));
   EXPECT_EQ(visited, 2U);
 }
 
