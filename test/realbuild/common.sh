@@ -137,7 +137,7 @@ start_hermetic_server() {
   done
   STATUS_URL=$(sed -n 's|^ccrex-server: status page at \(http://[^ ]*\)/$|\1|p' "$WORK/server.out")
   [[ -n $STATUS_URL ]] || fail "ccrex-server did not start: $(cat "$WORK/server.out" "$WORK/server.log")"
-  grep -q 'sandbox: bubblewrap' "$WORK/server.log" \
+  grep -qE 'sandbox: (own namespaces|bubblewrap)' "$WORK/server.log" \
     || fail "ccrex-server runs without its sandbox: $(grep 'sandbox' "$WORK/server.log")"
   export CCREX_REMOTE=unix:$WORK/server.sock
   export CCREX_HERMETIC_TOOLCHAIN=true
