@@ -1,5 +1,7 @@
 #include "bin/action_sandbox.h"
 
+#include "bin/action_reap.h"
+
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <net/if.h>
@@ -445,25 +447,7 @@ void drop_privileges() {
     std::fprintf(stderr, "cannot run %s: %s\n", plan.command[0], std::strerror(errno));
     ::_exit(127);
   }
-  int status = 0;
-  for (;;) {
-    int st = 0;
-    const pid_t p = ::wait(&st);
-    if (p == command) {
-      status = st;
-      break;
-    }
-    if (p < 0 && errno != EINTR) {
-      die("wait");
-    }
-  }
-  if (WIFSIGNALED(status)) {
-    char text[16];
-    const int n = std::snprintf(text, sizeof text, "%d", WTERMSIG(status));
-    (void)!::write(plan.status_fd, text, static_cast<size_t>(n));
-    ::_exit(128 + WTERMSIG(status));
-  }
-  ::_exit(WEXITSTATUS(status));
+  reap_until_exit(command, plan.status_fd);
 }
 
 } // namespace

@@ -23,6 +23,7 @@
 // on system calls alone costs a fraction of that. So it links nothing of ccrex. (The
 // limits and the sandbox user are set by the server's own child, util/launch.h.)
 
+#include "bin/action_reap.h"
 #include "bin/action_sandbox.h"
 
 #include <fcntl.h>
@@ -167,27 +168,7 @@ unsigned long long number(const char* text, char end, const char** rest = nullpt
     std::fprintf(stderr, "cannot run %s: %s\n", command[0], std::strerror(errno));
     ::_exit(127);
   }
-  // As the namespace's first process this one inherits every orphan: reap them too, so
-  // they do not pile up as zombies against the process limit.
-  int status = 0;
-  for (;;) {
-    int st = 0;
-    const pid_t p = ::wait(&st);
-    if (p == child) {
-      status = st;
-      break;
-    }
-    if (p < 0 && errno != EINTR) {
-      fail("wait");
-    }
-  }
-  if (WIFSIGNALED(status)) {
-    char text[16];
-    const int n = std::snprintf(text, sizeof text, "%d", WTERMSIG(status));
-    (void)!::write(status_fd, text, static_cast<size_t>(n));
-    ::_exit(128 + WTERMSIG(status));
-  }
-  ::_exit(WEXITSTATUS(status));
+  ccrex::action_init::reap_until_exit(child, status_fd);
 }
 
 } // namespace
