@@ -1,6 +1,7 @@
 #include "server/action_runner.h"
 
 #include "reapi/digest.h"
+#include "server/action_tmpdir.h"
 #include "server/output_collector.h"
 #include "server/output_limit.h"
 #include "server/platform.h"
@@ -342,6 +343,9 @@ std::optional<util::SubprocessResult> execute(Execution& ex,
   SandboxRequest req;
   req.argv.assign(command.arguments().begin(), command.arguments().end());
   req.env = environment_of(command);
+  // Removed when this function returns, after every process of the action is gone.
+  const ActionTmpDir tmp =
+      sandbox.confines() ? ActionTmpDir() : ActionTmpDir::create(options.tmp_root, req.env);
   req.root_dir = ex.root;
   req.working_directory = command.working_directory();
   req.root = confinement.root;

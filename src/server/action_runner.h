@@ -16,8 +16,9 @@
 //      private writable copies and left in place, so a command that does not rewrite them
 //      reports them with their input content (choice documented here on purpose: deleting
 //      them would break commands that update a file in place);
-//   3. run Command.arguments with exactly Command.environment_variables in the action's
-//      sandbox (sandbox.h; root from the ccrex-root platform property, else the server's
+//   3. run Command.arguments with exactly Command.environment_variables (plus TMPDIR, for an
+//      unconfined action whose Command sets none: a private directory, action_tmpdir.h) in the
+//      action's sandbox (sandbox.h; root from the ccrex-root platform property, else the server's
 //      default), in <root>/working_directory, in a new process group, stdout/stderr to
 //      files, stdin from /dev/null, killed with everything it started after what is left
 //      of PreparedAction::timeout. arguments[0] containing '/' is taken relative to the
@@ -72,6 +73,8 @@ struct ActionRunnerOptions {
   TreeCacheOptions tree_cache = {};
   // Bytes of outputs, stdout and stderr one action may leave (output_limit.h; 0: no limit).
   int64_t max_output_bytes = 0;
+  // Where an action run without a sandbox gets a private TMPDIR (action_tmpdir.h); "": none.
+  std::string tmp_root = {};
 };
 
 class ActionRunner {

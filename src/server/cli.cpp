@@ -182,6 +182,11 @@ parse_option(CliOptions& out, Config& platform_overrides, const std::string& opt
     if (out.config.tree_cache_size < 0) {
       return util::invalid_argument(opt + " must not be negative");
     }
+  } else if (opt == "--tmp-dir") {
+    CCREX_ASSIGN_OR_RETURN(out.config.tmp_dir, next());
+    if (out.config.tmp_dir.empty() || out.config.tmp_dir[0] != '/') {
+      return util::invalid_argument("--tmp-dir needs an absolute path");
+    }
   } else if (opt == "--max-input-entries") {
     CCREX_ASSIGN_OR_RETURN(auto v, next());
     CCREX_ASSIGN_OR_RETURN(out.config.max_input_entries, util::parse_int(v));
@@ -268,6 +273,8 @@ Options:
                          most bytes one action may leave in its outputs, stdout and
                          stderr together; beyond, RESOURCE_EXHAUSTED and nothing stored
                          (default 4G)
+  --tmp-dir DIR           where actions run without a sandbox get a private TMPDIR each,
+                         removed when the action ends (default: $TMPDIR, else /tmp)
   --tree-cache-size SIZE
                          bytes of large repeated input subtrees kept read-only in the
                          store and mounted into sandboxed actions instead of copied

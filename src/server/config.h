@@ -83,6 +83,9 @@ struct Config {
   int64_t max_blob_size = int64_t{1} << 30;
   // Bytes one action may leave as outputs, stdout and stderr together (output_limit.h).
   int64_t max_output_size = int64_t{4} << 30;
+  // Where actions run without a sandbox get a private TMPDIR each (action_tmpdir.h); empty:
+  // this process's $TMPDIR, else /tmp.
+  std::string tmp_dir;
   // A ByteStream stream without a message for this long is ended; a partial upload not
   // continued for this long is deleted.
   std::chrono::seconds stream_idle_timeout{60};

@@ -2,6 +2,7 @@
 
 #include "reapi/digest.h"
 #include "server/action_runner.h"
+#include "server/action_tmpdir.h"
 #include "server/admission.h"
 #include "server/grpc_util.h"
 #include "server/platform.h"
@@ -206,7 +207,8 @@ ExecutionService::Impl::Impl(const Config& cfg,
                 cfg.max_input_entries,
                 cfg.sandbox,
                 {.dir = util::join_path(cfg.cache_dir, "trees"), .max_bytes = cfg.tree_cache_size},
-                cfg.max_output_size}),
+                cfg.max_output_size,
+                cfg.tmp_dir.empty() ? default_tmp_root() : cfg.tmp_dir}),
       m_admission(cfg.max_queued, cfg.max_queued_per_client),
       m_pool(cfg.workers > 0 ? cfg.workers
                              : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()))),

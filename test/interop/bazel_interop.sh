@@ -58,6 +58,8 @@ mode=${1:-}
 [[ $mode == cache || $mode == remote ]] || fail "usage: $0 cache|remote"
 server_bin=${CCREX_SERVER_BIN:-}
 [[ -n $server_bin && -x $server_bin ]] || fail "CCREX_SERVER_BIN ('$server_bin') is not an executable"
+# shellcheck source=server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/server.sh"
 bazel_bin=${BAZEL:-$(command -v bazel || true)}
 [[ -n $bazel_bin ]] || skip "bazel not found (Debian package bazel-bootstrap); interop test not run"
 
@@ -124,24 +126,8 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------------------- server
 start_server() {
   # Bazel uploads the results of actions it runs itself: the server must accept them.
-  "$server_bin" --listen 127.0.0.1:0 --cache-dir "$work/cas" --workers 2 --allow-ac-updates \
-    >"$work/server.out" 2>"$work/server.log" &
-  server_pid=$!
-  # If this script is killed without running its trap, take the server down with it.
-  local parent=$$
-  (while kill -0 "$parent" 2>/dev/null; do sleep 1; done; kill "$server_pid") >/dev/null 2>&1 &
-  watchdog_pid=$!
-  local line=""
-  for _ in $(seq 1 300); do
-    line=$(grep -m1 -E '^ccrex-server: listening on 127\.0\.0\.1:[0-9]+$' "$work/server.out" || true)
-    [[ -n $line ]] && break
-    kill -0 "$server_pid" 2>/dev/null || fail "ccrex-server exited before listening"
-    sleep 0.1
-  done
-  [[ -n $line ]] || fail "ccrex-server printed no listening line within 30 s"
-  port=${line##*:}
-  ((port > 0)) || fail "bad port in '$line'"
-  echo "ccrex-server (pid $server_pid) listening on 127.0.0.1:$port"
+  start_ccrex_server "$work/cas" "$work/server.out" "$work/server.log" --workers 2 \
+    --allow-ac-updates
 }
 
 # stop_server: SIGTERM must end the server within 20 s with exit status 0.

@@ -45,6 +45,8 @@ skip() {
 
 server_bin=${CCREX_SERVER_BIN:-}
 [[ -n $server_bin && -x $server_bin ]] || fail "CCREX_SERVER_BIN ('$server_bin') is not an executable"
+# shellcheck source=server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/server.sh"
 bst_bin=${BST:-$(command -v bst || true)}
 [[ -n $bst_bin ]] || skip "bst not found (Debian package buildstream); BuildStream interop test not run"
 
@@ -81,22 +83,7 @@ echo "BuildStream $("$bst_bin" --version 2>/dev/null)"
 
 # start_server [ARGS...]: run ccrex-server on a free loopback port over $work/store.
 start_server() {
-  "$server_bin" --listen 127.0.0.1:0 --cache-dir "$work/store" --workers 1 "$@" \
-    >"$work/server.out" 2>>"$work/server.log" &
-  server_pid=$!
-  local parent=$$
-  (while kill -0 "$parent" 2>/dev/null; do sleep 1; done; kill "$server_pid") >/dev/null 2>&1 &
-  watchdog_pid=$!
-  local line=""
-  for _ in $(seq 1 300); do
-    line=$(grep -m1 -E '^ccrex-server: listening on 127\.0\.0\.1:[0-9]+$' "$work/server.out" || true)
-    [[ -n $line ]] && break
-    kill -0 "$server_pid" 2>/dev/null || fail "ccrex-server exited before listening"
-    sleep 0.1
-  done
-  [[ -n $line ]] || fail "ccrex-server printed no listening line within 30 s"
-  port=${line##*:}
-  echo "ccrex-server (pid $server_pid) listening on 127.0.0.1:$port $*"
+  start_ccrex_server "$work/store" "$work/server.out" "$work/server.log" --workers 1 "$@"
   # The user configurations: the local cache in the scratch directory (bst-local.conf,
   # for builds, so that only `bst push` pushes), plus ccrex-server as the artifact cache
   # with pushing on (bst.conf, for push) or off (bst-pull.conf, for everything else:

@@ -125,6 +125,25 @@ SH
   grep -q 'fallback\|ran locally' "$CCREX_AGENT_DIR/agent.log" \
     && test_failed "the slow compile did not go through the agent: $(cat "$CCREX_AGENT_DIR/agent.log")"
 
+  TEST "compiler temporaries go to the TMPDIR the agent was started with, and are removed"
+  mkdir tmpbin mytmp
+  # gcc reports where TMPDIR points while it compiles, and leaves a file there.
+  cat >tmpbin/gcc <<SH
+#!/bin/sh
+case " \$* " in *" -c "*)
+  echo "\$TMPDIR" >>"$PWD/seen"
+  : >"\$TMPDIR/left-behind" || exit 1 ;;
+esac
+exec $(command -v gcc) "\$@"
+SH
+  chmod +x tmpbin/gcc
+  TMPDIR=$PWD/mytmp expect_exit 0 "$CCREX" "$PWD/tmpbin/gcc" -c add.c -o tmp.o
+  expect_same_file tmp.o plain.o
+  expect_exit 0 "$CCREX" --print-stats
+  expect_contains stdout.txt "miss_executed	1"
+  [[ $(cat seen) == "$PWD"/mytmp/ccrex-action-* ]] || test_failed "TMPDIR was '$(cat seen)'"
+  [[ -z $(ls -A mytmp) ]] || test_failed "left in TMPDIR: $(ls -A mytmp)"
+
   if command -v python3 >/dev/null; then
     TEST "agent hangs up without replying: the client compiles locally"
     export CCREX_AGENT_BIN=/nonexistent

@@ -236,6 +236,50 @@ TEST_F(ActionRunnerTest, TreeIsDeterministicAndIncludesEmptyDirectories) {
   EXPECT_EQ(ta->children(1).ByteSizeLong(), 0U);
 }
 
+// Without a sandbox an action shares the host's /tmp: the runner gives it a directory of its
+// own below the server's temporary root instead, and removes it with whatever is left there.
+TEST_F(ActionRunnerTest, UnconfinedActionsGetAPrivateTmpdirRemovedAfterwards) {
+  const std::string tmp_root = m_dir.path() + "/tmp";
+  ASSERT_TRUE(util::make_dirs(tmp_root));
+  SandboxSettings unconfined;
+  unconfined.enabled = false;
+  const auto make_runner = [&](const std::string& root) {
+    return ActionRunner(*m_store,
+                        {.work_root = work_root(),
+                         .worker_name = "test-worker",
+                         .store_dir = m_dir.path() + "/store",
+                         .sandbox = unconfined,
+                         .tmp_root = root});
+  };
+  const auto run = [&](const ActionRunner& r, const v2::Command& cmd) {
+    const auto resp = r.run(prepare(v2::Directory(), cmd));
+    EXPECT_EQ(resp.status().code(), 0) << resp.status().message();
+    EXPECT_EQ(resp.result().exit_code(), 0) << blob(resp.result().stderr_digest());
+    return blob(resp.result().stdout_digest());
+  };
+  // A read-only directory left behind does not keep the directory from going.
+  const std::string out = run(make_runner(tmp_root),
+                              command("echo \"$TMPDIR\"; stat -c %a \"$TMPDIR\"; "
+                                      "mkdir \"$TMPDIR/sub\" && touch \"$TMPDIR/sub/f\" && "
+                                      "chmod 500 \"$TMPDIR/sub\" && echo written"));
+  EXPECT_EQ(out.rfind(tmp_root + "/ccrex-action-", 0), 0U) << out;
+  EXPECT_NE(out.find("\n700\nwritten\n"), std::string::npos) << out;
+  EXPECT_TRUE(std::filesystem::is_empty(std::filesystem::path(tmp_root)));
+
+  // A Command that sets TMPDIR keeps it, and nothing is made.
+  auto own = command("echo \"$TMPDIR\"");
+  auto* var = own.add_environment_variables();
+  var->set_name("TMPDIR");
+  var->set_value("/var/tmp");
+  EXPECT_EQ(run(make_runner(tmp_root), own), "/var/tmp\n");
+  EXPECT_TRUE(std::filesystem::is_empty(std::filesystem::path(tmp_root)));
+
+  // A temporary root that cannot be used leaves the action as it would be without one.
+  EXPECT_EQ(run(make_runner(tmp_root + "/missing"), command("echo \"${TMPDIR-unset}\"")),
+            "unset\n");
+  EXPECT_TRUE(work_root_is_empty());
+}
+
 TEST(ResolveProgram, FollowsRemoteApi23Rules) {
   util::TempDir dir;
   ASSERT_TRUE(util::make_dirs(dir.path() + "/bin"));
