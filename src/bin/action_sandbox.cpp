@@ -430,24 +430,47 @@ void drop_privileges() {
   }
 }
 
+// The command's process (start_process, until it execs): a session of its own, no
+// capabilities, only the standard descriptors.
+int command_process(void* arg) {
+  const Plan& plan = *static_cast<const Plan*>(arg);
+  ::close(plan.status_fd);
+  ::setsid();
+  drop_privileges();
+  ::execvp(plan.command[0], plan.command);
+  std::fprintf(stderr, "cannot run %s: %s\n", plan.command[0], std::strerror(errno));
+  ::_exit(127);
+}
+
 // The PID namespace's first process: build the root, run the command as its child, reap
 // every orphan, report a death by signal. Exits with the command's status.
-[[noreturn]] void first_process(const Plan& plan) {
+[[noreturn]] void first_process(Plan& plan) {
   build_root(plan);
   close_descriptors(plan.status_fd);
-  const pid_t command = ::fork();
+  const pid_t command = start_process(command_process, &plan, true);
   if (command < 0) {
-    die("fork");
-  }
-  if (command == 0) {
-    ::close(plan.status_fd);
-    ::setsid();
-    drop_privileges();
-    ::execvp(plan.command[0], plan.command);
-    std::fprintf(stderr, "cannot run %s: %s\n", plan.command[0], std::strerror(errno));
-    ::_exit(127);
+    die("start the command");
   }
   reap_until_exit(command, plan.status_fd);
+}
+
+// What the first process needs from run_sandbox, which waits for it.
+struct FirstProcess {
+  Plan* plan = nullptr;
+  int alive = -1;       // read end of the pipe
+  int alive_write = -1; // this process's copy of the write end, closed here
+};
+
+int first_process_main(void* arg) {
+  const auto& first = *static_cast<const FirstProcess*>(arg);
+  ::close(first.alive_write);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  pollfd p{first.alive, POLLIN, 0};
+  if (::poll(&p, 1, 0) != 0) {
+    ::_exit(k_failed);
+  }
+  ::close(first.alive);
+  first_process(*first.plan);
 }
 
 } // namespace
@@ -495,19 +518,11 @@ void run_sandbox(int argc, char** argv) {
   if (::pipe2(alive, O_CLOEXEC) != 0) {
     die("create a pipe");
   }
-  const pid_t first = ::fork();
+  // This process only waits from here on, so the first process may share its memory.
+  FirstProcess args{&plan, alive[0], alive[1]};
+  const pid_t first = start_process(first_process_main, &args, false);
   if (first < 0) {
-    die("fork");
-  }
-  if (first == 0) {
-    ::close(alive[1]);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    pollfd p{alive[0], POLLIN, 0};
-    if (::poll(&p, 1, 0) != 0) {
-      ::_exit(k_failed);
-    }
-    ::close(alive[0]);
-    first_process(plan);
+    die("start the first process");
   }
   ::close(alive[0]);
   int status = 0;

@@ -75,19 +75,32 @@ bool enter_namespaces() {
   return write_text("/proc/self/gid_map", map, 0);
 }
 
+// The command to run and the descriptor its process closes first (-1: none).
+struct Command {
+  char** argv = nullptr;
+  int close_fd = -1;
+};
+
+// The command's process (start_process, until it execs).
+int command_process(void* arg) {
+  const auto& command = *static_cast<const Command*>(arg);
+  if (command.close_fd >= 0) {
+    ::close(command.close_fd);
+  }
+  ::execvp(command.argv[0], command.argv);
+  std::fprintf(stderr, "cannot run %s: %s\n", command.argv[0], std::strerror(errno));
+  ::_exit(127);
+}
+
 // The namespace's first process: run the command as its child (the kernel shields a first
 // process from signals it has no handler for, so the command must not be it), reap
 // whatever else ends up here, and exit with the command's status. Every other process of
 // the namespace is killed when this one exits.
 [[noreturn]] void first_process(const char* status_file, char** argv) {
-  const pid_t command = ::fork();
+  Command args{argv, -1};
+  const pid_t command = ccrex::action_init::start_process(command_process, &args, true);
   if (command < 0) {
     ::_exit(k_failed);
-  }
-  if (command == 0) {
-    ::execvp(argv[0], argv);
-    std::fprintf(stderr, "cannot run %s: %s\n", argv[0], std::strerror(errno));
-    ::_exit(127);
   }
   int status = 0;
   for (;;) {
@@ -108,6 +121,27 @@ bool enter_namespaces() {
     ::_exit(128 + WTERMSIG(status));
   }
   ::_exit(WEXITSTATUS(status));
+}
+
+// What the first process needs from main(), which waits for it.
+struct FirstProcess {
+  const char* status_file = nullptr;
+  char** argv = nullptr;
+  int alive = -1;       // read end of the pipe
+  int alive_write = -1; // this process's copy of the write end, closed here
+};
+
+int first_process_main(void* arg) {
+  const auto& first = *static_cast<const FirstProcess*>(arg);
+  // When this program is killed (the action's timeout), the namespace goes with it.
+  ::close(first.alive_write);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  pollfd p{first.alive, POLLIN, 0};
+  if (::poll(&p, 1, 0) != 0) { // hung up (or readable, which never happens): parent gone
+    ::_exit(k_failed);
+  }
+  ::close(first.alive);
+  first_process(first.status_file, first.argv);
 }
 
 [[noreturn]] void fail(const char* what) {
@@ -157,16 +191,10 @@ unsigned long long number(const char* text, char end, const char** rest = nullpt
   if (close_fd >= 0) {
     ::close(close_fd);
   }
-  char** command = argv + i + 1;
-  const pid_t child = ::fork();
+  Command args{argv + i + 1, status_fd};
+  const pid_t child = ccrex::action_init::start_process(command_process, &args, true);
   if (child < 0) {
-    fail("fork");
-  }
-  if (child == 0) {
-    ::close(status_fd);
-    ::execvp(command[0], command);
-    std::fprintf(stderr, "cannot run %s: %s\n", command[0], std::strerror(errno));
-    ::_exit(127);
+    fail("start the command");
   }
   ccrex::action_init::reap_until_exit(child, status_fd);
 }
@@ -193,20 +221,11 @@ int main(int argc, char** argv) {
   if (::pipe2(alive, O_CLOEXEC) != 0) {
     return k_failed;
   }
-  const pid_t first = ::fork();
+  // This process only waits from here on, so the first process may share its memory.
+  FirstProcess args{argv[1], argv + 2, alive[0], alive[1]};
+  const pid_t first = ccrex::action_init::start_process(first_process_main, &args, false);
   if (first < 0) {
     return k_failed;
-  }
-  if (first == 0) {
-    // When this program is killed (the action's timeout), the namespace goes with it.
-    ::close(alive[1]);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    pollfd p{alive[0], POLLIN, 0};
-    if (::poll(&p, 1, 0) != 0) { // hung up (or readable, which never happens): parent gone
-      ::_exit(k_failed);
-    }
-    ::close(alive[0]);
-    first_process(argv[1], argv + 2);
   }
   ::close(alive[0]);
   int status = 0;
