@@ -16,6 +16,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,6 +109,26 @@ void create_output_parents(const std::string& cwd,
   }
 }
 
+// Hand the directories from the staged `root` down to its subdirectory `rel` (relative,
+// normalised) to the command's `user`: the parents of outputs the server created after
+// staging. Never through a symlink: a directory reached through one is not the root's.
+void hand_over_dirs(const std::string& root, const std::string& rel, const util::LaunchUser& user) {
+  int dir = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  for (const auto part : util::split(rel, '/', true)) {
+    if (dir < 0 || part == "." || part == "..") {
+      break;
+    }
+    const std::string name(part);
+    (void)::fchownat(dir, name.c_str(), user.uid, user.gid, AT_SYMLINK_NOFOLLOW);
+    const int next = ::openat(dir, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    ::close(dir);
+    dir = next;
+  }
+  if (dir >= 0) {
+    ::close(dir);
+  }
+}
+
 util::Result<reapi::v2::Digest> store_stream(BlobStore& store, const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || st.st_size == 0) {
@@ -171,6 +192,7 @@ bool may_mount(const std::string& rel,
 
 bool stage(BlobStore& store,
            const ActionRunnerOptions& options,
+           const Sandbox& sandbox,
            TreeCache* trees,
            RootMode root,
            Execution& ex,
@@ -178,6 +200,7 @@ bool stage(BlobStore& store,
   ex.meta().mutable_input_fetch_start_timestamp()->CopyFrom(TimeUtil::GetCurrentTime());
   StagingOptions staging;
   staging.hard_link_inputs = options.hard_link_inputs;
+  staging.owner = sandbox.command_user();
   staging.writable_paths = output_paths_from_root(ex.action.command, ex.action.outputs);
   staging.deadline = ex.deadline;
   staging.max_entries = options.max_input_entries;
@@ -194,7 +217,8 @@ bool stage(BlobStore& store,
       return trees->find_or_build(ex.action.input, d, sizes, staging, missing);
     };
   }
-  if (::mkdir(ex.root.c_str(), 0755) != 0) {
+  if (::mkdir(ex.root.c_str(), 0755) != 0
+      || (staging.owner && ::chown(ex.root.c_str(), staging.owner->uid, staging.owner->gid) != 0)) {
     set_status(ex.response, grpc::StatusCode::INTERNAL, "cannot create " + ex.root);
     return false;
   }
@@ -208,6 +232,11 @@ bool stage(BlobStore& store,
     return false;
   }
   create_output_parents(ex.cwd, ex.action.command, ex.action.outputs);
+  if (staging.owner) {
+    for (const auto& path : staging.writable_paths) {
+      hand_over_dirs(ex.root, util::dirname(path), *staging.owner);
+    }
+  }
   return true;
 }
 
@@ -388,10 +417,6 @@ std::optional<util::SubprocessResult> execute(Execution& ex,
     opts.timeout = std::max(left, std::chrono::milliseconds(1));
   }
   req.timeout = opts.timeout;
-  if (auto st = sandbox.prepare_root(ex.root); !st) {
-    set_status(ex.response, grpc::StatusCode::INTERNAL, st.error().message());
-    return std::nullopt;
-  }
   auto wrapped = sandbox.wrap(req);
   if (!wrapped) {
     set_status(ex.response, grpc_code(wrapped.error()), wrapped.error().message());
@@ -517,6 +542,7 @@ ExecuteResponse ActionRunner::run(const PreparedAction& action,
                    + k_root_property + "=" + root_mode_name(root) + "): " + m_sandbox->describe());
   } else if (stage(m_store,
                    m_options,
+                   *m_sandbox,
                    m_sandbox->mounts_read_only() ? m_trees.get() : nullptr,
                    root,
                    ex,

@@ -61,7 +61,8 @@ struct ActionRunnerOptions {
   std::string work_root;
   // Reported as ExecutedActionMetadata.worker.
   std::string worker_name;
-  // Hard-link read-only inputs from the store (see StagingOptions); default: unless root.
+  // Hard-link read-only inputs from the store where the command cannot change them (a
+  // sandbox running it as another user, StagingOptions::hard_link_inputs); false: copies.
   bool hard_link_inputs = true;
   // The server's store, which no CCREX_STAGE_ROOT may name (stage_root.h); "" for none.
   std::string store_dir;

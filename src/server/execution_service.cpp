@@ -202,7 +202,7 @@ ExecutionService::Impl::Impl(const Config& cfg,
       m_runner(blob_store,
                {util::join_path(cfg.cache_dir, "work"),
                 m_host,
-                false, // inputs are copies: an action must not reach the store's files
+                true, // hard links only where the action cannot change them (staging.h)
                 cfg.cache_dir,
                 cfg.max_input_entries,
                 cfg.sandbox,

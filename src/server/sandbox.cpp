@@ -92,27 +92,11 @@ public:
     return by + ", actions run as uid " + std::to_string(m_settings.uid);
   }
 
-  util::Status prepare_root(const std::string& root_dir) const override {
+  std::optional<util::LaunchUser> command_user() const override {
     if (!m_root_user) {
-      return {};
+      return std::nullopt;
     }
-    const auto give = [&](const std::string& path) -> util::Status {
-      if (::lchown(path.c_str(), m_settings.uid, m_settings.gid) != 0) {
-        return util::errno_error("hand " + path + " to the sandbox user", errno);
-      }
-      return {};
-    };
-    CCREX_TRY(give(root_dir));
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(root_dir, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator();
-         it.increment(ec)) {
-      CCREX_TRY(give(it->path().string()));
-    }
-    if (ec) {
-      return util::errno_error("walk " + root_dir, ec.value());
-    }
-    return {};
+    return util::LaunchUser{m_settings.uid, m_settings.gid};
   }
 
   // The limits and, for a root server, the sandbox user, which the server's own child takes
@@ -326,7 +310,7 @@ public:
   bool supports(RootMode root) const override { return root == RootMode::host; }
   bool mounts_read_only() const override { return false; }
   std::string describe() const override { return m_reason; }
-  util::Status prepare_root(const std::string& /*root_dir*/) const override { return {}; }
+  std::optional<util::LaunchUser> command_user() const override { return std::nullopt; }
 
   util::Result<SandboxedCommand> wrap(const SandboxRequest& request) const override {
     if (request.root != RootMode::host) {
@@ -365,8 +349,9 @@ std::string probe(const Sandbox& sandbox, const std::string& work_root) {
     return "cannot create a probe directory in " + work_root;
   }
   std::string why;
-  if (auto st = sandbox.prepare_root(dir); !st) {
-    why = st.error().message();
+  if (const auto user = sandbox.command_user();
+      user && ::chown(dir.c_str(), user->uid, user->gid) != 0) {
+    why = util::errno_error("hand " + dir + " to the sandbox user", errno).message();
   } else {
     SandboxRequest req;
     req.argv = {"/bin/true"};

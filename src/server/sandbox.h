@@ -3,7 +3,7 @@
 // Sandbox: the one place that decides how an action's command is confined.
 //
 //   auto sandbox = make_sandbox(settings, store_dir);   // probes the backends once
-//   CCREX_TRY(sandbox->prepare_root(staged_root));       // hand the copy to the action's user
+//   staging.owner = sandbox->command_user();              // who staging hands the root to
 //   auto wrapped = sandbox->wrap(request);               // argv, cwd and descriptors to spawn
 //   ... util::run_subprocess(wrapped->options) ...
 //   int sig = wrapped->signal();                         // a death by signal, if reported
@@ -36,11 +36,13 @@
 // Thread safety: every method is const and may be called concurrently.
 
 #include "server/sandbox_settings.h"
+#include "util/launch.h"
 #include "util/result.h"
 #include "util/subprocess.h"
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,9 +102,10 @@ public:
   virtual bool mounts_read_only() const = 0;
   // One line for logs and refusals: what this sandbox is, or why it is not there.
   virtual std::string describe() const = 0;
-  // Make the staged tree `root_dir` writable by the action's user (chown when the server
-  // is root). Called after staging, before wrap().
-  virtual util::Status prepare_root(const std::string& root_dir) const = 0;
+  // The host user the command runs as when that is not the server's own (a root server's
+  // sandbox user), else nullopt. Staging hands the directories and copies of the input
+  // root to this user, and may hard-link store files it cannot change (staging.h).
+  virtual std::optional<util::LaunchUser> command_user() const = 0;
   // Return the command confined as `request` says. failed_precondition when the request
   // cannot be served (a root this sandbox does not support).
   virtual util::Result<SandboxedCommand> wrap(const SandboxRequest& request) const = 0;

@@ -61,15 +61,52 @@ util::Error evicted(StageContext& ctx, const reapi::v2::Digest& d) {
           "input blob " + reapi::to_string(d) + " disappeared from the store"};
 }
 
-// Write the blob `d` into a new file at `dest` with `mode` (copy, never a link); a blob
-// stored compressed is decompressed on the way.
+// Hand `path` (created by staging, never a store file) to the command's user, if any.
+util::Status hand_over(const StageContext& ctx, const std::string& path) {
+  const auto& owner = ctx.options.owner;
+  if (owner && ::lchown(path.c_str(), owner->uid, owner->gid) != 0) {
+    return util::errno_error("hand " + path + " to the sandbox user", errno);
+  }
+  return {};
+}
+
+// Write the blob `d` into a new file at `dest` with `mode` (copy, never a link), owned by
+// the command's user; a blob stored compressed is decompressed on the way.
 util::Status
 copy_blob(StageContext& ctx, const reapi::v2::Digest& d, const std::string& dest, mode_t mode) {
   auto st = ctx.store.copy_to(reapi::from_proto(d), dest, mode);
   if (!st && st.error().code() == util::ErrorCode::not_found) {
     return evicted(ctx, d);
   }
-  return st;
+  CCREX_TRY(st);
+  return hand_over(ctx, dest);
+}
+
+// Whether the file just linked at `dest` is one the command cannot change: the server's
+// own, not the command's user's, writable by nobody (StagingOptions::hard_link_inputs).
+bool out_of_reach(const std::string& dest, const util::LaunchUser& command_user) {
+  struct stat st {};
+  return ::lstat(dest.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid()
+         && st.st_uid != command_user.uid && command_user.uid != 0
+         && (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH | S_ISUID | S_ISGID)) == 0;
+}
+
+// Hard-link the blob `d` at `dest` where StagingOptions allow it; false: copy it instead.
+bool link_blob(StageContext& ctx, const reapi::v2::Digest& d, const std::string& dest) {
+  const auto& owner = ctx.options.owner;
+  if (!ctx.options.hard_link_inputs || !owner || reapi::is_empty_blob(d)) {
+    return false;
+  }
+  auto src = ctx.store.path_of(reapi::from_proto(d));
+  if (!src || ::link(src->c_str(), dest.c_str()) != 0) {
+    return false; // stored compressed, or gone: the copy reads it or reports it missing
+  }
+  // Checked on the linked inode itself, so nothing can change between check and use.
+  if (out_of_reach(dest, *owner)) {
+    return true;
+  }
+  ::unlink(dest.c_str());
+  return false;
 }
 
 util::Status stage_file(StageContext& ctx,
@@ -83,12 +120,8 @@ util::Status stage_file(StageContext& ctx,
   if (file.is_executable()) {
     return copy_blob(ctx, file.digest(), dest, 0555);
   }
-  if (ctx.options.hard_link_inputs && !reapi::is_empty_blob(file.digest())) {
-    if (auto src = ctx.store.path_of(reapi::from_proto(file.digest()))) {
-      if (::link(src->c_str(), dest.c_str()) == 0) {
-        return {};
-      }
-    }
+  if (link_blob(ctx, file.digest(), dest)) {
+    return {};
   }
   return copy_blob(ctx, file.digest(), dest, 0444);
 }
@@ -108,6 +141,7 @@ util::Status stage_directory(StageContext& ctx,
     if (::symlink(link.target().c_str(), dest.c_str()) != 0) {
       return util::errno_error("symlink " + dest, errno);
     }
+    CCREX_TRY(hand_over(ctx, dest));
   }
   for (const auto& sub : dir.directories()) {
     CCREX_TRY(count_entry(ctx));
@@ -115,6 +149,7 @@ util::Status stage_directory(StageContext& ctx,
     if (::mkdir(dest.c_str(), 0755) != 0) {
       return util::errno_error("mkdir " + dest, errno);
     }
+    CCREX_TRY(hand_over(ctx, dest));
     const std::string sub_rel = util::join_path(rel, sub.name());
     if (ctx.mounts != nullptr && ctx.options.mount_subtree) {
       CCREX_ASSIGN_OR_RETURN(auto source, ctx.options.mount_subtree(sub.digest(), sub_rel));

@@ -4,14 +4,17 @@
 //
 // Layout produced under `dest` (which must exist and be empty):
 //   - every Directory becomes a directory (mode 0755, so the command can write outputs);
-//   - a non-executable file is hard-linked from the store (the store's files are 0444, so
-//     the link is read-only) when hard links are enabled, else copied with mode 0444;
+//   - a non-executable file is hard-linked from the store when StagingOptions allow it and
+//     the link leaves the command no way to change the store's file (see
+//     StagingOptions::hard_link_inputs), else copied with mode 0444;
 //   - an executable file is always copied with mode 0555 (a hard link would share the
 //     store's 0444 inode);
 //   - a file that is also an output, or lies below an output directory, is copied with mode
 //     0644/0755 so the command may rewrite it in place without touching the store;
 //   - an empty-digest file is created empty (it was never uploaded), empty directories are
-//     created, symlinks are created with their (relative) targets.
+//     created, symlinks are created with their (relative) targets;
+//   - with StagingOptions::owner set, every directory and copy is handed to that user as it
+//     is created; hard links stay the store's.
 // A blob evicted between validation and staging is read through BlobStore::read instead;
 // if it is really gone, staging fails with failed_precondition and names it in `missing`.
 //
@@ -22,6 +25,7 @@
 #include "server/output_fields.h"
 #include "server/sandbox_settings.h"
 #include "server/tree_validation.h"
+#include "util/launch.h"
 #include "util/result.h"
 
 #include <atomic>
@@ -35,9 +39,17 @@
 namespace ccrex::server {
 
 struct StagingOptions {
-  // Hard-link read-only inputs from the store instead of copying them. Unsafe when the
-  // commands run as root (root may write through a 0444 link into the store).
+  // Hard-link read-only inputs from the store where the command cannot change the linked
+  // file: only with `owner` set (the command runs as a user of its own, util/launch.h), and
+  // only a store file the server's own user owns, with no write permission for anyone.
+  // Such a user can neither write the file nor chmod it (only the owner may), and a user
+  // namespace it creates maps no capability onto a file whose owner it does not map. A
+  // file that fails the check is copied.
   bool hard_link_inputs = true;
+  // The user every directory and copy staging creates is handed to (chown), so that the
+  // command, running as that user, may write outputs and rewrite its own copies; unset:
+  // everything stays the server's (which is the command's user then).
+  std::optional<util::LaunchUser> owner;
   // Paths relative to the input root under which inputs must be private writable copies
   // (the outputs of the command). An empty string means the whole tree.
   std::vector<std::string> writable_paths;

@@ -224,6 +224,40 @@ TEST_F(Sandbox, WritesLandOnlyInTheInputRoot) {
   ASSERT_EQ(r.result().output_files_size(), 1);
 }
 
+// A root server hard-links inputs its own user owns from the store: the action, another
+// user, can neither write nor chmod them, so later actions read the uploaded bytes.
+TEST_F(Sandbox, LinkedInputsCannotBeChangedByTheAction) {
+  const std::string genuine = "genuine " + unique_word() + "\n";
+  InputTree tree;
+  tree.file("in.txt", genuine);
+  const auto first = sh("stat -c %h in.txt; chmod u+w in.txt 2>/dev/null && echo chmod-ok; "
+                        "(echo tampered > in.txt) 2>/dev/null && echo write-ok; cat in.txt",
+                        {},
+                        tree);
+  ASSERT_EQ(first.status().code(), 0) << first.status().message();
+  // Two names (the store's and the action's): a hard link, and it held.
+  EXPECT_EQ(out(first), "2\n" + genuine) << err(first);
+  const auto second = sh("cat in.txt; echo again", {}, tree);
+  EXPECT_EQ(out(second), genuine + "again\n") << err(second);
+}
+
+// An output enters the store as the sandbox user's file (put_file links it), so a later
+// action, that user again, could chmod it: as an input it is always a private copy.
+TEST_F(Sandbox, AnOutputTheSandboxUserOwnsIsCopiedWhenItBecomesAnInput) {
+  const std::string made = "made " + unique_word() + "\n";
+  const auto producer =
+      sh("printf '" + made.substr(0, made.size() - 1) + "\\n' > out.txt", {"out.txt"});
+  ASSERT_EQ(producer.result().output_files_size(), 1) << err(producer);
+  ASSERT_EQ(blob(producer.result().output_files(0).digest()), made);
+  InputTree tree;
+  tree.file("in.txt", made);
+  const auto tamper =
+      sh("stat -c %h in.txt; chmod u+w in.txt && echo tampered > in.txt; cat in.txt", {}, tree);
+  EXPECT_EQ(out(tamper), "1\ntampered\n") << err(tamper);
+  const auto reader = sh("cat in.txt; echo again", {}, tree);
+  EXPECT_EQ(out(reader), made + "again\n") << err(reader);
+}
+
 TEST_F(Sandbox, NoProcessOutlivesItsAction) {
   const auto r = sh("setsid sleep 987.25 & sleep 987.5 & (trap '' HUP TERM; sleep 987.75) & "
                     "echo started");
