@@ -15,8 +15,10 @@ namespace ccrex::server {
 namespace {
 
 constexpr size_t k_chunk = size_t{1} << 16;
-// Below this a blob is stored raw: it fits one disk block either way.
-constexpr int64_t k_min_compress_size = 1024;
+// A blob smaller than this is stored raw: up to 4 KiB it fills one disk block on the usual
+// file systems either way, and a raw blob can be hard-linked into an action's input root
+// where a frame must be decompressed into a copy (staging.h).
+constexpr int64_t k_min_compress_size = 4097;
 // The decoder refuses frames whose window is larger (8 MiB, level 19's largest).
 constexpr int k_window_log_max = 23;
 
