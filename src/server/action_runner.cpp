@@ -89,23 +89,55 @@ std::vector<std::string> environment_of(const reapi::v2::Command& command) {
   return env;
 }
 
+// Create the directories from the staged `root` down to its subdirectory `rel` (relative,
+// normalised) that do not exist yet. Never through a symlink: an input symlink pointing out
+// of the root would otherwise have the server (as root, maybe) create directories on the
+// host. A component that is a symlink or not a directory ends the walk, left for the command
+// to trip over.
+util::Status make_dirs_beneath(const std::string& root, const std::string& rel) {
+  int dir = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) {
+    return util::errno_error("open " + root, errno);
+  }
+  util::Status st;
+  for (const auto part : util::split(rel, '/', true)) {
+    if (part == "." || part == "..") {
+      break;
+    }
+    const std::string name(part);
+    if (::mkdirat(dir, name.c_str(), 0755) != 0 && errno != EEXIST) {
+      st = util::errno_error("create " + name, errno);
+      break;
+    }
+    const int next = ::openat(dir, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0) {
+      st = util::errno_error("open " + name + " (not a directory, or a symlink)", errno);
+      break;
+    }
+    ::close(dir);
+    dir = next;
+  }
+  ::close(dir);
+  return st;
+}
+
 // Create the parent directories of every output this server reads (for 2.0
-// output_directories: the parents only, not the directory itself). Failures are left for
-// the command to trip over.
-void create_output_parents(const std::string& cwd,
+// output_directories: the parents only, not the directory itself), inside the staged root
+// only (make_dirs_beneath). Failures are left for the command to trip over.
+void create_output_parents(const std::string& root,
+                           const std::string& working_directory,
                            const reapi::v2::Command& command,
                            OutputFields fields) {
-  const auto parent_of = [&](const std::string& p) {
+  for (const auto& p : output_names(command, fields)) {
     if (p.find('/') == std::string::npos) {
-      return;
+      continue;
     }
-    if (auto st = util::make_dirs(util::dirname(util::join_path(cwd, p))); !st) {
+    const std::string rel =
+        util::normalize_path(util::join_path(working_directory, util::dirname(p)));
+    if (auto st = make_dirs_beneath(root, rel); !st) {
       CCREX_LOG_DEBUG("execute: cannot create parent of output " << p << ": "
                                                                  << st.error().message());
     }
-  };
-  for (const auto& p : output_names(command, fields)) {
-    parent_of(p);
   }
 }
 
@@ -231,7 +263,8 @@ bool stage(BlobStore& store,
                missing);
     return false;
   }
-  create_output_parents(ex.cwd, ex.action.command, ex.action.outputs);
+  create_output_parents(
+      ex.root, ex.action.command.working_directory(), ex.action.command, ex.action.outputs);
   if (staging.owner) {
     for (const auto& path : staging.writable_paths) {
       hand_over_dirs(ex.root, util::dirname(path), *staging.owner);

@@ -114,5 +114,40 @@ TEST_F(OutputCollection, AStdoutReplacedBySymlinkIsNotFollowed) {
   }
 }
 
+// The server creates the parent directories of outputs before the command runs, as itself
+// (root, for a shared server). An input symlink pointing out of the root, with an output
+// below it, must not make it create directories on the host.
+TEST_F(OutputCollection, OutputParentsAreNotCreatedThroughAnInputSymlink) {
+  const std::string outside = m_dir.path() + "/outside-dir";
+  ASSERT_TRUE(util::make_dirs(outside));
+  InputTree tree;
+  tree.file("in.txt", "input\n");
+  // Enough ".." to reach / from wherever the root is staged, then down to `outside`.
+  std::string up;
+  for (int i = 0; i < 32; ++i) {
+    up += "../";
+  }
+  tree.symlink("escape", up + outside.substr(1));
+  std::map<std::string, std::string> blobs;
+  v2::Action a;
+  *a.mutable_input_root_digest() = tree.build(blobs);
+  v2::Command c;
+  for (const char* arg : {"/bin/sh", "-c", "true"}) {
+    c.add_arguments(arg);
+  }
+  c.add_output_paths("escape/made/by/server.o");
+  blobs["command"] = c.SerializeAsString();
+  *a.mutable_command_digest() = reapi::digest_of(blobs["command"]);
+  blobs["action"] = a.SerializeAsString();
+  for (const auto& [key, data] : blobs) {
+    ASSERT_TRUE(m_caller.upload(data).ok());
+  }
+  v2::ExecuteResponse resp;
+  ASSERT_TRUE(m_caller.execute(reapi::digest_of(blobs["action"]), nullptr, &resp).ok());
+  struct stat st {};
+  EXPECT_NE(::lstat((outside + "/made").c_str(), &st), 0)
+      << "the server created a directory outside the input root through a symlink";
+}
+
 } // namespace
 } // namespace ccrex::test
