@@ -16,7 +16,8 @@ using namespace bytes; // NOLINT(google-build-using-namespace): the lexer's own 
 // What a directive's name says about the directive, before its line is read.
 enum class DirectiveClass : uint8_t {
   irrelevant,           // cannot name a header (#pragma, #endif, #undef, # 1 "x.h", ...)
-  may_test_has_include, // #if, #elif, #define, ...: matters only if __has_include occurs
+  may_test_has_include, // #if, #elif, #ifdef, ...: matters only if __has_include occurs
+  define,               // #define: a macro definition, maybe with __has_include
   general,              // an include-like directive, or a name the quick look cannot read
 };
 
@@ -26,7 +27,7 @@ class Lexer {
 public:
   explicit Lexer(std::string_view text) : m_text(text) {}
 
-  std::vector<Directive> run();
+  LexedFile run();
 
 private:
   char at(size_t i) const { return i < m_text.size() ? m_text[i] : '\0'; }
@@ -38,6 +39,7 @@ private:
   bool try_skip_raw_string();
   bool is_digit_separator() const;
   void lex_directive(size_t after_hash, uint32_t line);
+  void lex_define(size_t after_hash, uint32_t line);
   DirectiveClass classify_directive(size_t after_hash) const;
   bool may_hold_has_include(size_t begin, size_t end, bool spans_lines) const;
   void skip_logical_line();
@@ -52,6 +54,7 @@ private:
   // it would contain a byte that made the last try fail.
   size_t m_block_retry = 0;
   std::vector<Directive> m_out;
+  MacroDefinitions m_macros;
 };
 
 // Return the length of a backslash-newline splice starting at `i` (a backslash, optional
@@ -177,7 +180,7 @@ bool Lexer::is_digit_separator() const {
   return j < m_pos && (is_digit(m_text[j]) || (m_text[j] == '.' && is_digit(at(j + 1))));
 }
 
-std::vector<Directive> Lexer::run() {
+LexedFile Lexer::run() {
   bool at_line_start = true;
   const size_t n = m_text.size();
   while (m_pos < n) {
@@ -255,7 +258,8 @@ std::vector<Directive> Lexer::run() {
       break;
     }
   }
-  return std::move(m_out);
+  finish_macro_definitions(m_macros);
+  return LexedFile{std::move(m_out), std::move(m_macros)};
 }
 
 // Characters the main loop must see when they start a line (after indentation): everything
@@ -314,6 +318,10 @@ bool Lexer::skip_plain_lines() {
 // `line` is the line of the '#' (or '%'); m_line may be further on after splices.
 void Lexer::lex_directive(size_t after_hash, uint32_t line) {
   const DirectiveClass kind = classify_directive(after_hash);
+  if (kind == DirectiveClass::define) {
+    lex_define(after_hash, line);
+    return;
+  }
   if (kind != DirectiveClass::general) {
     // Most directives are #define, #if, #endif, ...: skip them without building their text,
     // unless __has_include may occur in them.
@@ -335,10 +343,37 @@ void Lexer::lex_directive(size_t after_hash, uint32_t line) {
       && raw.find("/*") == std::string_view::npos) {
     m_pos = end;
     parse_directive_line(raw, line, m_out);
+    add_define_line(raw, line, m_macros);
     return;
   }
   const std::string logical = read_logical_line();
   parse_directive_line(logical, line, m_out);
+  add_define_line(logical, line, m_macros); // "#/**/define ..." comes this way
+}
+
+// A #define: its definition, and any __has_include in it. The line is found as for other
+// directives; only a line with a splice or a comment is copied to clean it.
+void Lexer::lex_define(size_t after_hash, uint32_t line) {
+  const uint32_t start_line = m_line;
+  m_pos = after_hash;
+  skip_logical_line();
+  const std::string_view raw = m_text.substr(after_hash, m_pos - after_hash);
+  if (raw.find('\\') == std::string_view::npos && raw.find("//") == std::string_view::npos
+      && raw.find("/*") == std::string_view::npos) {
+    parse_directive_line(raw, line, m_out);
+    add_define_line(raw, line, m_macros);
+    return;
+  }
+  const size_t end = m_pos;
+  const uint32_t end_line = m_line;
+  m_pos = after_hash;
+  m_line = start_line;
+  const std::string logical = read_logical_line();
+  // read_logical_line stops where skip_logical_line did (see skip_logical_line).
+  m_pos = end;
+  m_line = end_line;
+  parse_directive_line(logical, line, m_out);
+  add_define_line(logical, line, m_macros);
 }
 
 // Read the directive name that starts after the '#' at `after_hash` as parse_directive would
@@ -382,8 +417,11 @@ DirectiveClass Lexer::classify_directive(size_t after_hash) const {
   if (name == "include" || name == "include_next" || name == "import") {
     return DirectiveClass::general;
   }
-  if (name == "if" || name == "elif" || name == "define" || name == "ifdef" || name == "ifndef"
-      || name == "elifdef" || name == "elifndef") {
+  if (name == "define") {
+    return DirectiveClass::define;
+  }
+  if (name == "if" || name == "elif" || name == "ifdef" || name == "ifndef" || name == "elifdef"
+      || name == "elifndef") {
     return DirectiveClass::may_test_has_include;
   }
   return DirectiveClass::irrelevant;
@@ -551,8 +589,9 @@ std::string Lexer::read_logical_line() {
 
 } // namespace
 
-std::vector<Directive> lex_directives(std::string_view text) {
-  std::vector<Directive> out = Lexer(text).run();
+LexedFile lex_file(std::string_view text) {
+  LexedFile lexed = Lexer(text).run();
+  std::vector<Directive>& out = lexed.directives;
   const size_t directives = out.size();
   find_content_markers(text, out);
   if (out.size() != directives) {
@@ -560,7 +599,11 @@ std::vector<Directive> lex_directives(std::string_view text) {
       return a.line < b.line;
     });
   }
-  return out;
+  return lexed;
+}
+
+std::vector<Directive> lex_directives(std::string_view text) {
+  return lex_file(text).directives;
 }
 
 } // namespace ccrex::depscan

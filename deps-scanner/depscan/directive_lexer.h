@@ -7,9 +7,12 @@
 // names), CRLF line ends and the %: digraph. Conditionals are not evaluated: a directive in
 // any branch is reported, so the result is a superset of what a compiler reads. The list
 // also carries the file's other markers (content_markers.h): time macros, GCC pragmas that
-// read files, assembler .include/.incbin and trigraphs.
+// read files, assembler .include/.incbin and trigraphs. #define lines are read for what a
+// computed include may expand to (macro_definitions.h).
 //
 // Thread safety: lex_directives is a pure function and may be called concurrently.
+
+#include "depscan/macro_definitions.h"
 
 #include <cstdint>
 #include <string>
@@ -60,7 +63,20 @@ struct Directive {
   bool operator==(const Directive&) const = default;
 };
 
-// Return the directives of `text` in source order.
+// What the scanner keeps of one file: its directives and markers, and its macro
+// definitions as far as computed includes need them (macro_definitions.h).
+struct LexedFile {
+  std::vector<Directive> directives;
+  MacroDefinitions macros;
+
+  bool operator==(const LexedFile&) const = default;
+};
+
+// Return the directives of `text` in source order, and its #define lines as
+// macro_definitions.h keeps them.
+LexedFile lex_file(std::string_view text);
+
+// Return the directives of `text` in source order (lex_file without the definitions).
 std::vector<Directive> lex_directives(std::string_view text);
 
 // Return a compact, line-per-directive rendering used by tests and debugging:

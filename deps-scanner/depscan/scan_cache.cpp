@@ -65,7 +65,7 @@ ScanCache::directives(FileSystem& fs, const std::string& path, const FileStat& s
   if (result) {
     ++m_digest_hits;
   } else {
-    result = std::make_shared<const DirectiveList>(lex_directives(content));
+    result = std::make_shared<const DirectiveList>(lex_file(content));
     ++m_lexed;
     const std::lock_guard lock(size_shard.mutex);
     auto& bucket = size_shard.map[content.size()];

@@ -2,7 +2,8 @@
 
 // Caches shared by every scan in a process.
 //
-// - Directives per file: an entry per path remembers the file's stat; while stat (dev, ino,
+// - Directives (and the macro definitions computed includes need) per file: an entry per path
+// remembers the file's stat; while stat (dev, ino,
 //   size, mtime, ctime) is unchanged the file is not read again. Otherwise the file is read
 //   and its directives are looked up by content (a fast hash, confirmed by comparing the
 //   bytes), so identical content at many paths (copies, checkouts) is lexed once. Hashes are
@@ -39,7 +40,8 @@
 
 namespace ccrex::depscan {
 
-using DirectiveList = std::vector<Directive>;
+// What the cache keeps per file content: its directives and macro definitions.
+using DirectiveList = LexedFile;
 
 // Hashes std::string and std::string_view alike, so that a map keyed by std::string can be
 // searched with a string_view (with std::equal_to<> as its key equality).

@@ -1,5 +1,6 @@
 #include "depscan/scanner.h"
 
+#include "depscan/macro_definitions.h"
 #include "util/file.h"
 #include "util/strings.h"
 
@@ -130,6 +131,23 @@ struct VisitKeyHash {
   }
 };
 
+// A computed include (`#include NAME`) seen during the walk, resolved once the walk has
+// collected the definitions NAME may have (ScanSession::resolve_computed).
+struct PendingInclude {
+  Directive directive;
+  Found includer;
+  int depth = 0;
+  size_t applied = 0; // candidates of the macro already resolved for this include
+};
+
+// The header names one macro may stand for, collected from the command line and from the
+// files visited so far (`files_checked` of ScanSession::m_defining_files).
+struct MacroCandidates {
+  std::vector<HeaderMacro> candidates; // distinct header names, in discovery order
+  size_t files_checked = 0;
+  uint32_t hash = 0;
+};
+
 // One scan: a memo of stats and listings in front of the shared cache, the search chain,
 // and the output being built. Single-threaded.
 class ScanSession {
@@ -171,6 +189,11 @@ private:
                                        size_t start);
   size_t resolve(const Directive& d, const Found& includer, std::array<FoundEntry*, 2>& out);
   ScanResultOr<bool> visit(FoundEntry& entry, int depth, bool assembler);
+  ScanFailure computed_failure(const Directive& d, const Found& file, std::string_view why) const;
+  ScanResultOr<bool> defer_computed(const Directive& d, const Found& file, int depth);
+  ScanResultOr<MacroCandidates*> candidates_of(const PendingInclude& p);
+  ScanResultOr<bool> resolve_computed();
+  ScanResultOr<bool> check_angled_candidates();
   ScanResultOr<bool> visit_marker(const Directive& d, const Found& file, int depth, bool assembler);
   ScanResultOr<bool> resolve_asm(const Directive& d, const Found& file, int depth);
   void check_pch(ListingMemo& dir_memo, const std::string& abs_dir, std::string_view name);
@@ -199,6 +222,14 @@ private:
   std::unordered_set<VisitKey, VisitKeyHash> m_visited;
   StringSet m_emitted;
   ScannedFiles m_files;
+  // Computed includes: the command line's definitions, every file visited with the
+  // preprocessor that defines object-like macros (with where it was found), the includes
+  // waiting for resolve_computed() and what each macro name may stand for.
+  MacroDefinitions m_command_line_macros;
+  std::vector<std::pair<std::shared_ptr<const DirectiveList>, const Found*>> m_defining_files;
+  std::vector<PendingInclude> m_pending;
+  StringMap<MacroCandidates> m_candidates;
+  std::vector<std::pair<std::string, size_t>> m_angled; // <...> candidates, by pending index
 };
 
 const std::optional<FileStat>& ScanSession::stat_of(const std::string& abs) {
@@ -611,8 +642,12 @@ ScanResultOr<bool> ScanSession::visit(FoundEntry& entry, int depth, bool assembl
     return ScanFailure{FailureReason::unreadable_file, directives.error().message()};
   }
   const std::shared_ptr<const DirectiveList> list = std::move(*directives);
+  const MacroDefinitions& macros = list->macros;
+  if (!assembler && (!macros.header.empty() || !macros.other.empty() || !macros.inert.empty())) {
+    m_defining_files.emplace_back(list, &file);
+  }
   std::array<FoundEntry*, 2> found{};
-  for (const Directive& d : *list) {
+  for (const Directive& d : list->directives) {
     if (!is_include_kind(d.kind)) {
       CCREX_TRY(visit_marker(d, file, depth, assembler));
       continue;
@@ -621,13 +656,140 @@ ScanResultOr<bool> ScanSession::visit(FoundEntry& entry, int depth, bool assembl
       continue; // no preprocessor: '#' starts a comment
     }
     if (d.computed) {
-      return ScanFailure{FailureReason::computed_include,
-                         file.spelled + ":" + std::to_string(d.line) + ": "
-                             + std::string(directive_kind_name(d.kind)) + " " + d.name};
+      CCREX_TRY(defer_computed(d, file, depth));
+      continue;
     }
     const size_t n = resolve(d, file, found);
     for (size_t i = 0; i < n; ++i) {
       CCREX_TRY(visit(*found[i], depth + 1, false));
+    }
+  }
+  return true;
+}
+
+ScanFailure
+ScanSession::computed_failure(const Directive& d, const Found& file, std::string_view why) const {
+  std::string detail = file.spelled + ":" + std::to_string(d.line) + ": "
+                       + std::string(directive_kind_name(d.kind)) + " " + d.name;
+  if (!why.empty()) {
+    detail.append(" (").append(why).append(")");
+  }
+  return ScanFailure{FailureReason::computed_include, std::move(detail)};
+}
+
+// A computed include of `file`: an object-like macro name is resolved after the walk, once
+// every definition the scan can reach is known; any other operand is a failure.
+ScanResultOr<bool> ScanSession::defer_computed(const Directive& d, const Found& file, int depth) {
+  if (!is_identifier(d.name)) {
+    return computed_failure(d, file, "");
+  }
+  if (may_be_predefined(d.name)) {
+    return computed_failure(d, file, "the compiler may predefine it");
+  }
+  m_pending.push_back(PendingInclude{d, file, depth});
+  return true;
+}
+
+// Bring the candidates of the macro `p` names up to date with the files visited so far.
+// Fails when a definition of it is not a single header name.
+ScanResultOr<MacroCandidates*> ScanSession::candidates_of(const PendingInclude& p) {
+  const std::string& name = p.directive.name;
+  const auto add = [](MacroCandidates& mc, const HeaderMacro& m) {
+    const bool seen = std::any_of(mc.candidates.begin(), mc.candidates.end(), [&](const auto& c) {
+      return c.header == m.header && c.angled == m.angled;
+    });
+    if (!seen) {
+      mc.candidates.push_back(m);
+    }
+  };
+  auto it = m_candidates.find(name);
+  if (it == m_candidates.end()) {
+    MacroCandidates mc;
+    mc.hash = macro_name_hash(name);
+    if (defines_other(m_command_line_macros, mc.hash)) {
+      return computed_failure(p.directive, p.includer, "-D" + name + " is not a header name");
+    }
+    for (const HeaderMacro& m : m_command_line_macros.header) {
+      if (m.macro == name) {
+        add(mc, m);
+      }
+    }
+    it = m_candidates.emplace(name, std::move(mc)).first;
+  }
+  MacroCandidates& mc = it->second;
+  for (; mc.files_checked < m_defining_files.size(); ++mc.files_checked) {
+    const auto& [lexed, found] = m_defining_files[mc.files_checked];
+    if (defines_other(lexed->macros, mc.hash)) {
+      return computed_failure(
+          p.directive, p.includer, found->spelled + " may define it as something else");
+    }
+    for (const HeaderMacro& m : lexed->macros.header) {
+      if (m.macro == name) {
+        add(mc, m);
+      }
+    }
+  }
+  return &mc;
+}
+
+// Resolve the computed includes of the walk until nothing changes: each candidate of each
+// include is resolved as if written literally in its place, and the files found are visited
+// (which may define more candidates and hold more computed includes). A name defined
+// nowhere adds nothing: the compiler would report an error if it reached that include.
+ScanResultOr<bool> ScanSession::resolve_computed() {
+  std::array<FoundEntry*, 2> found{};
+  bool progress = !m_pending.empty();
+  while (progress) {
+    progress = false;
+    for (size_t i = 0; i < m_pending.size(); ++i) {
+      CCREX_ASSIGN_OR_RETURN(MacroCandidates * mc, candidates_of(m_pending[i]));
+      while (m_pending[i].applied < mc->candidates.size()) {
+        const HeaderMacro candidate = mc->candidates[m_pending[i].applied++];
+        // Copies: visiting may add pending includes (and move this one).
+        Directive literal = m_pending[i].directive;
+        const Found includer = m_pending[i].includer;
+        const int depth = m_pending[i].depth;
+        literal.computed = false;
+        literal.name = candidate.header;
+        literal.angled = candidate.angled;
+        if (candidate.angled) {
+          m_angled.emplace_back(candidate.header, i);
+        }
+        const size_t n = resolve(literal, includer, found);
+        for (size_t k = 0; k < n; ++k) {
+          CCREX_TRY(visit(*found[k], depth + 1, false));
+        }
+        progress = true;
+      }
+    }
+  }
+  return check_angled_candidates();
+}
+
+// The compiler expands macros inside an <...> body taken from a macro: each identifier in
+// one (sys, foo and h in <sys/foo.h>) must be a name that no file of the scan, no -D and
+// not the compiler itself may define, else the file it names could be another.
+ScanResultOr<bool> ScanSession::check_angled_candidates() {
+  for (const auto& [header, index] : m_angled) {
+    for (const std::string_view ident : identifiers_in(header)) {
+      const uint32_t hash = macro_name_hash(ident);
+      std::string why;
+      if (may_be_predefined(ident)) {
+        why = "the compiler may predefine " + std::string(ident);
+      } else if (defines_object_like(m_command_line_macros, ident, hash)) {
+        why = "-D defines " + std::string(ident);
+      } else {
+        for (const auto& [lexed, file] : m_defining_files) {
+          if (defines_object_like(lexed->macros, ident, hash)) {
+            why = file->spelled + " may define " + std::string(ident);
+            break;
+          }
+        }
+      }
+      if (!why.empty()) {
+        return computed_failure(
+            m_pending[index].directive, m_pending[index].includer, "<" + header + ">: " + why);
+      }
     }
   }
   return true;
@@ -721,6 +883,10 @@ ScanResultOr<bool> ScanSession::resolve_asm(const Directive& d, const Found& fil
 
 ScanResultOr<ScannedFiles> ScanSession::run() {
   build_chain();
+  for (const std::string& spec : m_config.defines) {
+    add_command_line_define(spec, m_command_line_macros);
+  }
+  finish_macro_definitions(m_command_line_macros);
   Found source;
   source.spelled = m_config.source;
   source.abs = absolute(m_config.source);
@@ -750,6 +916,7 @@ ScanResultOr<ScannedFiles> ScanSession::run() {
     }
   }
   CCREX_TRY(visit(main_file, 0, plain_assembly));
+  CCREX_TRY(resolve_computed());
   return std::move(m_files);
 }
 
@@ -785,6 +952,7 @@ std::string fingerprint(const SearchConfig& c) {
   add("Y", c.system_dirs);
   add("A", c.after_dirs);
   add("F", c.forced_includes);
+  add("D", c.defines);
   add("B", c.builtin_dirs);
   add("X", c.builtin_cxx_only);
   add("W", c.asm_include_dirs);

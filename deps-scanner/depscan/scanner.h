@@ -10,6 +10,12 @@
 //   if (!result) fall_back_to_compiler_M(result.error());
 //
 // Conditionals are not evaluated, so the answer is a superset of what the compiler reads.
+// A computed include (`#include NAME`, `__has_include(NAME)`) is resolved once the walk has
+// seen every definition of NAME it can reach (files and -D, any branch): if each is one
+// literal header name, all of them are resolved as if written in its place, and the files
+// they find are walked in turn until nothing changes; a name defined nowhere adds nothing
+// (the compiler would fail there). Any other definition, or an operand that is not one
+// name, makes the scan give up with computed_include (macro_definitions.h).
 // Includes that resolve to no file are skipped (in a live branch the compiler would fail
 // anyway). Assembly sources are scanned too: .s files for the assembler's .include and
 // .incbin only, .S files like C plus those (which also count in asm() strings of C files). Files

@@ -17,6 +17,7 @@ enum class OptKind {
   system_dir,  // -isystem
   after_dir,   // -idirafter
   forced,      // -include, -imacros
+  define,      // -D
   sysroot,     // --sysroot, -isysroot
   language,    // -x
   output,      // -o
@@ -35,6 +36,8 @@ struct OptSpec {
 
 // Sorted only for readability; lookups try exact names first, then the longest prefix.
 constexpr std::array k_options = {
+    OptSpec{"--define-macro", OptKind::define, true, false},
+    OptSpec{"--define-macro=", OptKind::define, false, true},
     OptSpec{"--include", OptKind::forced, true, false},
     OptSpec{"--include-directory", OptKind::include_dir, true, false},
     OptSpec{"--include-directory=", OptKind::include_dir, false, true},
@@ -45,7 +48,7 @@ constexpr std::array k_options = {
     OptSpec{"--gcc-toolchain=", OptKind::probe, false, true},
     OptSpec{"-A", OptKind::skip_arg, true, true},
     OptSpec{"-B", OptKind::probe, true, true},
-    OptSpec{"-D", OptKind::skip_arg, true, true},
+    OptSpec{"-D", OptKind::define, true, true},
     OptSpec{"-F", OptKind::unsupported, true, true},
     OptSpec{"-I", OptKind::include_dir, true, true},
     OptSpec{"-I-", OptKind::unsupported, false, false},
@@ -298,6 +301,9 @@ ScanResultOr<bool> apply_option(Extraction& ex,
   case OptKind::forced:
     c.forced_includes.push_back(value);
     break;
+  case OptKind::define:
+    c.defines.push_back(value);
+    break;
   case OptKind::sysroot:
     c.sysroot = value;
     c.probe_args.push_back(name == "-isysroot" ? "-isysroot" : "--sysroot");
@@ -478,6 +484,18 @@ ScanResultOr<SearchConfig> extract_search_config(const std::vector<std::string>&
     }
     if (arg.starts_with("-Wa,")) {
       apply_assembler_pieces(ex, util::split(std::string_view(arg).substr(4), ','));
+      continue;
+    }
+    if (arg.starts_with("-Wp,")) {
+      // Options for the preprocessor itself: only its definitions are modelled.
+      const auto pieces = util::split(std::string_view(arg).substr(4), ',');
+      for (size_t p = 0; p < pieces.size(); ++p) {
+        if (pieces[p] == "-D" && p + 1 < pieces.size()) {
+          ex.config.defines.emplace_back(pieces[++p]);
+        } else if (pieces[p].size() > 2 && pieces[p].starts_with("-D")) {
+          ex.config.defines.emplace_back(pieces[p].substr(2));
+        }
+      }
       continue;
     }
     if (arg == "-Xassembler" && i + 1 < args.size()) {

@@ -73,6 +73,10 @@ struct SearchConfig {
   std::vector<std::string> system_dirs;
   // -idirafter directories (searched after the built-in ones).
   std::vector<std::string> after_dirs;
+  // -D values ("NAME" or "NAME=body"), in command-line order; also from -Wp,-D and
+  // --define-macro. Only computed includes use them (-U is ignored: a definition it
+  // removes still counts, which keeps the answer a superset).
+  std::vector<std::string> defines;
   // -include and -imacros files, in command-line order.
   std::vector<std::string> forced_includes;
   // -nostdinc: no built-in directories at all.

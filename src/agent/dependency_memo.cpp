@@ -254,7 +254,7 @@ DependencyMemo::store(const std::string& key,
     if (!directives) {
       return std::nullopt;
     }
-    for (const depscan::Directive& d : **directives) {
+    for (const depscan::Directive& d : (*directives)->directives) {
       if (d.kind == depscan::DirectiveKind::trigraph) {
         return std::nullopt; // directives spelled with trigraphs are not all lexed
       }

@@ -1,8 +1,8 @@
 #pragma once
 
 // DependencyMemo: what the compiler's -M listed for a compile the scanner cannot answer (a
-// computed #include, trigraphs, ...), kept so that a repeat with nothing relevant changed
-// is answered without running the preprocessor again. ccache's direct mode does this for
+// computed #include it cannot resolve, trigraphs, ...), kept so that a repeat with nothing relevant
+// changed is answered without running the preprocessor again. ccache's direct mode does this for
 // every compile; here the scanner answers the rest.
 //
 // An answer is kept as a depscan::ScanRecord in the scanner's ScanCache and checked the

@@ -280,7 +280,7 @@ DependencyFinder::facts_of_listed(const std::vector<std::string>& files,
     }
     CCREX_ASSIGN_OR_RETURN(const auto list, m_cache.directives(m_fs, abs, *st));
     const bool assembler = plain_assembly && f == cmd.source_file;
-    for (const depscan::Directive& d : *list) {
+    for (const depscan::Directive& d : list->directives) {
       const std::string where = f + ":" + std::to_string(d.line) + ": ";
       switch (d.kind) {
       case depscan::DirectiveKind::time_macro:

@@ -1,0 +1,121 @@
+#include "depscan/directive_lexer.h"
+#include "depscan/macro_definitions.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace ccrex::depscan {
+namespace {
+
+// Render the header-name definitions of `text` one per line: `NAME "x.h" @line`.
+std::string header_macros_of(std::string_view text) {
+  std::string out;
+  for (const HeaderMacro& m : lex_file(text).macros.header) {
+    out += m.macro + " " + (m.angled ? "<" : "\"") + m.header + (m.angled ? ">" : "\"") + " @"
+           + std::to_string(m.line) + "\n";
+  }
+  return out;
+}
+
+bool has_hash(const std::vector<uint32_t>& list, std::string_view name) {
+  return std::binary_search(list.begin(), list.end(), macro_name_hash(name));
+}
+
+TEST(MacroDefinitionsTest, ObjectLikeHeaderNamesAreKept) {
+  EXPECT_EQ(header_macros_of("#define A \"a.h\"\n"
+                             "#  define B <sys/b-c+d.h>\n"
+                             "# define H /* c */ \"h.h\" // trailing\n"
+                             "#def\\\nine I \\\n \"i.h\"\n"
+                             "#/**/define L \"l.h\"\n"
+                             "%:define M <m.h>\n"
+                             "#define N\"n.h\"\n"),
+            "A \"a.h\" @1\nB <sys/b-c+d.h> @2\nH \"h.h\" @3\nI \"i.h\" @4\nL \"l.h\" @7\n"
+            "M <m.h> @8\nN \"n.h\" @9\n");
+}
+
+TEST(MacroDefinitionsTest, DefinitionsInCommentsAndLiteralsAreNotDefinitions) {
+  EXPECT_EQ(header_macros_of("/* #define A \"a.h\" */\n"
+                             "const char* s = \"#define B <b.h>\";\n"
+                             "// #define C <c.h>\n"
+                             "int x; #define D \"d.h\"\n"),
+            "");
+}
+
+TEST(MacroDefinitionsTest, OtherBodiesAreHashedAsOther) {
+  const MacroDefinitions m = lex_file("#define C OTHER\n"
+                                      "#define J \"j.h\" junk\n"
+                                      "#define K <a b.h>\n"
+                                      "#define P \"a\\\\b.h\"\n"
+                                      "#define Q u8\"q.h\"\n"
+                                      "#define R <r.h\n"
+                                      "#define S <a//b.h>\n")
+                                 .macros;
+  EXPECT_TRUE(m.header.empty());
+  for (const char* name : {"C", "J", "K", "P", "Q", "R", "S"}) {
+    EXPECT_TRUE(has_hash(m.other, name)) << name;
+  }
+  EXPECT_TRUE(m.inert.empty());
+}
+
+TEST(MacroDefinitionsTest, BodiesThatCannotNameAHeaderAreInert) {
+  const MacroDefinitions m = lex_file("#ifndef GUARD\n#define GUARD\n"
+                                      "#define ONE 1\n"
+                                      "#define NEG -1\n"
+                                      "#define PAREN (x)\n"
+                                      "#define F(x) <x.h>\n"
+                                      "#endif\n")
+                                 .macros;
+  for (const char* name : {"GUARD", "ONE", "NEG", "PAREN"}) {
+    EXPECT_TRUE(has_hash(m.inert, name)) << name;
+  }
+  EXPECT_FALSE(has_hash(m.inert, "F")); // function-like: a bare name does not expand
+  EXPECT_FALSE(has_hash(m.other, "F"));
+  EXPECT_TRUE(m.header.empty());
+}
+
+TEST(MacroDefinitionsTest, DefinesStayOutOfTheDirectiveList) {
+  const LexedFile f = lex_file("#define A \"a.h\"\n#include A\n#define B __has_include(<b.h>)\n");
+  EXPECT_EQ(print_directives(f.directives), "include computed(A)\nhas_include <b.h>\n");
+  EXPECT_EQ(lex_directives("#define A \"a.h\"\n"), std::vector<Directive>{});
+}
+
+TEST(MacroDefinitionsTest, CommandLineDefinitions) {
+  MacroDefinitions m;
+  add_command_line_define("USER_H=\"user.h\"", m);
+  add_command_line_define("SYS_H=<sys/x.h>", m);
+  add_command_line_define("PLAIN", m);
+  add_command_line_define("EMPTY=", m);
+  add_command_line_define("ALIAS=OTHER", m);
+  add_command_line_define("FN(x)=<x.h>", m);
+  add_command_line_define("COMMENT=<a//b.h>", m); // a comment in the compiler's eyes
+  finish_macro_definitions(m);
+  ASSERT_EQ(m.header.size(), 2U);
+  EXPECT_EQ(m.header[0], (HeaderMacro{"USER_H", "user.h", false, 0}));
+  EXPECT_EQ(m.header[1], (HeaderMacro{"SYS_H", "sys/x.h", true, 0}));
+  EXPECT_TRUE(has_hash(m.inert, "PLAIN"));
+  EXPECT_TRUE(has_hash(m.inert, "EMPTY"));
+  EXPECT_TRUE(has_hash(m.other, "ALIAS"));
+  EXPECT_TRUE(has_hash(m.other, "COMMENT"));
+  EXPECT_FALSE(has_hash(m.other, "FN"));
+  EXPECT_FALSE(has_hash(m.inert, "FN"));
+}
+
+TEST(MacroDefinitionsTest, PredefinedAndIdentifiers) {
+  EXPECT_TRUE(may_be_predefined("__FILE__"));
+  EXPECT_TRUE(may_be_predefined("_WIN32"));
+  EXPECT_TRUE(may_be_predefined("linux"));
+  EXPECT_TRUE(may_be_predefined("unix"));
+  EXPECT_FALSE(may_be_predefined("USER_H"));
+  EXPECT_FALSE(may_be_predefined("_x"));
+  EXPECT_TRUE(is_identifier("USER_H"));
+  EXPECT_FALSE(is_identifier("A B"));
+  EXPECT_FALSE(is_identifier("F(x)"));
+  EXPECT_FALSE(is_identifier("1A"));
+  EXPECT_EQ(identifiers_in("sys/x86_64-linux.h"),
+            (std::vector<std::string_view>{"sys", "x86_64", "linux", "h"}));
+  EXPECT_EQ(identifiers_in("v2/1e.h"), (std::vector<std::string_view>{"v2", "h"}));
+}
+
+} // namespace
+} // namespace ccrex::depscan
