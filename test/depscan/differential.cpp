@@ -4,7 +4,8 @@
 //
 // For every translation unit of the suite, `g++ -M` / `gcc -M` and `clang++ -M` / `clang -M`
 // run with the same flags; the scanner's file set must contain every file the compiler listed
-// (compared by real path), and every extra file must exist. The corpus suite also checks that
+// (compared by real path), and every extra file must exist (computed includes the scanner
+// resolves included: its set is a superset). The corpus suite also checks that
 // includes hidden in comments, strings and raw strings are never reported. Prints
 // "N passed, N failed" and exits non-zero on any failure.
 
@@ -212,6 +213,36 @@ std::vector<Case> corpus_cases(const std::string& root) {
            false,
            {"-include", "pre.h", "-I/usr/include", "src/main.c"},
            root + "/forced");
+  // Computed includes the scanner resolves: a -D string and a -D <...> name, definitions
+  // in both branches of a conditional, one made only after the use (the compiler never
+  // reads it; the scanner's superset does), __has_include and #include_next of a macro.
+  write(root + "/computed/config.h",
+        "#if defined(USER_H)\n#include USER_H\n#endif\n#ifdef LATE_H\n#include LATE_H\n#endif\n");
+  write(root + "/computed/defs.h",
+        "#ifdef BIG\n#define PICK_H \"big.h\"\n#else\n#define PICK_H <small.h>\n#endif\n"
+        "#define HAS_H \"has.h\"\n#define WRAP_H <wrap.h>\n");
+  write(root + "/computed/late.h", "#define LATE_H \"late_target.h\"\n");
+  write(
+      root + "/computed/main.c",
+      "#include \"defs.h\"\n#include \"config.h\"\n#include PICK_H\n"
+      "#if __has_include(HAS_H)\n#include HAS_H\n#endif\n#include <wrap.h>\n#include \"late.h\"\n");
+  write(root + "/computed/user.h", "");
+  write(root + "/computed/big.h", "");
+  write(root + "/computed/inc/small.h", "");
+  write(root + "/computed/has.h", "");
+  write(root + "/computed/late_target.h", "");
+  write(root + "/computed/inc/wrap.h", "#include_next WRAP_H\n");
+  write(root + "/computed/inc2/wrap.h", "");
+  add_both(cases,
+           "computed includes",
+           false,
+           {"-Iinc", "-Iinc2", "-DUSER_H=\"user.h\"", "main.c"},
+           root + "/computed");
+  add_both(cases,
+           "computed includes, angled -D",
+           false,
+           {"-Iinc", "-Iinc2", "-DUSER_H=<small.h>", "-DBIG", "main.c"},
+           root + "/computed");
   return cases;
 }
 
