@@ -9,7 +9,7 @@
 namespace ccrex::depscan {
 namespace {
 
-class NoBuiltinDirs final : public BuiltinProber {
+class RecordTestProber final : public BuiltinProber {
 public:
   ScanResultOr<std::vector<std::string>>
   builtin_dirs(const std::string&, Language, const std::vector<std::string>&) override {
@@ -31,7 +31,7 @@ protected:
 
   MemoryFileSystem fs;
   ScanCache cache;
-  NoBuiltinDirs prober;
+  RecordTestProber prober;
 };
 
 TEST_F(ScanRecordTest, StatsAreParallelToFilesColdAndWarm) {
