@@ -323,7 +323,7 @@ void Lexer::lex_directive(size_t after_hash, uint32_t line) {
     return;
   }
   if (kind != DirectiveClass::general) {
-    // Most directives are #define, #if, #endif, ...: skip them without building their text,
+    // Most other directives are #if, #endif, ...: skip them without building their text,
     // unless __has_include may occur in them.
     const uint32_t start_line = m_line;
     m_pos = after_hash;

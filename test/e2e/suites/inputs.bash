@@ -92,12 +92,13 @@ int f(void) { return H + R; }
   expect_stats miss_executed=4 hit_local=5
 
   TEST "-M's list is remembered (a computed include), and no change slips past it"
-  # The scanner cannot evaluate `#include USER_H`: the compiler's -M lists the inputs, once;
-  # a repeat with nothing changed reuses that list instead of running the preprocessor.
+  # The scanner cannot evaluate `#include XSTR(USER)` (a header name built by stringizing):
+  # the compiler's -M lists the inputs, once; a repeat with nothing changed reuses that list
+  # instead of running the preprocessor.
   mkdir inc1 inc2
   printf '#define U 1\n' >inc2/user.h
-  printf '#if defined(USER_H)\n#include USER_H\n#endif\n#if __has_include("opt.h")\n#include "opt.h"\n#endif\n#ifndef OPT\n#define OPT 0\n#endif\nint f(void) { return U + OPT; }\n' >src.c
-  local m_args=(gcc -Iinc1 -Iinc2 '-DUSER_H="user.h"' -c src.c)
+  printf '#define STR(x) #x\n#define XSTR(x) STR(x)\n#if defined(USER)\n#include XSTR(USER)\n#endif\n#if __has_include("opt.h")\n#include "opt.h"\n#endif\n#ifndef OPT\n#define OPT 0\n#endif\nint f(void) { return U + OPT; }\n' >src.c
+  local m_args=(gcc -Iinc1 -Iinc2 -DUSER=user.h -c src.c)
   # remembered_round PLAIN MISSES HITS M_RUNS: after the racy window, a compile that runs
   # -M and remembers its list, then a repeat answered from the list (no -M).
   remembered_round() {
@@ -180,12 +181,29 @@ SRC
 
     TEST "$cc: a computed include (dependencies from the compiler)"
     printf '#define VALUE 1\n' >values.h
-    printf '#define HEADER "values.h"\n#include HEADER\nint f(void) { return VALUE; }\n' >src.c
+    printf '#define HEADER(x) #x\n#include HEADER(values.h)\nint f(void) { return VALUE; }\n' >src.c
     change() { printf '#define VALUE 2\n' >values.h; }
     check_change $cc -c src.c
     expect_stat miss_executed 2
     expect_stat hit_local 1
+    expect_equal "$(($(stat_value depend_compiler) + $(stat_value depend_compiler_remembered) > 0))" \
+      1 "compiles whose dependencies came from -M (counters: $(all_stats))"
     expect_equal "$(fallback_count)" 0 "fallbacks (counters: $(all_stats))"
+
+    TEST "$cc: #include USER_H resolved by the scanner, without -M"
+    # A widely included header that pulls in a header the build names on the command line,
+    # and one a later header names: the scanner resolves both, so no compile runs -M.
+    mkdir inc
+    printf '#define U 1\n' >inc/user.h
+    printf '#define E 1\n' >extra.h
+    printf '#if defined(USER_H)\n#include USER_H\n#endif\n#ifdef EXTRA_H\n#include EXTRA_H\n#endif\n' >config.h
+    printf '#define EXTRA_H "extra.h"\n' >defs.h
+    printf '#include "config.h"\n#include "defs.h"\n#include "config.h"\nint f(void) { return U + E; }\n' >src.c
+    change() { printf '#define E 2\n' >extra.h; }
+    check_change $cc -Iinc '-DUSER_H=<user.h>' -c src.c
+    change() { printf '#define U 3\n' >inc/user.h; }
+    check_change $cc -Iinc '-DUSER_H=<user.h>' -c src.c
+    expect_stats miss_executed=3 hit_local=3
 
     TEST "$cc: a response file"
     mkdir inc
