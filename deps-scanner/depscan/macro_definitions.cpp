@@ -89,14 +89,17 @@ uint32_t macro_name_hash(std::string_view name) {
   return h;
 }
 
-void add_define_line(std::string_view logical, uint32_t line, MacroDefinitions& out) {
+bool add_define_line(std::string_view logical,
+                     uint32_t line,
+                     MacroDefinitions& out,
+                     bool truncated) {
   std::string_view rest = trim_view(logical);
   if (!rest.starts_with("define")) {
-    return;
+    return true;
   }
   rest.remove_prefix(6);
   if (rest.empty() || !is_space(rest.front())) {
-    return; // "#defined", or no name: not a definition
+    return !truncated || !rest.empty(); // "#defined", or no name: not a definition
   }
   rest = trim_view(rest);
   size_t n = 0;
@@ -104,21 +107,26 @@ void add_define_line(std::string_view logical, uint32_t line, MacroDefinitions& 
     ++n;
   }
   if (n == 0 || is_digit(rest[0])) {
-    return; // an error the compiler reports
+    return !truncated || n != 0; // an error the compiler reports
   }
   const std::string_view name = rest.substr(0, n);
   if (n < rest.size() && (rest[n] == '(' || !is_space(rest[n]))) {
     if (rest[n] == '(') {
-      return; // function-like
+      return true; // function-like
     }
     // A name followed directly by a non-identifier byte ("A+1", or a UCN or UTF-8 byte that
     // may continue the name): keep it as `other` unless it is plainly a punctuator.
     if (rest[n] == '\\' || static_cast<unsigned char>(rest[n]) >= 0x80) {
       out.other.push_back(macro_name_hash(name));
-      return;
+      return true;
     }
   }
-  add_definition(name, rest.substr(n), line, out);
+  const std::string_view body = trim_view(rest.substr(n));
+  if (truncated && (body.empty() || body.front() == '"' || body.front() == '<')) {
+    return false;
+  }
+  add_definition(name, body, line, out);
+  return true;
 }
 
 void add_command_line_define(std::string_view spec, MacroDefinitions& out) {

@@ -66,8 +66,15 @@ uint32_t macro_name_hash(std::string_view name);
 
 // Record in `out` the definition made by the logical directive line `logical` (the text
 // after '#', comments replaced by spaces) if it is an object-like #define. Call
-// finish_macro_definitions once all lines are in.
-void add_define_line(std::string_view logical, uint32_t line, MacroDefinitions& out);
+// finish_macro_definitions once all lines are in. With `truncated`, `logical` is only the
+// part of the line before a comment or a backslash (which may splice lines): then record nothing
+// and return false unless that part decides the definition (a body that starts with a number or an
+// identifier does; one that is empty or starts with a quote or '<' does not). Returns true
+// otherwise.
+bool add_define_line(std::string_view logical,
+                     uint32_t line,
+                     MacroDefinitions& out,
+                     bool truncated = false);
 
 // Record a command-line definition `spec` as -D takes it ("NAME" or "NAME=body").
 void add_command_line_define(std::string_view spec, MacroDefinitions& out);

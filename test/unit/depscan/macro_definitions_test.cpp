@@ -74,6 +74,34 @@ TEST(MacroDefinitionsTest, BodiesThatCannotNameAHeaderAreInert) {
   EXPECT_TRUE(m.header.empty());
 }
 
+TEST(MacroDefinitionsTest, CommentsAndSplicesDoNotChangeTheDefinition) {
+  // The lexer decides most definitions from the part before a comment or backslash; each
+  // line must read as its cleaned form does.
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"#define A 1 /* c */\n", "#define A 1\n"},
+      {"#define A b // c\n", "#define A b\n"},
+      {"#define A /* c */ \"a.h\"\n", "#define A \"a.h\"\n"},
+      {"#define A//c\n", "#define A\n"},
+      {"#define/**/A \"a.h\"\n", "#define A \"a.h\"\n"},
+      {"#define A\\\n \"a.h\"\n", "#define A \"a.h\"\n"},
+      {"#define A\\\nB \"a.h\"\n", "#define AB \"a.h\"\n"},
+      {"#define F\\\n(x) <x.h>\n", "#define F(x) <x.h>\n"},
+      {"#define A/**/(x) \"a.h\"\n", "#define A (x) \"a.h\"\n"},
+      {"#define A 1\\\n + 2\n", "#define A 1 + 2\n"},
+      {"#define X \\\n  <x.h> // c\n", "#define X <x.h>\n"},
+      {"#define X L\\\n\"x.h\"\n", "#define X L\"x.h\"\n"},
+      {"#define X \"a\\b.h\" /* c */\n", "#define X \"a\\b.h\"\n"},
+  };
+  for (const auto& [written, cleaned] : pairs) {
+    EXPECT_EQ(lex_file(written).macros, lex_file(cleaned).macros) << written;
+  }
+}
+
+TEST(MacroDefinitionsTest, CommentMarksInsideAQuotedNameAreText) {
+  EXPECT_EQ(header_macros_of("#define X \"a//b.h\"\n#define Y \"c/*d.h\" // c\n"),
+            "X \"a//b.h\" @1\nY \"c/*d.h\" @2\n");
+}
+
 TEST(MacroDefinitionsTest, DefinesStayOutOfTheDirectiveList) {
   const LexedFile f = lex_file("#define A \"a.h\"\n#include A\n#define B __has_include(<b.h>)\n");
   EXPECT_EQ(print_directives(f.directives), "include computed(A)\nhas_include <b.h>\n");
