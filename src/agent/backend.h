@@ -53,9 +53,12 @@ public:
     return false;
   }
   // Upload whatever of `inputs` (the input root plus the Action and Command blobs) the
-  // engine lacks, then execute `action`; raising `cancel` abandons the wait.
+  // engine lacks, then execute `action`; raising `cancel` abandons the wait. Asks for
+  // stdout, stderr and the contents of `inline_outputs` (output paths) inline in the
+  // response; engines before REAPI 2.9 ignore that.
   virtual util::Result<Execution> execute(const reapi::v2::Digest& action,
                                           const reapi::InputRoot& inputs,
+                                          const std::vector<std::string>& inline_outputs,
                                           const util::Cancellation* cancel = nullptr) = 0;
   // Return the bytes of a blob (verified by the caller).
   virtual util::Result<std::string> fetch(const reapi::v2::Digest& digest) = 0;

@@ -25,6 +25,16 @@ util::Error to_error(const reapi::Failure& f) {
   return {code, f.to_string()};
 }
 
+// Ask for stdout, stderr and the contents of `paths` inline: a small result then needs no
+// read after GetActionResult or Execute.
+reapi::InlineOptions inline_request(const std::vector<std::string>& paths) {
+  reapi::InlineOptions out;
+  out.inline_stdout = true;
+  out.inline_stderr = true;
+  out.inline_output_files = paths;
+  return out;
+}
+
 // How long a probe waits for the channel to start connecting again.
 constexpr auto k_reconnect_wait = std::chrono::seconds(1);
 
@@ -74,11 +84,7 @@ public:
   util::Result<std::optional<v2::ActionResult>>
   lookup(const v2::Digest& action, const std::vector<std::string>& inline_outputs) override {
     CCREX_ASSIGN_OR_RETURN(auto admission, admit(nullptr));
-    reapi::InlineOptions inl;
-    inl.inline_stdout = true;
-    inl.inline_stderr = true;
-    inl.inline_output_files = inline_outputs;
-    auto r = m_remote.lookup(action, inl);
+    auto r = m_remote.lookup(action, inline_request(inline_outputs));
     if (!r) {
       return note(admission, to_error(r.error()));
     }
@@ -88,6 +94,7 @@ public:
 
   util::Result<Execution> execute(const v2::Digest& action,
                                   const reapi::InputRoot& inputs,
+                                  const std::vector<std::string>& inline_outputs,
                                   const util::Cancellation* cancel) override {
     CCREX_ASSIGN_OR_RETURN(auto admission, admit(cancel));
     reapi::ActionInputs ai{action, inputs.blobs, inputs.directories};
@@ -95,6 +102,7 @@ public:
     opts.deadline =
         std::chrono::system_clock::now() + m_execution_timeout + std::chrono::seconds(30);
     opts.stream_timeout = std::chrono::seconds(60);
+    opts.inline_outputs = inline_request(inline_outputs);
     reapi::CancelToken token;
     opts.cancel = &token;
     const auto subscription = cancel != nullptr ? cancel->subscribe([&token] { token.cancel(); })

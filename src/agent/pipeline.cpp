@@ -384,16 +384,21 @@ BlobFetcher prefetched(const v2::ActionResult& result,
   };
 }
 
+// The paths of the compile's outputs as the engine names them, to ask for them inline.
+std::vector<std::string> output_paths(const RemoteStep& s) {
+  std::vector<std::string> paths;
+  for (const auto& o : s.remote.outputs) {
+    paths.push_back(o.remote_path);
+  }
+  return paths;
+}
+
 // Ask the engine's ActionCache for the action with every output inlined: a hit costs one
 // round trip (plus one batched read of what the engine did not inline). Returns nullopt on
 // a miss, or when the lookup failed in a way Execute may still get past.
 std::optional<util::Result<Outcome, Fallback>> remote_hit(const RemoteStep& s) {
   const auto& action = s.remote.action_digest;
-  std::vector<std::string> paths;
-  for (const auto& o : s.remote.outputs) {
-    paths.push_back(o.remote_path);
-  }
-  auto found = s.b.executor->lookup(action, paths);
+  auto found = s.b.executor->lookup(action, output_paths(s));
   if (!found) {
     if (found.error().code() == util::ErrorCode::unavailable) {
       return unexpected(fallback("remote_unavailable", found.error().message()));
@@ -428,8 +433,10 @@ std::optional<util::Result<Outcome, Fallback>> remote_hit(const RemoteStep& s) {
 
 // Execute the action on the engine and write its result. A remote engine is first asked for
 // a cached result, unless it is known to hold every input: then Execute, which consults the
-// ActionCache itself, is the one round trip before the compile. The embedded server shares
-// the local store, which was asked already.
+// ActionCache itself, is the one round trip before the compile. Execute asks for every
+// output inline (REAPI 2.9 hints), so an engine that honours them needs no read afterwards;
+// prefetched() checks inlined bytes against their digests as it does for a lookup. The
+// embedded server shares the local store, which was asked already.
 util::Result<Outcome, Fallback> run_remote(const RemoteStep& s) {
   const auto& b = s.b;
   const auto& action = s.remote.action_digest;
@@ -438,7 +445,7 @@ util::Result<Outcome, Fallback> run_remote(const RemoteStep& s) {
       return std::move(*hit);
     }
   }
-  auto exec = b.executor->execute(action, s.remote.input_root, s.request.cancel);
+  auto exec = b.executor->execute(action, s.remote.input_root, output_paths(s), s.request.cancel);
   if (cancelled(s.request)) {
     return unexpected(cancelled_fallback());
   }

@@ -1,6 +1,7 @@
 #include "reapi/execution_client.h"
 
 #include "reapi/digest.h"
+#include "reapi/execute_inline.h"
 #include "util/logging.h"
 
 #include <algorithm>
@@ -158,6 +159,7 @@ RemoteResult<ExecuteOutcome> ExecutionClient::execute(const v2::Digest& action,
   request.set_instance_name(m_settings->instance_name);
   *request.mutable_action_digest() = action;
   request.set_skip_cache_lookup(options.skip_cache_lookup);
+  set_execute_inline(request, options.inline_outputs);
 
   std::string name;
   int execute_calls = 0;

@@ -18,6 +18,7 @@
 // Thread safety: execute() is thread-safe; CancelToken::cancel() may be called from any
 // thread while execute() runs.
 
+#include "reapi/action_cache_client.h"
 #include "reapi/call_settings.h"
 #include "reapi/failure.h"
 #include "reapi/proto.h"
@@ -49,6 +50,9 @@ private:
 
 struct ExecuteOptions {
   bool skip_cache_lookup = false;
+  // What the server should put in the response's ActionResult (REAPI 2.9 hints, see
+  // execute_inline.h); ignored by older servers and not repeated on WaitExecution.
+  InlineOptions inline_outputs;
   // Give up (timeout) at this point.
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   // Deadline of each Execute/WaitExecution stream; when it fires the client resumes with

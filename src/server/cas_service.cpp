@@ -2,6 +2,7 @@
 
 #include "reapi/compression.h"
 #include "server/grpc_util.h"
+#include "server/result_inlining.h"
 #include "util/file.h"
 #include "util/strings.h"
 
@@ -249,28 +250,12 @@ grpc::Status ActionCacheService::GetActionResult(grpc::ServerContext* context,
               "no result for action " + reapi::to_string(request->action_digest())};
     }
     CCREX_LOG_DEBUG("ac " << short_hash << ": found, exit " << result->exit_code());
-    int64_t budget = k_max_inline_bytes;
-    const auto inline_blob = [&](const v2::Digest& d, std::string* out) {
-      if (d.size_bytes() == 0 || d.size_bytes() > budget) {
-        return;
-      }
-      if (auto data = m_store.read(reapi::from_proto(d))) {
-        budget -= d.size_bytes();
-        *out = std::move(data).value();
-      }
-    };
-    if (request->inline_stdout()) {
-      inline_blob(result->stdout_digest(), result->mutable_stdout_raw());
-    }
-    if (request->inline_stderr()) {
-      inline_blob(result->stderr_digest(), result->mutable_stderr_raw());
-    }
-    const auto& wanted = request->inline_output_files();
-    for (auto& f : *result->mutable_output_files()) {
-      if (std::find(wanted.begin(), wanted.end(), f.path()) != wanted.end()) {
-        inline_blob(f.digest(), f.mutable_contents());
-      }
-    }
+    reapi::InlineOptions wanted;
+    wanted.inline_stdout = request->inline_stdout();
+    wanted.inline_stderr = request->inline_stderr();
+    wanted.inline_output_files.assign(request->inline_output_files().begin(),
+                                      request->inline_output_files().end());
+    inline_outputs(m_store, wanted, *result);
     *response = std::move(*result);
     return grpc::Status::OK;
   });

@@ -88,7 +88,4 @@ private:
   Metrics& m_metrics;
 };
 
-// Largest total of inlined bytes in one GetActionResult answer.
-inline constexpr int64_t k_max_inline_bytes = int64_t{1} << 20;
-
 } // namespace ccrex::server

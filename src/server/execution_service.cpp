@@ -1,11 +1,13 @@
 #include "server/execution_service.h"
 
 #include "reapi/digest.h"
+#include "reapi/execute_inline.h"
 #include "server/action_runner.h"
 #include "server/action_tmpdir.h"
 #include "server/admission.h"
 #include "server/grpc_util.h"
 #include "server/platform.h"
+#include "server/result_inlining.h"
 #include "server/staging.h"
 #include "server/tree_validation.h"
 #include "server/worker_pool.h"
@@ -25,6 +27,7 @@
 #include <exception>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -155,14 +158,18 @@ private:
   void complete(OperationState& op, ExecuteResponse response);
   Operation snapshot_locked(const OperationState& op) const;
   void purge_expired_locked();
+  // Send `op` on `writer` as it changes until it is done; its final response carries the
+  // outputs `inline_wanted` asks for inline (this stream's own request's hints).
   grpc::Status stream(grpc::ServerContext* ctx,
                       grpc::ServerWriter<Operation>* writer,
                       OperationState& op,
-                      uint64_t sent_version);
+                      uint64_t sent_version,
+                      const reapi::InlineOptions& inline_wanted);
   grpc::Status stream_watched(grpc::ServerContext* ctx,
                               grpc::ServerWriter<Operation>* writer,
                               OperationState& op,
-                              uint64_t sent_version);
+                              uint64_t sent_version,
+                              const reapi::InlineOptions& inline_wanted = {});
   // Cancel operations nobody has watched for config.abandoned_grace; runs until shutdown.
   void janitor();
   void abandon_locked(OperationState& op);
@@ -309,13 +316,14 @@ void ExecutionService::Impl::purge_expired_locked() {
 grpc::Status ExecutionService::Impl::stream_watched(grpc::ServerContext* ctx,
                                                     grpc::ServerWriter<Operation>* writer,
                                                     OperationState& op,
-                                                    uint64_t sent_version) {
+                                                    uint64_t sent_version,
+                                                    const reapi::InlineOptions& inline_wanted) {
   {
     const std::lock_guard lock(m_mutex);
     ++op.watchers;
     op.unwatched = false;
   }
-  auto status = stream(ctx, writer, op, sent_version);
+  auto status = stream(ctx, writer, op, sent_version, inline_wanted);
   const std::lock_guard lock(m_mutex);
   if (--op.watchers == 0 && !op.done) {
     op.unwatched = true;
@@ -355,16 +363,27 @@ void ExecutionService::Impl::janitor() {
 grpc::Status ExecutionService::Impl::stream(grpc::ServerContext* ctx,
                                             grpc::ServerWriter<Operation>* writer,
                                             OperationState& op,
-                                            uint64_t sent_version) {
+                                            uint64_t sent_version,
+                                            const reapi::InlineOptions& inline_wanted) {
+  const bool wants_inline = inline_wanted.inline_stdout || inline_wanted.inline_stderr
+                            || !inline_wanted.inline_output_files.empty();
   auto last_sent = SteadyClock::now();
   std::unique_lock lock(m_mutex);
   for (;;) {
     if (op.version != sent_version
         || SteadyClock::now() - last_sent >= m_config.operation_resend_interval) {
-      const Operation msg = snapshot_locked(op);
+      Operation msg = snapshot_locked(op);
       const bool done = op.done;
+      std::optional<ExecuteResponse> inlined;
+      if (done && wants_inline && op.response.status().code() == 0 && op.response.has_result()) {
+        inlined = op.response; // the store is read without the lock
+      }
       sent_version = op.version;
       lock.unlock();
+      if (inlined) {
+        inline_outputs(m_store, inline_wanted, *inlined->mutable_result());
+        msg.mutable_response()->PackFrom(*inlined);
+      }
       if (!writer->Write(msg)) {
         return {grpc::StatusCode::CANCELLED, "client went away"};
       }
@@ -429,6 +448,9 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
     CCREX_LOG_DEBUG("execute " << short_digest(req.action_digest()) << ": " << note);
   }
   const bool check_cache = !req.skip_cache_lookup() && !action->action.do_not_cache();
+  // Small outputs go back in the response only when this request asked (REAPI 2.9 hints),
+  // so a client that never asks sees the same ActionResult as before.
+  const reapi::InlineOptions inline_wanted = reapi::execute_inline_of(req);
   // Identical requests share one execution, except when the client asked for a fresh run
   // (skip_cache_lookup) or for an unshared one (do_not_cache).
   const auto id = random_operation_id();
@@ -442,7 +464,7 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
                                        check_cache);
   if (merged) {
     CCREX_LOG_DEBUG("execute " << short_digest(req.action_digest()) << ": joining " << op->name);
-    return stream_watched(ctx, writer, *op, k_never_sent);
+    return stream_watched(ctx, writer, *op, k_never_sent, inline_wanted);
   }
   uint64_t sent = k_never_sent;
   {
@@ -453,7 +475,7 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
     writer->Write(first); // a client gone already does not cancel the action
   }
   if (check_cache && try_cache(req.instance_name(), *op)) {
-    return stream_watched(ctx, writer, *op, sent);
+    return stream_watched(ctx, writer, *op, sent, inline_wanted);
   }
   std::string why;
   auto ticket = m_admission.admit(peer_key(*ctx, req.instance_name()), why);
@@ -484,7 +506,7 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
     complete(*op, std::move(resp));
     return {grpc::StatusCode::UNAVAILABLE, "server shutting down"};
   }
-  return stream_watched(ctx, writer, *op, sent);
+  return stream_watched(ctx, writer, *op, sent, inline_wanted);
 }
 
 void ExecutionService::Impl::run_job(const std::shared_ptr<OperationState>& op,

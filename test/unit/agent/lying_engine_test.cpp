@@ -4,6 +4,7 @@
 
 #include "agent/compile_handler.h"
 #include "reapi/digest.h"
+#include "reapi/execute_inline.h"
 #include "reapi/proto.h"
 #include "util/file.h"
 #include "util/strings.h"
@@ -53,6 +54,7 @@ struct FakeEngine final : v2::Capabilities::Service,
   int executes = 0;
   int batch_reads = 0;
   std::vector<std::string> inline_asked; // output paths the last GetActionResult wanted inline
+  reapi::InlineOptions execute_inline;   // the inline hints of the last Execute
 
   grpc::Status GetCapabilities(grpc::ServerContext*,
                                const v2::GetCapabilitiesRequest*,
@@ -141,6 +143,7 @@ struct FakeEngine final : v2::Capabilities::Service,
       *resp.mutable_result() = result;
       resp.set_cached_result(cached);
       executed = req->action_digest();
+      execute_inline = reapi::execute_inline_of(*req);
       ++executes;
     }
     op.mutable_response()->PackFrom(resp);
@@ -569,6 +572,34 @@ TEST_F(LyingEngine, EngineIgnoringInlineRequestsStillHits) {
 // would serve the right ones: the engine lies, the compile runs locally.
 TEST_F(LyingEngine, InlinedOutputNotMatchingItsDigestFallsBack) {
   cache_result(engine, "object bytes", "object bytez");
+  EXPECT_TRUE(compile().run_locally);
+  EXPECT_FALSE(util::path_exists(project + "/a.o"));
+  EXPECT_NE(counters().find("fallback_bad_result\t1"), std::string::npos) << counters();
+}
+
+// Execute asks for stdout, stderr and every output inline (REAPI 2.9 hints); an engine
+// that inlines them is read no further.
+TEST_F(LyingEngine, ExecuteTakesInlinedOutputs) {
+  answer_inline(engine, reapi::digest_of("object bytes"), "object bytes");
+  EXPECT_FALSE(compile().run_locally);
+  EXPECT_EQ(*util::read_file(project + "/a.o"), "object bytes");
+  EXPECT_NE(counters().find("miss_executed\t1"), std::string::npos) << counters();
+  const std::lock_guard lock(engine.mutex);
+  EXPECT_EQ(engine.executes, 1);
+  EXPECT_TRUE(engine.execute_inline.inline_stdout);
+  EXPECT_TRUE(engine.execute_inline.inline_stderr);
+  EXPECT_EQ(engine.execute_inline.inline_output_files, std::vector<std::string>{"a.o"});
+  EXPECT_EQ(engine.batch_reads, 0);
+}
+
+// Execute's inlined bytes that are not what the digest names (same size, other bytes) are
+// never written, though the CAS would serve the right ones: the compile runs locally.
+TEST_F(LyingEngine, ExecuteInlineNotMatchingItsDigestFallsBack) {
+  answer_inline(engine, reapi::digest_of("object bytes"), "object bytez");
+  {
+    const std::lock_guard lock(engine.mutex);
+    engine.blobs[reapi::digest_of("object bytes").hash()] = "object bytes";
+  }
   EXPECT_TRUE(compile().run_locally);
   EXPECT_FALSE(util::path_exists(project + "/a.o"));
   EXPECT_NE(counters().find("fallback_bad_result\t1"), std::string::npos) << counters();

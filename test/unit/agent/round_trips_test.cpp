@@ -2,7 +2,8 @@
 // socket) counts every call it answers (metrics.h), and each test compiles through the
 // agent's handler with CCREX_REMOTE pointing at it. The figures are the floor the remote
 // path is built to: a hit is one GetActionResult, a compile whose inputs the engine is known
-// to hold goes straight to Execute, and outputs come back in one batched read.
+// to hold is one Execute (the engine consults its ActionCache and inlines small outputs,
+// REAPI 2.9), and outputs it does not inline come back in one batched read.
 
 #include "agent/compile_handler.h"
 #include "server/config.h"
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <thread>
@@ -110,6 +112,20 @@ protected:
     return text;
   }
 
+  // Forget the ActionCache entries of the store in `store_dir` (files only, so the store
+  // goes on writing where it did): the agent's own local store, or the engine's.
+  static void clear_action_cache(const std::string& store_dir) {
+    namespace fs = std::filesystem;
+    size_t removed = 0;
+    for (const auto& e : fs::recursive_directory_iterator(store_dir + "/ac")) {
+      if (e.is_regular_file()) {
+        fs::remove(e.path());
+        ++removed;
+      }
+    }
+    ASSERT_GT(removed, 0u) << "no ActionCache entry under " << store_dir;
+  }
+
   util::TempDir dir;
   std::unique_ptr<server::LocalServer> engine;
   std::string project;
@@ -135,24 +151,62 @@ TEST_F(RoundTrips, RemoteHitIsOneCall) {
       << counters(second, "second");
 }
 
-// A compile whose inputs this agent uploaded before goes to Execute directly, without
-// asking the ActionCache or the CAS first; what it returns comes back in at most one
-// batched read. A failing compile (never cached by the engine) is a miss every time.
+// A compile whose inputs this agent uploaded before is one Execute, without asking the
+// ActionCache or the CAS first, and the compiler's messages come inline in the answer. A
+// failing compile (never cached by the engine) is a miss every time.
 TEST_F(RoundTrips, KnownInputsGoStraightToExecute) {
   CompileHandler agent;
   auto before = calls();
   compile(agent, "agent", "bad.c"); // fails; confirmed by compiling in the agent
   auto first = since(before, calls());
-  EXPECT_EQ(first["Execution/Execute"], 1u) << describe(first);
-  EXPECT_EQ(first["ContentAddressableStorage/BatchUpdateBlobs"], 1u) << describe(first);
+  first.erase("Capabilities/GetCapabilities");
+  EXPECT_EQ(first,
+            (Calls{{"ActionCache/GetActionResult", 1},
+                   {"ContentAddressableStorage/BatchUpdateBlobs", 1},
+                   {"Execution/Execute", 1}}))
+      << describe(first);
 
   before = calls();
   compile(agent, "agent", "bad.c");
   auto again = since(before, calls());
-  EXPECT_EQ(again["Execution/Execute"], 1u) << describe(again);
-  again.erase("Execution/Execute");
-  again.erase("ContentAddressableStorage/BatchReadBlobs");
-  EXPECT_EQ(again, Calls{}) << describe(again);
+  EXPECT_EQ(again, (Calls{{"Execution/Execute", 1}})) << describe(again);
+}
+
+// A successful compile whose inputs the engine holds, when neither the agent's store nor
+// the engine's ActionCache has its result (both evicted): one Execute, the object inline.
+TEST_F(RoundTrips, KnownInputsMissIsOneExecute) {
+  CompileHandler agent;
+  ASSERT_FALSE(compile(agent, "agent", "a.c").run_locally);
+  const std::string object = *util::read_file(project + "/a.c.o");
+  ::unlink((project + "/a.c.o").c_str());
+  clear_action_cache(dir.path() + "/agent/store");
+  clear_action_cache(dir.path() + "/engine");
+
+  const auto before = calls();
+  ASSERT_FALSE(compile(agent, "agent", "a.c").run_locally);
+  const auto made = since(before, calls());
+  EXPECT_EQ(made, (Calls{{"Execution/Execute", 1}})) << describe(made);
+  EXPECT_EQ(*util::read_file(project + "/a.c.o"), object);
+  EXPECT_NE(counters(agent, "agent").find("miss_executed\t2"), std::string::npos)
+      << counters(agent, "agent");
+}
+
+// The same when the engine still has the result: Execute answers it from its ActionCache
+// (cached_result) with the object inline, and the agent counts a remote hit.
+TEST_F(RoundTrips, KnownInputsHitIsOneExecute) {
+  CompileHandler agent;
+  ASSERT_FALSE(compile(agent, "agent", "a.c").run_locally);
+  const std::string object = *util::read_file(project + "/a.c.o");
+  ::unlink((project + "/a.c.o").c_str());
+  clear_action_cache(dir.path() + "/agent/store");
+
+  const auto before = calls();
+  ASSERT_FALSE(compile(agent, "agent", "a.c").run_locally);
+  const auto made = since(before, calls());
+  EXPECT_EQ(made, (Calls{{"Execution/Execute", 1}})) << describe(made);
+  EXPECT_EQ(*util::read_file(project + "/a.c.o"), object);
+  EXPECT_NE(counters(agent, "agent").find("hit_remote\t1"), std::string::npos)
+      << counters(agent, "agent");
 }
 
 // A miss with new inputs: one lookup, at most one FindMissingBlobs (none for a few small
@@ -168,8 +222,9 @@ TEST_F(RoundTrips, NewInputsCostOneQueryAndOneUpload) {
   EXPECT_LE(made["ContentAddressableStorage/FindMissingBlobs"], 1u) << describe(made);
   EXPECT_EQ(made["ContentAddressableStorage/BatchUpdateBlobs"], 1u) << describe(made);
   EXPECT_EQ(made["Execution/Execute"], 1u) << describe(made);
-  EXPECT_LE(made["ContentAddressableStorage/BatchReadBlobs"], 1u) << describe(made);
-  EXPECT_LE(made.size(), 5u) << describe(made);
+  // The object and the compiler's messages come inline in Execute's answer.
+  EXPECT_EQ(made["ContentAddressableStorage/BatchReadBlobs"], 0u) << describe(made);
+  EXPECT_LE(made.size(), 4u) << describe(made);
 }
 
 } // namespace

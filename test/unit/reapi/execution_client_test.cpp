@@ -1,3 +1,4 @@
+#include "reapi/execute_inline.h"
 #include "reapi/execution_client.h"
 #include "reapi_mocks.h"
 
@@ -88,6 +89,24 @@ TEST_F(ExecutionClientTest, ReturnsTheExecuteResponse) {
   EXPECT_EQ(outcome->response.result().exit_code(), 3);
   EXPECT_TRUE(outcome->response.cached_result());
   EXPECT_EQ(outcome->operation_name, "op1");
+}
+
+// The inline hints of ExecuteOptions reach the server in the ExecuteRequest.
+TEST_F(ExecutionClientTest, SendsTheInlineHints) {
+  EXPECT_CALL(*stub, ExecuteRaw(_, _))
+      .WillOnce([&](grpc::ClientContext*, const v2::ExecuteRequest& req) {
+        const InlineOptions got = execute_inline_of(req);
+        EXPECT_TRUE(got.inline_stdout);
+        EXPECT_TRUE(got.inline_stderr);
+        EXPECT_EQ(got.inline_output_files, std::vector<std::string>{"a.o"});
+        EXPECT_FALSE(req.skip_cache_lookup());
+        return scripted_reader<Operation>({done_op("op1", 0)}, grpc::Status::OK);
+      });
+  ExecuteOptions options;
+  options.inline_outputs.inline_stdout = true;
+  options.inline_outputs.inline_stderr = true;
+  options.inline_outputs.inline_output_files = {"a.o"};
+  ASSERT_TRUE(client().execute(action, options));
 }
 
 TEST_F(ExecutionClientTest, ResumesWithWaitExecutionAfterABrokenStream) {
