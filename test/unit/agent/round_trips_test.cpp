@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -224,7 +225,9 @@ TEST_F(RoundTrips, NewInputsCostOneQueryAndOneUpload) {
   EXPECT_EQ(made["Execution/Execute"], 1u) << describe(made);
   // The object and the compiler's messages come inline in Execute's answer.
   EXPECT_EQ(made["ContentAddressableStorage/BatchReadBlobs"], 0u) << describe(made);
-  EXPECT_LE(made.size(), 4u) << describe(made);
+  const auto methods =
+      std::count_if(made.begin(), made.end(), [](const auto& call) { return call.second > 0; });
+  EXPECT_LE(methods, 4) << describe(made);
 }
 
 } // namespace
