@@ -5,8 +5,7 @@
 # also a memory-safety check. Environment:
 #   CCREX_BUILD_DIR   build directory (default build-test)
 #   CCREX_SANITIZE    0 to build without sanitizers (faster to iterate)
-#   CCREX_TEST_JOBS   tests run at once (default: cores + 1, since end-to-end tests spend
-#                     about a quarter of their time waiting on servers, timeouts and sleeps)
+#   CCREX_TEST_JOBS   tests run at once (default: one per core)
 #   CTEST_ARGS        extra ctest arguments, e.g. "-L unit"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,4 +38,4 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "== test"
 cd "$build"
 # shellcheck disable=SC2086
-exec ctest --output-on-failure -j "${CCREX_TEST_JOBS:-$((jobs + 1))}" ${CTEST_ARGS:-}
+exec ctest --output-on-failure -j "${CCREX_TEST_JOBS:-$jobs}" ${CTEST_ARGS:-}

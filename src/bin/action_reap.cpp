@@ -1,8 +1,10 @@
 #include "bin/action_reap.h"
 
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +41,16 @@ pid_t start_process(int (*fn)(void*), void* arg, bool until_exec) {
     ::munmap(stack, k_stack_size);
   }
   return pid;
+}
+
+void die_with_starter(int alive, int alive_write) {
+  ::close(alive_write);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  pollfd p{alive, POLLIN, 0};
+  if (::poll(&p, 1, 0) != 0) { // hung up (or readable, which never happens): starter gone
+    ::_exit(125);
+  }
+  ::close(alive);
 }
 
 void reap_until_exit(pid_t command, int status_fd) {

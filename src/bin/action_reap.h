@@ -30,4 +30,10 @@ pid_t start_process(int (*fn)(void*), void* arg, bool until_exec);
 
 [[noreturn]] void reap_until_exit(pid_t command, int status_fd);
 
+// In a first process started with start_process: die with the process that started it (the
+// action's timeout kills that one, and the namespace must go with it), and exit 125 at once
+// when it is gone already. `alive` is the read end of a pipe whose write end only the
+// starter keeps open; `alive_write` is this process's copy of that write end, closed here.
+void die_with_starter(int alive, int alive_write);
+
 } // namespace ccrex::action_init

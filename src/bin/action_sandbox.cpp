@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -463,13 +462,7 @@ struct FirstProcess {
 
 int first_process_main(void* arg) {
   const auto& first = *static_cast<const FirstProcess*>(arg);
-  ::close(first.alive_write);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  pollfd p{first.alive, POLLIN, 0};
-  if (::poll(&p, 1, 0) != 0) {
-    ::_exit(k_failed);
-  }
-  ::close(first.alive);
+  die_with_starter(first.alive, first.alive_write);
   first_process(*first.plan);
 }
 

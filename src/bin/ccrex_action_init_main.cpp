@@ -27,10 +27,8 @@
 #include "bin/action_sandbox.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,14 +131,7 @@ struct FirstProcess {
 
 int first_process_main(void* arg) {
   const auto& first = *static_cast<const FirstProcess*>(arg);
-  // When this program is killed (the action's timeout), the namespace goes with it.
-  ::close(first.alive_write);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  pollfd p{first.alive, POLLIN, 0};
-  if (::poll(&p, 1, 0) != 0) { // hung up (or readable, which never happens): parent gone
-    ::_exit(k_failed);
-  }
-  ::close(first.alive);
+  ccrex::action_init::die_with_starter(first.alive, first.alive_write);
   first_process(first.status_file, first.argv);
 }
 
