@@ -41,6 +41,17 @@ public:
     const std::lock_guard lock(m_mutex);
     return m_name;
   }
+  // Wait (up to 30 s) until the server has answered with the operation's first message:
+  // from then on it counts this client among those waiting.
+  bool answered() {
+    for (int i = 0; i < 300; ++i) {
+      if (!name().empty()) {
+        return true;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
 
 private:
   grpc::ClientContext m_ctx;
@@ -134,7 +145,7 @@ TEST_F(AbandonedExecution, SharedOperationRunsWhileAnyClientWaits) {
   OpenExecute first(*exec, digest);
   ASSERT_TRUE(appears(beat));
   OpenExecute second(*exec, digest); // the same action: joins the running operation
-  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(second.answered()) << "the second client never heard of the operation";
   first.cancel();
   std::this_thread::sleep_for(2500ms); // well past the grace
   EXPECT_TRUE(beating(beat)) << "cancelled although a second client still waits";

@@ -169,7 +169,7 @@ TEST_F(Tokens, TokenRolesHoldOnlyOnTheirInstance) {
   }
 }
 
-TEST(TokenFile, MistakesStopTheServer) {
+TEST(TokenFileAtStartup, MistakesStopTheServer) {
   util::TempDir dir;
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"plain-secret instance=* roles=read\n", "sha256:HEX"},
