@@ -30,6 +30,9 @@ void add_definition(std::string_view name,
     m.line = line;
     out.header.push_back(std::move(m));
     break;
+  case MacroBody::alias:
+    out.alias.push_back(AliasMacro{std::string(name), std::move(m.header)});
+    break;
   case MacroBody::other:
     out.other.push_back(macro_name_hash(name));
     break;
@@ -74,6 +77,11 @@ MacroBody classify_macro_body(std::string_view body, std::string& name, bool& an
   // and a non-ASCII byte an extended identifier. A digit, '.', quote or other punctuator
   // starts a token that stays as it is, which no header name begins with.
   const auto u = static_cast<unsigned char>(first);
+  if (is_ident_start(first) && std::all_of(body.begin(), body.end(), is_ident_char)) {
+    name = std::string(body);
+    angled = false;
+    return MacroBody::alias;
+  }
   if (is_ident_start(first) || first == '\\' || u >= 0x80) {
     return MacroBody::other;
   }
@@ -122,8 +130,10 @@ bool add_define_line(std::string_view logical,
     }
   }
   const std::string_view body = trim_view(rest.substr(n));
-  if (truncated && (body.empty() || body.front() == '"' || body.front() == '<')) {
-    return false;
+  if (truncated
+      && (body.empty() || body.front() == '"' || body.front() == '<'
+          || std::all_of(body.begin(), body.end(), is_ident_char))) {
+    return false; // what follows the cut may still belong to the body
   }
   add_definition(name, body, line, out);
   return true;
@@ -162,7 +172,10 @@ bool defines_other(const MacroDefinitions& defs, uint32_t name_hash) {
 
 bool defines_object_like(const MacroDefinitions& defs, std::string_view name, uint32_t name_hash) {
   return contains(defs.other, name_hash) || contains(defs.inert, name_hash)
-         || std::any_of(defs.header.begin(), defs.header.end(), [&](const HeaderMacro& m) {
+         || std::any_of(defs.header.begin(),
+                        defs.header.end(),
+                        [&](const HeaderMacro& m) { return m.macro == name; })
+         || std::any_of(defs.alias.begin(), defs.alias.end(), [&](const AliasMacro& m) {
               return m.macro == name;
             });
 }

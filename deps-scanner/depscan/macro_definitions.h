@@ -10,9 +10,11 @@
 // three things are kept, small enough for the per-file directive cache:
 //
 // - `header`: object-like macros whose body is exactly one header name;
+// - `alias`: object-like macros whose body is exactly one identifier (`#define NAME OTHER`):
+//   NAME stands for whatever OTHER stands for, so its candidates are OTHER's;
 // - `other`: hashes of object-like macros whose expansion may begin with a header name
-//   without being one literal (`#define NAME OTHER`, `#define NAME "a" "b"`, ...): a
-//   computed include of such a name makes the scan give up;
+//   without being one literal or one name (`#define NAME "a" "b"`, `#define NAME F(x)`,
+//   ...): a computed include of such a name makes the scan give up;
 // - `inert`: hashes of the remaining object-like macros (empty body, a number or a
 //   punctuator first, such as header guards and constants). `#include NAME` of one is an
 //   error, so it adds no candidate, but it still matters when its name appears inside an
@@ -41,8 +43,17 @@ struct HeaderMacro {
   bool operator==(const HeaderMacro&) const = default;
 };
 
+// An object-like macro whose body is exactly one identifier.
+struct AliasMacro {
+  std::string macro;
+  std::string target;
+
+  bool operator==(const AliasMacro&) const = default;
+};
+
 struct MacroDefinitions {
   std::vector<HeaderMacro> header; // in source order
+  std::vector<AliasMacro> alias;   // in source order
   std::vector<uint32_t> other;     // macro_name_hash of each name, sorted, unique
   std::vector<uint32_t> inert;     // likewise
 
@@ -53,12 +64,13 @@ struct MacroDefinitions {
 enum class MacroBody : uint8_t {
   header, // one header name: "x.h" (no backslash or quote inside), or <x.h> made of
           // letters, digits and _ . / - + only (no spaces: the compiler would keep them)
+  alias,  // one identifier (ASCII letters, digits and _), which may itself be a macro
   other,  // may begin with a header name once expanded, or cannot be told
   inert,  // cannot begin with one: empty, or a number or punctuator first
 };
 
 // Classify the (comment-free) body `body` of an object-like macro. For `header`, fill
-// `name` and `angled`.
+// `name` and `angled`; for `alias`, `name` is the identifier.
 MacroBody classify_macro_body(std::string_view body, std::string& name, bool& angled);
 
 // Return a 32-bit hash of a macro name (FNV-1a), the same in every process.
@@ -69,7 +81,8 @@ uint32_t macro_name_hash(std::string_view name);
 // finish_macro_definitions once all lines are in. With `truncated`, `logical` is only the
 // part of the line before a comment or a backslash (which may splice lines): then record nothing
 // and return false unless that part decides the definition (a body that starts with a number or an
-// identifier does; one that is empty or starts with a quote or '<' does not). Returns true
+// identifier does, unless the identifier is all of it; one that is empty or starts with a
+// quote or '<' does not). Returns true
 // otherwise.
 bool add_define_line(std::string_view logical,
                      uint32_t line,

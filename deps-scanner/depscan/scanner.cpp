@@ -137,13 +137,15 @@ struct PendingInclude {
   Directive directive;
   Found includer;
   int depth = 0;
-  size_t applied = 0; // candidates of the macro already resolved for this include
+  size_t applied = 0;         // candidates of the macro already resolved for this include
+  size_t aliases_applied = 0; // names the macro stands for, already made pending includes
 };
 
 // The header names one macro may stand for, collected from the command line and from the
 // files visited so far (`files_checked` of ScanSession::m_defining_files).
 struct MacroCandidates {
   std::vector<HeaderMacro> candidates; // distinct header names, in discovery order
+  std::vector<std::string> aliases;    // distinct names it is defined as, likewise
   size_t files_checked = 0;
   uint32_t hash = 0;
 };
@@ -191,6 +193,7 @@ private:
   ScanResultOr<bool> visit(FoundEntry& entry, int depth, bool assembler);
   ScanFailure computed_failure(const Directive& d, const Found& file, std::string_view why) const;
   ScanResultOr<bool> defer_computed(const Directive& d, const Found& file, int depth);
+  void add_pending(PendingInclude p);
   ScanResultOr<MacroCandidates*> candidates_of(const PendingInclude& p);
   ScanResultOr<bool> resolve_computed();
   ScanResultOr<bool> check_angled_candidates();
@@ -228,6 +231,7 @@ private:
   MacroDefinitions m_command_line_macros;
   std::vector<std::pair<std::shared_ptr<const DirectiveList>, const Found*>> m_defining_files;
   std::vector<PendingInclude> m_pending;
+  StringSet m_pending_keys; // includer, line and macro of each pending include
   StringMap<MacroCandidates> m_candidates;
   std::vector<std::pair<std::string, size_t>> m_angled; // <...> candidates, by pending index
 };
@@ -643,7 +647,9 @@ ScanResultOr<bool> ScanSession::visit(FoundEntry& entry, int depth, bool assembl
   }
   const std::shared_ptr<const DirectiveList> list = std::move(*directives);
   const MacroDefinitions& macros = list->macros;
-  if (!assembler && (!macros.header.empty() || !macros.other.empty() || !macros.inert.empty())) {
+  if (!assembler
+      && (!macros.header.empty() || !macros.alias.empty() || !macros.other.empty()
+          || !macros.inert.empty())) {
     m_defining_files.emplace_back(list, &file);
   }
   std::array<FoundEntry*, 2> found{};
@@ -686,8 +692,19 @@ ScanResultOr<bool> ScanSession::defer_computed(const Directive& d, const Found& 
   if (may_be_predefined(d.name)) {
     return computed_failure(d, file, "the compiler may predefine it");
   }
-  m_pending.push_back(PendingInclude{d, file, depth});
+  add_pending(PendingInclude{d, file, depth});
   return true;
+}
+
+// Queue `p` unless the same include already waits for the same macro (a macro defined as
+// another, in a cycle, comes back to a name it has seen).
+void ScanSession::add_pending(PendingInclude p) {
+  std::string key = p.includer.abs;
+  key.append(1, '\0').append(std::to_string(p.directive.line)).append(1, '\0');
+  key.append(p.directive.name);
+  if (m_pending_keys.insert(std::move(key)).second) {
+    m_pending.push_back(std::move(p));
+  }
 }
 
 // Bring the candidates of the macro `p` names up to date with the files visited so far.
@@ -702,6 +719,14 @@ ScanResultOr<MacroCandidates*> ScanSession::candidates_of(const PendingInclude& 
       mc.candidates.push_back(m);
     }
   };
+  const auto add_aliases = [&name](MacroCandidates& mc, const std::vector<AliasMacro>& aliases) {
+    for (const AliasMacro& a : aliases) {
+      if (a.macro == name
+          && std::find(mc.aliases.begin(), mc.aliases.end(), a.target) == mc.aliases.end()) {
+        mc.aliases.push_back(a.target);
+      }
+    }
+  };
   auto it = m_candidates.find(name);
   if (it == m_candidates.end()) {
     MacroCandidates mc;
@@ -714,6 +739,7 @@ ScanResultOr<MacroCandidates*> ScanSession::candidates_of(const PendingInclude& 
         add(mc, m);
       }
     }
+    add_aliases(mc, m_command_line_macros.alias);
     it = m_candidates.emplace(name, std::move(mc)).first;
   }
   MacroCandidates& mc = it->second;
@@ -728,6 +754,7 @@ ScanResultOr<MacroCandidates*> ScanSession::candidates_of(const PendingInclude& 
         add(mc, m);
       }
     }
+    add_aliases(mc, lexed->macros.alias);
   }
   return &mc;
 }
@@ -759,6 +786,23 @@ ScanResultOr<bool> ScanSession::resolve_computed() {
         for (size_t k = 0; k < n; ++k) {
           CCREX_TRY(visit(*found[k], depth + 1, false));
         }
+        progress = true;
+      }
+      // `#define NAME OTHER`: the include stands for what OTHER stands for, as if it said
+      // `#include OTHER` (the compiler expands OTHER in turn).
+      while (m_pending[i].aliases_applied < mc->aliases.size()) {
+        PendingInclude next = m_pending[i];
+        m_pending[i].aliases_applied++;
+        const std::string& target = mc->aliases[next.aliases_applied];
+        if (may_be_predefined(target)) {
+          return computed_failure(next.directive,
+                                  next.includer,
+                                  "defined as " + target + ", which the compiler may predefine");
+        }
+        next.directive.name = target;
+        next.applied = 0;
+        next.aliases_applied = 0;
+        add_pending(std::move(next)); // may move m_pending
         progress = true;
       }
     }

@@ -215,12 +215,13 @@ std::vector<Case> corpus_cases(const std::string& root) {
            root + "/forced");
   // Computed includes the scanner resolves: a -D string and a -D <...> name, definitions
   // in both branches of a conditional, one made only after the use (the compiler never
-  // reads it; the scanner's superset does), __has_include and #include_next of a macro.
+  // reads it; the scanner's superset does), __has_include and #include_next of a macro, and
+  // a macro defined as another macro.
   write(root + "/computed/config.h",
         "#if defined(USER_H)\n#include USER_H\n#endif\n#ifdef LATE_H\n#include LATE_H\n#endif\n");
   write(root + "/computed/defs.h",
         "#ifdef BIG\n#define PICK_H \"big.h\"\n#else\n#define PICK_H <small.h>\n#endif\n"
-        "#define HAS_H \"has.h\"\n#define WRAP_H <wrap.h>\n");
+        "#define HAS_H \"has.h\"\n#define WRAP_H <wrap.h>\n#define ALIAS_H PICK_H\n");
   write(root + "/computed/late.h", "#define LATE_H \"late_target.h\"\n");
   write(
       root + "/computed/main.c",
@@ -242,6 +243,11 @@ std::vector<Case> corpus_cases(const std::string& root) {
            "computed includes, angled -D",
            false,
            {"-Iinc", "-Iinc2", "-DUSER_H=<small.h>", "-DBIG", "main.c"},
+           root + "/computed");
+  add_both(cases,
+           "computed includes, a macro defined as another",
+           false,
+           {"-Iinc", "-Iinc2", "-DUSER_H=ALIAS_H", "main.c"},
            root + "/computed");
   return cases;
 }

@@ -138,11 +138,45 @@ TEST_F(ComputedIncludeTest, NonLiteralDefinitionOnTheCommandLineOrLaterGivesUp) 
   fs.add_file("/w/a.c", "#include \"config.h\"\n");
   fs.add_file("/w/config.h", k_user_h_config);
   fs.add_file("/w/user.h", "");
-  gives_up({"-DUSER_H=OTHER", "a.c"});
+  gives_up({"-DUSER_H=OTHER", "-DOTHER=PATH(user)", "a.c"});
   gives_up({"-DUSER_H=\"user.h\" extra", "a.c"});
   // A definition in a file found only through the macro itself.
   fs.add_file("/w/user.h", "#define USER_H \"a\" \"b\"\n");
   gives_up({"-DUSER_H=\"user.h\"", "a.c"});
+}
+
+TEST_F(ComputedIncludeTest, DefinitionAsAnotherMacroTakesThatMacrosCandidates) {
+  fs.add_file("/w/a.c", "#include \"defs.h\"\n#include \"config.h\"\n");
+  fs.add_file("/w/defs.h",
+              "#define USER_H PLATFORM_H\n#define PLATFORM_H LINUX_H\n"
+              "#define LINUX_H \"linux.h\"\n#define PLATFORM_H <plat.h>\n");
+  fs.add_file("/w/config.h", k_user_h_config);
+  fs.add_file("/w/linux.h", "");
+  fs.add_file("/w/plat.h", "");
+  fs.add_file("/usr/include/plat.h", "");
+  EXPECT_EQ(ok({"a.c"}), (Inputs{"a.c", "defs.h", "config.h", "/usr/include/plat.h", "linux.h"}));
+  // From the command line too, and through a name defined only later.
+  fs.add_file("/w/b.c", "#include \"config.h\"\n#include \"late.h\"\n");
+  fs.add_file("/w/late.h", "#define LATER \"linux.h\"\n");
+  EXPECT_EQ(ok({"-DUSER_H=LATER", "b.c"}), (Inputs{"b.c", "config.h", "late.h", "linux.h"}));
+}
+
+TEST_F(ComputedIncludeTest, AliasCyclesAndUndefinedTargetsAddNothing) {
+  fs.add_file("/w/a.c", "#include \"config.h\"\n");
+  fs.add_file("/w/config.h",
+              "#define USER_H A\n#define A B\n#define B A\n#define C USER_H\n"
+              "#include USER_H\n#include C\n#include NOWHERE_H\n");
+  EXPECT_EQ(ok({"-DNOWHERE_H=UNDEFINED", "a.c"}), (Inputs{"a.c", "config.h"}));
+}
+
+TEST_F(ComputedIncludeTest, AliasOfAPredefinedOrNonLiteralNameGivesUp) {
+  fs.add_file("/w/a.c", "#include \"config.h\"\n");
+  fs.add_file("/w/config.h", k_user_h_config);
+  const std::string detail = gives_up({"-DUSER_H=__FILE__", "a.c"});
+  EXPECT_NE(detail.find("predefine"), std::string::npos) << detail;
+  fs.add_file("/w/b.c", "#include \"defs.h\"\n#include \"config.h\"\n");
+  fs.add_file("/w/defs.h", "#define USER_H MIDDLE\n#define MIDDLE PATH(user)\n");
+  gives_up({"b.c"});
 }
 
 TEST_F(ComputedIncludeTest, OperandsOtherThanOneNameGiveUp) {
@@ -164,7 +198,8 @@ TEST_F(ComputedIncludeTest, HasIncludeOfAMacro) {
   fs.add_file("/w/b.c", "#if __has_include(UNDEFINED_H)\n#endif\n");
   EXPECT_EQ(ok({"b.c"}), (Inputs{"b.c"}));
   fs.add_file("/w/c.c", "#if __has_include(ALIAS_H)\n#endif\n");
-  gives_up({"-DALIAS_H=CFG_H", "c.c"});
+  EXPECT_EQ(ok({"-DALIAS_H=CFG_H", "-DCFG_H=\"cfg.h\"", "c.c"}), (Inputs{"c.c", "cfg.h"}));
+  gives_up({"-DALIAS_H=CFG_H", "-DCFG_H=CFG(1)", "c.c"});
 }
 
 TEST_F(ComputedIncludeTest, AngledDefinitionUsesTheBracketSearchPath) {

@@ -43,7 +43,7 @@ TEST(MacroDefinitionsTest, DefinitionsInCommentsAndLiteralsAreNotDefinitions) {
 }
 
 TEST(MacroDefinitionsTest, OtherBodiesAreHashedAsOther) {
-  const MacroDefinitions m = lex_file("#define C OTHER\n"
+  const MacroDefinitions m = lex_file("#define C OTHER(x)\n"
                                       "#define J \"j.h\" junk\n"
                                       "#define K <a b.h>\n"
                                       "#define P \"a\\\\b.h\"\n"
@@ -56,6 +56,20 @@ TEST(MacroDefinitionsTest, OtherBodiesAreHashedAsOther) {
     EXPECT_TRUE(has_hash(m.other, name)) << name;
   }
   EXPECT_TRUE(m.inert.empty());
+  EXPECT_TRUE(m.alias.empty());
+}
+
+TEST(MacroDefinitionsTest, OneIdentifierIsAnAlias) {
+  const MacroDefinitions m = lex_file("#define A OTHER\n"
+                                      "#define B  OTHER_2 /* why */\n"
+                                      "#define C OTHER \\\n  + 1\n"
+                                      "#define D OTHER extra\n"
+                                      "#define E \\\n OTHER\n")
+                                 .macros;
+  EXPECT_EQ(m.alias, (std::vector<AliasMacro>{{"A", "OTHER"}, {"B", "OTHER_2"}, {"E", "OTHER"}}));
+  EXPECT_TRUE(has_hash(m.other, "C")); // the splice continues the body
+  EXPECT_TRUE(has_hash(m.other, "D"));
+  EXPECT_TRUE(m.header.empty());
 }
 
 TEST(MacroDefinitionsTest, BodiesThatCannotNameAHeaderAreInert) {
@@ -123,7 +137,9 @@ TEST(MacroDefinitionsTest, CommandLineDefinitions) {
   EXPECT_EQ(m.header[1], (HeaderMacro{"SYS_H", "sys/x.h", true, 0}));
   EXPECT_TRUE(has_hash(m.inert, "PLAIN"));
   EXPECT_TRUE(has_hash(m.inert, "EMPTY"));
-  EXPECT_TRUE(has_hash(m.other, "ALIAS"));
+  ASSERT_EQ(m.alias.size(), 1U);
+  EXPECT_EQ(m.alias[0], (AliasMacro{"ALIAS", "OTHER"}));
+  EXPECT_FALSE(has_hash(m.other, "ALIAS"));
   EXPECT_TRUE(has_hash(m.other, "COMMENT"));
   EXPECT_FALSE(has_hash(m.other, "FN"));
   EXPECT_FALSE(has_hash(m.inert, "FN"));
