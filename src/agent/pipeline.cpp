@@ -134,6 +134,8 @@ util::Result<Outcome, Fallback> materialize(const v2::ActionResult& result,
 }
 
 // Copy a result's blobs into the local store so the next identical compile is a local hit.
+// The remote fetchers store what they return themselves (the store verifies it then): a
+// blob found there after the fetch is not hashed and offered again.
 void remember(const v2::Digest& action,
               const v2::ActionResult& result,
               const Backends& b,
@@ -149,7 +151,10 @@ void remember(const v2::Digest& action,
       continue;
     }
     auto data = fetch(d);
-    if (!data || !b.store->put(reapi::from_proto(d), *data)) {
+    if (!data) {
+      return;
+    }
+    if (!b.store->contains(reapi::from_proto(d)) && !b.store->put(reapi::from_proto(d), *data)) {
       return;
     }
   }

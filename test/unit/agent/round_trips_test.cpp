@@ -152,6 +152,26 @@ TEST_F(RoundTrips, RemoteHitIsOneCall) {
       << counters(second, "second");
 }
 
+// What a remote hit brought in stays in the agent's store: the same compile again is a
+// local hit, with no call to the engine, and writes the same object.
+TEST_F(RoundTrips, RemoteHitIsRememberedLocally) {
+  CompileHandler first;
+  ASSERT_FALSE(compile(first, "first", "a.c").run_locally);
+  const std::string object = *util::read_file(project + "/a.c.o");
+  CompileHandler second;
+  ASSERT_FALSE(compile(second, "second", "a.c").run_locally); // the remote hit
+  ::unlink((project + "/a.c.o").c_str());
+
+  const auto before = calls();
+  ASSERT_FALSE(compile(second, "second", "a.c").run_locally);
+  const auto made = since(before, calls());
+  EXPECT_TRUE(made.empty()) << describe(made);
+  EXPECT_EQ(*util::read_file(project + "/a.c.o"), object);
+  const std::string stats = counters(second, "second");
+  EXPECT_NE(stats.find("hit_remote\t1"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("hit_local\t1"), std::string::npos) << stats;
+}
+
 // A compile whose inputs this agent uploaded before is one Execute, without asking the
 // ActionCache or the CAS first, and the compiler's messages come inline in the answer. A
 // failing compile (never cached by the engine) is a miss every time.
