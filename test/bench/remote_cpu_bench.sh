@@ -14,7 +14,8 @@
 # before and after each compile; the client's from the rusage wait4 returns for it. The
 # engine is ccrex-server on 127.0.0.1 with a store of its own; its CPU is not counted.
 # --baseline-bin DIR: also measure the ccrex and ccrexd in DIR (say, copies from an older
-# build), compile by compile in turn with the current ones, against the same server.
+# build), compile by compile in turn with the current ones (each going first every other
+# time), against the same server.
 # CCREX_BUILD_DIR picks the build (default build-bench, a Release build made here).
 # --quick: 30 compiles of each kind (for checking the script, not for figures).
 set -euo pipefail
@@ -117,7 +118,7 @@ for label, d in sets:  # agents up, channels open
     compile_once(os.path.join(d, "ccrex"), env_of(label, label), "warm_" + label)
 
 for i in range(n):
-    for label, d in sets:
+    for label, d in sets if i % 2 == 0 else reversed(sets):  # neither always goes first
         ccrex, env = os.path.join(d, "ccrex"), env_of(label, label)
         # A miss: inputs nobody has seen.
         name = "miss_%s_%d" % (label, i)
