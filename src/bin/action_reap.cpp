@@ -1,5 +1,6 @@
 #include "bin/action_reap.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -53,7 +54,7 @@ void die_with_starter(int alive, int alive_write) {
   ::close(alive);
 }
 
-void reap_until_exit(pid_t command, int status_fd) {
+void reap_until_exit(pid_t command, SignalReport report) {
   int status = 0;
   for (;;) {
     int st = 0;
@@ -68,10 +69,17 @@ void reap_until_exit(pid_t command, int status_fd) {
     }
   }
   if (WIFSIGNALED(status)) {
-    if (status_fd >= 0) {
-      char text[16];
-      const int n = std::snprintf(text, sizeof text, "%d", WTERMSIG(status));
-      (void)!::write(status_fd, text, static_cast<size_t>(n));
+    char text[16];
+    const int n = std::snprintf(text, sizeof text, "%d", WTERMSIG(status));
+    if (report.fd >= 0) {
+      (void)!::write(report.fd, text, static_cast<size_t>(n));
+    }
+    if (report.path != nullptr) {
+      const int fd = ::open(report.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        (void)!::write(fd, text, static_cast<size_t>(n));
+        ::close(fd);
+      }
     }
     ::_exit(128 + WTERMSIG(status));
   }

@@ -3,13 +3,14 @@
 // The process handling every mode of ccrex-action-init shares.
 //
 //   pid_t command = start_process(run_command, &args, true); // returns once it has exec'd
-//   ccrex::action_init::reap_until_exit(command, status_fd);
+//   ccrex::action_init::reap_until_exit(command, {.fd = status_fd});
 //
 // reap_until_exit waits for `command`, reaping every other process that ends up as this
 // one's child (a first process inherits every orphan of its namespace; left unreaped they
 // would count against the process limit), then exits with the command's status. A death by
-// signal N writes N to `status_fd` (when >= 0) and exits with 128 + N; a failed wait exits
-// 125.
+// signal N writes N to `report.fd` (when >= 0) or to a file created at `report.path` (when
+// set; only then, so the file's presence tells of a signal) and exits with 128 + N; a failed
+// wait exits 125.
 //
 // start_process starts `fn(arg)` as a child process that shares this one's memory instead
 // of getting a copy of it (clone with CLONE_VM, on a stack of its own), as posix_spawn does:
@@ -28,7 +29,13 @@ namespace ccrex::action_init {
 
 pid_t start_process(int (*fn)(void*), void* arg, bool until_exec);
 
-[[noreturn]] void reap_until_exit(pid_t command, int status_fd);
+// Where reap_until_exit reports a death by signal.
+struct SignalReport {
+  int fd = -1;
+  const char* path = nullptr;
+};
+
+[[noreturn]] void reap_until_exit(pid_t command, SignalReport report);
 
 // In a first process started with start_process: die with the process that started it (the
 // action's timeout kills that one, and the namespace must go with it), and exit 125 at once

@@ -450,7 +450,7 @@ int command_process(void* arg) {
   if (command < 0) {
     die("start the command");
   }
-  reap_until_exit(command, plan.status_fd);
+  reap_until_exit(command, {.fd = plan.status_fd});
 }
 
 // What the first process needs from run_sandbox, which waits for it.

@@ -100,25 +100,7 @@ int command_process(void* arg) {
   if (command < 0) {
     ::_exit(k_failed);
   }
-  int status = 0;
-  for (;;) {
-    int st = 0;
-    const pid_t p = ::wait(&st);
-    if (p == command) {
-      status = st;
-      break;
-    }
-    if (p < 0 && errno != EINTR) {
-      ::_exit(k_failed);
-    }
-  }
-  if (WIFSIGNALED(status)) {
-    char text[16];
-    std::snprintf(text, sizeof text, "%d", WTERMSIG(status));
-    (void)write_text(status_file, text, O_CREAT | O_TRUNC);
-    ::_exit(128 + WTERMSIG(status));
-  }
-  ::_exit(WEXITSTATUS(status));
+  ccrex::action_init::reap_until_exit(command, {.path = status_file});
 }
 
 // What the first process needs from main(), which waits for it.
@@ -187,7 +169,7 @@ unsigned long long number(const char* text, char end, const char** rest = nullpt
   if (child < 0) {
     fail("start the command");
   }
-  ccrex::action_init::reap_until_exit(child, status_fd);
+  ccrex::action_init::reap_until_exit(child, {.fd = status_fd});
 }
 
 } // namespace

@@ -312,6 +312,23 @@ TEST_F(Execution, SignalGivesExitCode128PlusSignal) {
   EXPECT_NE(resp.message().find("signal 9"), std::string::npos) << resp.message();
 }
 
+// Without the sandbox the action's PID namespace is ccrex-action-init's plain mode, which
+// reports a death by signal through a file rather than a descriptor.
+class UnconfinedExecution : public ExecutionFixture {
+protected:
+  std::vector<std::string> server_args() const override { return {"--no-sandbox"}; }
+};
+
+TEST_F(UnconfinedExecution, SignalGivesExitCode128PlusSignal) {
+  const auto resp = run_ok(action(command({"sh", "-c", "kill -9 $$"})));
+  EXPECT_EQ(resp.status().code(), 0);
+  EXPECT_EQ(resp.result().exit_code(), 137);
+  EXPECT_NE(resp.message().find("signal 9"), std::string::npos) << resp.message();
+  const auto plain = run_ok(action(command({"sh", "-c", "exit 3"})));
+  EXPECT_EQ(plain.result().exit_code(), 3);
+  EXPECT_EQ(plain.message().find("signal"), std::string::npos) << plain.message();
+}
+
 TEST_F(Execution, EnvironmentIsExactlyTheCommands) {
   auto cmd = command({"sh", "-c", "env | sort | grep -v '^PWD=\\|^SHLVL=\\|^_='"});
   auto* var = cmd.add_environment_variables();
