@@ -324,11 +324,15 @@ grpc::Status ExecutionService::Impl::stream_watched(grpc::ServerContext* ctx,
     op.unwatched = false;
   }
   auto status = stream(ctx, writer, op, sent_version, inline_wanted);
-  const std::lock_guard lock(m_mutex);
-  if (--op.watchers == 0 && !op.done) {
+  {
+    const std::lock_guard lock(m_mutex);
+    if (--op.watchers != 0 || op.done) {
+      return status;
+    }
     op.unwatched = true;
     op.unwatched_since = SteadyClock::now();
   }
+  m_changed.notify_all(); // the janitor's grace starts
   return status;
 }
 
@@ -347,15 +351,27 @@ void ExecutionService::Impl::abandon_locked(OperationState& op) {
 void ExecutionService::Impl::janitor() {
   std::unique_lock lock(m_mutex);
   while (!m_stopping) {
-    m_changed.wait_for(lock, k_poll_interval);
+    // Sleep until the first unwatched operation's grace ends, or until something changes:
+    // an idle server does not wake up for nothing.
     const auto now = SteadyClock::now();
+    std::optional<SteadyClock::time_point> next;
     for (auto& [name, op] : m_operations) {
-      if (op->unwatched && !op->done && !op->abandoned
-          && now - op->unwatched_since >= m_config.abandoned_grace) {
+      if (!op->unwatched || op->done || op->abandoned) {
+        continue;
+      }
+      const auto due = op->unwatched_since + m_config.abandoned_grace;
+      if (now >= due) {
         CCREX_LOG_INFO("execute " << short_digest(op->action_digest) << ": nobody waits for "
                                   << name << " any more, cancelling it");
         abandon_locked(*op);
+      } else if (!next || due < *next) {
+        next = due;
       }
+    }
+    if (next) {
+      m_changed.wait_until(lock, *next);
+    } else {
+      m_changed.wait(lock);
     }
   }
 }

@@ -53,10 +53,14 @@ std::unique_ptr<StreamLimits::Lease> StreamLimits::open(grpc::ServerContext& con
     return nullptr;
   }
   ++count;
+  const bool was_empty = m_entries.empty();
   auto it = m_entries.emplace(m_entries.end());
   it->context = &context;
   it->client = std::move(client);
   it->last_active = now_ns();
+  if (was_empty) {
+    m_wake.notify_all(); // the watchdog sleeps while no stream is open
+  }
   return std::make_unique<Lease>(*this, it);
 }
 
@@ -74,6 +78,10 @@ void StreamLimits::watch() {
   const int64_t idle_ns = std::chrono::nanoseconds(m_idle).count();
   std::unique_lock lock(m_mutex);
   while (!m_stopping) {
+    if (m_entries.empty()) {
+      m_wake.wait(lock, [this] { return m_stopping || !m_entries.empty(); });
+      continue;
+    }
     m_wake.wait_for(lock, period);
     const int64_t now = now_ns();
     for (auto& e : m_entries) {
