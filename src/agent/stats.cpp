@@ -192,6 +192,20 @@ bool Stats::update_file(F update) {
       out += k + " " + std::to_string(v) + "\n";
     }
   }
+  // Counters only grow between two zero()s, and the lines are sorted by name, so an update
+  // is never shorter than what it replaces: it is written over the old text in place, with
+  // no new file (creating one costs more than all the rest here). A shorter text (after
+  // zero()) or a file that is not there yet is replaced whole.
+  if (text && out.size() >= text->size()) {
+    const int fd = ::open(m_path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+      const bool ok = ::pwrite(fd, out.data(), out.size(), 0) == static_cast<ssize_t>(out.size());
+      ::close(fd);
+      if (ok) {
+        return true;
+      }
+    }
+  }
   return static_cast<bool>(util::write_file_atomic(m_path, out, m_file_mode));
 }
 
@@ -219,6 +233,8 @@ void Stats::save_pending_locked() {
 
 std::map<std::string, int64_t> Stats::snapshot() {
   const std::lock_guard lock(m_mutex);
+  // Under the file lock: an update writes in place. Without it, read anyway.
+  const FileLock file_lock(m_lock_path, m_file_mode);
   auto text = util::read_file(m_path);
   std::map<std::string, int64_t> counters = text ? parse(*text) : std::map<std::string, int64_t>{};
   for (const auto& [k, v] : m_pending) {

@@ -4,9 +4,10 @@
 // runs and their reasons), kept in `<cache_dir>/stats` as "name value" lines.
 //
 // Several agents (of one user or of a group) may count into one cache directory at once,
-// so the file is the only total: every add() reads it, adds and replaces it atomically
-// while holding an flock on `<cache_dir>/stats.lock` (a few microseconds), snapshot()
-// reads it, and zero() empties it, for every agent at once. When the file cannot be
+// so the file is the only total: every add() reads it, adds and writes it back while
+// holding an flock on `<cache_dir>/stats.lock` (a few microseconds; over the old text in
+// place, as counters only grow), snapshot() reads it under the same lock, and zero()
+// replaces it with an empty file, for every agent at once. When the file cannot be
 // updated (the lock stays held, the directory is read-only) the counts wait in memory and
 // go in with the next update; snapshot() includes them.
 //

@@ -63,6 +63,28 @@ TEST(Stats, ZeroThroughOneAgentZeroesAll) {
   EXPECT_EQ(second.snapshot(), (std::map<std::string, int64_t>{{"hit_local", 1}}));
 }
 
+TEST(Stats, UpdatesWriteOverTheFileInPlace) {
+  util::TempDir dir;
+  const std::string path = util::join_path(dir.path(), "stats");
+  const auto inode = [&path] {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0);
+    return st.st_ino;
+  };
+  Stats stats(path);
+  stats.add("hit_local", 9);
+  const auto first = inode();
+  stats.add("hit_local");        // "9" becomes "10": longer
+  stats.add("compile_error");    // a line before it
+  stats.add("miss_executed", 3); // and one after it
+  EXPECT_EQ(inode(), first) << "an update made a new file";
+  EXPECT_EQ(util::read_file(path).value_or(""), "compile_error 1\nhit_local 10\nmiss_executed 3\n");
+  // zero() shortens the text: a new, empty file, and counting starts again.
+  stats.zero();
+  stats.add("hit_local");
+  EXPECT_EQ(util::read_file(path).value_or(""), "hit_local 1\n");
+}
+
 TEST(Stats, UnreadableLinesAreIgnored) {
   EXPECT_EQ(Stats::parse("hit_local 4\ngarbage\n 7\nmiss_executed x\nhit_local 1\n"),
             (std::map<std::string, int64_t>{{"hit_local", 5}}));
