@@ -1,5 +1,6 @@
 #include "agent/socket_server.h"
 
+#include "agent/hangup_watcher.h"
 #include "protocol/agent_dir.h"
 #include "protocol/messages.h"
 #include "protocol/socket_io.h"
@@ -38,42 +39,6 @@ using Clock = std::chrono::steady_clock;
 constexpr auto k_request_timeout = std::chrono::seconds(30);
 constexpr int k_listen_backlog = 4096;
 constexpr size_t k_compile_fds = 2;
-
-// Watches a client connection while its compile runs and raises `cancel` when the client
-// hangs up (it sends nothing after its request, so any hang-up means it went away).
-class HangupWatch {
-public:
-  HangupWatch(int fd, util::Cancellation& cancel) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) {
-      return; // no watch: the compile just runs to its end
-    }
-    m_stop_read = UniqueFd(p[0]);
-    m_stop_write = UniqueFd(p[1]);
-    m_thread = std::thread([fd, &cancel, stop = m_stop_read.get()] {
-      std::array<pollfd, 2> fds{{{fd, POLLRDHUP, 0}, {stop, POLLIN, 0}}};
-      while (::poll(fds.data(), fds.size(), -1) < 0 && errno == EINTR) {
-      }
-      if ((fds[0].revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
-        CCREX_LOG_INFO("client went away; cancelling its compile");
-        cancel.cancel();
-      }
-    });
-  }
-  ~HangupWatch() {
-    if (m_thread.joinable()) {
-      (void)!::write(m_stop_write.get(), "x", 1);
-      m_thread.join();
-    }
-  }
-  HangupWatch(const HangupWatch&) = delete;
-  HangupWatch& operator=(const HangupWatch&) = delete;
-
-private:
-  UniqueFd m_stop_read;
-  UniqueFd m_stop_write;
-  std::thread m_thread;
-};
 
 // Write end of the pipe that wakes the accept loop; written from signal handlers.
 std::atomic<int> g_signal_pipe{-1};
@@ -169,6 +134,8 @@ struct SocketServer::Impl {
   UniqueFd wake_write;
   bool signals_installed = false;
 
+  // Cancels the compile of a client that hangs up; outlives the workers.
+  HangupWatcher hangups;
   std::mutex mutex;
   std::condition_variable queue_cv;
   std::deque<std::shared_ptr<Connection>> queue; // guarded by mutex
@@ -371,7 +338,7 @@ protocol::Reply SocketServer::Impl::answer_compile(int fd,
   util::Cancellation cancel;
   compile.cancel = &cancel;
   const CompileReply result = [&] {
-    const HangupWatch watch(fd, cancel);
+    const auto watch = hangups.watch(fd, cancel);
     return handler.compile(compile);
   }();
   if (result.run_locally) {
