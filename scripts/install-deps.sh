@@ -3,7 +3,8 @@
 # that are already installed are skipped, and nothing runs when all are present.
 #
 #   scripts/install-deps.sh           build + test dependencies
-#   scripts/install-deps.sh --bench   also the benchmark contenders (ccache, hyperfine)
+#   scripts/install-deps.sh --bench   also the benchmark contenders (ccache, hyperfine) and
+#                                     the autotools project of test/bench/autotools_bench.sh
 set -euo pipefail
 
 packages=(
@@ -25,7 +26,7 @@ packages=(
   bubblewrap busybox-static  # the action sandbox (bwrap); a tiny root file system for its tests
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(ccache hyperfine time)
+  packages+=(ccache hyperfine time gnulib autoconf automake libtool)
 fi
 
 missing=()
