@@ -63,7 +63,7 @@ echo "project,contender,measure,wall_ms,cpu_ms" >"$csv"
 modules=(argp getopt-gnu regex hash xalloc quotearg fnmatch glob progname error verify
   c-ctype c-strcase xstrtol human exclude mbsstr)
 cache=${AUTOTOOLS_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ccrex-bench}
-key=$( (gnulib-tool --version | head -1; echo "${modules[*]}") | sha256sum | cut -c1-12)
+key=$( (gnulib-tool --version 2>/dev/null | head -1; echo "${modules[*]}") | sha256sum | cut -c1-12)
 gnulib_src=$cache/gnulib-$key
 if [[ ! -f $gnulib_src/configure ]]; then
   echo "== generating the gnulib test directory (once; kept in $gnulib_src)"
@@ -90,10 +90,11 @@ for p in gnulib make; do
 done
 
 # ------------------------------------------------------------------------------ measuring
-# cpu_ticks: CPU ticks of this shell's finished children plus the ccrex agent's.
+# cpu_ticks: CPU ticks of this script's finished children plus the ccrex agent's. $$, not
+# $BASHPID: called in a command substitution, whose own children are not make.
 cpu_ticks() {
   local total pid
-  total=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$BASHPID/stat)
+  total=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat)
   pid=$(cat "$CCREX_AGENT_DIR/agent.pid" 2>/dev/null || true)
   if [[ -n $pid && -r /proc/$pid/stat ]]; then
     total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
