@@ -90,14 +90,15 @@ for p in gnulib make; do
 done
 
 # ------------------------------------------------------------------------------ measuring
-# cpu_ticks: CPU ticks of this script's finished children plus the ccrex agent's. $$, not
-# $BASHPID: called in a command substitution, whose own children are not make.
+# cpu_ticks: CPU ticks of this script's finished children plus the ccrex agent's, with the
+# compiles its embedded server ran (the agent's children). $$, not $BASHPID: called in a
+# command substitution, whose own children are not make.
 cpu_ticks() {
   local total pid
   total=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat)
   pid=$(cat "$CCREX_AGENT_DIR/agent.pid" 2>/dev/null || true)
   if [[ -n $pid && -r /proc/$pid/stat ]]; then
-    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+    total=$((total + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat")))
   fi
   echo "$total"
 }
@@ -158,7 +159,7 @@ done
 
 for p in gnulib make; do
   echo
-  echo "== ccrex counters, last warm rebuild of $p"
+  echo "== ccrex counters over the last repetition's warm rebuilds of $p"
   sed 's/^/   /' "$work/stats-$p.txt"
 done
 echo
