@@ -7,6 +7,7 @@
 #include "util/file.h"
 #include "util/logging.h"
 #include "util/strings.h"
+#include "util/worker_pool.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -137,13 +138,11 @@ struct SocketServer::Impl {
   // Cancels the compile of a client that hangs up; outlives the workers.
   HangupWatcher hangups;
   std::mutex mutex;
-  std::condition_variable queue_cv;
-  std::deque<std::shared_ptr<Connection>> queue; // guarded by mutex
   // Every accepted connection not yet answered, queued or being served; guarded by mutex.
   std::vector<std::shared_ptr<Connection>> live;
-  bool draining = false;          // guarded by mutex
   std::optional<StopReason> stop; // guarded by mutex
-  std::vector<std::thread> workers;
+  // Serves the connections; started in start(), drained when run() stops.
+  std::unique_ptr<util::WorkerPool> workers;
   // Sends `working` frames to the live connections until heartbeat_stop.
   std::thread heartbeat;
   bool heartbeat_stop = false; // guarded by mutex
@@ -174,7 +173,8 @@ struct SocketServer::Impl {
 
   util::Status open_socket();
   void accept_one();
-  void worker_loop();
+  void serve_and_release(const std::shared_ptr<Connection>& connection);
+  void drain_workers();
   void heartbeat_loop();
   void stop_heartbeat();
   void serve(Connection& connection);
@@ -213,16 +213,21 @@ void SocketServer::Impl::accept_one() {
     return;
   }
   touch();
-  const std::lock_guard lock(mutex);
-  if (queue.size() >= options.max_queued) {
+  if (workers->queued() >= options.max_queued) {
     CCREX_LOG_WARN("request queue full; the client will compile locally");
     return;
   }
-  ++in_flight;
   auto connection = std::make_shared<Connection>(std::move(fd));
-  live.push_back(connection);
-  queue.push_back(std::move(connection));
-  queue_cv.notify_one();
+  {
+    const std::lock_guard lock(mutex);
+    live.push_back(connection);
+  }
+  ++in_flight;
+  if (!workers->submit([this, connection] { serve_and_release(connection); })) {
+    const std::lock_guard lock(mutex);
+    live.erase(std::find(live.begin(), live.end(), connection));
+    --in_flight; // no worker to serve it: closing it makes its client compile locally
+  }
 }
 
 void SocketServer::Impl::heartbeat_loop() {
@@ -254,26 +259,21 @@ void SocketServer::Impl::stop_heartbeat() {
   }
 }
 
-void SocketServer::Impl::worker_loop() {
-  while (true) {
-    std::shared_ptr<Connection> connection;
-    {
-      std::unique_lock lock(mutex);
-      queue_cv.wait(lock, [&] { return draining || !queue.empty(); });
-      if (queue.empty()) {
-        return;
-      }
-      connection = std::move(queue.front());
-      queue.pop_front();
-    }
-    serve(*connection);
-    {
-      const std::lock_guard lock(mutex);
-      live.erase(std::find(live.begin(), live.end(), connection));
-    }
-    connection.reset(); // closes the socket once the heartbeat has let go of it too
-    touch();
-    --in_flight;
+void SocketServer::Impl::serve_and_release(const std::shared_ptr<Connection>& connection) {
+  serve(*connection);
+  {
+    const std::lock_guard lock(mutex);
+    live.erase(std::find(live.begin(), live.end(), connection));
+  }
+  // The socket closes once the task that holds `connection` is gone and the heartbeat has
+  // let go of it too.
+  touch();
+  --in_flight;
+}
+
+void SocketServer::Impl::drain_workers() {
+  if (workers) {
+    workers->drain();
   }
 }
 
@@ -413,16 +413,7 @@ SocketServer::~SocketServer() {
   if (m_impl->signals_installed) {
     g_signal_pipe = -1;
   }
-  {
-    const std::lock_guard lock(m_impl->mutex);
-    m_impl->draining = true;
-  }
-  m_impl->queue_cv.notify_all();
-  for (auto& t : m_impl->workers) {
-    if (t.joinable()) {
-      t.join();
-    }
-  }
+  m_impl->drain_workers();
   m_impl->stop_heartbeat();
   m_impl->release_socket();
 }
@@ -458,9 +449,8 @@ util::Status SocketServer::start() {
   if (threads == 0) {
     threads = 4 * std::max(1U, std::thread::hardware_concurrency());
   }
-  for (size_t i = 0; i < threads; ++i) {
-    m_impl->workers.emplace_back([this] { m_impl->worker_loop(); });
-  }
+  m_impl->workers = std::make_unique<util::WorkerPool>(util::WorkerPoolOptions{
+      .max_threads = threads, .retire_after = m_impl->options.worker_idle_exit});
   m_impl->heartbeat = std::thread([this] { m_impl->heartbeat_loop(); });
   m_impl->touch();
   return {};
@@ -505,15 +495,7 @@ StopReason SocketServer::run() {
   }
   CCREX_LOG_INFO("agent stopping: " << stop_reason_name(reason));
   s.release_socket();
-  {
-    const std::lock_guard lock(s.mutex);
-    s.draining = true;
-  }
-  s.queue_cv.notify_all();
-  for (auto& t : s.workers) {
-    t.join();
-  }
-  s.workers.clear();
+  s.drain_workers();
   s.stop_heartbeat();
   return reason;
 }

@@ -2,8 +2,9 @@
 
 // The agent's front door: a unix socket in the per-user agent directory where thin clients
 // send compile and admin requests (protocol/messages.h). Each connection carries one
-// request; it is served on a bounded pool of worker threads by a Handler, and the reply is
-// written back. The server owns the directory's socket, pid file and agent lock while it
+// request; it is served on a bounded pool of worker threads (util/worker_pool.h: started
+// as requests need them, ended after `worker_idle_exit` without one) by a Handler, and the
+// reply is written back. The server owns the directory's socket, pid file and agent lock while it
 // runs, and stops on SIGTERM/SIGINT, on `ccrex --stop-agent`, after an idle period, or
 // when a client speaks another protocol version (so that the next client starts a fresh
 // agent from its own installation).
@@ -32,9 +33,13 @@ struct SocketServerOptions {
   std::string dir;
   // Stop after this long without any request; zero means never.
   std::chrono::milliseconds idle_timeout = std::chrono::minutes(10);
-  // Worker threads serving requests; zero means four per core (they mostly wait for
-  // compilers and the network).
+  // Worker threads serving requests at most; zero means four per core (they mostly wait
+  // for compilers and the network).
   size_t threads = 0;
+  // A worker thread without a request for this long ends; the next request that finds no
+  // idle worker starts one. Shorter than `quiet_after`, so that what the ended threads
+  // held is handed back by on_quiet.
+  std::chrono::milliseconds worker_idle_exit = std::chrono::seconds(2);
   // Accepted connections waiting for a worker beyond this are closed unanswered, which
   // makes their clients compile locally.
   size_t max_queued = 1024;

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -315,6 +316,48 @@ TEST_F(SocketServerTest, WorkersAreBounded) {
     EXPECT_TRUE(c.get());
   }
   EXPECT_EQ(m_handler.max_active(), 3);
+}
+
+// Threads of this process.
+size_t process_threads() {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+TEST_F(SocketServerTest, WorkerThreadsStartWithRequestsAndEndWhenIdle) {
+  m_options.threads = 3;
+  m_options.worker_idle_exit = 100ms;
+  m_handler.hold_until(3);
+  const size_t base = process_threads();
+  start();
+  // run() and the heartbeat; no worker before a request comes.
+  EXPECT_EQ(process_threads(), base + 2);
+  {
+    std::vector<std::future<bool>> clients;
+    for (int i = 0; i < 3; ++i) {
+      clients.push_back(std::async(std::launch::async, [this] {
+        auto reply = send(compile_request({"cc"}), {STDOUT_FILENO, STDERR_FILENO});
+        return reply && reply->kind == protocol::ReplyKind::done;
+      }));
+    }
+    for (auto& c : clients) {
+      EXPECT_TRUE(c.get());
+    }
+  }
+  EXPECT_EQ(m_handler.max_active(), 3);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (process_threads() != base + 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(process_threads(), base + 2);
+  // A request after they ended starts a worker again.
+  auto reply = send(compile_request({"cc"}), {STDOUT_FILENO, STDERR_FILENO});
+  ASSERT_TRUE(reply) << reply.error().to_string();
+  EXPECT_EQ(reply->kind, protocol::ReplyKind::done);
 }
 
 TEST_F(SocketServerTest, SecondServerOnSameDirectoryIsRefused) {
