@@ -77,6 +77,55 @@ std::optional<FileStat> get_stat(const std::string& in, size_t& pos) {
   return st;
 }
 
+uint64_t delta(uint64_t value, uint64_t base) {
+  return zigzag(static_cast<int64_t>(value - base));
+}
+
+uint64_t undelta(uint64_t stored, uint64_t base) {
+  return base + static_cast<uint64_t>(unzigzag(stored));
+}
+
+// An observed stat, as put_stat, but each field but the size as its difference from
+// `base`, the previous observed stat (files next to each other in path order mostly
+// share their device, come from one package with one mtime and one install time, and
+// have close inode numbers: a byte or two each instead of up to nine). Updates `base`.
+void put_observed_stat(std::string& out, const std::optional<FileStat>& st, FileStat& base) {
+  if (!st) {
+    out.push_back(0);
+    return;
+  }
+  out.push_back(static_cast<char>(1 + static_cast<uint8_t>(st->type)));
+  put_varint(out, delta(st->dev, base.dev));
+  put_varint(out, delta(st->ino, base.ino));
+  put_varint(out, zigzag(st->size));
+  put_varint(out, delta(st->mtime_ns, base.mtime_ns));
+  put_varint(out, delta(st->ctime_ns, base.ctime_ns));
+  base = *st;
+}
+
+} // namespace
+
+std::optional<FileStat>
+PackedScanRecord::get_observed_stat(const std::string& in, size_t& pos, FileStat& base) {
+  const auto tag = pos < in.size() ? static_cast<uint8_t>(in[pos++]) : 0;
+  if (tag == 0) {
+    return std::nullopt;
+  }
+  FileStat st;
+  st.type = static_cast<FileType>(tag - 1);
+  st.dev = undelta(get_varint(in, pos), base.dev);
+  st.ino = undelta(get_varint(in, pos), base.ino);
+  st.size = unzigzag(get_varint(in, pos));
+  st.mtime_ns =
+      static_cast<int64_t>(undelta(get_varint(in, pos), static_cast<uint64_t>(base.mtime_ns)));
+  st.ctime_ns =
+      static_cast<int64_t>(undelta(get_varint(in, pos), static_cast<uint64_t>(base.ctime_ns)));
+  base = st;
+  return st;
+}
+
+namespace {
+
 size_t shared_prefix(std::string_view a, std::string_view b) {
   const auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
   return static_cast<size_t>(ia - a.begin());
@@ -112,12 +161,13 @@ PackedScanRecord::PackedScanRecord(const ScanRecord& record) : m_observed(record
   std::unordered_map<std::string_view, size_t> index;
   index.reserve(order.size());
   std::string_view previous;
+  FileStat base;
   for (size_t i = 0; i < order.size(); ++i) {
     const auto& [path, st] = record.observed[order[i]];
     const size_t shared = shared_prefix(previous, path);
     put_varint(m_data, shared);
     put_string(m_data, std::string_view(path).substr(shared));
-    put_stat(m_data, st);
+    put_observed_stat(m_data, st, base);
     index.emplace(path, i);
     previous = path;
   }
@@ -152,11 +202,12 @@ PackedScanRecord::PackedScanRecord(const ScanRecord& record) : m_observed(record
 
 void PackedScanRecord::read_observed(size_t& pos,
                                      std::string& path,
-                                     std::optional<FileStat>& st) const {
+                                     std::optional<FileStat>& st,
+                                     FileStat& base) const {
   const size_t shared = std::min<size_t>(get_varint(m_data, pos), path.size());
   path.resize(shared);
   path.append(get_string(m_data, pos));
-  st = get_stat(m_data, pos);
+  st = get_observed_stat(m_data, pos, base);
 }
 
 ScanRecord PackedScanRecord::unpack() const {

@@ -94,6 +94,32 @@ TEST(PackedScanRecord, IsMuchSmallerThanTheRecord) {
   EXPECT_EQ(packed.result().files, r.result.files);
 }
 
+TEST(PackedScanRecord, HeadersInstalledTogetherCostAFewBytesOfStatEach) {
+  // One package's headers: one device, one mtime (the package's), one install time, close
+  // inode numbers. Each stat costs about as much as its size, not five full integers.
+  ScanRecord r;
+  size_t plain = 0;
+  for (int i = 0; i < 500; ++i) {
+    const std::string path = "/usr/include/c++/12/bits/header_number_" + std::to_string(i) + ".h";
+    FileStat st = stat_of(3'000'000 + 2 * i, 1'700'000'000'123'456'789);
+    st.ctime_ns = 1'712'345'678'987'654'321;
+    r.observed.emplace_back(path, st);
+    r.result.files.push_back(path);
+    r.result.stats.push_back(st);
+    plain += 2 * (sizeof(std::string) + path.capacity() + 1) + sizeof(FileStat)
+             + sizeof(std::optional<FileStat>);
+  }
+  const PackedScanRecord packed(r);
+  EXPECT_LT(packed.bytes() * 14, plain) << packed.bytes() << " of " << plain;
+  auto expected = r.observed;
+  std::sort(expected.begin(), expected.end(), [](const auto& x, const auto& y) {
+    return x.first < y.first;
+  });
+  const ScanRecord back = packed.unpack();
+  EXPECT_TRUE(back.observed == expected);
+  EXPECT_TRUE(back.result.stats == r.result.stats);
+}
+
 class NoBuiltinDirs final : public BuiltinProber {
 public:
   ScanResultOr<std::vector<std::string>>
