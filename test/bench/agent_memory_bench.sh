@@ -5,29 +5,43 @@
 # working tree and for one built from a baseline commit, both measured in one run.
 #
 #   test/bench/agent_memory_bench.sh [--quick] [--hits N] [--keep-baseline DIR]
+#                                    [--baseline-bin DIR]
 #
 # The baseline is $CCREX_BENCH_BASELINE, or the commit before the one that added
 # src/agent/process_memory.cpp. It is built (ccrex and ccrexd, Release) in a git worktree
 # under a scratch directory removed at the end, or under DIR with --keep-baseline DIR (kept
-# for the next run; inside the ccache base_dir, the build mostly hits). The working tree is
-# built in Release into $CCREX_BUILD_DIR (default build-bench, as bench.sh).
+# for the next run; inside the ccache base_dir, the build mostly hits). --baseline-bin DIR
+# takes the baseline's ccrex and ccrexd from DIR instead (built earlier, from any commit)
+# and builds nothing for it. The working tree is built in Release into $CCREX_BUILD_DIR
+# (default build-bench, as bench.sh).
 #
 # Each figure is read from /proc/PID/smaps_rollup once the agent has been idle for a few
 # seconds: RSS (everything resident, shared library text included) and Private_Dirty (the
 # pages only this agent wrote: what it really costs; file-backed pages can be dropped and
 # reread by the kernel at any time). The two agents take turns phase by phase. --quick: 40
 # units and 2,000 hits.
+#
+# Then the time of one hit: the same unit compiled again through each agent, taking turns,
+# 300 times (100 with --quick), median and ratio; a change that makes hits slower shows
+# there. Last, the target: an idle agent at most 30 MiB RSS after the misses and after the
+# hits.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 tus=200
 hits=10000
+probes=300
 keep=""
+baseline_bin=""
 while (($#)); do
   case $1 in
-  --quick) tus=40 && hits=2000 ;;
+  --quick) tus=40 && hits=2000 && probes=100 ;;
   --hits) hits=$2 && shift ;;
   --keep-baseline) keep=$2 && shift ;;
-  *) echo "usage: $0 [--quick] [--hits N] [--keep-baseline DIR]" >&2 && exit 2 ;;
+  --baseline-bin) baseline_bin=$(cd "$2" && pwd) && shift ;;
+  *)
+    echo "usage: $0 [--quick] [--hits N] [--keep-baseline DIR] [--baseline-bin DIR]" >&2
+    exit 2
+    ;;
   esac
   shift
 done
@@ -58,7 +72,11 @@ elif [[ -n $added ]]; then
 else
   baseline=$(git -C "$repo" rev-parse HEAD) # not committed yet: HEAD is the baseline
 fi
-echo "baseline: $(git -C "$repo" log -1 --format='%h %s' "$baseline" | cut -c1-72)"
+if [[ -n $baseline_bin ]]; then
+  echo "baseline: the ccrex and ccrexd in $baseline_bin"
+else
+  echo "baseline: $(git -C "$repo" log -1 --format='%h %s' "$baseline" | cut -c1-72)"
+fi
 echo "new:      working tree of $repo"
 build=${CCREX_BUILD_DIR:-$repo/build-bench}
 launcher=()
@@ -67,19 +85,26 @@ command -v ccache >/dev/null &&
 quietly() {
   "$@" >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2 && return 1; }
 }
-echo "== building (Release): $build, and the baseline in $base_build"
+if [[ -n $baseline_bin ]]; then
+  echo "== building (Release): $build"
+else
+  echo "== building (Release): $build, and the baseline in $base_build"
+fi
 quietly cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release "${launcher[@]}"
 quietly cmake --build "$build" --target ccrex ccrexd
-if [[ ! -d $base_tree ]]; then
-  quietly git -C "$repo" worktree add --detach "$base_tree" "$baseline"
+if [[ -z $baseline_bin ]]; then
+  if [[ ! -d $base_tree ]]; then
+    quietly git -C "$repo" worktree add --detach "$base_tree" "$baseline"
+  fi
+  [[ $(git -C "$base_tree" rev-parse HEAD) == "$baseline" ]] || {
+    echo "$base_tree is not at $baseline" >&2 && exit 1
+  }
+  quietly cmake -G Ninja -S "$base_tree" -B "$base_build" -DCMAKE_BUILD_TYPE=Release \
+    "${launcher[@]}"
+  quietly cmake --build "$base_build" --target ccrex ccrexd
+  baseline_bin=$base_build/src/bin
 fi
-[[ $(git -C "$base_tree" rev-parse HEAD) == "$baseline" ]] || {
-  echo "$base_tree is not at $baseline" >&2 && exit 1
-}
-quietly cmake -G Ninja -S "$base_tree" -B "$base_build" -DCMAKE_BUILD_TYPE=Release \
-  "${launcher[@]}"
-quietly cmake --build "$base_build" --target ccrex ccrexd
-declare -A bin=([old]=$base_build/src/bin [new]=$build/src/bin)
+declare -A bin=([old]=$baseline_bin [new]=$build/src/bin)
 contenders=(old new)
 
 # ------------------------------------------------------------------------------ workload
@@ -105,7 +130,9 @@ memory() {
   dirty[$1,$2]=$(awk '/^Private_Dirty:/ { print $2 }' "/proc/$pid/smaps_rollup")
   threads[$1,$2]=$(ls "/proc/$pid/task" | wc -l)
 }
-now_ms() { echo $((${EPOCHREALTIME/[.,]/} / 1000)); }
+now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
+now_ms() { echo $(($(now_us) / 1000)); }
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "== starting the agents"
 for c in "${contenders[@]}"; do
@@ -136,10 +163,22 @@ done
 for c in "${contenders[@]}"; do
   use "$c"
   memory "$c" hits
-  warm[$c]=$(sort -n "$work/warm-$c" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+  warm[$c]=$(median "$work/warm-$c")
   hit_count=$("${bin[$c]}/ccrex" -s | awk '/^ *Hits:/ { print $2 }')
   echo "$c: $hit_count hits of $((tus + rounds * tus)) compiles since the first"
 done
+echo "== one hit (tu1.cpp) $probes times each, taking turns"
+declare -A hit_us
+for c in "${contenders[@]}"; do : >"$work/hit-$c"; done
+for ((r = 0; r < probes; r++)); do
+  for c in "${contenders[@]}"; do
+    use "$c"
+    t0=$(now_us)
+    "${bin[$c]}/ccrex" g++ -O1 -Iinclude -c tu1.cpp -o obj/tu1.o
+    echo $(($(now_us) - t0)) >>"$work/hit-$c"
+  done
+done
+for c in "${contenders[@]}"; do hit_us[$c]=$(median "$work/hit-$c"); done
 
 # ------------------------------------------------------------------------------ report
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
@@ -162,3 +201,15 @@ done
 echo "| threads, idle | ${threads[old,hits]} | ${threads[new,hits]} | |"
 echo "| warm rebuild of $tus units, median (ms) | ${warm[old]} | ${warm[new]} |" \
   "$(ratio "${warm[new]}" "${warm[old]}") |"
+ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
+echo "| one hit, median of $probes (ms) | $(ms "${hit_us[old]}") | $(ms "${hit_us[new]}") |" \
+  "$(ratio "${hit_us[new]}" "${hit_us[old]}") |"
+echo
+target=$((30 * 1024))
+for phase in misses hits; do
+  verdict="met"
+  ((rss[new,$phase] <= target)) || verdict="NOT met"
+  echo "target: idle RSS <= 30 MiB after the $phase: $(mib "${rss[new,$phase]}") MiB, $verdict"
+done
+echo "hit latency new/old: $(ratio "${hit_us[new]}" "${hit_us[old]}") (load average:" \
+  "$(cut -d' ' -f1-3 /proc/loadavg))"
