@@ -55,7 +55,7 @@ private:
   bool m_open = false;
 };
 
-TEST(WorkerPool, StartsNoThreadUntilATaskComes) {
+TEST(ElasticWorkerPool, StartsNoThreadUntilATaskComes) {
   WorkerPool pool({.max_threads = 8, .retire_after = 10s});
   EXPECT_EQ(pool.threads(), 0U);
   std::promise<void> ran;
@@ -64,7 +64,7 @@ TEST(WorkerPool, StartsNoThreadUntilATaskComes) {
   EXPECT_EQ(pool.threads(), 1U);
 }
 
-TEST(WorkerPool, SequentialTasksReuseOneThread) {
+TEST(ElasticWorkerPool, SequentialTasksReuseOneThread) {
   WorkerPool pool({.max_threads = 8, .retire_after = 10s});
   std::set<std::thread::id> ids;
   for (int i = 0; i < 20; ++i) {
@@ -79,7 +79,7 @@ TEST(WorkerPool, SequentialTasksReuseOneThread) {
   EXPECT_EQ(pool.threads(), 1U);
 }
 
-TEST(WorkerPool, GrowsToTheConcurrencyAndNoFurther) {
+TEST(ElasticWorkerPool, GrowsToTheConcurrencyAndNoFurther) {
   WorkerPool pool({.max_threads = 3, .retire_after = 10s});
   PoolGate gate;
   std::atomic<int> done{0};
@@ -98,7 +98,7 @@ TEST(WorkerPool, GrowsToTheConcurrencyAndNoFurther) {
   EXPECT_EQ(pool.threads(), 0U);
 }
 
-TEST(WorkerPool, TheMostRecentlyIdleThreadGetsTheNextTask) {
+TEST(ElasticWorkerPool, TheMostRecentlyIdleThreadGetsTheNextTask) {
   WorkerPool pool({.max_threads = 4, .retire_after = 10s});
   PoolGate gate;
   std::vector<std::promise<std::thread::id>> ids(3);
@@ -127,7 +127,7 @@ TEST(WorkerPool, TheMostRecentlyIdleThreadGetsTheNextTask) {
   EXPECT_TRUE(started.count(*used.begin()) == 1);
 }
 
-TEST(WorkerPool, IdleThreadsEndAndANewTaskStartsOne) {
+TEST(ElasticWorkerPool, IdleThreadsEndAndANewTaskStartsOne) {
   WorkerPool pool({.max_threads = 4, .retire_after = 100ms});
   PoolGate gate;
   for (int i = 0; i < 4; ++i) {
@@ -143,7 +143,7 @@ TEST(WorkerPool, IdleThreadsEndAndANewTaskStartsOne) {
   EXPECT_EQ(pool.threads(), 1U);
 }
 
-TEST(WorkerPool, ABusyThreadDoesNotRetire) {
+TEST(ElasticWorkerPool, ABusyThreadDoesNotRetire) {
   WorkerPool pool({.max_threads = 1, .retire_after = 20ms});
   std::promise<void> ran;
   ASSERT_TRUE(pool.submit([&] {
@@ -155,7 +155,7 @@ TEST(WorkerPool, ABusyThreadDoesNotRetire) {
   ran.get_future().wait();
 }
 
-TEST(WorkerPool, DrainRunsQueuedTasksAndRefusesNewOnes) {
+TEST(ElasticWorkerPool, DrainRunsQueuedTasksAndRefusesNewOnes) {
   WorkerPool pool({.max_threads = 1, .retire_after = 10s});
   std::atomic<int> done{0};
   for (int i = 0; i < 10; ++i) {
@@ -170,7 +170,7 @@ TEST(WorkerPool, DrainRunsQueuedTasksAndRefusesNewOnes) {
   EXPECT_EQ(done.load(), 10);
 }
 
-TEST(WorkerPool, ATaskThatThrowsDoesNotEndItsThread) {
+TEST(ElasticWorkerPool, ATaskThatThrowsDoesNotEndItsThread) {
   WorkerPool pool({.max_threads = 1, .retire_after = 10s});
   std::promise<std::thread::id> first;
   ASSERT_TRUE(pool.submit([&] {
