@@ -113,13 +113,13 @@ record() {
 # time_one FILE CMD...: run CMD once; append its wall time (ms) to FILE and the CPU ticks
 # it cost (its own, and the agent's and server's for it) to FILE.cpu.
 time_one() {
-  local f=$1 t0 t1 c0
+  local f=$1 t0 t1 c0 me=$BASHPID
   shift
-  c0=$(cpu_ticks)
+  c0=$(cpu_ticks "$me")
   t0=${EPOCHREALTIME/[.,]/}
   "$@" >/dev/null
   t1=${EPOCHREALTIME/[.,]/}
-  echo "$(($(cpu_ticks) - c0))" >>"$f.cpu"
+  echo "$(($(cpu_ticks "$me") - c0))" >>"$f.cpu"
   echo "$(((t1 - t0) / 1000)).$(printf '%03d' $(((t1 - t0) % 1000)))" >>"$f"
 }
 
@@ -129,11 +129,13 @@ cpu_ms_per_run() {
     "$1.cpu"
 }
 
-# cpu_ticks: CPU time (ticks) of this shell's finished children plus the agent and the
-# server, which are not our children but do the work for ccrex.
+# cpu_ticks SHELL_PID: CPU time (ticks) of the finished children of the shell SHELL_PID
+# (the one that ran the measured command: taken before a command substitution, whose own
+# subshell is not that shell) plus the agent and the server, which are not its children
+# but do the work for ccrex.
 cpu_ticks() {
   local total pid
-  total=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$BASHPID/stat)
+  total=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat")
   for pid in "$(cat "${CCREX_AGENT_DIR:-/nonexistent}/agent.pid" 2>/dev/null)" "$server_pid"; do
     [[ -n $pid && -r /proc/$pid/stat ]] || continue
     total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
@@ -143,13 +145,13 @@ cpu_ticks() {
 
 # build_once DIR: clean and build with ninja; print "wall_ms cpu_ms".
 build_once() {
-  local dir=$1 t0 cpu_before cpu_after
+  local dir=$1 t0 cpu_before cpu_after me=$BASHPID
   ninja -C "$dir" -t clean >/dev/null
-  cpu_before=$(cpu_ticks)
+  cpu_before=$(cpu_ticks "$me")
   t0=$(now_us)
   ninja -C "$dir" -j "$jobs" >/dev/null
   local wall=$((($(now_us) - t0) / 1000))
-  cpu_after=$(cpu_ticks)
+  cpu_after=$(cpu_ticks "$me")
   echo "$wall $(((cpu_after - cpu_before) * 1000 / $(getconf CLK_TCK)))"
 }
 
