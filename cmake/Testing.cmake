@@ -14,9 +14,9 @@ function(ccrex_add_gtest name)
   endif()
   add_executable(${name} ${ARG_SOURCES})
   # Test files share their heavy headers (gtest, gRPC, the generated REAPI code), whose
-  # parsing is most of each file's compile time: compile them a few at a time as one unit.
+  # parsing is most of each file's compile time: compile them twelve at a time as one unit.
   if(CCREX_UNITY_TESTS)
-    set_target_properties(${name} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 6)
+    set_target_properties(${name} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 12)
   endif()
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gmock GTest::gtest_main)
   target_include_directories(${name} PRIVATE "${PROJECT_SOURCE_DIR}/test")

@@ -13,7 +13,7 @@ namespace ccrex::agent {
 namespace {
 
 // The stat the scanner would hand over for `path`.
-depscan::FileStat identity_of(const std::string& path) {
+depscan::FileStat stat_identity_of(const std::string& path) {
   const auto st = depscan::RealFileSystem().stat(path);
   EXPECT_TRUE(st.has_value()) << path;
   return st.value_or(depscan::FileStat{});
@@ -28,7 +28,7 @@ protected:
 
 TEST_F(FileDigestsTest, AKnownIdentityIsAnsweredWithoutTouchingTheDisk) {
   ASSERT_TRUE(util::write_file_atomic(path, "int x;\n"));
-  const depscan::FileStat id = identity_of(path);
+  const depscan::FileStat id = stat_identity_of(path);
   auto first = digests.get(path);
   ASSERT_TRUE(first) << first.error().message();
   EXPECT_EQ(first->digest, util::digest_of("int x;\n"));
@@ -51,7 +51,7 @@ TEST_F(FileDigestsTest, ChangedContentIsHashedAgain) {
   ASSERT_TRUE(util::write_file_atomic(path, "int x;\n"));
   ASSERT_TRUE(digests.get(path));
   ASSERT_TRUE(util::write_file_atomic(path, "int y = 2;\n"));
-  const depscan::FileStat now = identity_of(path);
+  const depscan::FileStat now = stat_identity_of(path);
   auto changed = digests.get(path, &now);
   ASSERT_TRUE(changed);
   EXPECT_EQ(changed->digest, util::digest_of("int y = 2;\n"));
@@ -66,7 +66,7 @@ TEST_F(FileDigestsTest, ChmodChangesTheIdentityAndTheExecutableBit) {
   // File times tick with the kernel clock (a few ms): let ctime move.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_EQ(::chmod(path.c_str(), 0755), 0);
-  const depscan::FileStat now = identity_of(path);
+  const depscan::FileStat now = stat_identity_of(path);
   auto exec = digests.get(path, &now);
   ASSERT_TRUE(exec);
   EXPECT_TRUE(exec->is_executable);

@@ -9,7 +9,8 @@
 namespace ccrex::server {
 namespace {
 
-std::unique_ptr<BlobStore> open_store(const std::string& dir, int64_t max, bool sole = true) {
+std::unique_ptr<BlobStore>
+open_shared_store(const std::string& dir, int64_t max, bool sole = true) {
   auto s = BlobStore::open(dir, max, sole);
   EXPECT_TRUE(s) << s.error().to_string();
   return std::move(s).value();
@@ -17,8 +18,8 @@ std::unique_ptr<BlobStore> open_store(const std::string& dir, int64_t max, bool 
 
 TEST(SharedBlobStore, EachFindsWhatTheOtherAdded) {
   util::TempDir dir;
-  auto first = open_store(dir.path(), 1 << 20);
-  auto second = open_store(dir.path(), 1 << 20, false);
+  auto first = open_shared_store(dir.path(), 1 << 20);
+  auto second = open_shared_store(dir.path(), 1 << 20, false);
   auto d = first->put_computed("added by the first");
   ASSERT_TRUE(d);
   EXPECT_TRUE(second->contains(*d));
@@ -33,8 +34,8 @@ TEST(SharedBlobStore, EachFindsWhatTheOtherAdded) {
 
 TEST(SharedBlobStore, ABlobTheOtherEvictedIsAbsentNeverWrong) {
   util::TempDir dir;
-  auto small = open_store(dir.path(), 100);
-  auto other = open_store(dir.path(), 1 << 20, false);
+  auto small = open_shared_store(dir.path(), 100);
+  auto other = open_shared_store(dir.path(), 1 << 20, false);
   auto kept = other->put_computed(std::string(60, 'a'));
   ASSERT_TRUE(kept);
   ASSERT_TRUE(small->contains(*kept));
@@ -55,13 +56,13 @@ TEST(SharedBlobStore, ABlobTheOtherEvictedIsAbsentNeverWrong) {
 
 TEST(SharedBlobStore, OnlyASoleUserRemovesTemporaryFiles) {
   util::TempDir dir;
-  { auto created = open_store(dir.path(), 1 << 20); }
+  { auto created = open_shared_store(dir.path(), 1 << 20); }
   const std::string in_progress = util::join_path(dir.path(), "tmp/12345-0");
   ASSERT_TRUE(util::write_file_atomic(in_progress, "another agent's upload"));
-  auto sharing = open_store(dir.path(), 1 << 20, false);
+  auto sharing = open_shared_store(dir.path(), 1 << 20, false);
   EXPECT_FALSE(sharing->sole_user());
   EXPECT_TRUE(util::path_exists(in_progress));
-  auto alone = open_store(dir.path(), 1 << 20, true);
+  auto alone = open_shared_store(dir.path(), 1 << 20, true);
   EXPECT_TRUE(alone->sole_user());
   EXPECT_FALSE(util::path_exists(in_progress));
 }

@@ -35,7 +35,7 @@ TEST(IncludeSearchList, ParsesVerboseOutput) {
   EXPECT_TRUE(parse_include_search_list("garbage").empty());
 }
 
-struct CountingRunner {
+struct IdCountingRunner {
   std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
   ProbeRunner runner() {
     auto counter = calls;
@@ -64,7 +64,7 @@ TEST(ToolchainId, RealGcc) {
   if (!have("/usr/bin/gcc")) {
     GTEST_SKIP() << "needs /usr/bin/gcc";
   }
-  CountingRunner counting;
+  IdCountingRunner counting;
   ToolchainIdCache cache(counting.runner());
   const auto id = cache.get("/usr/bin/gcc");
   ASSERT_TRUE(id) << id.error().to_string();
@@ -87,7 +87,7 @@ TEST(ToolchainId, StableAcrossCallsAndCachedPerStat) {
   if (!have("/usr/bin/gcc")) {
     GTEST_SKIP() << "needs /usr/bin/gcc";
   }
-  CountingRunner counting;
+  IdCountingRunner counting;
   ToolchainIdCache cache(counting.runner());
   const auto first = cache.get("/usr/bin/gcc");
   ASSERT_TRUE(first);
@@ -147,7 +147,7 @@ TEST(ToolchainId, ChangedBinaryIsProbedAgain) {
   // A wrapper script stands in for a compiler binary we are allowed to touch.
   const std::string copy = dir.path() + "/gcc";
   ASSERT_TRUE(util::write_file_atomic(copy, "#!/bin/sh\nexec /usr/bin/gcc \"$@\"\n", 0755));
-  CountingRunner counting;
+  IdCountingRunner counting;
   ToolchainIdCache cache(counting.runner());
   const auto first = cache.get(copy);
   ASSERT_TRUE(first) << first.error().to_string();
@@ -168,7 +168,7 @@ TEST(ToolchainId, ConcurrentLookupsProbeOnce) {
   if (!have("/usr/bin/clang")) {
     GTEST_SKIP() << "needs /usr/bin/clang";
   }
-  CountingRunner counting;
+  IdCountingRunner counting;
   ToolchainIdCache cache(counting.runner());
   std::vector<std::string> keys(4);
   std::vector<std::thread> threads;

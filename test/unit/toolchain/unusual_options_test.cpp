@@ -14,7 +14,7 @@ namespace ccrex::toolchain {
 namespace {
 
 // "compiler | arguments | reason" ("ok" or an unsupported_reason_name).
-constexpr std::string_view k_cases[] = {
+constexpr std::string_view k_unusual_cases[] = {
     // -fopt-info appends to a named file; stderr and stdout are streams.
     "gcc | -c -O2 -fopt-info-vec-missed=opt.txt x.c | too_hard_option",
     "gcc | -c -O2 -fopt-info=report x.c | too_hard_option",
@@ -60,7 +60,7 @@ CompilerInfo info_for(std::string_view compiler) {
 }
 
 TEST(UnusualOptions, Table) {
-  for (const std::string_view row : k_cases) {
+  for (const std::string_view row : k_unusual_cases) {
     const auto fields = util::split(row, '|');
     ASSERT_EQ(fields.size(), 3U) << row;
     const std::string compiler(util::trim(fields[0]));
