@@ -46,6 +46,18 @@ public:
   // the contents of `inline_outputs` (output paths) inline; the engine may ignore that.
   virtual util::Result<std::optional<reapi::v2::ActionResult>>
   lookup(const reapi::v2::Digest& action, const std::vector<std::string>& inline_outputs = {}) = 0;
+  // lookup(), and at the same time, when recent lookups mostly missed and what the engine
+  // may lack of `inputs` is small enough to send without asking, that upload: a miss then
+  // needs only Execute afterwards (two round trips for new inputs instead of three), and a
+  // hit wastes a few kilobytes. Otherwise the upload waits for the answer, so a hit
+  // uploads nothing. The default is lookup().
+  virtual util::Result<std::optional<reapi::v2::ActionResult>>
+  lookup_while_uploading(const reapi::v2::Digest& action,
+                         const std::vector<std::string>& inline_outputs,
+                         const reapi::InputRoot& inputs) {
+    (void)inputs;
+    return lookup(action, inline_outputs);
+  }
   // Whether the engine is known to hold every blob of `inputs` (learned from earlier calls,
   // asked of nobody): Execute then needs no upload first.
   virtual bool holds_inputs(const reapi::InputRoot& inputs) const {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 
 namespace ccrex::agent {
 namespace {
@@ -90,6 +91,30 @@ public:
     }
     admission.pass.reachable();
     return std::move(r).value();
+  }
+
+  util::Result<std::optional<v2::ActionResult>>
+  lookup_while_uploading(const v2::Digest& action,
+                         const std::vector<std::string>& inline_outputs,
+                         const reapi::InputRoot& inputs) override {
+    const bool misses_lately = m_hit_share.load(std::memory_order_relaxed) < k_share_one / 2;
+    if (!misses_lately || !m_remote.uploads_without_asking(inputs.blobs)) {
+      return counted(lookup(action, inline_outputs));
+    }
+    // The upload's outcome is not needed here: what it sent is remembered as held, and
+    // Execute's own upload_missing() sends again whatever it could not.
+    std::thread upload([this, &inputs] {
+      if (auto admission = admit(nullptr)) {
+        if (auto st = m_remote.upload_missing(inputs.blobs); !st) {
+          note(*admission, to_error(st.error()));
+        } else {
+          admission->pass.reachable();
+        }
+      }
+    });
+    auto found = counted(lookup(action, inline_outputs));
+    upload.join();
+    return found;
   }
 
   util::Result<Execution> execute(const v2::Digest& action,
@@ -182,6 +207,16 @@ private:
     }
   }
 
+  // Move the share of recent lookups that hit towards `found`'s answer (a failed lookup
+  // counts as a miss: Execute follows it); pass `found` through.
+  template <typename Found>
+  Found counted(Found found) {
+    const int64_t target = found && found->has_value() ? k_share_one : 0;
+    const int64_t share = m_hit_share.load(std::memory_order_relaxed);
+    m_hit_share.store(share + (target - share) / 4, std::memory_order_relaxed);
+    return found;
+  }
+
   // Let one call through: refused at once while the engine is known to be unreachable
   // (except the probe the gate lets out now and then), then waiting in line for a slot.
   util::Result<Admission> admit(const util::Cancellation* cancel) {
@@ -225,6 +260,13 @@ private:
   reapi::ReconnectGate m_gate;
   reapi::CallLimiter m_calls;
   std::atomic<bool> m_known{false}; // the engine's capabilities were read
+  // Share of recent lookups (lookup_while_uploading) that were hits, out of k_share_one, a
+  // moving average that gives the latest a quarter of the weight. While most recent
+  // lookups missed, small uploads go out with the lookup; while most hit, they wait for
+  // its answer, so a warm cache costs no upload. It starts as if all had hit. Updated
+  // without a lock: a lost update only delays the switch by one compile.
+  static constexpr int64_t k_share_one = 1024;
+  std::atomic<int64_t> m_hit_share{k_share_one};
   std::once_flag m_described;
   std::chrono::seconds m_execution_timeout;
   bool m_same_path;

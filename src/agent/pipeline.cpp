@@ -399,11 +399,13 @@ std::vector<std::string> output_paths(const RemoteStep& s) {
 }
 
 // Ask the engine's ActionCache for the action with every output inlined: a hit costs one
-// round trip (plus one batched read of what the engine did not inline). Returns nullopt on
-// a miss, or when the lookup failed in a way Execute may still get past.
+// round trip (plus one batched read of what the engine did not inline). A small upload of
+// the inputs the engine may lack goes out at the same time, so that a miss is one more
+// round trip, Execute. Returns nullopt on a miss, or when the lookup failed in a way Execute
+// may still get past.
 std::optional<util::Result<Outcome, Fallback>> remote_hit(const RemoteStep& s) {
   const auto& action = s.remote.action_digest;
-  auto found = s.b.executor->lookup(action, output_paths(s));
+  auto found = s.b.executor->lookup_while_uploading(action, output_paths(s), s.remote.input_root);
   if (!found) {
     if (found.error().code() == util::ErrorCode::unavailable) {
       return unexpected(fallback("remote_unavailable", found.error().message()));

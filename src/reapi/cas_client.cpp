@@ -347,6 +347,18 @@ bool CasClient::holds_all(const BlobMap& blobs) const {
   });
 }
 
+bool CasClient::uploads_without_asking(const BlobMap& blobs) const {
+  int64_t unknown_bytes = 0;
+  bool any = false;
+  for (const auto& [key, blob] : blobs) {
+    if (!m_known.contains(blob.digest)) {
+      any = true;
+      unknown_bytes += blob.digest.size_bytes();
+    }
+  }
+  return any && unknown_bytes <= m_options.blind_upload_bytes;
+}
+
 void CasClient::forget(const std::vector<v2::Digest>& digests) const {
   m_known.forget(digests);
 }

@@ -105,6 +105,9 @@ public:
 
   // Whether every blob of `blobs` is known to be held by the server.
   bool holds_all(const BlobMap& blobs) const;
+  // Whether upload_missing(blobs) would send something without asking first: the blobs not
+  // known to be held total at most `blind_upload_bytes` (and there is at least one).
+  bool uploads_without_asking(const BlobMap& blobs) const;
   // Stop assuming the server holds `digests`.
   void forget(const std::vector<v2::Digest>& digests) const;
   // How many blobs upload() calls are waiting for because another call is sending them.

@@ -199,6 +199,10 @@ bool GrpcRemoteExecutor::holds_all(const BlobMap& blobs) const {
   return m_cas->holds_all(blobs);
 }
 
+bool GrpcRemoteExecutor::uploads_without_asking(const BlobMap& blobs) const {
+  return m_cas->uploads_without_asking(blobs);
+}
+
 RemoteResult<std::map<std::string, std::string>>
 GrpcRemoteExecutor::read_blobs(const std::vector<v2::Digest>& digests) {
   CCREX_TRY(ensure_capabilities());

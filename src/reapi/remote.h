@@ -108,6 +108,9 @@ public:
 
   // Whether every blob of `blobs` is known to be on the server (no call is made).
   bool holds_all(const BlobMap& blobs) const;
+  // Whether upload_missing(blobs) would be one upload, sent without asking what is missing
+  // (CasClient::uploads_without_asking).
+  bool uploads_without_asking(const BlobMap& blobs) const;
   // Return the verified contents of `digests` keyed by "hash/size", in as few batch
   // requests as the server's limits allow.
   RemoteResult<std::map<std::string, std::string>>

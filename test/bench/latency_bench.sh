@@ -94,7 +94,7 @@ start() {
 }
 
 # measure NAME COUNT COMMAND...: run COMMAND (which compiles COUNT times); print one row.
-declare -A base_ms
+declare -A base_ms per_compile_ms
 measure() {
   local name=$1 count=$2 t0 rt0 calls0 cpu0 ms rts ncalls cpu
   shift 2
@@ -108,6 +108,7 @@ measure() {
   ncalls=$(($(calls) - calls0))
   cpu=$(($(agent_ticks) - cpu0))
   local key=$name ratio="1.00"
+  per_compile_ms[$delay/$key]=$(awk -v m="$ms" -v n="$count" 'BEGIN { print m / n }')
   if [[ $delay == 0 ]]; then
     base_ms[$key]=$ms
   elif ((${base_ms[$key]:-0} > 0)); then
@@ -125,6 +126,24 @@ misses() {
   for i in $(seq "$reps"); do
     printf 'int miss_%s_%d(int x) { return x * %d; }\n' "$delay" "$i" "$i" >"$work/m$i.c"
     (cd "$work" && "$bin/ccrex" gcc -O1 -c "m$i.c" -o "m$i.o")
+  done
+}
+# The same compiles again once the engine's ActionCache and the agent's store forgot them:
+# every blob of each action is on the engine and the agent knows it (one Execute each).
+known_input_misses() {
+  local i
+  find "$work/server/ac" -type f -delete
+  "$bin/ccrex" -C >/dev/null
+  for i in $(seq "$reps"); do
+    (cd "$work" && "$bin/ccrex" gcc -O1 -c "m$i.c" -o "m$i.o")
+  done
+}
+# The same sources at another optimisation level: new actions (a new Action and Command)
+# over files the engine holds.
+new_flag_misses() {
+  local i
+  for i in $(seq "$reps"); do
+    (cd "$work" && "$bin/ccrex" gcc -O2 -c "m$i.c" -o "m$i-O2.o")
   done
 }
 # Sources another agent (own store) compiled first, so that the engine holds their results
@@ -159,6 +178,8 @@ for delay in "${delays[@]}"; do
   printf 'int warm_up(void) { return 0; }\n' >"$work/w.c"
   (cd "$work" && "$bin/ccrex" gcc -c w.c -o w.o) # agent up, channel open
   measure "remote miss (small C file)" "$reps" misses
+  measure "remote miss, inputs on the engine" "$reps" known_input_misses
+  measure "remote miss, new flags, same files" "$reps" new_flag_misses
   prime_hits
   measure "remote hit (warm channel)" "$reps" hits
   "$bin/ccrex" -C >/dev/null
@@ -168,4 +189,32 @@ for delay in "${delays[@]}"; do
   measure "warm build (remote hits)" "$tus" project_build
   fell_back=$("$bin/ccrex" --print-stats | awk '$1 ~ /^fallback_/ { n += $2 } END { print n + 0 }')
   ((fell_back == 0)) || echo "  ($fell_back compiles fell back at $delay ms: the figures above are not all remote)"
+done
+
+# The targets, from the rows above: a remote hit within one round trip plus 5 ms; a miss
+# whose inputs the engine holds within one round trip plus the compile (its time at 0 ms);
+# the cold build at 5 ms within 1.05x of the same build at 0 ms.
+verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a <= b) ? "met" : "NOT met" }'; }
+echo
+echo "targets:"
+for delay in "${delays[@]}"; do
+  ((delay > 0)) || continue
+  hit=${per_compile_ms[$delay/remote hit (warm channel)]}
+  limit=$((2 * delay + 5))
+  printf '  remote hit at %s ms one way: %s ms (target <= %s ms: one round trip + 5 ms): %s\n' \
+    "$delay" "$hit" "$limit" "$(verdict "$hit" "$limit")"
+  known=${per_compile_ms[$delay/remote miss, inputs on the engine]}
+  base=${per_compile_ms[0/remote miss, inputs on the engine]:-}
+  if [[ -n $base ]]; then
+    limit=$(awk -v b="$base" -v d="$delay" 'BEGIN { print b + 2 * d }')
+    printf '  remote miss, inputs on the engine, at %s ms: %s ms (target <= %s ms: one round trip + the 0 ms time): %s\n' \
+      "$delay" "$known" "$limit" "$(verdict "$known" "$limit")"
+  fi
+  cold=${per_compile_ms[$delay/cold build, $tus units, -j$jobs]}
+  cold0=${per_compile_ms[0/cold build, $tus units, -j$jobs]:-}
+  if [[ $delay == 5 && -n $cold0 ]]; then
+    ratio=$(awk -v a="$cold" -v b="$cold0" 'BEGIN { printf "%.2f", a / b }')
+    printf '  cold build at 5 ms: %sx the 0 ms build (target <= 1.05x): %s\n' "$ratio" \
+      "$(verdict "$ratio" 1.05)"
+  fi
 done

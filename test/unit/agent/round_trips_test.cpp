@@ -6,6 +6,9 @@
 // REAPI 2.9), and outputs it does not inline come back in one batched read.
 
 #include "agent/compile_handler.h"
+#include "reapi/digest.h"
+#include "server/blob_store.h"
+#include "server/cas_service.h"
 #include "server/config.h"
 #include "server/local_server.h"
 #include "server/metrics.h"
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -29,18 +33,53 @@ namespace {
 
 using Calls = std::map<std::string, uint64_t>; // "Service/Method" -> calls, any status
 
+// An ActionCache that, once armed, answers a lookup only once the CAS holds the Action it
+// asks about, or after five seconds: whether it was there tells that the client sent its upload
+// while the lookup was still unanswered (the same round trip), not after the miss came back.
+class LookupAwaitingUpload final : public reapi::v2::ActionCache::Service {
+public:
+  LookupAwaitingUpload(server::LocalServer& srv,
+                       std::atomic<bool>& armed,
+                       std::atomic<int>& overlapped)
+      : m_store(srv.store()),
+        m_real(srv.store(), srv.action_cache(), srv.access(), *srv.metrics()),
+        m_armed(armed),
+        m_overlapped(overlapped) {}
+
+  grpc::Status GetActionResult(grpc::ServerContext* context,
+                               const reapi::v2::GetActionResultRequest* request,
+                               reapi::v2::ActionResult* response) override {
+    if (!m_armed) {
+      return m_real.GetActionResult(context, request, response);
+    }
+    const auto action = reapi::from_proto(request->action_digest());
+    for (int i = 0; i < 250 && !m_store.contains(action); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (m_store.contains(action)) {
+      ++m_overlapped;
+    }
+    return m_real.GetActionResult(context, request, response);
+  }
+  grpc::Status UpdateActionResult(grpc::ServerContext* context,
+                                  const reapi::v2::UpdateActionResultRequest* request,
+                                  reapi::v2::ActionResult* response) override {
+    return m_real.UpdateActionResult(context, request, response);
+  }
+
+private:
+  server::BlobStore& m_store;
+  server::ActionCacheService m_real;
+  std::atomic<bool>& m_armed;
+  std::atomic<int>& m_overlapped;
+};
+
 class RoundTrips : public ::testing::Test {
 protected:
   void SetUp() override {
     // The sandbox user of a server run as root must reach the store (sandbox.h).
     ::chmod(dir.path().c_str(), 0711);
-    server::Config cfg;
-    cfg.cache_dir = dir.path() + "/engine";
-    cfg.listen = {"unix:" + dir.path() + "/engine.sock"};
-    cfg.workers = 2;
-    auto started = server::LocalServer::start(cfg);
-    ASSERT_TRUE(started) << started.error().message();
-    engine = std::move(started).value();
+    start_engine();
     project = dir.path() + "/project";
     ASSERT_TRUE(util::make_dirs(project + "/.git"));
     ASSERT_TRUE(util::write_file_atomic(project + "/a.c", "int a(void) { return 1; }\n"));
@@ -50,6 +89,21 @@ protected:
   void TearDown() override {
     ::close(null_fd);
     engine->shutdown();
+  }
+
+  // (Re)start the engine on its store, with `overrides`.
+  void start_engine(const server::ServiceOverrides& overrides = {}) {
+    if (engine) {
+      engine->shutdown();
+      engine.reset();
+    }
+    server::Config cfg;
+    cfg.cache_dir = dir.path() + "/engine";
+    cfg.listen = {"unix:" + dir.path() + "/engine.sock"};
+    cfg.workers = 2;
+    auto started = server::LocalServer::start(cfg, overrides);
+    ASSERT_TRUE(started) << started.error().message();
+    engine = std::move(started).value();
   }
 
   std::vector<std::string> env(const std::string& agent) const {
@@ -103,6 +157,11 @@ protected:
       }
     }
     return out;
+  }
+
+  static uint64_t count_of(const Calls& calls, const std::string& method) {
+    const auto it = calls.find(method);
+    return it == calls.end() ? 0 : it->second;
   }
 
   static std::string describe(const Calls& calls) {
@@ -248,6 +307,78 @@ TEST_F(RoundTrips, NewInputsCostOneQueryAndOneUpload) {
   const auto methods =
       std::count_if(made.begin(), made.end(), [](const auto& call) { return call.second > 0; });
   EXPECT_LE(methods, 4) << describe(made);
+}
+
+// After a few misses, the upload of a few small new inputs goes out while the ActionCache
+// is still being asked, not after its miss: a new-input miss is two round trips (the lookup
+// and the upload together, then Execute) instead of three.
+TEST_F(RoundTrips, AfterMissesTheSmallUploadGoesOutWithTheLookup) {
+  std::atomic<bool> armed{false};
+  std::atomic<int> overlapped{0};
+  server::ServiceOverrides overrides;
+  overrides.action_cache = [&](server::LocalServer& srv) {
+    return std::make_unique<LookupAwaitingUpload>(srv, armed, overlapped);
+  };
+  start_engine(overrides);
+  CompileHandler agent;
+  for (int i = 0; i < 3; ++i) {
+    const std::string name = "m" + std::to_string(i) + ".c";
+    ASSERT_TRUE(util::write_file_atomic(project + "/" + name,
+                                        "int m" + std::to_string(i) + "(void) { return 0; }\n"));
+    ASSERT_FALSE(compile(agent, "agent", name).run_locally);
+  }
+  armed = true;
+  const auto before = calls();
+  ASSERT_FALSE(compile(agent, "agent", "a.c").run_locally);
+  auto made = since(before, calls());
+  EXPECT_EQ(made,
+            (Calls{{"ActionCache/GetActionResult", 1},
+                   {"ContentAddressableStorage/BatchUpdateBlobs", 1},
+                   {"Execution/Execute", 1}}))
+      << describe(made);
+  EXPECT_EQ(overlapped.load(), 1);
+  EXPECT_NE(counters(agent, "agent").find("miss_executed\t4"), std::string::npos)
+      << counters(agent, "agent");
+}
+
+// While lookups hit, nothing is uploaded with them: an agent that missed a few times and
+// then finds results on the engine soon makes each hit one GetActionResult alone.
+TEST_F(RoundTrips, HitsKeepTheLookupAlone) {
+  CompileHandler first;
+  std::vector<std::string> objects;
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = "h" + std::to_string(i) + ".c";
+    ASSERT_TRUE(util::write_file_atomic(project + "/" + name,
+                                        "int h" + std::to_string(i) + "(void) { return 1; }\n"));
+    ASSERT_FALSE(compile(first, "first", name).run_locally);
+    objects.push_back(*util::read_file(project + "/" + name + ".o"));
+    ::unlink((project + "/" + name + ".o").c_str());
+  }
+  CompileHandler second;
+  for (int i = 0; i < 3; ++i) {
+    const std::string name = "m" + std::to_string(i) + ".c";
+    ASSERT_TRUE(util::write_file_atomic(project + "/" + name,
+                                        "int m" + std::to_string(i) + "(void) { return 0; }\n"));
+    ASSERT_FALSE(compile(second, "second", name).run_locally);
+  }
+  uint64_t uploads = 0;
+  Calls last;
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = "h" + std::to_string(i) + ".c";
+    const auto before = calls();
+    ASSERT_FALSE(compile(second, "second", name).run_locally);
+    last = since(before, calls());
+    uploads += count_of(last, "ContentAddressableStorage/BatchUpdateBlobs");
+    EXPECT_EQ(count_of(last, "ActionCache/GetActionResult"), 1u) << describe(last);
+    EXPECT_EQ(count_of(last, "Execution/Execute"), 0u) << describe(last);
+    EXPECT_EQ(*util::read_file(project + "/" + name + ".o"), objects.at(i));
+  }
+  EXPECT_GE(uploads, 1u); // right after the misses
+  EXPECT_LE(uploads, 2u);
+  last.erase("ContentAddressableStorage/BatchUpdateBlobs");
+  EXPECT_EQ(last, (Calls{{"ActionCache/GetActionResult", 1}})) << describe(last);
+  EXPECT_NE(counters(second, "second").find("hit_remote\t5"), std::string::npos)
+      << counters(second, "second");
 }
 
 } // namespace
