@@ -17,6 +17,8 @@
 # build), compile by compile in turn with the current ones (each going first every other
 # time), against the same server.
 # CCREX_BUILD_DIR picks the build (default build-bench, a Release build made here).
+# Also an empty statically linked C program, started the same way: the CPU that exec, the
+# loader and exit cost on this machine, under any client.
 # --quick: 30 compiles of each kind (for checking the script, not for figures).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -61,6 +63,10 @@ done
 port=$(grep -o '[0-9]*$' "$work/server.port" | head -1)
 export CCREX_REMOTE=grpc://127.0.0.1:$port XDG_CONFIG_HOME=$work/no-config
 unset CCREX_DISABLE
+
+# The floor of any client: an empty statically linked program, started and done.
+printf 'int main(void) { return 0; }\n' >"$work/empty.c"
+gcc -O2 -static "$work/empty.c" -o "$work/empty" 2>/dev/null || gcc -O2 "$work/empty.c" -o "$work/empty"
 
 sets=("new:$bin")
 [[ -n $baseline_bin ]] && sets+=("baseline:$baseline_bin")
@@ -113,6 +119,7 @@ def write_source(name, body):
 
 kinds = ("remote miss", "remote hit", "local hit", "client start")
 results = {label: {kind: [] for kind in kinds} for label, _ in sets}
+empty_program = []
 for label, d in sets:  # agents up, channels open
     write_source("warm_" + label, "int warm(void) { return cheap(0); }\n")
     compile_once(os.path.join(d, "ccrex"), env_of(label, label), "warm_" + label)
@@ -133,6 +140,7 @@ for i in range(n):
         results[label]["local hit"].append(measured(ccrex, env, label, name))
         # The client alone, started and done (`--version`): the floor of its share.
         results[label]["client start"].append((0, client_cpu_ns([ccrex, "--version"], env)))
+    empty_program.append(client_cpu_ns([os.path.join(work, "empty")], dict(os.environ)))
 
 def ms(ns):
     return ns / 1e6
@@ -150,10 +158,15 @@ for label, _ in sets:
         print("%-9s %-12s %10.3f %10.3f %10.3f %12.3f %9.2f" % (
             label, kind, ms(agent), ms(client), ms(statistics.mean(total)),
             ms(statistics.median(total)), statistics.mean(total) / local))
+floor = statistics.mean(empty_program)
+print("%-9s %-12s %10s %10.3f %10.3f %12.3f %9s" % (
+    "-", "empty program", "", ms(floor), ms(floor), ms(statistics.median(empty_program)), ""))
 print()
 for label, _ in sets:
     print("%s: agent+client CPU per remote hit: %.2f ms (target <= 1 ms); per remote miss: %.2f ms"
           % (label, ms(summary[(label, "remote hit")]), ms(summary[(label, "remote miss")])))
+print("starting and ending an empty static program costs %.2f ms of CPU on this machine "
+      "(the floor under any client's share)" % ms(floor))
 if len(sets) > 1:
     for kind in kinds:
         print("%s new/baseline: %.2f" % (kind, summary[("new", kind)] / summary[("baseline", kind)]))
