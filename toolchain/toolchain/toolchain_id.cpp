@@ -5,6 +5,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <future>
 #include <tuple>
 
 namespace ccrex::toolchain {
@@ -133,15 +134,37 @@ ToolchainIdCache::compute(const std::string& compiler_path) {
   CCREX_ASSIGN_OR_RETURN(id->resolved_path, resolve(compiler_path));
   CCREX_ASSIGN_OR_RETURN(const auto digest, util::digest_file(id->resolved_path));
   id->binary_sha256 = digest.hash;
-  CCREX_ASSIGN_OR_RETURN(const auto version, run_probe(m_runner, {compiler_path, "--version"}));
-  id->family = family_from_version_output(version.stdout_data);
-  id->version = normalized_version(first_line(version.stdout_data), id->family);
-  CCREX_ASSIGN_OR_RETURN(const auto machine, run_probe(m_runner, {compiler_path, "-dumpmachine"}));
-  id->target = first_line(machine.stdout_data);
-  CCREX_ASSIGN_OR_RETURN(id->builtin_include_dirs_c,
-                         probe_include_dirs(m_runner, compiler_path, "c"));
-  CCREX_ASSIGN_OR_RETURN(id->builtin_include_dirs_cxx,
-                         probe_include_dirs(m_runner, compiler_path, "c++"));
+  // The four probes are independent: run them at once (a compiler start is tens of
+  // milliseconds, and the first compile of every new compiler waits for all of them).
+  auto version_probe = std::async(std::launch::async, [&] {
+    return run_probe(m_runner, {compiler_path, "--version"});
+  });
+  auto machine_probe = std::async(std::launch::async, [&] {
+    return run_probe(m_runner, {compiler_path, "-dumpmachine"});
+  });
+  auto cxx_dirs_probe = std::async(
+      std::launch::async, [&] { return probe_include_dirs(m_runner, compiler_path, "c++"); });
+  auto c_dirs = probe_include_dirs(m_runner, compiler_path, "c");
+  auto version = version_probe.get();
+  auto machine = machine_probe.get();
+  auto cxx_dirs = cxx_dirs_probe.get();
+  if (!version) {
+    return std::move(version).error();
+  }
+  id->family = family_from_version_output(version->stdout_data);
+  id->version = normalized_version(first_line(version->stdout_data), id->family);
+  if (!machine) {
+    return std::move(machine).error();
+  }
+  id->target = first_line(machine->stdout_data);
+  if (!c_dirs) {
+    return std::move(c_dirs).error();
+  }
+  id->builtin_include_dirs_c = std::move(c_dirs).value();
+  if (!cxx_dirs) {
+    return std::move(cxx_dirs).error();
+  }
+  id->builtin_include_dirs_cxx = std::move(cxx_dirs).value();
   id->key = util::sha256_hex(id->description());
   return std::shared_ptr<const ToolchainId>(std::move(id));
 }

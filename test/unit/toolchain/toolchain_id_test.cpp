@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace ccrex::toolchain {
@@ -197,6 +200,60 @@ TEST(ToolchainId, Failures) {
   const auto r = cache.get(broken);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("exited with 3"), std::string::npos) << r.error().message();
+}
+
+// The four probes of a new compiler run at once: each waits (up to five seconds) until all
+// four have started, so probes run one after another would find only themselves.
+TEST(ToolchainId, ProbesRunAtOnce) {
+  if (!have("/usr/bin/gcc")) {
+    GTEST_SKIP() << "needs /usr/bin/gcc";
+  }
+  struct Meeting {
+    std::mutex mutex;
+    std::condition_variable all_in;
+    int started = 0;
+    int met = 0;
+  };
+  auto meeting = std::make_shared<Meeting>();
+  auto real = default_probe_runner();
+  ToolchainIdCache cache([meeting, real](const Strings& argv) {
+    {
+      std::unique_lock lock(meeting->mutex);
+      ++meeting->started;
+      meeting->all_in.notify_all();
+      if (meeting->all_in.wait_for(
+              lock, std::chrono::seconds(5), [&] { return meeting->started >= 4; })) {
+        ++meeting->met;
+      }
+    }
+    return real(argv);
+  });
+  const auto id = cache.get("/usr/bin/gcc");
+  ASSERT_TRUE(id) << id.error().to_string();
+  EXPECT_EQ(meeting->started, 4);
+  EXPECT_EQ(meeting->met, 4);
+  EXPECT_FALSE((*id)->builtin_include_dirs_cxx.empty());
+}
+
+// A probe that fails fails the identity, whichever of the four it is, and the others are
+// waited for (no thread outlives the call).
+TEST(ToolchainId, OneFailedProbeFailsTheIdentity) {
+  if (!have("/usr/bin/gcc")) {
+    GTEST_SKIP() << "needs /usr/bin/gcc";
+  }
+  for (const std::string failing : {"--version", "-dumpmachine", "c", "c++"}) {
+    auto real = default_probe_runner();
+    ToolchainIdCache cache([failing, real](const Strings& argv) -> util::Result<ProbeOutput> {
+      if (argv.at(1) == failing || (argv.size() > 2 && argv.at(2) == failing)) {
+        return ProbeOutput{1, "", "probe refused"};
+      }
+      return real(argv);
+    });
+    const auto id = cache.get("/usr/bin/gcc");
+    ASSERT_FALSE(id) << failing;
+    EXPECT_NE(id.error().message().find("probe refused"), std::string::npos)
+        << failing << ": " << id.error().message();
+  }
 }
 
 } // namespace
