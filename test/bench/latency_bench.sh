@@ -132,8 +132,8 @@ misses() {
 # every blob of each action is on the engine and the agent knows it (one Execute each).
 known_input_misses() {
   local i
-  find "$work/server/ac" -type f -delete
-  "$bin/ccrex" -C >/dev/null
+  # (ccrex -C would also make the agent forget what the engine holds.)
+  find "$work/server/ac" "$work/ccrex/store/ac" -type f -delete
   for i in $(seq "$reps"); do
     (cd "$work" && "$bin/ccrex" gcc -O1 -c "m$i.c" -o "m$i.o")
   done
