@@ -14,7 +14,9 @@
 # Environment: CCREX_BIN (required), CCREXD_BIN (optional), GTEST_SRC (default
 # /usr/src/googletest), REALBUILD_BUILD_TYPE (default RelWithDebInfo), REALBUILD_GMOCK
 # (default ON; OFF builds gtest and its samples only, about half the compile time),
-# REALBUILD_HERMETIC (default 0; 1 needs CCREX_SERVER_BIN and a working bubblewrap).
+# REALBUILD_TARGETS (default: every target; else the Ninja targets to build, which are
+# also the sample tests run at the end), REALBUILD_HERMETIC (default 0; 1 needs
+# CCREX_SERVER_BIN and a working bubblewrap).
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=common.sh
@@ -23,6 +25,7 @@ source "$HERE/common.sh"
 GTEST_SRC=${GTEST_SRC:-/usr/src/googletest}
 BUILD_TYPE=${REALBUILD_BUILD_TYPE:-RelWithDebInfo}
 GMOCK=${REALBUILD_GMOCK:-ON}
+read -r -a TARGETS <<<"${REALBUILD_TARGETS:-}"
 [[ -f $GTEST_SRC/CMakeLists.txt ]] || {
   echo "skipped: no googletest sources in $GTEST_SRC"
   exit 125
@@ -57,7 +60,7 @@ configure() {
 
 build() {
   local start=$SECONDS
-  ninja -C "$BUILD" -j2 >"$WORK/build.log" 2>&1 || fail "$1 failed: $(tail -n 30 "$WORK/build.log")"
+  ninja -C "$BUILD" -j2 "${TARGETS[@]}" >"$WORK/build.log" 2>&1 || fail "$1 failed: $(tail -n 30 "$WORK/build.log")"
   echo "  $1: $((SECONDS - start)) s"
 }
 
@@ -66,7 +69,7 @@ configure
 build "plain build"
 save_files "$BUILD" "$WORK/ref" '*.o'
 objects=$(list_objects "$BUILD" | wc -l)
-[[ $objects -ge 10 ]] || fail "the plain build made only $objects objects"
+[[ $objects -ge 5 ]] || fail "the plain build made only $objects objects"
 echo "  $objects objects"
 rm -rf "$BUILD"
 
@@ -91,7 +94,9 @@ expect_stats "hit_local=$objects"
 compare_trees "$WORK/ref" "$BUILD" '*.o'
 
 echo "== sample tests"
-for t in "$BUILD"/googletest/sample*_unittest; do
+samples=("$BUILD"/googletest/sample*_unittest)
+[[ -x ${samples[0]} ]] || fail "no sample test was built"
+for t in "${samples[@]}"; do
   "$t" >"$WORK/sample.log" 2>&1 || fail "$(basename "$t") failed: $(tail -n 20 "$WORK/sample.log")"
 done
 echo "PASSED"
