@@ -26,11 +26,13 @@
 //   - Platform (Action.platform, else Command.platform) offered by the server.
 //   - A CCREX_STAGE_ROOT the server accepts (stage_root.h).
 //
-// Functions are thread-safe; they only read the BlobStore.
+// Functions are thread-safe; they only read the BlobStore. The checks of single messages
+// are message_checks.h's.
 
 #include "reapi/proto.h"
 #include "server/blob_store.h"
 #include "server/config.h"
+#include "server/message_checks.h"
 #include "server/output_fields.h"
 #include "util/result.h"
 
@@ -76,11 +78,8 @@ struct ActionRejection {
 util::Result<PreparedAction, ActionRejection>
 prepare_action(BlobStore& store, const reapi::v2::Digest& action_digest, const Config& config);
 
-// The individual checks, exposed for tests. Each returns invalid_argument on a violation.
-util::Status validate_name(std::string_view name);
-util::Status validate_directory(const reapi::v2::Directory& dir);
-util::Status validate_command(const reapi::v2::Command& command);
-util::Status validate_platform_order(const reapi::v2::Platform& platform);
+// The checks of single messages (validate_name, validate_directory, validate_command,
+// validate_platform_order) are in message_checks.h.
 // Check `working_directory` names a directory of `tree` (empty = the root).
 util::Status check_working_directory(const InputTree& tree, std::string_view working_directory);
 

@@ -6,7 +6,7 @@
 
 #include "fuzz_check.h"
 #include "reapi/digest.h"
-#include "server/tree_validation.h"
+#include "server/message_checks.h"
 
 #include <google/protobuf/stubs/logging.h>
 
