@@ -21,11 +21,16 @@ int g(void) { return undeclared_name + 1; }
 SRC
 }
 
-# tty OUT COMMAND...: run COMMAND with stderr on a new terminal, its bytes into OUT.
+# tty OUT COMMAND...: run COMMAND with stderr on a new terminal, its bytes into OUT. The
+# helper (lib/on_tty.c) is compiled on first use, once per run of the suite.
 tty() {
   local out=$1
   shift
-  python3 "$E2E_DIR/lib/on_tty.py" "$out" -- "$@"
+  if [[ ! -x $SUITE_DIR/on_tty ]]; then
+    gcc -O1 -Wall -o "$SUITE_DIR/on_tty" "$E2E_DIR/lib/on_tty.c" \
+      || test_failed "cannot compile lib/on_tty.c"
+  fi
+  "$SUITE_DIR/on_tty" "$out" -- "$@"
 }
 
 # same_on_tty CC ENV... -- ARGS...: CC ARGS on a terminal with ENV gives the same exit
