@@ -239,7 +239,7 @@ std::optional<ScannedFiles> ScanCache::find_result(FileSystem& fs, const std::st
     }
   }
   ScannedFiles out = updated.result;
-  auto packed = std::make_shared<const PackedScanRecord>(updated);
+  auto packed = std::make_shared<const PackedScanRecord>(updated, m_runs);
   {
     // Replace only the record that was checked: a concurrent scan may have stored a newer one.
     const std::lock_guard lock(m_results_mutex);
@@ -256,7 +256,7 @@ void ScanCache::store_result(const std::string& key, const ScanRecord& record) {
   if (record.result.stats.size() != record.result.files.size()) {
     return; // not a finished scan's record
   }
-  auto value = std::make_shared<const PackedScanRecord>(record);
+  auto value = std::make_shared<const PackedScanRecord>(record, m_runs);
   const size_t bytes = value->bytes() + key.capacity();
   const std::lock_guard lock(m_results_mutex);
   m_results.put(key, std::move(value), bytes);

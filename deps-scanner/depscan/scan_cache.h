@@ -15,7 +15,10 @@
 //   listing answers negative lookups ("not in this search directory") without a stat.
 // - Whole scans (ScanRecord), packed (packed_scan_record.h) and bounded in bytes: past the
 //   bound the least recently used record goes first, and its compile scans again from the
-//   two caches above.
+//   two caches above. The records share their runs of observed paths and looked-up names
+//   through one RunPool (run_pool.h), so records that saw the same directories hold one
+//   copy of them; each record is still charged to the bound as if it shared nothing, so the
+//   bound holds whatever is shared.
 //
 // Thread safety: ScanCache is thread-safe. Each map is split into shards chosen by key hash,
 // each with its own mutex, so concurrent scans rarely contend; values are immutable and
@@ -24,6 +27,7 @@
 
 #include "depscan/directive_lexer.h"
 #include "depscan/file_system.h"
+#include "depscan/run_pool.h"
 #include "util/byte_lru.h"
 #include "util/result.h"
 
@@ -160,9 +164,13 @@ public:
   // past the byte bound).
   void store_result(const std::string& key, const ScanRecord& record);
 
-  // Whole-scan records held, and the bytes they take.
+  // Whole-scan records held, and the bytes they are charged (each as if it shared no run).
   size_t record_count() const;
   size_t record_bytes() const;
+  // The runs the records share, and the memory they really take (the records' own bytes
+  // not counted).
+  size_t shared_run_count() const { return m_runs->size(); }
+  size_t shared_run_bytes() const { return m_runs->bytes(); }
 
   ScanCacheStats stats() const;
   // Forget everything (for benchmarks measuring a cold cache in one process).
@@ -210,6 +218,8 @@ private:
 
   std::array<SizeShard, k_shards> m_by_size;            // by size (size % k_shards)
   Shards<std::shared_ptr<const DirListing>> m_listings; // by directory path
+  // The runs the records share (each record holds the pool too).
+  std::shared_ptr<RunPool> m_runs = std::make_shared<RunPool>();
   mutable std::mutex m_results_mutex;
   // By configuration fingerprint; guarded by m_results_mutex.
   util::ByteLru<std::string, std::shared_ptr<const PackedScanRecord>> m_results;

@@ -57,7 +57,7 @@ TEST(PackedScanRecord, UnpacksToTheSameRecordWithObservedInPathOrder) {
   ASSERT_EQ(back.lookups.size(), 1U);
   const auto& seen = back.lookups.at("/w/include");
   EXPECT_EQ(seen.listing, r.lookups.at("/w/include").listing); // shared, not copied
-  EXPECT_EQ(seen.names, (std::vector<std::string>{"vector", "bits/stl_vector.h", ""}));
+  EXPECT_EQ(seen.names, (std::vector<std::string>{"", "bits/stl_vector.h", "vector"})); // sorted
   EXPECT_FALSE(packed.lookups_in("/w").has_value());
 }
 
