@@ -10,9 +10,9 @@
 #include "server/result_inlining.h"
 #include "server/staging.h"
 #include "server/tree_validation.h"
-#include "server/worker_pool.h"
 #include "util/file.h"
 #include "util/logging.h"
+#include "util/worker_pool.h"
 
 #include <google/protobuf/util/time_util.h>
 
@@ -178,7 +178,7 @@ private:
                const std::shared_ptr<const PreparedAction>& action,
                const std::string& instance,
                const google::protobuf::Timestamp& queued,
-               int worker);
+               size_t worker);
 
   Config m_config;
   BlobStore& m_store;
@@ -193,8 +193,11 @@ private:
   // Running mergeable operations by instance + action digest; guarded by m_mutex.
   std::unordered_map<std::string, std::shared_ptr<OperationState>> m_in_flight;
   Admission m_admission;
-  WorkerPool m_pool;     // its threads use the members above
-  std::thread m_janitor; // last, for the same reason
+  // Threads start as actions need them, up to the configured worker count, and end after
+  // an idle spell: an idle server keeps none. Queued actions start in arrival order; at
+  // shutdown the queued ones run, find the service stopping and end as dropped.
+  util::WorkerPool m_pool; // its threads use the members above
+  std::thread m_janitor;   // last, for the same reason
 };
 
 ExecutionService::Impl::Impl(const Config& cfg,
@@ -217,8 +220,9 @@ ExecutionService::Impl::Impl(const Config& cfg,
                 cfg.max_output_size,
                 cfg.tmp_dir.empty() ? default_tmp_root() : cfg.tmp_dir}),
       m_admission(cfg.max_queued, cfg.max_queued_per_client),
-      m_pool(cfg.workers > 0 ? cfg.workers
-                             : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()))),
+      m_pool({.max_threads = cfg.workers > 0
+                                 ? static_cast<size_t>(cfg.workers)
+                                 : std::max<size_t>(1, std::thread::hardware_concurrency())}),
       m_janitor([this] { janitor(); }) {
   if (m_config.platform.empty()) {
     m_config.platform = host_platform();
@@ -511,10 +515,9 @@ grpc::Status ExecutionService::Impl::execute(grpc::ServerContext* ctx,
   }
   m_metrics.action_queued();
   const auto queued = google::protobuf::util::TimeUtil::GetCurrentTime();
-  const bool accepted =
-      m_pool.submit([this, op, action, instance = req.instance_name(), queued](int worker) {
-        run_job(op, action, instance, queued, worker);
-      });
+  const bool accepted = m_pool.submit([this, op, action, instance = req.instance_name(), queued] {
+    run_job(op, action, instance, queued, util::WorkerPool::current_index());
+  });
   if (!accepted) {
     m_metrics.action_dropped();
     ExecuteResponse resp;
@@ -529,7 +532,7 @@ void ExecutionService::Impl::run_job(const std::shared_ptr<OperationState>& op,
                                      const std::shared_ptr<const PreparedAction>& action,
                                      const std::string& instance,
                                      const google::protobuf::Timestamp& queued,
-                                     int worker) {
+                                     size_t worker) {
   if (op->ticket) {
     op->ticket->release();
   }
@@ -614,7 +617,7 @@ void ExecutionService::Impl::shutdown() {
   if (m_janitor.joinable()) {
     m_janitor.join();
   }
-  m_pool.shutdown();
+  m_pool.drain();
 }
 
 ExecutionService::ExecutionService(const Config& config,

@@ -3,11 +3,17 @@
 #include "util/logging.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <system_error>
 #include <utility>
 
 namespace ccrex::util {
+namespace {
+
+thread_local size_t t_worker_index = SIZE_MAX;
+
+} // namespace
 
 WorkerPool::WorkerPool(WorkerPoolOptions options) : m_options(options) {}
 
@@ -29,8 +35,10 @@ bool WorkerPool::submit(std::function<void()> task) {
     return true;
   }
   if (m_alive < std::max<size_t>(1, m_options.max_threads)) {
+    const size_t index = free_index();
     Worker& w = m_workers.emplace_back();
     w.task = std::move(task);
+    w.index = index;
     try {
       w.thread = std::thread([this, &w] { run(w); });
     } catch (const std::system_error& e) {
@@ -52,6 +60,7 @@ bool WorkerPool::submit(std::function<void()> task) {
 
 void WorkerPool::run(Worker& self) {
   std::unique_lock lock(m_mutex);
+  t_worker_index = self.index;
   while (true) {
     std::function<void()> task;
     if (self.task) {
@@ -99,6 +108,20 @@ void WorkerPool::reap_ended() {
       ++it;
     }
   }
+}
+
+size_t WorkerPool::free_index() const {
+  std::vector<bool> used(m_workers.size() + 1, false);
+  for (const Worker& w : m_workers) {
+    if (w.index < used.size()) {
+      used[w.index] = true;
+    }
+  }
+  return static_cast<size_t>(std::find(used.begin(), used.end(), false) - used.begin());
+}
+
+size_t WorkerPool::current_index() {
+  return t_worker_index;
 }
 
 size_t WorkerPool::queued() const {

@@ -8,8 +8,12 @@
 // every thread that allocates takes a malloc arena of its own (glibc), and a thread's stack
 // is handed back when it ends.
 //
+// Tasks that find every allowed thread busy wait in one queue and start in arrival order.
+// Each thread has an index below max_threads that no other live thread of the pool has
+// (the lowest free one when it starts), which a task can name its worker by.
+//
 //   WorkerPool pool({.max_threads = 8, .retire_after = std::chrono::seconds(5)});
-//   pool.submit([] { ... });
+//   pool.submit([] { ... WorkerPool::current_index() ... });
 //   pool.drain(); // runs what was submitted, then ends every thread (also the destructor)
 //
 // Thread safety: every method may be called from any thread, except that drain() and the
@@ -57,17 +61,24 @@ public:
   // Stop taking tasks, run every task already submitted and end every thread.
   void drain();
 
+  // The index of the pool thread calling this (see the class comment); SIZE_MAX on a
+  // thread no WorkerPool started.
+  static size_t current_index();
+
 private:
   struct Worker {
     std::thread thread;
     std::condition_variable wake;
     std::function<void()> task; // handed over while the worker is idle
+    size_t index = 0;
     bool ended = false;
   };
 
   void run(Worker& self);
   // Join the threads of workers that ended by themselves. Requires m_mutex.
   void reap_ended();
+  // The lowest index no worker in m_workers has. Requires m_mutex.
+  size_t free_index() const;
 
   const WorkerPoolOptions m_options;
   std::mutex m_drain_mutex; // one drain() at a time

@@ -353,6 +353,12 @@ TEST_F(Execution, ConcurrentExecutionsAllComplete) {
   }
   for (size_t i = 0; i < digests.size(); ++i) {
     EXPECT_EQ(blob(responses[i].result().stdout_digest()), std::to_string(i) + "\n");
+    // The server runs two workers (the fixture's --workers 2), and names them so.
+    const std::string& worker = responses[i].result().execution_metadata().worker();
+    const auto slash = worker.rfind('/');
+    ASSERT_NE(slash, std::string::npos) << worker;
+    EXPECT_TRUE(worker.substr(slash) == "/worker-0" || worker.substr(slash) == "/worker-1")
+        << worker;
   }
 }
 

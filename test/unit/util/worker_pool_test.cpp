@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <future>
 #include <mutex>
 #include <set>
@@ -168,6 +169,63 @@ TEST(ElasticWorkerPool, DrainRunsQueuedTasksAndRefusesNewOnes) {
   EXPECT_EQ(done.load(), 10);
   EXPECT_FALSE(pool.submit([&] { ++done; }));
   EXPECT_EQ(done.load(), 10);
+}
+
+TEST(ElasticWorkerPool, QueuedTasksStartInArrivalOrder) {
+  WorkerPool pool({.max_threads = 1, .retire_after = 10s});
+  PoolGate gate;
+  ASSERT_TRUE(pool.submit([&] { gate.wait(); }));
+  ASSERT_TRUE(gate.wait_for_waiters(1));
+  std::mutex mutex;
+  std::vector<int> order;
+  std::vector<int> want;
+  for (int i = 0; i < 20; ++i) {
+    want.push_back(i);
+    ASSERT_TRUE(pool.submit([&, i] {
+      const std::lock_guard lock(mutex);
+      order.push_back(i);
+    }));
+  }
+  EXPECT_EQ(pool.queued(), 20U);
+  gate.open();
+  pool.drain();
+  EXPECT_EQ(order, want);
+}
+
+TEST(ElasticWorkerPool, EachLiveThreadHasItsOwnIndexBelowTheMaximum) {
+  EXPECT_EQ(WorkerPool::current_index(), SIZE_MAX);
+  WorkerPool pool({.max_threads = 3, .retire_after = 10s});
+  PoolGate gate;
+  std::mutex mutex;
+  std::multiset<size_t> indices;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(pool.submit([&] {
+      {
+        const std::lock_guard lock(mutex);
+        indices.insert(WorkerPool::current_index());
+      }
+      gate.wait();
+    }));
+  }
+  ASSERT_TRUE(gate.wait_for_waiters(3));
+  EXPECT_EQ(indices, (std::multiset<size_t>{0, 1, 2}));
+  gate.open();
+  ASSERT_TRUE(pool_threads_become(pool, 3, true));
+  // A later task runs on one of them, under its index.
+  std::promise<size_t> later;
+  ASSERT_TRUE(pool.submit([&] { later.set_value(WorkerPool::current_index()); }));
+  EXPECT_LT(later.get_future().get(), 3U);
+}
+
+TEST(ElasticWorkerPool, ANewThreadTakesTheIndexARetiredOneLeft) {
+  WorkerPool pool({.max_threads = 4, .retire_after = 50ms});
+  std::promise<size_t> first;
+  ASSERT_TRUE(pool.submit([&] { first.set_value(WorkerPool::current_index()); }));
+  EXPECT_EQ(first.get_future().get(), 0U);
+  ASSERT_TRUE(pool_threads_become(pool, 0));
+  std::promise<size_t> second;
+  ASSERT_TRUE(pool.submit([&] { second.set_value(WorkerPool::current_index()); }));
+  EXPECT_EQ(second.get_future().get(), 0U);
 }
 
 TEST(ElasticWorkerPool, ATaskThatThrowsDoesNotEndItsThread) {
