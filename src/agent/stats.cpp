@@ -5,12 +5,15 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -37,39 +40,107 @@ mode_t current_umask() {
   return 022;
 }
 
-// Take an flock on `path` for this scope, waiting at most k_lock_wait.
-class FileLock {
+// The counters file, opened once for reading and writing and flock'ed for this scope
+// (waiting at most k_lock_wait): the one descriptor an update reads and writes through.
+// The lock is on the file itself, so a file another agent renamed over it meanwhile
+// (zero(), a shorter text) is opened again once the old one's lock is had. Something at
+// `path` that is not a regular file (a symlink, a FIFO) is removed and a file created in
+// its place, as replacing it by rename did; a directory stays, and nothing is held.
+class LockedFile {
 public:
-  FileLock(const std::string& path, mode_t mode)
-      : m_fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode)) {
-    if (m_fd < 0) {
-      return;
-    }
-    // The mode given to open() went through the umask already; a file another user of
-    // the group created keeps its own.
+  LockedFile(const std::string& path, mode_t mode) {
     const auto deadline = std::chrono::steady_clock::now() + k_lock_wait;
-    while (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
-      if ((errno != EWOULDBLOCK && errno != EINTR)
-          || std::chrono::steady_clock::now() >= deadline) {
-        ::close(m_fd);
-        m_fd = -1;
+    bool removed = false;
+    while (!open_and_lock(path, mode, deadline)) {
+      if (m_fd >= 0 || removed || !remove_non_regular(path)) {
+        close_fd();
         return;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      removed = true;
     }
   }
-  ~FileLock() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
+  ~LockedFile() { close_fd(); }
+  LockedFile(const LockedFile&) = delete;
+  LockedFile& operator=(const LockedFile&) = delete;
   bool held() const { return m_fd >= 0; }
+  int fd() const { return m_fd; }
 
 private:
-  int m_fd;
+  // True once m_fd is the locked file at `path`. False with m_fd < 0 when nothing could be
+  // opened as a regular file; false with m_fd >= 0 (to be closed) when the lock was not had.
+  bool open_and_lock(const std::string& path,
+                     mode_t mode,
+                     std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+      // O_NONBLOCK: a FIFO put there must not hang the compile that opens it.
+      m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode);
+      struct stat opened {};
+      if (m_fd < 0 || ::fstat(m_fd, &opened) != 0 || !S_ISREG(opened.st_mode)) {
+        close_fd();
+        return false;
+      }
+      // The mode given to open() went through the umask already; a file another user of
+      // the group created keeps its own.
+      while (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+        if ((errno != EWOULDBLOCK && errno != EINTR)
+            || std::chrono::steady_clock::now() >= deadline) {
+          return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      struct stat current {};
+      if (::lstat(path.c_str(), &current) == 0 && current.st_ino == opened.st_ino
+          && current.st_dev == opened.st_dev) {
+        return true;
+      }
+      close_fd(); // replaced or removed while this waited: lock what is there now
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return false;
+      }
+    }
+  }
+
+  // Remove what is at `path` when it exists and is neither a regular file nor a directory.
+  static bool remove_non_regular(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)
+           && ::unlink(path.c_str()) == 0;
+  }
+
+  void close_fd() {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+      m_fd = -1;
+    }
+  }
+
+  int m_fd = -1;
 };
+
+// The whole content of the open file `fd`; nullopt when it cannot be read.
+std::optional<std::string> read_all(int fd) {
+  std::string text;
+  struct stat st {};
+  text.resize(::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1 : 64);
+  size_t used = 0;
+  for (;;) {
+    if (used == text.size()) {
+      text.resize(text.size() * 2);
+    }
+    const ssize_t n = ::pread(fd, text.data() + used, text.size() - used, static_cast<off_t>(used));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return std::nullopt;
+    }
+    if (n == 0) {
+      text.resize(used);
+      return text;
+    }
+    used += static_cast<size_t>(n);
+  }
+}
 
 int64_t get(const std::map<std::string, int64_t>& c, const std::string& name) {
   const auto it = c.find(name);
@@ -159,7 +230,6 @@ constexpr std::array<const char*, 11> k_core_counters = {"cache_only_location",
 
 Stats::Stats(std::string path)
     : m_path(std::move(path)),
-      m_lock_path(m_path + ".lock"),
       m_file_mode(static_cast<mode_t>(0666 & ~current_umask())) {}
 
 std::map<std::string, int64_t> Stats::parse(std::string_view text) {
@@ -179,12 +249,15 @@ std::map<std::string, int64_t> Stats::parse(std::string_view text) {
 template <typename F>
 bool Stats::update_file(F update) {
   (void)util::make_dirs(util::dirname(m_path), 0777); // less the umask
-  const FileLock lock(m_lock_path, m_file_mode);
-  if (!lock.held()) {
+  const LockedFile file(m_path, m_file_mode);
+  if (!file.held()) {
     return false;
   }
-  auto text = util::read_file(m_path);
-  std::map<std::string, int64_t> counters = text ? parse(*text) : std::map<std::string, int64_t>{};
+  const auto text = read_all(file.fd());
+  if (!text) {
+    return false;
+  }
+  std::map<std::string, int64_t> counters = parse(*text);
   update(counters);
   std::string out;
   for (const auto& [k, v] : counters) {
@@ -193,18 +266,12 @@ bool Stats::update_file(F update) {
     }
   }
   // Counters only grow between two zero()s, and the lines are sorted by name, so an update
-  // is never shorter than what it replaces: it is written over the old text in place, with
-  // no new file (creating one costs more than all the rest here). A shorter text (after
-  // zero()) or a file that is not there yet is replaced whole.
-  if (text && out.size() >= text->size()) {
-    const int fd = ::open(m_path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0) {
-      const bool ok = ::pwrite(fd, out.data(), out.size(), 0) == static_cast<ssize_t>(out.size());
-      ::close(fd);
-      if (ok) {
-        return true;
-      }
-    }
+  // is never shorter than what it replaces: it is written over the old text in place,
+  // through the descriptor it was read from (creating a new file costs more than all the
+  // rest here). A shorter text (zero(), a file with lines that were not counters) is a new
+  // file renamed over the old one, which agents waiting for the old one's lock notice.
+  if (out.size() >= text->size()) {
+    return ::pwrite(file.fd(), out.data(), out.size(), 0) == static_cast<ssize_t>(out.size());
   }
   return static_cast<bool>(util::write_file_atomic(m_path, out, m_file_mode));
 }
@@ -233,9 +300,15 @@ void Stats::save_pending_locked() {
 
 std::map<std::string, int64_t> Stats::snapshot() {
   const std::lock_guard lock(m_mutex);
-  // Under the file lock: an update writes in place. Without it, read anyway.
-  const FileLock file_lock(m_lock_path, m_file_mode);
-  auto text = util::read_file(m_path);
+  // Under the file lock: an update writes in place. Without it (a file this user may only
+  // read), read anyway.
+  const LockedFile file(m_path, m_file_mode);
+  std::optional<std::string> text;
+  if (file.held()) {
+    text = read_all(file.fd());
+  } else if (auto unlocked = util::read_regular_file(m_path, SIZE_MAX - 1)) {
+    text = std::move(*unlocked);
+  }
   std::map<std::string, int64_t> counters = text ? parse(*text) : std::map<std::string, int64_t>{};
   for (const auto& [k, v] : m_pending) {
     counters[k] += v;

@@ -4,10 +4,11 @@
 // runs and their reasons), kept in `<cache_dir>/stats` as "name value" lines.
 //
 // Several agents (of one user or of a group) may count into one cache directory at once,
-// so the file is the only total: every add() reads it, adds and writes it back while
-// holding an flock on `<cache_dir>/stats.lock` (a few microseconds; over the old text in
-// place, as counters only grow), snapshot() reads it under the same lock, and zero()
-// replaces it with an empty file, for every agent at once. When the file cannot be
+// so the file is the only total: every add() opens it once, takes an flock on it, reads
+// it, adds and writes it back through that one descriptor (a few microseconds; over the old
+// text in place, as counters only grow), snapshot() reads it under the same lock, and
+// zero() replaces it with an empty file, for every agent at once (an agent that waited
+// for the old file's lock opens the new one). When the file cannot be
 // updated (the lock stays held, the directory is read-only) the counts wait in memory and
 // go in with the next update; snapshot() includes them.
 //
@@ -70,7 +71,6 @@ private:
   void save_pending_locked();
 
   const std::string m_path;
-  const std::string m_lock_path;
   const mode_t m_file_mode;
   std::mutex m_mutex;                       // one update of the file at a time per process
   std::map<std::string, int64_t> m_pending; // not yet in the file; guarded by m_mutex

@@ -126,8 +126,8 @@ SUITE_shared_store() {
   expect_equal "$(hits_in "$SECOND_AGENT_DIR")" 1 "local store hits in the second agent's log"
   while read -r path; do
     [[ $(stat -c %A "$path") == ?????w* ]] || test_failed "$path is not group-writable: $(stat -c %A "$path")"
-  done < <(find "$CCREX_DIR" -type d -o -name stats -o -name stats.lock -o -name lock)
-  for path in "$CCREX_DIR/stats" "$CCREX_DIR/stats.lock" "$CCREX_DIR/store/lock" \
+  done < <(find "$CCREX_DIR" -type d -o -name stats -o -name lock)
+  for path in "$CCREX_DIR/stats" "$CCREX_DIR/store/lock" \
     "$CCREX_DIR/store/cas" "$CCREX_DIR/store/ac" "$CCREX_DIR/store/tmp" "$CCREX_DIR/store/work"; do
     expect_file_exists "$path"
   done

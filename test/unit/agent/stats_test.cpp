@@ -5,8 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -101,6 +105,61 @@ TEST(Stats, CountsWaitInMemoryWhileTheFileCannotBeWritten) {
   ASSERT_EQ(::rmdir(path.c_str()), 0);
   stats.add("hit_local");
   EXPECT_EQ(Stats(path).snapshot().at("hit_local"), 3);
+}
+
+TEST(Stats, TornOrGarbledFileIsCountedOver) {
+  util::TempDir dir;
+  const std::string path = util::join_path(dir.path(), "stats");
+  // A file cut in the middle of a line: what can be read counts, the rest is written over.
+  ASSERT_TRUE(util::write_file_atomic(path, "hit_local 12\nmiss_exec"));
+  Stats stats(path);
+  stats.add("miss_executed");
+  EXPECT_EQ(util::read_file(path).value_or(""), "hit_local 12\nmiss_executed 1\n");
+  // More text that is not counters than the counters take: a new file without it.
+  ASSERT_TRUE(util::write_file_atomic(path, "hit_local 2\n" + std::string(200, 'x') + "\n"));
+  stats.add("hit_local");
+  EXPECT_EQ(util::read_file(path).value_or(""), "hit_local 3\n");
+  EXPECT_EQ(stats.snapshot(), (std::map<std::string, int64_t>{{"hit_local", 3}}));
+}
+
+TEST(Stats, AnUpdateWaitingForTheLockWritesTheFileZeroLeft) {
+  util::TempDir dir;
+  const std::string path = util::join_path(dir.path(), "stats");
+  ASSERT_TRUE(util::write_file_atomic(path, "hit_local 7\n"));
+  // Another agent holds the lock of the current file ...
+  const int old_fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(old_fd, 0);
+  ASSERT_EQ(::flock(old_fd, LOCK_EX), 0);
+  Stats stats(path);
+  std::thread waiting([&stats] { stats.add("miss_executed"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // ... and zeroes the counters: an empty file renamed over the one being waited for.
+  ASSERT_TRUE(util::write_file_atomic(path, ""));
+  ::close(old_fd);
+  waiting.join();
+  EXPECT_EQ(util::read_file(path).value_or(""), "miss_executed 1\n");
+}
+
+TEST(Stats, WhatIsNotARegularFileIsReplaced) {
+  util::TempDir dir;
+  const std::string path = util::join_path(dir.path(), "stats");
+  Stats stats(path);
+  const auto is_regular_file = [&path] {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  };
+  // A FIFO with no writer: opening or reading it must not hang the compile.
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  stats.add("hit_local");
+  ASSERT_TRUE(is_regular_file());
+  EXPECT_EQ(util::read_file(path).value_or(""), "hit_local 1\n");
+  // A symlink (here to nothing) is not followed.
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  ASSERT_EQ(::symlink("nowhere", path.c_str()), 0);
+  stats.add("hit_local");
+  ASSERT_TRUE(is_regular_file());
+  EXPECT_EQ(util::read_file(path).value_or(""), "hit_local 1\n");
+  EXPECT_FALSE(util::path_exists(util::join_path(dir.path(), "nowhere")));
 }
 
 } // namespace
