@@ -12,8 +12,8 @@
 # under a scratch directory removed at the end, or under DIR with --keep-baseline DIR (kept
 # for the next run; inside the ccache base_dir, the build mostly hits). --baseline-bin DIR
 # takes the baseline's ccrex and ccrexd from DIR instead (built earlier, from any commit)
-# and builds nothing for it. The working tree is built in Release into $CCREX_BUILD_DIR
-# (default build-bench, as bench.sh).
+# and builds nothing for it. The working tree is built in Release into build-bench (as
+# bench.sh; $CCREX_BUILD_DIR names a build to use as it is instead).
 #
 # Each figure is read from /proc/PID/smaps_rollup once the agent has been idle for a few
 # seconds: RSS (everything resident, shared library text included) and Private_Dirty (the
@@ -26,7 +26,8 @@
 # there. Last, the target: an idle agent at most 30 MiB RSS after the misses and after the
 # hits.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 tus=200
 hits=10000
 probes=300
@@ -52,13 +53,8 @@ mkdir -p "$base_dir"
 base_tree=$base_dir/baseline-src
 base_build=$base_tree/build-rel
 cleanup() {
-  for d in "$work"/agent-*; do
-    [[ -f $d/agent.pid ]] && kill "$(cat "$d/agent.pid")" 2>/dev/null
-  done
-  if [[ -z $keep && -d $base_tree ]]; then
-    git -C "$repo" worktree remove --force "$base_tree" >/dev/null 2>&1 || true
-  fi
-  git -C "$repo" worktree prune >/dev/null 2>&1 || true
+  bench_stop_agents "$work"/agent-*
+  bench_remove_worktree "$base_tree" "$keep"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -78,33 +74,15 @@ else
   echo "baseline: $(git -C "$repo" log -1 --format='%h %s' "$baseline" | cut -c1-72)"
 fi
 echo "new:      working tree of $repo"
-build=${CCREX_BUILD_DIR:-$repo/build-bench}
-launcher=()
-command -v ccache >/dev/null &&
-  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-quietly() {
-  "$@" >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2 && return 1; }
-}
-if [[ -n $baseline_bin ]]; then
-  echo "== building (Release): $build"
-else
-  echo "== building (Release): $build, and the baseline in $base_build"
-fi
-quietly cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release "${launcher[@]}"
-quietly cmake --build "$build" --target ccrex ccrexd
+bench_build ccrex ccrexd
 if [[ -z $baseline_bin ]]; then
-  if [[ ! -d $base_tree ]]; then
-    quietly git -C "$repo" worktree add --detach "$base_tree" "$baseline"
-  fi
-  [[ $(git -C "$base_tree" rev-parse HEAD) == "$baseline" ]] || {
-    echo "$base_tree is not at $baseline" >&2 && exit 1
-  }
-  quietly cmake -G Ninja -S "$base_tree" -B "$base_build" -DCMAKE_BUILD_TYPE=Release \
-    "${launcher[@]}"
-  quietly cmake --build "$base_build" --target ccrex ccrexd
+  bench_baseline "$baseline" "$base_tree" "$base_build" ccrex ccrexd
   baseline_bin=$base_build/src/bin
 fi
-declare -A bin=([old]=$baseline_bin [new]=$build/src/bin)
+bench_clean_env "$work"
+new_bin=$bin
+unset bin
+declare -A bin=([old]=$baseline_bin [new]=$new_bin)
 contenders=(old new)
 
 # ------------------------------------------------------------------------------ workload

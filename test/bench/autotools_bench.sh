@@ -23,8 +23,11 @@
 # Needs: gcc, make, ccache, gnulib, autoconf, automake, libtool
 # (scripts/install-deps.sh --bench installs them).
 # --quick: one repetition (for checking the script, not for figures). BENCH_REPS overrides.
+# CCREX_BUILD_DIR picks a build to use as it is (default build-bench, a Release build made
+# here).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 reps=${BENCH_REPS:-3}
 warm_turns=2 # warm rebuilds per contender and repetition
 if [[ ${1:-} == --quick ]]; then
@@ -39,17 +42,10 @@ for tool in gcc make ccache gnulib-tool autoreconf libtoolize; do
     exit 1
   }
 done
-build=${CCREX_BUILD_DIR:-$repo/build-bench}
-cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCCREX_ENABLE_TESTS=OFF >/dev/null
-cmake --build "$build" --target ccrex ccrexd ccrex-server >/dev/null
-bin=$build/src/bin
+bench_build ccrex ccrexd ccrex-server
 jobs=$(nproc)
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-autotools-bench.XXXXXX")
-# Only this run's settings: nothing from the caller's ccrex or ccache environment.
-for var in $(compgen -e | grep -E '^(CCREX_|RECC_|CCACHE_)'); do
-  unset "$var"
-done
-export XDG_CONFIG_HOME=$work/no-config
+work=$(bench_scratch ccrex-autotools-bench)
+bench_clean_env "$work"
 export CCREX_AGENT_DIR=$work/agent
 cleanup() {
   "$bin/ccrex" --stop-agent >/dev/null 2>&1 || true

@@ -9,9 +9,11 @@
 # mode), ccrex on its embedded default, ccrex against a separate ccrex-server over TCP on
 # 127.0.0.1. Prints a table of medians and ratios and writes it as CSV ($BENCH_CSV, default
 # bench.csv in the scratch directory, whose path is printed). --quick uses 50 units and
-# fewer repetitions (for checking the script, not for figures).
+# fewer repetitions (for checking the script, not for figures). CCREX_BUILD_DIR picks a
+# build to use as it is (default build-bench, a Release build made here).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 quick=0
 [[ ${1:-} == --quick ]] && quick=1
 tus=200
@@ -26,21 +28,15 @@ if ((quick)); then
 fi
 
 "$repo/scripts/install-deps.sh" --bench
-build=${CCREX_BUILD_DIR:-$repo/build-bench}
-cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCCREX_ENABLE_TESTS=OFF >/dev/null
-cmake --build "$build" --target ccrex ccrexd ccrex-server >/dev/null
-bin=$build/src/bin
+bench_build ccrex ccrexd ccrex-server
 jobs=$(nproc)
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-bench.XXXXXX")
-chmod 711 "$work" # the sandbox user of a root server must reach its store
+work=$(bench_scratch ccrex-bench)
+bench_clean_env "$work"
 csv=${BENCH_CSV:-$work/bench.csv}
 server_pid=""
 cleanup() {
   [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null
-  for d in "$work"/agent-*; do
-    [[ -f $d/agent.pid ]] && kill "$(cat "$d/agent.pid")" 2>/dev/null
-  done
-  true
+  bench_stop_agents "$work"/agent-*
 }
 trap cleanup EXIT
 echo "scratch directory: $work"

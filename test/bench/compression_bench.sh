@@ -15,32 +15,25 @@
 # COMPRESSION_KBPS the link in kbit/s each way (default 20000), COMPRESSION_DELAY_MS its
 # one-way delay (default 5), COMPRESSION_HEADER_MB the header's size (default 4).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 reps=7
 [[ ${1:-} == --quick ]] && reps=2
 kbps=${COMPRESSION_KBPS:-20000}
 delay=${COMPRESSION_DELAY_MS:-5}
 header_mb=${COMPRESSION_HEADER_MB:-4}
 
-build=${CCREX_BUILD_DIR:-$repo/build-bench}
-if [[ -z ${CCREX_BUILD_DIR:-} ]]; then
-  "$repo/scripts/install-deps.sh" --bench
-  cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCCREX_ENABLE_TESTS=OFF >/dev/null
-  cmake --build "$build" --target ccrex ccrexd ccrex-server >/dev/null
-fi
-bin=$build/src/bin
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-compression.XXXXXX")
-chmod 711 "$work" # the sandbox user of a root server must reach its store
+[[ -n ${CCREX_BUILD_DIR:-} ]] || "$repo/scripts/install-deps.sh" --bench
+bench_build ccrex ccrexd ccrex-server
+work=$(bench_scratch ccrex-compression)
+bench_clean_env "$work"
 pids=()
 cleanup() {
   local p
   for p in "${pids[@]}"; do
     kill "$p" 2>/dev/null || true
   done
-  for p in "$work"/*-agent/agent.pid; do
-    [[ -f $p ]] && kill "$(cat "$p")" 2>/dev/null
-  done
-  true
+  bench_stop_agents "$work"/*-agent
 }
 trap cleanup EXIT
 echo "scratch directory: $work"
@@ -81,7 +74,7 @@ bytes_up() { cut -d' ' -f3 "$work/$1.stats"; }
 # compile NAME FILE: compile FILE through NAME's engine with NAME's own agent and store.
 compile() {
   (cd "$work/src" && CCREX_REMOTE=grpc://127.0.0.1:${relay_port[$1]} \
-    CCREX_DIR=$work/$1-ccrex CCREX_AGENT_DIR=$work/$1-agent XDG_CONFIG_HOME=$work/no-config \
+    CCREX_DIR=$work/$1-ccrex CCREX_AGENT_DIR=$work/$1-agent \
     "$bin/ccrex" gcc -O1 -c "$2.c" -o "$2.$1.o")
 }
 
@@ -147,7 +140,7 @@ echo "compressed uploads counted by the zstd engine:" \
     awk '/^ccrex_cas_compressed_streams_total\{direction="write"\}/ { print $NF }')"
 for name in zstd plain; do
   fell_back=$(CCREX_DIR=$work/$name-ccrex CCREX_AGENT_DIR=$work/$name-agent \
-    XDG_CONFIG_HOME=$work/no-config "$bin/ccrex" --print-stats |
+    "$bin/ccrex" --print-stats |
     awk '$1 ~ /^fallback_/ { n += $2 } END { print n + 0 }')
   ((fell_back == 0)) || echo "  ($fell_back compiles through $name fell back: not all remote)"
 done

@@ -15,7 +15,8 @@
 # CCREX_BUILD_DIR picks a build (default build-bench, a Release build made here);
 # LATENCY_DELAYS the one-way delays in ms (default "0 5 25").
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 quick=0
 [[ ${1:-} == --quick ]] && quick=1
 tus=200
@@ -27,15 +28,10 @@ if ((quick)); then
   reps=3
 fi
 
-build=${CCREX_BUILD_DIR:-$repo/build-bench}
-if [[ -z ${CCREX_BUILD_DIR:-} ]]; then
-  "$repo/scripts/install-deps.sh" --bench
-  cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCCREX_ENABLE_TESTS=OFF >/dev/null
-  cmake --build "$build" --target ccrex ccrexd ccrex-server >/dev/null
-fi
-bin=$build/src/bin
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-latency.XXXXXX")
-chmod 711 "$work" # the sandbox user of a root server must reach its store
+[[ -n ${CCREX_BUILD_DIR:-} ]] || "$repo/scripts/install-deps.sh" --bench
+bench_build ccrex ccrexd ccrex-server
+work=$(bench_scratch ccrex-latency)
+bench_clean_env "$work"
 server_pid="" relay_pid="" status_port=""
 cleanup() {
   [[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
@@ -89,8 +85,7 @@ start() {
     sleep 0.1
   done
   export CCREX_REMOTE=grpc://127.0.0.1:$(cat "$work/relay.port")
-  export CCREX_DIR=$work/ccrex CCREX_AGENT_DIR=$work/agent XDG_CONFIG_HOME=$work/no-config
-  unset CCREX_DISABLE
+  export CCREX_DIR=$work/ccrex CCREX_AGENT_DIR=$work/agent
 }
 
 # measure NAME COUNT COMMAND...: run COMMAND (which compiles COUNT times); print one row.

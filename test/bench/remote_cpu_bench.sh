@@ -21,7 +21,8 @@
 # loader and exit cost on this machine, under any client.
 # --quick: 30 compiles of each kind (for checking the script, not for figures).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 n=300
 baseline_bin=""
 while (($#)); do
@@ -34,19 +35,12 @@ while (($#)); do
   shift
 done
 
-build=${CCREX_BUILD_DIR:-$repo/build-bench}
-if [[ -z ${CCREX_BUILD_DIR:-} ]]; then
-  cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCCREX_ENABLE_TESTS=OFF >/dev/null
-  cmake --build "$build" --target ccrex ccrexd ccrex-server >/dev/null
-fi
-bin=$build/src/bin
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-remote-cpu.XXXXXX")
-chmod 711 "$work" # the sandbox user of a root server must reach its store
+bench_build ccrex ccrexd ccrex-server
+work=$(bench_scratch ccrex-remote-cpu)
+bench_clean_env "$work"
 server_pid=""
 cleanup() {
-  for d in "$work"/agent-*; do
-    [[ -f $d/agent.pid ]] && kill "$(cat "$d/agent.pid")" 2>/dev/null
-  done
+  bench_stop_agents "$work"/agent-*
   [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null
   rm -rf "$work"
 }
@@ -61,8 +55,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 port=$(grep -o '[0-9]*$' "$work/server.port" | head -1)
-export CCREX_REMOTE=grpc://127.0.0.1:$port XDG_CONFIG_HOME=$work/no-config
-unset CCREX_DISABLE
+export CCREX_REMOTE=grpc://127.0.0.1:$port
 
 # The floor of any client: an empty statically linked program, started and done.
 printf 'int main(void) { return 0; }\n' >"$work/empty.c"

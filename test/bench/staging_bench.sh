@@ -9,7 +9,8 @@
 # added src/server/process_tree.cpp (or $CCREX_BENCH_BASELINE), only the ccrex-server
 # target, Release. Worktree and build go to a scratch directory removed at the end, or to
 # DIR with --keep-baseline DIR, which keeps them for the next run. The current working
-# tree is built in Release into $CCREX_BUILD_DIR (default build-bench, as bench.sh). One
+# tree is built in Release into build-bench (as bench.sh; $CCREX_BUILD_DIR names a build to
+# use as it is instead). One
 # ccrexd agent per server (fresh cache directories) sends MISSES distinct small C compiles
 # (each has its own -D salt, so no cache can answer it) through each server over TCP on
 # 127.0.0.1; each compile reads HEADERS project headers, so every action stages HEADERS + 1
@@ -17,7 +18,8 @@
 # alike. Prints medians, means and ratios new/old, and the server's CPU time per miss
 # (with the children it waited for: compilers and per-action helpers).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 misses=200
 headers=40
 keep=""
@@ -32,8 +34,7 @@ while (($#)); do
   shift
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-staging-bench.XXXXXX")
-chmod 711 "$work" # the sandbox user of a root server must reach its store
+work=$(bench_scratch ccrex-staging-bench)
 base_dir=${keep:-$work}
 mkdir -p "$base_dir"
 base_tree=$base_dir/baseline-src
@@ -42,13 +43,8 @@ pids=()
 cleanup() {
   local p
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for d in "$work"/agent-*; do
-    [[ -f $d/agent.pid ]] && kill "$(cat "$d/agent.pid")" 2>/dev/null
-  done
-  if [[ -z $keep && -d $base_tree ]]; then
-    git -C "$repo" worktree remove --force "$base_tree" >/dev/null 2>&1 || true
-  fi
-  git -C "$repo" worktree prune >/dev/null 2>&1 || true
+  bench_stop_agents "$work"/agent-*
+  bench_remove_worktree "$base_tree" "$keep"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -58,24 +54,9 @@ added=$(git -C "$repo" log --diff-filter=A --format=%H -- src/server/process_tre
 baseline=${CCREX_BENCH_BASELINE:-$(git -C "$repo" rev-parse "$added^")}
 echo "baseline: $(git -C "$repo" log -1 --format='%h %s' "$baseline" | cut -c1-72)"
 echo "new:      working tree of $repo"
-build=${CCREX_BUILD_DIR:-$repo/build-bench}
-echo "== building (Release): $build, and the baseline in $base_dir"
-# quietly CMD...: run CMD with its output in a log, shown only when it fails.
-quietly() {
-  "$@" >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2 && return 1; }
-}
-quietly cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCCREX_ENABLE_TESTS=OFF
-quietly cmake --build "$build" --target ccrex ccrexd ccrex-server
-if [[ ! -d $base_tree ]]; then
-  quietly git -C "$repo" worktree add --detach "$base_tree" "$baseline"
-fi
-[[ $(git -C "$base_tree" rev-parse HEAD) == "$baseline" ]] || {
-  echo "$base_tree is not at $baseline" >&2 && exit 1
-}
-quietly cmake -G Ninja -S "$base_tree" -B "$base_build" -DCMAKE_BUILD_TYPE=Release \
-  -DCCREX_ENABLE_TESTS=OFF
-quietly cmake --build "$base_build" --target ccrex-server
-bin=$build/src/bin
+bench_build ccrex ccrexd ccrex-server
+bench_baseline "$baseline" "$base_tree" "$base_build" ccrex-server
+bench_clean_env "$work"
 declare -A server_bin=([old]=$base_build/src/bin/ccrex-server [new]=$bin/ccrex-server)
 declare -A server_args=([old]="" [new]="")
 contenders=(old new)

@@ -13,7 +13,8 @@
 # (`ccrex --print-stats`). CCREX_BUILD_DIR picks a build to use as it is (default
 # build-bench, a Release build made here).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 runs=21
 levels=()
 while (($#)); do
@@ -27,26 +28,15 @@ while (($#)); do
 done
 ((${#levels[@]})) || levels=(1 3 9)
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-compression-bench.XXXXXX")
+work=$(bench_scratch ccrex-compression-bench)
 cleanup() {
-  local d
-  for d in "$work"/agent-*; do
-    [[ -f $d/agent.pid ]] && kill "$(cat "$d/agent.pid")" 2>/dev/null
-  done
+  bench_stop_agents "$work"/agent-*
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-build=${CCREX_BUILD_DIR:-}
-if [[ -z $build ]]; then
-  build=$repo/build-bench
-  echo "== building (Release): $build"
-  cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCCREX_ENABLE_TESTS=OFF \
-    >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2 && exit 1; }
-  cmake --build "$build" --target ccrex ccrexd ccrex-server ccrex-action-init \
-    >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2 && exit 1; }
-fi
-bin=$build/src/bin
+bench_build ccrex ccrexd ccrex-server ccrex-action-init
+bench_clean_env "$work"
 contenders=(off)
 for l in "${levels[@]}"; do contenders+=("zstd$l"); done
 

@@ -15,7 +15,8 @@
 # CCREX_BUILD_DIR picks a build to use as it is (default build-bench, a Release build made
 # here).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 misses=40
 while (($#)); do
   case $1 in
@@ -26,29 +27,18 @@ while (($#)); do
   shift
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccrex-tree-cache-bench.XXXXXX")
-chmod 711 "$work" # the sandbox user of a root server must reach its store
+work=$(bench_scratch ccrex-tree-cache-bench)
 pids=()
 cleanup() {
   local p
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for d in "$work"/agent-*; do
-    [[ -f $d/agent.pid ]] && kill "$(cat "$d/agent.pid")" 2>/dev/null
-  done
+  bench_stop_agents "$work"/agent-*
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-build=${CCREX_BUILD_DIR:-}
-if [[ -z $build ]]; then
-  build=$repo/build-bench
-  echo "== building (Release): $build"
-  cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCCREX_ENABLE_TESTS=OFF \
-    >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2 && exit 1; }
-  cmake --build "$build" --target ccrex ccrexd ccrex-server ccrex-action-init \
-    >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2 && exit 1; }
-fi
-bin=$build/src/bin
+bench_build ccrex ccrexd ccrex-server ccrex-action-init
+bench_clean_env "$work"
 contenders=(copy cached)
 declare -A server_args=([copy]="--tree-cache-size 0" [cached]="")
 
