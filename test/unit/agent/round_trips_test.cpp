@@ -91,6 +91,16 @@ protected:
     engine->shutdown();
   }
 
+  // Compile three new sources through `agent` (misses on the engine).
+  void miss_three_times(CompileHandler& agent, const std::string& name) {
+    for (int i = 0; i < 3; ++i) {
+      const std::string source = "m" + std::to_string(i) + ".c";
+      ASSERT_TRUE(util::write_file_atomic(project + "/" + source,
+                                          "int m" + std::to_string(i) + "(void) { return 0; }\n"));
+      ASSERT_FALSE(compile(agent, name, source).run_locally);
+    }
+  }
+
   // (Re)start the engine on its store, with `overrides`.
   void start_engine(const server::ServiceOverrides& overrides = {}) {
     if (engine) {
@@ -321,12 +331,7 @@ TEST_F(RoundTrips, AfterMissesTheSmallUploadGoesOutWithTheLookup) {
   };
   start_engine(overrides);
   CompileHandler agent;
-  for (int i = 0; i < 3; ++i) {
-    const std::string name = "m" + std::to_string(i) + ".c";
-    ASSERT_TRUE(util::write_file_atomic(project + "/" + name,
-                                        "int m" + std::to_string(i) + "(void) { return 0; }\n"));
-    ASSERT_FALSE(compile(agent, "agent", name).run_locally);
-  }
+  ASSERT_NO_FATAL_FAILURE(miss_three_times(agent, "agent"));
   armed = true;
   const auto before = calls();
   ASSERT_FALSE(compile(agent, "agent", "a.c").run_locally);
@@ -355,12 +360,7 @@ TEST_F(RoundTrips, HitsKeepTheLookupAlone) {
     ::unlink((project + "/" + name + ".o").c_str());
   }
   CompileHandler second;
-  for (int i = 0; i < 3; ++i) {
-    const std::string name = "m" + std::to_string(i) + ".c";
-    ASSERT_TRUE(util::write_file_atomic(project + "/" + name,
-                                        "int m" + std::to_string(i) + "(void) { return 0; }\n"));
-    ASSERT_FALSE(compile(second, "second", name).run_locally);
-  }
+  ASSERT_NO_FATAL_FAILURE(miss_three_times(second, "second"));
   uint64_t uploads = 0;
   Calls last;
   for (int i = 0; i < 5; ++i) {
