@@ -198,6 +198,11 @@ for delay in "${delays[@]}"; do
   limit=$((2 * delay + 5))
   printf '  remote hit at %s ms one way: %s ms (target <= %s ms: one round trip + 5 ms): %s\n' \
     "$delay" "$hit" "$limit" "$(verdict "$hit" "$limit")"
+  hit0=${per_compile_ms[0/remote hit (warm channel)]:-}
+  if [[ -n $hit0 ]]; then
+    printf '    of which the delay added %s ms (one round trip is %s ms); the same hit at 0 ms: %s ms\n' \
+      "$(awk -v a="$hit" -v b="$hit0" 'BEGIN { printf "%.1f", a - b }')" "$((2 * delay))" "$hit0"
+  fi
   known=${per_compile_ms[$delay/remote miss, inputs on the engine]}
   base=${per_compile_ms[0/remote miss, inputs on the engine]:-}
   if [[ -n $base ]]; then
