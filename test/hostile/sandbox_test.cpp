@@ -55,7 +55,9 @@ with_platform(std::vector<std::pair<std::string, std::string>> props, int timeou
 }
 
 // Whether any process's command line contains `word`.
-bool process_running_with(const std::string& word) {
+// Whether a process has `word` in its command line; with `kill_them`, also SIGKILL each one
+// (so that one failure leaves nothing behind for the next run to find).
+bool process_running_with(const std::string& word, bool kill_them = false) {
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) {
     return false;
@@ -69,6 +71,9 @@ bool process_running_with(const std::string& word) {
     auto cmdline = util::read_file("/proc/" + name + "/cmdline");
     if (cmdline && cmdline->find(word) != std::string::npos) {
       found = true;
+      if (kill_them) {
+        ::kill(static_cast<pid_t>(std::stol(name)), SIGKILL);
+      }
     }
   }
   ::closedir(proc);
@@ -297,6 +302,9 @@ TEST_F(Sandbox, NoProcessOutlivesAKilledServer) {
     gone = !process_running_with("985.5");
   }
   EXPECT_TRUE(gone) << "the action outlived its server";
+  if (!gone) {
+    process_running_with("985.5", true);
+  }
 }
 
 TEST_F(Sandbox, FileSizeMemoryAndProcessLimitsApply) {
