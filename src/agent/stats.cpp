@@ -64,6 +64,8 @@ public:
   LockedFile& operator=(const LockedFile&) = delete;
   bool held() const { return m_fd >= 0; }
   int fd() const { return m_fd; }
+  // The file's size when the lock was had (no writer can change it while held).
+  off_t size() const { return m_size; }
 
 private:
   // True once m_fd is the locked file at `path`. False with m_fd < 0 when nothing could be
@@ -91,6 +93,7 @@ private:
       struct stat current {};
       if (::lstat(path.c_str(), &current) == 0 && current.st_ino == opened.st_ino
           && current.st_dev == opened.st_dev) {
+        m_size = current.st_size;
         return true;
       }
       close_fd(); // replaced or removed while this waited: lock what is there now
@@ -115,13 +118,15 @@ private:
   }
 
   int m_fd = -1;
+  off_t m_size = 0;
 };
 
-// The whole content of the open file `fd`; nullopt when it cannot be read.
-std::optional<std::string> read_all(int fd) {
+// The whole content of the locked file; nullopt when it cannot be read. Its size is known
+// from the lock, so one read and one at the end of the file are the usual cost.
+std::optional<std::string> read_all(const LockedFile& file) {
+  const int fd = file.fd();
   std::string text;
-  struct stat st {};
-  text.resize(::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1 : 64);
+  text.resize(file.size() > 0 ? static_cast<size_t>(file.size()) + 1 : 64);
   size_t used = 0;
   for (;;) {
     if (used == text.size()) {
@@ -253,7 +258,7 @@ bool Stats::update_file(F update) {
   if (!file.held()) {
     return false;
   }
-  const auto text = read_all(file.fd());
+  const auto text = read_all(file);
   if (!text) {
     return false;
   }
@@ -305,7 +310,7 @@ std::map<std::string, int64_t> Stats::snapshot() {
   const LockedFile file(m_path, m_file_mode);
   std::optional<std::string> text;
   if (file.held()) {
-    text = read_all(file.fd());
+    text = read_all(file);
   } else if (auto unlocked = util::read_regular_file(m_path, SIZE_MAX - 1)) {
     text = std::move(*unlocked);
   }
