@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace ccrex::agent {
@@ -103,17 +104,24 @@ public:
     }
     // The upload's outcome is not needed here: what it sent is remembered as held, and
     // Execute's own upload_missing() sends again whatever it could not.
-    std::thread upload([this, &inputs] {
-      if (auto admission = admit(nullptr)) {
-        if (auto st = m_remote.upload_missing(inputs.blobs); !st) {
-          note(*admission, to_error(st.error()));
-        } else {
-          admission->pass.reachable();
+    std::thread upload;
+    try {
+      upload = std::thread([this, &inputs] {
+        if (auto admission = admit(nullptr)) {
+          if (auto st = m_remote.upload_missing(inputs.blobs); !st) {
+            note(*admission, to_error(st.error()));
+          } else {
+            admission->pass.reachable();
+          }
         }
-      }
-    });
+      });
+    } catch (const std::system_error&) {
+      // No thread to be had: the lookup goes alone and Execute uploads, as when hits prevail.
+    }
     auto found = counted(lookup(action, inline_outputs));
-    upload.join();
+    if (upload.joinable()) {
+      upload.join();
+    }
     return found;
   }
 
