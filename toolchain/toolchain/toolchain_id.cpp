@@ -25,6 +25,10 @@ util::Result<std::string> resolve(const std::string& path) {
   return result;
 }
 
+// Run a probe on a thread of its own, or, when no thread can be started (libstdc++ then
+// falls back to deferred), when its result is asked for: never an exception out of it.
+constexpr auto k_concurrent_if_possible = std::launch::async | std::launch::deferred;
+
 util::Result<ProbeOutput> run_probe(const ProbeRunner& runner,
                                     const std::vector<std::string>& argv) {
   CCREX_ASSIGN_OR_RETURN(auto output, runner(argv));
@@ -136,10 +140,10 @@ ToolchainIdCache::compute(const std::string& compiler_path) {
   id->binary_sha256 = digest.hash;
   // The four probes are independent: run them at once (a compiler start is tens of
   // milliseconds, and the first compile of every new compiler waits for all of them).
-  auto version_probe = std::async(std::launch::async, [&] {
+  auto version_probe = std::async(k_concurrent_if_possible, [&] {
     return run_probe(m_runner, {compiler_path, "--version"});
   });
-  auto machine_probe = std::async(std::launch::async, [&] {
+  auto machine_probe = std::async(k_concurrent_if_possible, [&] {
     return run_probe(m_runner, {compiler_path, "-dumpmachine"});
   });
   auto cxx_dirs_probe = std::async(
