@@ -214,9 +214,8 @@ util::Status BlobStore::load_index() {
       }
       continue;
     }
-    m_lru.push_back(f.hash);
-    m_index.emplace(std::move(f.hash),
-                    Entry{f.size, disk, f.compressed, std::prev(m_lru.end()), 0});
+    const auto it = m_index.emplace(std::move(f.hash), Entry{f.size, disk, f.compressed, {}, 0});
+    it.first->second.lru = m_lru.insert(m_lru.end(), &it.first->first);
     m_total += disk;
     m_content += f.size;
   }
@@ -465,11 +464,11 @@ void BlobStore::insert(const std::string& key, int64_t size, int64_t disk, bool 
     evict_locked();
     return;
   }
-  m_lru.push_front(key);
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
-  m_index.emplace(key, Entry{size, disk, compressed, m_lru.begin(), now});
+  const auto added = m_index.emplace(key, Entry{size, disk, compressed, {}, now});
+  added.first->second.lru = m_lru.insert(m_lru.begin(), &added.first->first);
   m_total += disk;
   m_content += size;
   evict_locked();
@@ -479,7 +478,7 @@ void BlobStore::free_space(int64_t bytes) {
   const std::lock_guard lock(m_mutex);
   int64_t freed = 0;
   while (freed < bytes && !m_lru.empty()) {
-    const std::string hash = m_lru.back();
+    const std::string hash = *m_lru.back();
     m_lru.pop_back();
     const auto it = m_index.find(hash);
     freed += it->second.disk;
@@ -502,7 +501,7 @@ int64_t BlobStore::evict_unused_since(std::chrono::system_clock::time_point cuto
   const auto limit = std::chrono::system_clock::to_time_t(cutoff);
   int64_t freed = 0;
   while (!m_lru.empty()) {
-    const std::string key = m_lru.back();
+    const std::string key = *m_lru.back();
     const auto it = m_index.find(key);
     const std::string path = path_of_key(key, it->second);
     struct stat st {};
@@ -527,7 +526,7 @@ void BlobStore::evict_locked() {
   const int64_t target = m_max_size / 100 * k_evict_percent;
   // Never evict the most recent entry: it was just stored for a caller still using it.
   while (m_total > target && m_lru.size() > 1) {
-    const std::string hash = m_lru.back();
+    const std::string hash = *m_lru.back();
     m_lru.pop_back();
     const auto it = m_index.find(hash);
     m_total -= it->second.disk;

@@ -150,7 +150,7 @@ private:
     int64_t size = 0; // the content's
     int64_t disk = 0; // the file's; the cap counts these
     bool compressed = false;
-    std::list<std::string>::iterator lru;
+    std::list<const std::string*>::iterator lru;
     // When the file's mtime was last set (steady seconds), so the LRU order survives a
     // restart without a syscall on every use.
     int64_t touched = 0;
@@ -204,9 +204,11 @@ private:
   bool m_sole_user = true;
   std::mutex m_mutex;
   std::unordered_map<std::string, Entry> m_index; // guarded by m_mutex
-  std::list<std::string> m_lru;                   // front = most recent; guarded by m_mutex
-  int64_t m_total = 0;                            // on disk; guarded by m_mutex
-  int64_t m_content = 0;                          // uncompressed; guarded by m_mutex
+  // Front = most recent; each element is the key of its m_index node (node keys do not
+  // move), so a key is kept once. Guarded by m_mutex.
+  std::list<const std::string*> m_lru;
+  int64_t m_total = 0;   // on disk; guarded by m_mutex
+  int64_t m_content = 0; // uncompressed; guarded by m_mutex
   std::atomic<int> m_level{0};
   std::atomic<bool> m_unwritable{false}; // the last write was refused (logged once)
 };
