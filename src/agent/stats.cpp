@@ -73,9 +73,16 @@ private:
   bool open_and_lock(const std::string& path,
                      mode_t mode,
                      std::chrono::steady_clock::time_point deadline) {
+    bool made_dirs = false;
     for (;;) {
       // O_NONBLOCK: a FIFO put there must not hang the compile that opens it.
       m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode);
+      if (m_fd < 0 && errno == ENOENT && !made_dirs) {
+        // The cache directory is made on first use (or again, after someone removed it).
+        made_dirs = true;
+        (void)util::make_dirs(util::dirname(path), 0777); // less the umask
+        continue;
+      }
       struct stat opened {};
       if (m_fd < 0 || ::fstat(m_fd, &opened) != 0 || !S_ISREG(opened.st_mode)) {
         close_fd();
@@ -253,7 +260,6 @@ std::map<std::string, int64_t> Stats::parse(std::string_view text) {
 
 template <typename F>
 bool Stats::update_file(F update) {
-  (void)util::make_dirs(util::dirname(m_path), 0777); // less the umask
   const LockedFile file(m_path, m_file_mode);
   if (!file.held()) {
     return false;

@@ -107,6 +107,21 @@ TEST(Stats, CountsWaitInMemoryWhileTheFileCannotBeWritten) {
   EXPECT_EQ(Stats(path).snapshot().at("hit_local"), 3);
 }
 
+TEST(Stats, TheDirectoryIsMadeOnFirstUseAndAgainWhenRemoved) {
+  util::TempDir dir;
+  const std::string cache = util::join_path(dir.path(), "cache/sub");
+  const std::string path = util::join_path(cache, "stats");
+  Stats stats(path);
+  stats.add("hit_local");
+  EXPECT_EQ(Stats(path).snapshot().at("hit_local"), 1);
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  ASSERT_EQ(::rmdir(cache.c_str()), 0);
+  stats.add("hit_local"); // what the removed file held is gone with it
+  struct stat st {};
+  EXPECT_TRUE(::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode));
+  EXPECT_EQ(Stats(path).snapshot(), (std::map<std::string, int64_t>{{"hit_local", 1}}));
+}
+
 TEST(Stats, TornOrGarbledFileIsCountedOver) {
   util::TempDir dir;
   const std::string path = util::join_path(dir.path(), "stats");
