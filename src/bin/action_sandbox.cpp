@@ -485,6 +485,8 @@ void run_sandbox(int argc, char** argv) {
     usage("--status-fd needs an open descriptor");
   }
   // This program dies with the server thread that started it, and the namespace with it.
+  // The server's child armed that before the exec already and checked that the server was
+  // still its parent (util/launch.h); armed again so as not to depend on it.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   const unsigned uid = ::geteuid();
   const unsigned gid = ::getegid();

@@ -15,6 +15,9 @@
 //
 // Where PID namespaces are not available (probed once), commands run as before, in a
 // process group of their own that a timeout kills, and a warning is logged once.
+//
+// The sandbox wraps bubblewrap itself the same way (sandbox.h), so that whatever bwrap
+// started ends with the server even where bwrap's own death signals come too late.
 
 #include <string>
 #include <vector>

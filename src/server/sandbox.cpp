@@ -224,6 +224,7 @@ public:
     cmd.options.env = request.env;
     cmd.options.cwd = "/";
     cmd.options.close_other_fds = true;
+    cmd.options.die_with_parent = true;
     cmd.options.identity = identity(request);
     cmd.options.argv = namespaces(request);
     auto& argv = cmd.options.argv;
@@ -286,6 +287,12 @@ public:
       }
     }
     argv.insert(argv.end(), request.argv.begin(), request.argv.end());
+    // bwrap runs as the child of the first process of a PID namespace of its own, which
+    // dies with the server's child (process_tree.h): every process bwrap starts is in that
+    // namespace, so whatever state bwrap is in when the server dies (its first process
+    // killed before it let its namespace side go on leaves that side waiting for good),
+    // the kernel ends it all.
+    argv = contained_argv(argv, "/dev/null");
     return cmd;
   }
 
@@ -326,6 +333,7 @@ public:
     cmd.options.env = request.env;
     cmd.options.cwd = util::join_path(request.root_dir, request.working_directory);
     cmd.options.close_other_fds = true;
+    cmd.options.die_with_parent = true;
     std::vector<std::string> argv = request.argv;
     if (!request.stage_root.empty()) {
       argv = stage_root_argv(argv, request.root_dir, request.stage_root, request.working_directory);

@@ -27,6 +27,16 @@
 // preferred) and bubblewrap (`bwrap`), used where the first one's probe fails or when
 // SandboxSettings::backend says so. Either way the command gets only descriptors 0-2.
 //
+// No process of an action outlives the server, however early the server dies: the server's
+// child arms its death signal just before it execs the builder and checks that the server is
+// still its parent (util::SubprocessOptions::die_with_parent, the unconfined fallback too);
+// ccrex-action-init's first process arms its own and checks, through a pipe, that the
+// program that started it is still there. bubblewrap arms its processes' death signals late
+// and checks nothing (its namespace side even waits for good when its first process dies
+// early), so it runs below a PID namespace of ccrex-action-init's (process_tree.h), whose
+// end the kernel makes the end of every process bwrap started. The same holds when the
+// action's time runs out while the sandbox is being built, the server alive.
+//
 // When neither can create namespaces (probed once, one log line), or
 // the sandbox is turned off, make_sandbox returns the unconfined fallback: today's
 // host-root behaviour (the server's user, its file system, a PID namespace of its own,

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -20,7 +21,19 @@ namespace {
 constexpr size_t k_child_stack = size_t{64} << 10;
 
 // Which step failed in the child, for the error message.
-enum class Step : int { none, files, cwd, process_group, limits, groups, gid, uid, signals, exec };
+enum class Step : int {
+  none,
+  files,
+  cwd,
+  process_group,
+  limits,
+  groups,
+  gid,
+  uid,
+  signals,
+  parent,
+  exec
+};
 
 const char* step_name(Step step) {
   switch (step) {
@@ -38,6 +51,8 @@ const char* step_name(Step step) {
     return "switch user for";
   case Step::signals:
     return "reset the signals of";
+  case Step::parent:
+    return "outlive the caller of";
   case Step::exec:
   case Step::none:
     break;
@@ -49,6 +64,7 @@ const char* step_name(Step step) {
 // exec'd or exited, so the child writes it before the caller reads it.
 struct Shared {
   const LaunchPlan* plan = nullptr;
+  pid_t parent = 0; // the caller's pid, for die_with_parent
   Step failed = Step::none;
   int error = 0;
 };
@@ -143,6 +159,18 @@ CCREX_CHILD_CODE int child_main(void* arg) {
   if (::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof none) != 0) {
     child_fail(shared, Step::signals);
   }
+  // Last, after the user switch (a change of user clears the death signal); then the
+  // parent must still be the caller: had it died before the signal was armed, the signal
+  // would be bound to the reaper that inherited this child and never come.
+  if (plan.die_with_parent) {
+    if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+      child_fail(shared, Step::parent);
+    }
+    if (::syscall(SYS_getppid) != shared.parent) {
+      errno = ESRCH;
+      child_fail(shared, Step::parent);
+    }
+  }
   ::syscall(SYS_execve, plan.program, plan.argv, plan.envp);
   child_fail(shared, Step::exec);
 }
@@ -166,6 +194,7 @@ Result<pid_t> spawn_launched(const LaunchPlan& plan) {
   }
   Shared shared;
   shared.plan = &plan;
+  shared.parent = ::getpid();
   sigset_t all;
   sigset_t old;
   sigfillset(&all);

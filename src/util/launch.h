@@ -17,6 +17,15 @@
 // sanitizer or the C library's thread machinery would touch), so it is safe in a
 // multithreaded process. The sandbox uses it to start bubblewrap as the sandbox user
 // (server/sandbox.h), which used to take one extra program per action.
+//
+// It also starts every action's outermost process, for what posix_spawn cannot do there:
+// with `die_with_parent` the child arms a SIGKILL death signal as its last step before the
+// exec (after the user switch, which would clear it), then checks that its parent is still
+// the process that cloned it. A parent killed before the signal was armed would otherwise
+// leave the child running for good: the signal is armed against whoever has the child at
+// that moment, and the reaper that inherited it never dies. The kernel sends the signal when
+// the *thread* that cloned the child ends, not the process: the caller's thread must outlive
+// the child (run_subprocess waits for the child on that thread, so it does).
 
 #include "util/result.h"
 
@@ -71,6 +80,9 @@ struct LaunchPlan {
   std::string cwd; // empty: keep
   bool new_process_group = false;
   LaunchIdentity identity;
+  // Arm SIGKILL as the child's death signal, and end it rather than exec when its parent
+  // is already gone (see the top of this file).
+  bool die_with_parent = false;
 };
 
 // Start the child as `plan` says and return its pid once it has exec'd. Fails with the

@@ -287,7 +287,7 @@ Result<SubprocessResult> run_subprocess(const SubprocessOptions& opts) {
   }
   char* const* env = opts.env ? envp.data() : environ;
   pid_t pid = 0;
-  if (!opts.identity.empty()) {
+  if (!opts.identity.empty() || opts.die_with_parent) {
     LaunchPlan plan;
     plan.program = program.c_str();
     plan.argv = argv.data();
@@ -297,6 +297,7 @@ Result<SubprocessResult> run_subprocess(const SubprocessOptions& opts) {
     plan.new_process_group = opts.new_process_group;
     plan.identity = opts.identity;
     plan.close_from = opts.close_other_fds ? close_from : -1;
+    plan.die_with_parent = opts.die_with_parent;
     CCREX_ASSIGN_OR_RETURN(pid, spawn_launched(plan));
   } else {
     CCREX_ASSIGN_OR_RETURN(pid, spawn(program, r, opts, argv.data(), env));

@@ -46,8 +46,12 @@ struct SubprocessOptions {
   // close-on-exec from whoever started it), so the program sees only 0-2 and pass_fds.
   bool close_other_fds = false;
   // Resource limits and a user the child takes on before it execs (launch.h); when set,
-  // the child is started by spawn_launched instead of posix_spawn.
+  // the child is started by spawn_launched instead of posix_spawn, as with the one below.
   LaunchIdentity identity;
+  // The child gets SIGKILL when the thread calling run_subprocess ends (which it does only
+  // after the child is gone) or the whole process dies, and never runs when this process
+  // died before that was armed (LaunchPlan::die_with_parent).
+  bool die_with_parent = false;
 };
 
 struct SubprocessResult {
