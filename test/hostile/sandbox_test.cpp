@@ -17,8 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <thread>
@@ -54,7 +56,15 @@ with_platform(std::vector<std::pair<std::string, std::string>> props, int timeou
   };
 }
 
-// Whether any process's command line contains `word`.
+// A sleep length that names this test process: `seconds` followed by its pid in seven
+// digits, so that two runs of these tests at once (the native and the bwrap suites under
+// ctest -j) never find, or kill, each other's processes.
+std::string own_sleep(const std::string& seconds) {
+  std::array<char, 16> pid{};
+  std::snprintf(pid.data(), pid.size(), "%07d", static_cast<int>(::getpid()));
+  return seconds + pid.data();
+}
+
 // Whether a process has `word` in its command line; with `kill_them`, also SIGKILL each one
 // (so that one failure leaves nothing behind for the next run to find).
 bool process_running_with(const std::string& word, bool kill_them = false) {
@@ -264,46 +274,51 @@ TEST_F(Sandbox, AnOutputTheSandboxUserOwnsIsCopiedWhenItBecomesAnInput) {
 }
 
 TEST_F(Sandbox, NoProcessOutlivesItsAction) {
-  const auto r = sh("setsid sleep 987.25 & sleep 987.5 & (trap '' HUP TERM; sleep 987.75) & "
-                    "echo started");
+  const std::string a = own_sleep("987.25"), b = own_sleep("987.5"), c = own_sleep("987.75");
+  const auto r = sh("setsid sleep " + a + " & sleep " + b + " & (trap '' HUP TERM; sleep " + c
+                    + ") & echo started");
   ASSERT_EQ(r.status().code(), 0) << r.status().message();
   EXPECT_EQ(out(r), "started\n");
   std::this_thread::sleep_for(500ms);
-  EXPECT_FALSE(process_running_with("987.25"));
-  EXPECT_FALSE(process_running_with("987.5"));
-  EXPECT_FALSE(process_running_with("987.75"));
+  EXPECT_FALSE(process_running_with(a, true));
+  EXPECT_FALSE(process_running_with(b, true));
+  EXPECT_FALSE(process_running_with(c, true));
 }
 
 TEST_F(Sandbox, ATimedOutActionLeavesNothingRunning) {
-  const auto out = execute(action(
-      command({"/bin/sh", "-c", "setsid sleep 986.5 & sleep 30"}), {}, with_platform({}, 1)));
+  const std::string stray = own_sleep("986.5");
+  const auto out =
+      execute(action(command({"/bin/sh", "-c", "setsid sleep " + stray + " & sleep 30"}),
+                     {},
+                     with_platform({}, 1)));
   ASSERT_TRUE(out.status.ok()) << out.status.error_message();
   EXPECT_EQ(out.response.status().code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   std::this_thread::sleep_for(500ms);
-  EXPECT_FALSE(process_running_with("986.5"));
+  EXPECT_FALSE(process_running_with(stray, true));
 }
 
 // The server dies (kill -9, an out-of-memory kill) while an action runs: the action's
 // processes die with it instead of running on unowned.
 TEST_F(Sandbox, NoProcessOutlivesAKilledServer) {
+  const std::string sleeper = own_sleep("985.5");
   std::thread running([&] {
-    (void)execute(action(command({"/bin/sh", "-c", "sleep 985.5; echo late"})));
+    (void)execute(action(command({"/bin/sh", "-c", "sleep " + sleeper + "; echo late"})));
   });
-  for (int i = 0; i < 200 && !process_running_with("985.5"); ++i) {
+  for (int i = 0; i < 200 && !process_running_with(sleeper); ++i) {
     std::this_thread::sleep_for(50ms);
   }
-  const bool started = process_running_with("985.5");
+  const bool started = process_running_with(sleeper);
   server().kill_and_wait(SIGKILL);
   running.join();
   ASSERT_TRUE(started) << "the action never started";
   bool gone = false;
   for (int i = 0; i < 40 && !gone; ++i) {
     std::this_thread::sleep_for(50ms);
-    gone = !process_running_with("985.5");
+    gone = !process_running_with(sleeper);
   }
   EXPECT_TRUE(gone) << "the action outlived its server";
   if (!gone) {
-    process_running_with("985.5", true);
+    process_running_with(sleeper, true);
   }
 }
 
