@@ -1,6 +1,12 @@
 #include "util/sha256.h"
 
-#include <openssl/evp.h>
+// OpenSSL 3 marks the SHA256_* functions deprecated in favour of EVP. They run the same
+// assembly (the CPU's SHA extensions where it has them) without EVP's provider machinery:
+// the first EVP digest of a process sets up OpenSSL's providers and method store, about
+// 2 MiB more resident memory in the agent and the server, and each EVP context is a heap
+// allocation. Nothing else in ccrex uses libcrypto unless TLS is configured.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,44 +18,25 @@
 namespace ccrex::util {
 
 struct Sha256::Impl {
-  EVP_MD_CTX* ctx = nullptr;
+  SHA256_CTX ctx{};
 };
 
-namespace {
-
-// The implementation, fetched once: with OpenSSL 3, initialising from EVP_sha256() looks
-// the provider's implementation up again on every digest (locks and a property query),
-// which costs more than hashing a small blob.
-const EVP_MD* sha256_md() {
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md != nullptr ? md : EVP_sha256();
-}
-
-} // namespace
-
 Sha256::Sha256() : m_impl(std::make_unique<Impl>()) {
-  m_impl->ctx = EVP_MD_CTX_new();
-  // Only allocation failure can make these fail; treat it like std::bad_alloc.
-  if (m_impl->ctx == nullptr || EVP_DigestInit_ex(m_impl->ctx, sha256_md(), nullptr) != 1) {
-    throw std::bad_alloc();
-  }
+  SHA256_Init(&m_impl->ctx); // cannot fail: it only sets the initial state
 }
 
-Sha256::~Sha256() {
-  EVP_MD_CTX_free(m_impl->ctx);
-}
+Sha256::~Sha256() = default;
 
 void Sha256::update(std::string_view data) {
-  EVP_DigestUpdate(m_impl->ctx, data.data(), data.size());
+  SHA256_Update(&m_impl->ctx, data.data(), data.size());
 }
 
 std::string Sha256::finish() {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(m_impl->ctx, md.data(), &len);
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> md{};
+  SHA256_Final(md.data(), &m_impl->ctx);
   static constexpr std::string_view k_hex = "0123456789abcdef";
-  std::string out(static_cast<size_t>(len) * 2, '0');
-  for (unsigned int i = 0; i < len; ++i) {
+  std::string out(md.size() * 2, '0');
+  for (size_t i = 0; i < md.size(); ++i) {
     out[2 * i] = k_hex[md[i] >> 4];
     out[2 * i + 1] = k_hex[md[i] & 0xf];
   }

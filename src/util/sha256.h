@@ -1,6 +1,6 @@
 #pragma once
 
-// SHA-256 through OpenSSL's EVP interface, with lowercase hex output (the REAPI digest form).
+// SHA-256 through OpenSSL, with lowercase hex output (the REAPI digest form).
 // A Sha256 object is single-threaded; the free functions are thread-safe.
 
 #include "util/result.h"

@@ -2,10 +2,15 @@
 #include "util/sha256.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <array>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace ccrex::util {
 namespace {
@@ -20,6 +25,40 @@ TEST(Sha256, IncrementalEqualsOneShot) {
   h.update("a");
   h.update("bc");
   EXPECT_EQ(h.finish(), sha256_hex("abc"));
+}
+
+// Every length around the 64-byte block and the 8-byte length field, and larger inputs,
+// fed in random pieces, against OpenSSL's EVP one-shot digest.
+TEST(Sha256, AgreesWithEvpForAnyLengthAndSplit) {
+  std::mt19937 rng(7);
+  std::string data(300000, '\0');
+  for (auto& c : data) {
+    c = static_cast<char>(rng());
+  }
+  std::vector<size_t> lengths;
+  for (size_t n = 0; n <= 200; ++n) {
+    lengths.push_back(n);
+  }
+  lengths.insert(lengths.end(), {1023, 1024, 65535, 65536, 65537, 300000});
+  for (const size_t n : lengths) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    ASSERT_EQ(EVP_Digest(data.data(), n, md.data(), &len, EVP_sha256(), nullptr), 1);
+    std::string want;
+    for (unsigned int i = 0; i < len; ++i) {
+      static constexpr std::string_view k_digits = "0123456789abcdef";
+      want += k_digits[md[i] >> 4];
+      want += k_digits[md[i] & 0xf];
+    }
+    Sha256 h;
+    for (size_t pos = 0; pos < n;) {
+      const size_t piece = std::min<size_t>(n - pos, rng() % 200);
+      h.update(std::string_view(data).substr(pos, piece));
+      pos += piece;
+    }
+    EXPECT_EQ(h.finish(), want) << n << " bytes";
+    EXPECT_EQ(sha256_hex(std::string_view(data).substr(0, n)), want) << n << " bytes";
+  }
 }
 
 TEST(Sha256, FileDigestMatchesContent) {
