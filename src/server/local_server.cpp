@@ -10,6 +10,8 @@
 #include "server/cas_service.h"
 #include "server/execution_service.h"
 #include "server/metrics.h"
+#include "server/sandbox.h"
+#include "server/startup_probes.h"
 #include "server/store_lock.h"
 #include "util/file.h"
 #include "util/logging.h"
@@ -271,6 +273,11 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
                            + srv->m_execution->sandbox().describe()
                            + "); fix that, or pass --no-sandbox to run actions unconfined "
                              "as root");
+  }
+  // What an unconfined action checks on its first run is found while the server waits for
+  // it (a sandbox made its own checks when it was chosen).
+  if (srv->m_execution && !srv->m_execution->sandbox().confines()) {
+    srv->m_probes = std::make_unique<StartupProbes>();
   }
   srv->m_fallback = std::make_unique<UnimplementedFallback>();
   if (store == StoreLockMode::shared) {

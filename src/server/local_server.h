@@ -72,6 +72,7 @@ class AssetStore;
 class AssetFetchService;
 class AssetPushService;
 class Metrics;
+class StartupProbes;
 
 class LocalServer {
 public:
@@ -124,6 +125,7 @@ private:
   std::unique_ptr<CapabilitiesService> m_capabilities;
   std::unique_ptr<ActionCacheService> m_action_cache_service;
   std::unique_ptr<ExecutionService> m_execution; // null when overridden
+  std::unique_ptr<StartupProbes> m_probes;       // for unconfined actions (startup_probes.h)
   std::unique_ptr<AssetStore> m_assets;
   std::unique_ptr<AssetFetchService> m_asset_fetch;
   std::unique_ptr<AssetPushService> m_asset_push;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <climits>
 
@@ -31,6 +32,8 @@ constexpr const char* k_perl_init = "my $st = shift; my $p = fork; exit 125 unle
                                     "127); close $f } exit 128 + ($s & 127) }"
                                     "exit($s >> 8);";
 constexpr const char* k_shell_init = "shift\n\"$@\"\nexit $?\n";
+
+std::atomic<bool> g_probed{false};
 
 std::vector<std::string> prefix() {
   std::vector<std::string> argv{k_unshare};
@@ -81,6 +84,8 @@ bool pid_namespace_supported() {
       CCREX_LOG_WARN("execution: no PID namespaces on this machine; processes an action leaves "
                      "behind are killed only with its process group");
     }
+    (void)action_init_program(); // contained_argv() asks next
+    g_probed.store(true);
     return ok;
   }();
   return k_supported;
@@ -104,6 +109,10 @@ std::vector<std::string> contained_argv(const std::vector<std::string>& argv,
   }
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
+}
+
+bool process_tree_probed() {
+  return g_probed.load();
 }
 
 int contained_signal(const std::string& status_file) {

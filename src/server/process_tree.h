@@ -13,8 +13,9 @@
 // down the same way. So outputs are hashed only once no process of the action can still
 // write them.
 //
-// Where PID namespaces are not available (probed once), commands run as before, in a
-// process group of their own that a timeout kills, and a warning is logged once.
+// Where PID namespaces are not available (probed once, from server start on:
+// startup_probes.h), commands run as before, in a process group of their own that a timeout
+// kills, and a warning is logged once.
 //
 // The sandbox wraps bubblewrap itself the same way (sandbox.h), so that whatever bwrap
 // started ends with the server even where bwrap's own death signals come too late.
@@ -24,8 +25,13 @@
 
 namespace ccrex::server {
 
-// Return whether this machine lets the server create PID namespaces (probed once).
+// Return whether this machine lets the server create PID namespaces (probed once). Finds
+// action_init_program()'s answer as well.
 bool pid_namespace_supported();
+
+// Whether pid_namespace_supported() has its answer (startup_probes.h finds it before the
+// first action; tests check that through this).
+bool process_tree_probed();
 
 // Return `argv` wrapped so that it runs as the child of the first process of a new PID
 // namespace, or `argv` unchanged when that is not supported. When the command dies of a
