@@ -128,12 +128,32 @@ std::optional<std::vector<std::string>> decode_probe_file(std::string_view text,
 
 } // namespace
 
-ScanResultOr<std::vector<std::string>> CompilerProber::builtin_dirs(
-    const std::string& compiler, Language language, const std::vector<std::string>& probe_args) {
+std::string CompilerProber::memory_key(const std::string& compiler,
+                                       Language language,
+                                       const std::vector<std::string>& args) {
   std::string key = compiler + '\0' + std::string(language_name(language));
-  for (const std::string& a : probe_args) {
+  for (const std::string& a : args) {
     key += '\0' + a;
   }
+  return key;
+}
+
+bool CompilerProber::remember(const std::string& compiler,
+                              Language language,
+                              const std::vector<std::string>& probe_args,
+                              std::string_view verbose_output) {
+  auto dirs = parse_search_list(verbose_output);
+  if (!dirs) {
+    return false;
+  }
+  const std::lock_guard lock(m_mutex);
+  m_cache.emplace(memory_key(compiler, language, probe_args), std::move(*dirs));
+  return true;
+}
+
+ScanResultOr<std::vector<std::string>> CompilerProber::builtin_dirs(
+    const std::string& compiler, Language language, const std::vector<std::string>& probe_args) {
+  const std::string key = memory_key(compiler, language, probe_args);
   {
     const std::lock_guard lock(m_mutex);
     const auto it = m_cache.find(key);

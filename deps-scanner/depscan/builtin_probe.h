@@ -3,7 +3,8 @@
 // Learns a compiler's built-in include directories by running it once:
 // `<compiler> [probe args] -x <lang> -E -v /dev/null`, whose stderr lists them between
 // "#include <...> search starts here:" and "End of search list.". Results are cached per
-// (compiler path, language, probe args) for the life of the prober.
+// (compiler path, language, probe args) for the life of the prober; a caller that has run
+// that very command itself can hand its output over instead (remember()).
 //
 // Thread safety: CompilerProber is thread-safe; concurrent first probes of the same key may
 // both run the compiler, and the first answer stored wins.
@@ -47,10 +48,22 @@ public:
                Language language,
                const std::vector<std::string>& probe_args) override;
 
+  // Take `verbose_output`, the stderr of `<compiler> [probe_args] -x <language> -E -v
+  // /dev/null` run by someone else, as this prober's answer for that key, so that the
+  // compiler is not run again for it. The caller vouches that the run's environment lists
+  // the directories the compile will search. Returns false, keeping nothing, when the output
+  // has no search list; an answer already held is kept.
+  bool remember(const std::string& compiler,
+                Language language,
+                const std::vector<std::string>& probe_args,
+                std::string_view verbose_output);
+
   // Number of compiler runs so far (for tests).
   int runs() const;
 
 private:
+  static std::string
+  memory_key(const std::string& compiler, Language language, const std::vector<std::string>& args);
   std::string
   disk_key(const std::string& compiler, const std::string& key, std::string& full_key) const;
 

@@ -71,6 +71,9 @@ public:
                                   const std::vector<std::string>& env,
                                   bool use_scanner);
 
+  // The scanner's source of built-in include directories (shared_probes.h feeds it).
+  depscan::CompilerProber& builtin_prober() { return m_prober; }
+
 private:
   util::Result<Dependencies> run_compiler_m(const toolchain::ParsedCommand& cmd,
                                             const std::string& compiler,

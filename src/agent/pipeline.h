@@ -17,6 +17,7 @@
 #include "agent/handler.h"
 #include "agent/hermetic_toolchain.h"
 #include "agent/local_compile.h"
+#include "agent/shared_probes.h"
 #include "agent/stats.h"
 #include "server/action_cache.h"
 #include "server/blob_store.h"
@@ -74,9 +75,11 @@ struct Backends {
 
 // State shared by all compiles of the agent.
 struct PipelineServices {
-  toolchain::ToolchainIdCache toolchains;
-  toolchain::CompilerDetector detector;
   DependencyFinder dependencies;
+  // Its include-list probes answer the scanner's as well (shared_probes.h).
+  toolchain::ToolchainIdCache toolchains{
+      sharing_include_probes(toolchain::default_probe_runner(), dependencies.builtin_prober())};
+  toolchain::CompilerDetector detector;
   FileDigests digests;
   ActionMemo memo;
   HermeticToolchains hermetic;

@@ -243,4 +243,27 @@ TEST(BuiltinProbe, DiskCacheFileForAnotherKeyIsAMiss) {
   EXPECT_EQ(third.runs(), 0);
 }
 
+// An include list the agent's compiler identity already printed answers the scanner: the
+// compiler (here one that does not exist) is not run for it. Another language is another
+// key, and output without a search list is refused.
+TEST(BuiltinProbe, RememberedOutputAnswersWithoutRunningTheCompiler) {
+  const std::string text = "ignored\n"
+                           "#include <...> search starts here:\n"
+                           " /opt/cc/include\n"
+                           " /usr/include\n"
+                           "End of search list.\n";
+  CompilerProber prober;
+  EXPECT_FALSE(prober.remember("/nonexistent/cc", Language::cxx, {}, "no list here\n"));
+  ASSERT_TRUE(prober.remember("/nonexistent/cc", Language::c, {}, text));
+  auto dirs = prober.builtin_dirs("/nonexistent/cc", Language::c, {});
+  ASSERT_TRUE(dirs) << dirs.error().to_string();
+  EXPECT_EQ(*dirs, (Strings{"/opt/cc/include", "/usr/include"}));
+  EXPECT_EQ(prober.runs(), 0);
+  auto cxx = prober.builtin_dirs("/nonexistent/cc", Language::cxx, {});
+  ASSERT_FALSE(cxx);
+  EXPECT_EQ(cxx.error().reason, FailureReason::probe_failed);
+  auto other_args = prober.builtin_dirs("/nonexistent/cc", Language::c, {"-m32"});
+  EXPECT_FALSE(other_args);
+}
+
 } // namespace ccrex::depscan
