@@ -18,6 +18,7 @@
 #include <array>
 #include <chrono>
 #include <climits>
+#include <future>
 #include <limits>
 #include <shared_mutex>
 #include <thread>
@@ -288,6 +289,14 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
   // Colours forced on (one cache entry for every terminal), removed again on replay
   // unless the compiler would have shown them on the client's stderr.
   if (const Forcing forcing = what_to_force(cmd); forcing != Forcing::nothing) {
+    // A compiler's first compile runs it once here to learn its colour options, then four
+    // times for its identity (toolchain_id.h): the identity is sought meanwhile, and the
+    // pipeline finds it or waits for it. Without a thread to spare, the pipeline seeks it.
+    const auto identity =
+        m_colors.knows_forcing(compiler)
+            ? std::future<void>()
+            : std::async(std::launch::async | std::launch::deferred,
+                         [this, &compiler] { (void)m_services.toolchains.get(compiler); });
     if (auto options = m_colors.forcing_options(compiler, info.family, forcing, request.env);
         !options.empty()) {
       CompileRequest colored = request;

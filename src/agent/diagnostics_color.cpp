@@ -286,6 +286,11 @@ std::vector<std::string> DiagnosticsLook::forcing_options(const std::string& com
   return limit(chosen);
 }
 
+bool DiagnosticsLook::knows_forcing(const std::string& compiler) {
+  const std::lock_guard lock(m_mutex);
+  return m_forcing.contains(compiler_key(compiler));
+}
+
 TerminalLook DiagnosticsLook::on_terminal(const std::string& compiler,
                                           const std::vector<std::string>& env) {
   std::vector<std::string> relevant;

@@ -66,6 +66,9 @@ public:
                                            Forcing forcing,
                                            const std::vector<std::string>& env);
 
+  // Whether forcing_options() has its answer for `compiler` (so asking runs nothing).
+  bool knows_forcing(const std::string& compiler);
+
   // What `compiler`, run with `env` and stderr on a terminal, shows. Asked once per
   // compiler and set of colour variables; nothing when it cannot be told.
   TerminalLook on_terminal(const std::string& compiler, const std::vector<std::string>& env);
