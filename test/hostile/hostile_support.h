@@ -13,7 +13,10 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+
 #include <chrono>
+#include <csignal>
 #include <map>
 #include <memory>
 #include <string>
@@ -266,6 +269,31 @@ run_server_to_exit(const std::vector<std::string>& args,
   auto r = util::run_subprocess(o);
   EXPECT_TRUE(r) << (r ? "" : r.error().message());
   return r ? std::move(r).value() : util::SubprocessResult{};
+}
+
+// Whether a process has `word` in its command line; with `kill_them`, also SIGKILL each one,
+// so that a failed test leaves nothing behind for the next run to find.
+inline bool process_with_word(const std::string& word, bool kill_them = false) {
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) {
+    return false;
+  }
+  bool found = false;
+  while (const dirent* e = ::readdir(proc)) {
+    const std::string name = e->d_name;
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    auto cmdline = util::read_file("/proc/" + name + "/cmdline");
+    if (cmdline && cmdline->find(word) != std::string::npos) {
+      found = true;
+      if (kill_them) {
+        ::kill(static_cast<pid_t>(std::stol(name)), SIGKILL);
+      }
+    }
+  }
+  ::closedir(proc);
+  return found;
 }
 
 // The lines of `text` that are not empty.

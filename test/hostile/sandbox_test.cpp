@@ -65,31 +65,6 @@ std::string own_sleep(const std::string& seconds) {
   return seconds + pid.data();
 }
 
-// Whether a process has `word` in its command line; with `kill_them`, also SIGKILL each one
-// (so that one failure leaves nothing behind for the next run to find).
-bool process_running_with(const std::string& word, bool kill_them = false) {
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) {
-    return false;
-  }
-  bool found = false;
-  while (const dirent* e = ::readdir(proc)) {
-    const std::string name = e->d_name;
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
-      continue;
-    }
-    auto cmdline = util::read_file("/proc/" + name + "/cmdline");
-    if (cmdline && cmdline->find(word) != std::string::npos) {
-      found = true;
-      if (kill_them) {
-        ::kill(static_cast<pid_t>(std::stol(name)), SIGKILL);
-      }
-    }
-  }
-  ::closedir(proc);
-  return found;
-}
-
 // A TCP socket listening on a free loopback port.
 class Listener {
 public:
@@ -280,9 +255,9 @@ TEST_F(Sandbox, NoProcessOutlivesItsAction) {
   ASSERT_EQ(r.status().code(), 0) << r.status().message();
   EXPECT_EQ(out(r), "started\n");
   std::this_thread::sleep_for(500ms);
-  EXPECT_FALSE(process_running_with(a, true));
-  EXPECT_FALSE(process_running_with(b, true));
-  EXPECT_FALSE(process_running_with(c, true));
+  EXPECT_FALSE(process_with_word(a, true));
+  EXPECT_FALSE(process_with_word(b, true));
+  EXPECT_FALSE(process_with_word(c, true));
 }
 
 TEST_F(Sandbox, ATimedOutActionLeavesNothingRunning) {
@@ -294,7 +269,7 @@ TEST_F(Sandbox, ATimedOutActionLeavesNothingRunning) {
   ASSERT_TRUE(out.status.ok()) << out.status.error_message();
   EXPECT_EQ(out.response.status().code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   std::this_thread::sleep_for(500ms);
-  EXPECT_FALSE(process_running_with(stray, true));
+  EXPECT_FALSE(process_with_word(stray, true));
 }
 
 // The server dies (kill -9, an out-of-memory kill) while an action runs: the action's
@@ -304,21 +279,21 @@ TEST_F(Sandbox, NoProcessOutlivesAKilledServer) {
   std::thread running([&] {
     (void)execute(action(command({"/bin/sh", "-c", "sleep " + sleeper + "; echo late"})));
   });
-  for (int i = 0; i < 200 && !process_running_with(sleeper); ++i) {
+  for (int i = 0; i < 200 && !process_with_word(sleeper); ++i) {
     std::this_thread::sleep_for(50ms);
   }
-  const bool started = process_running_with(sleeper);
+  const bool started = process_with_word(sleeper);
   server().kill_and_wait(SIGKILL);
   running.join();
   ASSERT_TRUE(started) << "the action never started";
   bool gone = false;
   for (int i = 0; i < 40 && !gone; ++i) {
     std::this_thread::sleep_for(50ms);
-    gone = !process_running_with(sleeper);
+    gone = !process_with_word(sleeper);
   }
   EXPECT_TRUE(gone) << "the action outlived its server";
   if (!gone) {
-    process_running_with(sleeper, true);
+    process_with_word(sleeper, true);
   }
 }
 

@@ -33,35 +33,10 @@ std::string unique_sleep() {
   return std::to_string(600 + rd() % 300) + "." + std::to_string(100000 + rd() % 800000);
 }
 
-// Whether a process has `word` in its command line; with `kill_them`, SIGKILL each one too,
-// so that a failure leaves nothing behind.
-bool any_process_with(const std::string& word, bool kill_them = false) {
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) {
-    return false;
-  }
-  bool found = false;
-  while (const dirent* e = ::readdir(proc)) {
-    const std::string name = e->d_name;
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
-      continue;
-    }
-    auto cmdline = util::read_file("/proc/" + name + "/cmdline");
-    if (cmdline && cmdline->find(word) != std::string::npos) {
-      found = true;
-      if (kill_them) {
-        ::kill(static_cast<pid_t>(std::stol(name)), SIGKILL);
-      }
-    }
-  }
-  ::closedir(proc);
-  return found;
-}
-
 // Wait up to `limit` for a process with `word` to appear; return whether one did.
 bool wait_for_process_with(const std::string& word, std::chrono::milliseconds limit) {
   const auto end = std::chrono::steady_clock::now() + limit;
-  while (!any_process_with(word)) {
+  while (!process_with_word(word)) {
     if (std::chrono::steady_clock::now() >= end) {
       return false;
     }
@@ -75,12 +50,12 @@ bool wait_for_process_with(const std::string& word, std::chrono::milliseconds li
 bool gone_after(const std::string& word, std::chrono::milliseconds settle) {
   std::this_thread::sleep_for(settle);
   for (int i = 0; i < 40; ++i) {
-    if (!any_process_with(word)) {
+    if (!process_with_word(word)) {
       return true;
     }
     std::this_thread::sleep_for(50ms);
   }
-  any_process_with(word, true);
+  process_with_word(word, true);
   return false;
 }
 
