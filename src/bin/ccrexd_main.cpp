@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   namespace logging = ccrex::util::logging;
+  ccrex::agent::limit_heap_arenas();
   auto options = ccrex::agent::socket_server_options_from_environment();
   if (!options) {
     std::fprintf(stderr, "ccrexd: %s\n", options.error().message().c_str());
