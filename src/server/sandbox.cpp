@@ -291,8 +291,11 @@ public:
     // dies with the server's child (process_tree.h): every process bwrap starts is in that
     // namespace, so whatever state bwrap is in when the server dies (its first process
     // killed before it let its namespace side go on leaves that side waiting for good),
-    // the kernel ends it all.
-    argv = contained_argv(argv, "/dev/null");
+    // the kernel ends it all. Without ccrex-action-init beside the server (a server built
+    // into a test program, say) bwrap runs as before, relying on its own death signals.
+    if (!action_init_program().empty()) {
+      argv = contained_argv(argv, "/dev/null");
+    }
     return cmd;
   }
 
