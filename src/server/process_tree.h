@@ -17,8 +17,9 @@
 // startup_probes.h), commands run as before, in a process group of their own that a timeout
 // kills, and a warning is logged once.
 //
-// The sandbox wraps bubblewrap itself the same way (sandbox.h), so that whatever bwrap
-// started ends with the server even where bwrap's own death signals come too late.
+// The sandbox wraps bubblewrap itself the same way when ccrex-action-init is beside the
+// server (sandbox.h), so that whatever bwrap started ends with the server even where bwrap's
+// own death signals come too late.
 
 #include <string>
 #include <vector>
