@@ -170,8 +170,8 @@ CompileHandler::Site& CompileHandler::site(const Config& config) {
   return *s;
 }
 
-util::Result<Backends> CompileHandler::backends(const Config& config,
-                                                std::shared_ptr<Stores>& keep) {
+util::Result<Backends>
+CompileHandler::backends(const Config& config, std::shared_ptr<Stores>& keep, bool warming) {
   Site& s = site(config);
   const std::lock_guard lock(s.mutex);
   if (!s.stores) {
@@ -190,6 +190,9 @@ util::Result<Backends> CompileHandler::backends(const Config& config,
     sc.sandbox.enabled = false;
     // Other agents (of this user or of the group) may use the same store at once.
     auto embedded = server::LocalServer::start(sc, {}, server::StoreLockMode::shared);
+    if (!embedded && warming) {
+      return embedded.error();
+    }
     if (!embedded) {
       s.store_busy_until = std::chrono::steady_clock::now() + k_store_busy_backoff;
       CCREX_LOG_WARN("cannot open the store, compiles run locally for "
@@ -397,6 +400,23 @@ CompileReply CompileHandler::compile(const CompileRequest& request) {
   } catch (const std::exception& e) {
     CCREX_LOG_ERROR("compile: internal error: " << e.what());
     return run_locally(std::string("internal error: ") + e.what());
+  }
+}
+
+void CompileHandler::warm_up(const std::vector<std::string>& env) {
+  try {
+    const auto config = load_config(env);
+    if (!config || config->disable) {
+      return;
+    }
+    Site& s = site(*config);
+    const std::shared_lock busy(s.in_use);
+    std::shared_ptr<Stores> keep;
+    if (auto b = backends(*config, keep, true); !b) {
+      CCREX_LOG_DEBUG("warm-up: " << b.error().to_string());
+    }
+  } catch (const std::exception& e) {
+    CCREX_LOG_WARN("warm-up: internal error: " << e.what());
   }
 }
 

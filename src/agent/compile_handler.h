@@ -36,12 +36,18 @@ public:
   CompileReply compile(const CompileRequest& request) override;
   AdminReply admin(const std::vector<std::string>& args,
                    const std::vector<std::string>& env) override;
+  // Opens the store and starts the embedded server of the configured cache directory (and
+  // the executor of the configured engine): what the first compile would do first.
+  void warm_up(const std::vector<std::string>& env) override;
 
 private:
   struct Stores; // per cache directory: embedded server and executors
   struct Site;   // per cache directory: statistics, recent explanations, the Stores
   Site& site(const Config& config);
-  util::Result<Backends> backends(const Config& config, std::shared_ptr<Stores>& keep);
+  // `warming`: a store that cannot be opened is not taken to be held by another process
+  // (no back-off), so the first compile meets the failure itself.
+  util::Result<Backends>
+  backends(const Config& config, std::shared_ptr<Stores>& keep, bool warming = false);
   // The local store's figures for `-s`, `--print-stats` and `-x` (sizes unknown when the
   // store cannot be opened).
   StoreSummary store_summary(const Config& config, Site& site);

@@ -69,6 +69,12 @@ public:
   // environment. `--stop-agent` is handled by the socket server and never arrives here.
   virtual AdminReply admin(const std::vector<std::string>& args,
                            const std::vector<std::string>& env) = 0;
+
+  // Get ready for compiles under the configuration of `env` (the agent's own environment,
+  // which is its first client's) before any arrives, so that the first compile of a fresh
+  // agent does not wait for it. Called once, on a thread of its own, while requests are
+  // already being served; a failure here is left for the first compile to meet.
+  virtual void warm_up(const std::vector<std::string>& env) { (void)env; }
 };
 
 } // namespace ccrex::agent

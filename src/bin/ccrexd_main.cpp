@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <system_error>
+#include <thread>
 
 extern char** environ; // NOLINT(readability-redundant-declaration)
 
@@ -63,6 +65,17 @@ int main(int argc, char** argv) {
     return started.error().code() == ccrex::util::ErrorCode::already_exists ? 0 : 1;
   }
   CCREX_LOG_INFO("agent started, pid " << getpid() << ", socket " << server.socket_path());
+  // The store and the embedded server start while the first client connects and the
+  // compiler is probed, instead of after both.
+  std::thread warm_up;
+  try {
+    warm_up = std::thread([&handler, &env] { handler->warm_up(env); });
+  } catch (const std::system_error&) {
+    // No thread to spare: the first compile does it.
+  }
   server.run();
+  if (warm_up.joinable()) {
+    warm_up.join();
+  }
   return 0;
 }

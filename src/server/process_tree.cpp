@@ -71,8 +71,10 @@ const std::string& action_init_program() {
 
 bool pid_namespace_supported() {
   static const bool k_supported = [] {
-    bool ok = false;
-    if (::access(k_unshare, X_OK) == 0) {
+    // ccrex-action-init running /bin/true has made a PID namespace (in a user namespace
+    // when not root) already: no need to ask unshare the same.
+    bool ok = !action_init_program().empty();
+    if (!ok && ::access(k_unshare, X_OK) == 0) {
       util::SubprocessOptions o;
       o.argv = prefix();
       o.argv.emplace_back("/bin/true");
@@ -84,7 +86,6 @@ bool pid_namespace_supported() {
       CCREX_LOG_WARN("execution: no PID namespaces on this machine; processes an action leaves "
                      "behind are killed only with its process group");
     }
-    (void)action_init_program(); // contained_argv() asks next
     g_probed.store(true);
     return ok;
   }();

@@ -75,8 +75,15 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [[ $(field Description) == *"Remote Execution API"* ]] || fail "Description: $(field Description)"
 depends=$(field Depends)
 echo "Depends: $depends"
-# dpkg-shlibdeps found the libraries: libc at least, and gRPC for the agent and server.
-[[ $depends == *libc6* && $depends == *libgrpc++* ]] || fail "Depends lacks libc6 or libgrpc++"
+# dpkg-shlibdeps found the libraries: libc at least, and OpenSSL for the agent and server.
+[[ $depends == *libc6* && $depends == *libssl3* ]] || fail "Depends lacks libc6 or libssl3"
+# gRPC is in the agent and the server themselves when they link its archives
+# (CCREX_STATIC_DEPS), a dependency of the package otherwise.
+if grep -q '^CCREX_STATIC_DEPS:BOOL=ON$' "$BUILD/CMakeCache.txt"; then
+  [[ $depends != *libgrpc* && $depends != *libprotobuf* ]] || fail "Depends names gRPC or protobuf"
+else
+  [[ $depends == *libgrpc++* ]] || fail "Depends lacks libgrpc++"
+fi
 
 # Every Depends clause is satisfied by a package installed here (a Debian 12 machine that
 # built ccrex), read from dpkg's database without taking its lock.

@@ -65,6 +65,18 @@ SUITE_agent() {
   expect_missing "$CCREX_AGENT_DIR/agent.sock"
   expect_missing "$CCREX_AGENT_DIR/agent.pid"
 
+  TEST "a new agent opens its store before the first compile arrives"
+  # --show-config starts the agent and reads no store; the agent opens the store of the
+  # cache directory it was started for by itself, for the compile that usually follows.
+  expect_exit 0 "$CCREX" --stop-agent
+  expect_missing "$CCREX_DIR/store"
+  expect_exit 0 "$CCREX" --show-config
+  wait_for 10 test -e "$CCREX_DIR/store/lock" || test_failed "the agent did not open its store"
+  expect_exit 0 "$CCREX" gcc -c add.c -o add.o
+  expect_same_file add.o plain.o
+  expect_exit 0 "$CCREX" --print-stats
+  expect_contains stdout.txt "miss_executed	1"
+
   TEST "idle agent exits by itself"
   export CCREX_IDLE_TIMEOUT=1
   expect_exit 0 "$CCREX" gcc -c add.c -o add.o

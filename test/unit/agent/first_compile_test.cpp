@@ -11,6 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <string>
+#include <vector>
+
 namespace ccrex::agent {
 namespace {
 
@@ -57,14 +60,19 @@ protected:
     return path;
   }
 
+  std::string cache_dir() const { return m_dir.path() + "/ccrex"; }
+  std::vector<std::string> env() const {
+    return {"HOME=" + m_dir.path(),
+            "PATH=/usr/bin:/bin",
+            "CCREX_DIR=" + cache_dir(),
+            "XDG_CONFIG_HOME=" + m_dir.path() + "/config"};
+  }
+
   CompileReply compile(CompileHandler& agent, const std::string& compiler) const {
     CompileRequest req;
     req.argv = {compiler, "-c", "a.c", "-o", "a.o"};
     req.cwd = project();
-    req.env = {"HOME=" + m_dir.path(),
-               "PATH=/usr/bin:/bin",
-               "CCREX_DIR=" + m_dir.path() + "/ccrex",
-               "XDG_CONFIG_HOME=" + m_dir.path() + "/config"};
+    req.env = env();
     req.stdout_fd = req.stderr_fd = m_null;
     return agent.compile(req);
   }
@@ -83,6 +91,42 @@ TEST_F(FirstCompileTest, IdentityIsProbedWhileTheColourProbeRuns) {
   const auto log = util::read_file(color_log());
   ASSERT_TRUE(log) << "the colour probe did not run";
   EXPECT_EQ(*log, "overlapped\n");
+}
+
+// warm_up() opens the store (and starts the embedded server) of the configured cache
+// directory, which otherwise waits for the first compile.
+TEST_F(FirstCompileTest, WarmUpOpensTheStoreBeforeAnyCompile) {
+  CompileHandler agent;
+  EXPECT_FALSE(util::path_exists(cache_dir() + "/store/lock"));
+  agent.warm_up(env());
+  EXPECT_TRUE(util::path_exists(cache_dir() + "/store/lock"));
+  const auto reply = compile(agent, "/usr/bin/gcc");
+  EXPECT_FALSE(reply.run_locally) << reply.reason;
+  EXPECT_TRUE(util::path_exists(project() + "/a.o"));
+}
+
+// A warm-up that cannot open the store does not take it for one another process holds
+// (which would send the compiles of the next 30 s to the local compiler): the first
+// compile tries again, and succeeds once the store can be opened.
+TEST_F(FirstCompileTest, AFailedWarmUpLeavesTheStoreToTheFirstCompile) {
+  ASSERT_TRUE(util::make_dirs(cache_dir()));
+  ASSERT_TRUE(util::write_file_atomic(cache_dir() + "/store", "not a directory\n"));
+  CompileHandler agent;
+  agent.warm_up(env());
+  EXPECT_FALSE(util::path_exists(cache_dir() + "/store/lock"));
+  ASSERT_EQ(::unlink((cache_dir() + "/store").c_str()), 0);
+  const auto reply = compile(agent, "/usr/bin/gcc");
+  EXPECT_FALSE(reply.run_locally) << reply.reason;
+  EXPECT_TRUE(util::path_exists(cache_dir() + "/store/lock"));
+}
+
+// A disabled configuration (CCREX_DISABLE) opens nothing.
+TEST_F(FirstCompileTest, WarmUpOfADisabledConfigurationOpensNothing) {
+  CompileHandler agent;
+  auto disabled = env();
+  disabled.emplace_back("CCREX_DISABLE=1");
+  agent.warm_up(disabled);
+  EXPECT_FALSE(util::path_exists(cache_dir() + "/store"));
 }
 
 } // namespace
