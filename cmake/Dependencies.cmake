@@ -17,10 +17,10 @@ find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 
 # Static archives for the long-lived programs. An executable with the target property
 # CCREX_STATIC_DEPS links the Debian archives (.a) of gRPC, protobuf, abseil, re2, c-ares,
-# upb, zlib and zstd instead of their shared libraries; everything else (the test programs)
+# upb and zstd instead of their shared libraries; everything else (the test programs)
 # links the shared ones. Starting ccrexd with some sixty shared libraries cost about
 # 24 ms of CPU and 744 page faults before main() (mostly relocating them), against about
-# 10 ms and 400 with the archives, and the idle agent is about 4 MiB smaller (README,
+# 10 ms and 400 with the archives, and the idle agent is about 5 MiB smaller (README,
 # "Agent memory"). OpenSSL and zlib stay shared, so their security updates need no
 # rebuild, as do libstdc++, glibc and cpp-httplib (shipped only as a shared library).
 function(_ccrex_prefer_archives out)
