@@ -1,8 +1,10 @@
 #include "client/agent_client.h"
 
 #include "util/file.h"
+#include "util/strings.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -31,36 +33,97 @@ void sleep_for(std::chrono::milliseconds ms) {
   }
 }
 
-// Poll the socket until it accepts a connection or `deadline` passes.
-util::Result<UniqueFd> connect_until(const AgentClientOptions& options,
-                                     Clock::time_point deadline) {
-  while (true) {
-    auto fd = connect_agent(options);
-    if (fd || Clock::now() >= deadline) {
-      return fd;
-    }
-    sleep_for(k_poll_interval);
-  }
-}
+// The descriptor the agent reports its start on (see protocol::k_ready_fd_option).
+constexpr int k_ready_fd = 3;
 
-[[noreturn]] void exec_daemon(const std::string& agent_bin) {
+[[noreturn]] void exec_daemon(const std::string& agent_bin, int ready_fd) {
   ::setsid();
   if (::fork() != 0) {
     ::_exit(0); // the session leader leaves; the agent is adopted by init
   }
+  // Moved first: the pipe may sit on a standard descriptor that /dev/null replaces next.
+  if (ready_fd != k_ready_fd) {
+    ::dup2(ready_fd, k_ready_fd);
+  }
+  ::fcntl(k_ready_fd, F_SETFD, 0); // inherited by the agent, and by nothing else
   const int null_fd = ::open("/dev/null", O_RDWR);
   if (null_fd >= 0) {
     ::dup2(null_fd, STDIN_FILENO);
     ::dup2(null_fd, STDOUT_FILENO);
     ::dup2(null_fd, STDERR_FILENO);
   }
-  ::close_range(3, ~0U, 0);
+  ::close_range(k_ready_fd + 1, ~0U, 0);
   if (::chdir("/") != 0) {
     ::_exit(127);
   }
-  char* const argv[] = {const_cast<char*>(agent_bin.c_str()), nullptr}; // NOLINT
+  std::string ready_arg = std::string(protocol::k_ready_fd_option) + std::to_string(k_ready_fd);
+  char* const argv[] = {const_cast<char*>(agent_bin.c_str()), ready_arg.data(), nullptr}; // NOLINT
   ::execve(agent_bin.c_str(), argv, environ);
   ::_exit(127);
+}
+
+// What the freshly started agent said on its ready pipe: nothing yet, that it is done
+// (end of file: listening, or dead), or why it cannot start.
+struct StartReport {
+  bool closed = false;
+  std::string reason;
+};
+
+// Read what is there without blocking.
+void read_report(int fd, StartReport& report) {
+  char buf[512]; // NOLINT(modernize-avoid-c-arrays)
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n > 0) {
+      if (report.reason.size() < 4096) {
+        report.reason.append(buf, static_cast<size_t>(n));
+      }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    report.closed = n == 0 || errno != EAGAIN;
+    return;
+  }
+}
+
+// Wait for the agent started with `report_fd` to listen: until it answers, reports why it
+// cannot start, exits, or `deadline` passes. An agent that ignores the pipe (it holds it
+// open while it runs) is found by connecting.
+util::Result<UniqueFd> wait_for_started_agent(const AgentClientOptions& options,
+                                              int report_fd,
+                                              Clock::time_point deadline) {
+  StartReport report;
+  while (true) {
+    pollfd p{report_fd, POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(k_poll_interval.count()));
+    if (n > 0) {
+      read_report(report_fd, report);
+    }
+    auto fd = connect_agent(options);
+    if (fd) {
+      return fd; // listening (or another agent won the race and this one stepped aside)
+    }
+    if (report.closed) {
+      std::string reason(util::trim(report.reason));
+      if (const auto nl = reason.find('\n'); nl != std::string::npos) {
+        reason.resize(nl);
+      }
+      return util::Error(
+          util::ErrorCode::unavailable,
+          "the agent " + options.agent_bin
+              + (reason.empty() ? " exited without answering" : " did not start: " + reason));
+    }
+    if (Clock::now() >= deadline) {
+      const auto ms = options.start_timeout.count();
+      return util::Error(
+          util::ErrorCode::deadline_exceeded,
+          "the agent " + options.agent_bin + " did not answer within "
+              + (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms")
+              + " of starting");
+    }
+  }
 }
 
 // Return whether a start failed less than `backoff` ago.
@@ -107,13 +170,13 @@ util::Result<UniqueFd> connect_agent(const AgentClientOptions& options) {
   return protocol::connect_unix(options.paths.socket);
 }
 
-util::Status spawn_detached(const std::string& agent_bin) {
+util::Status spawn_detached(const std::string& agent_bin, int ready_fd) {
   const pid_t pid = ::fork();
   if (pid < 0) {
     return util::errno_error("fork", errno);
   }
   if (pid == 0) {
-    exec_daemon(agent_bin);
+    exec_daemon(agent_bin, ready_fd);
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -156,15 +219,20 @@ util::Result<UniqueFd> connect_or_start_agent(const AgentClientOptions& options)
     mark_start_failure(options.paths.start_failed);
     return util::errno_error("cannot run the agent " + options.agent_bin, err);
   }
-  CCREX_TRY(spawn_detached(options.agent_bin));
-  auto fd = connect_until(options, Clock::now() + options.start_timeout);
+  int pipe_fds[2]; // NOLINT(modernize-avoid-c-arrays)
+  if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return util::errno_error("pipe", errno);
+  }
+  UniqueFd report(pipe_fds[0]);
+  {
+    UniqueFd ready(pipe_fds[1]); // closed here once the agent has its own copy
+    CCREX_TRY(spawn_detached(options.agent_bin, ready.get()));
+  }
+  auto fd = wait_for_started_agent(options, report.get(), Clock::now() + options.start_timeout);
   if (fd) {
     (void)::unlink(options.paths.start_failed.c_str());
   } else {
     mark_start_failure(options.paths.start_failed);
-    return util::Error(fd.error().code(),
-                       "the agent " + options.agent_bin + " did not answer after starting ("
-                           + fd.error().message() + ")");
   }
   return fd;
 }

@@ -21,10 +21,11 @@ struct AgentClientOptions {
   protocol::AgentPaths paths;
   // The agent executable to start when none is running; empty disables starting.
   std::string agent_bin;
-  // How long to keep trying to connect after starting (or waiting for another client to
-  // start) the agent.
-  std::chrono::milliseconds start_timeout = std::chrono::seconds(2);
-  // After a start that did not answer in time, further starts are skipped for this long.
+  // How long a started agent (or one another client is starting) may take to listen. An
+  // agent that cannot start says so at once; this bounds only one that hangs, and is
+  // generous because a loaded machine can take seconds to start a program.
+  std::chrono::milliseconds start_timeout = std::chrono::seconds(10);
+  // After a start that failed, further starts are skipped for this long.
   std::chrono::milliseconds failed_start_backoff = std::chrono::seconds(10);
 };
 
@@ -41,15 +42,17 @@ std::string default_agent_bin(const std::string& self);
 util::Result<protocol::UniqueFd> connect_agent(const AgentClientOptions& options);
 
 // Connect to the agent, starting it if needed: under the start lock (so that concurrent
-// clients start a single agent) the agent is launched detached and the socket polled
-// until it answers or start_timeout passes. When that fails, paths.start_failed is touched
-// and for failed_start_backoff every client fails at once instead of starting again.
+// clients start a single agent) the agent is launched detached and waited for until it
+// answers, says why it cannot start, exits, or start_timeout passes. When that fails,
+// paths.start_failed is touched and for failed_start_backoff every client fails at once
+// instead of starting again.
 util::Result<protocol::UniqueFd> connect_or_start_agent(const AgentClientOptions& options);
 
 // Launch `agent_bin` as a daemon: its own session, not a child of this process, stdio on
-// /dev/null, working directory "/", this process's environment. Returns once it was forked
-// (not when it is ready); fails only when forking fails.
-util::Status spawn_detached(const std::string& agent_bin);
+// /dev/null, working directory "/", this process's environment, and `ready_fd` passed on
+// as its ready pipe (protocol::k_ready_fd_option). Returns once it was forked (not when it
+// is ready); fails only when forking fails.
+util::Status spawn_detached(const std::string& agent_bin, int ready_fd);
 
 // Send `request` with `fds` attached and read the reply, skipping the agent's `working`
 // frames. A reply in another protocol version fails with failed_precondition; an agent

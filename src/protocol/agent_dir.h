@@ -11,8 +11,15 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 
 namespace ccrex::protocol {
+
+// How a client that starts the agent learns how the start went: it passes the write end of
+// a pipe as `--ready-fd=N`. The agent closes it once it listens, or first writes the one-line
+// reason it cannot start. The client thus tells a start that failed (at once, with its
+// reason) from one that is merely slow (waited for).
+constexpr std::string_view k_ready_fd_option = "--ready-fd=";
 
 struct AgentPaths {
   std::string dir;

@@ -3,6 +3,7 @@
 #include "client/agent_client.h"
 #include "protocol/socket_io.h"
 #include "util/file.h"
+#include "util/strings.h"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +18,9 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace ccrex::agent {
 namespace {
@@ -449,18 +452,28 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(AgentClient, FailedStartIsRememberedForTheBackoffPeriod) {
+// An "agent" that runs `script` (a shell script) in place of ccrexd.
+std::string
+fake_agent(const util::TempDir& tmp, const std::string& name, const std::string& script) {
+  const std::string path = util::join_path(tmp.path(), name);
+  EXPECT_TRUE(util::write_file_atomic(path, "#!/bin/sh\n" + script, 0755));
+  return path;
+}
+
+TEST(AgentClient, AnAgentThatExitsFailsAtOnceAndIsRememberedForTheBackoffPeriod) {
   util::TempDir tmp;
   AgentClientOptions options;
   options.paths = protocol::agent_paths(util::join_path(tmp.path(), "agent"));
-  options.start_timeout = 300ms;
-  // An "agent" that exits at once without ever listening.
-  options.agent_bin = util::join_path(tmp.path(), "dead-agent");
-  ASSERT_TRUE(util::write_file_atomic(options.agent_bin, "#!/bin/sh\nexit 0\n", 0755));
+  options.start_timeout = 5s;
+  // Exits at once without ever listening: no need to wait out the start timeout.
+  options.agent_bin = fake_agent(tmp, "dead-agent", "exit 0\n");
 
   auto begin = std::chrono::steady_clock::now();
-  EXPECT_FALSE(connect_or_start_agent(options));
-  EXPECT_GE(std::chrono::steady_clock::now() - begin, 300ms);
+  auto first = connect_or_start_agent(options);
+  ASSERT_FALSE(first);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 3s);
+  EXPECT_EQ(first.error().message(),
+            "the agent " + options.agent_bin + " exited without answering");
   EXPECT_TRUE(util::path_exists(options.paths.start_failed));
 
   begin = std::chrono::steady_clock::now();
@@ -469,11 +482,75 @@ TEST(AgentClient, FailedStartIsRememberedForTheBackoffPeriod) {
   EXPECT_LT(std::chrono::steady_clock::now() - begin, 250ms);
   EXPECT_NE(again.error().message().find("recently"), std::string::npos);
 
-  // Without a backoff period the client tries (and waits) again.
+  // Without a backoff period the client starts it again.
   options.failed_start_backoff = 0ms;
-  begin = std::chrono::steady_clock::now();
-  EXPECT_FALSE(connect_or_start_agent(options));
+  auto third = connect_or_start_agent(options);
+  ASSERT_FALSE(third);
+  EXPECT_NE(third.error().message().find("exited without answering"), std::string::npos);
+}
+
+TEST(AgentClient, TheAgentsReasonForNotStartingReachesTheClient) {
+  util::TempDir tmp;
+  AgentClientOptions options;
+  options.paths = protocol::agent_paths(util::join_path(tmp.path(), "agent"));
+  // Writes its reason on the pipe named by --ready-fd=N (and exits a little later, so the
+  // reason is what ends the wait).
+  options.agent_bin = fake_agent(tmp,
+                                 "refusing-agent",
+                                 "fd=${1#--ready-fd=}\n"
+                                 "eval \"echo 'CCREX_AGENT_DIR is not usable' >&$fd\"\n"
+                                 "exit 1\n");
+  auto started = connect_or_start_agent(options);
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().message(),
+            "the agent " + options.agent_bin + " did not start: CCREX_AGENT_DIR is not usable");
+  EXPECT_TRUE(util::path_exists(options.paths.start_failed));
+}
+
+TEST(AgentClient, AnAgentThatHangsIsWaitedForUntilTheStartTimeout) {
+  util::TempDir tmp;
+  AgentClientOptions options;
+  options.paths = protocol::agent_paths(util::join_path(tmp.path(), "agent"));
+  options.start_timeout = 300ms;
+  // Alive, holding the pipe, never listening.
+  options.agent_bin = fake_agent(tmp, "hung-agent", "exec sleep 3\n");
+  const auto begin = std::chrono::steady_clock::now();
+  auto started = connect_or_start_agent(options);
+  ASSERT_FALSE(started);
   EXPECT_GE(std::chrono::steady_clock::now() - begin, 300ms);
+  EXPECT_EQ(started.error().code(), util::ErrorCode::deadline_exceeded);
+  EXPECT_EQ(started.error().message(),
+            "the agent " + options.agent_bin + " did not answer within 300 ms of starting");
+}
+
+TEST(AgentClient, TheReadyPipeReachesTheAgentAloneAndOnDescriptorThree) {
+  util::TempDir tmp;
+  AgentClientOptions options;
+  options.paths = protocol::agent_paths(util::join_path(tmp.path(), "agent"));
+  const std::string seen = util::join_path(tmp.path(), "seen");
+  // Records its arguments and open descriptors, then says why it stops.
+  options.agent_bin =
+      fake_agent(tmp,
+                 "listing-agent",
+                 "echo \"$@\" >" + seen + "\nls /proc/$$/fd >>" + seen + "\necho listed >&3\n");
+  auto started = connect_or_start_agent(options);
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().message().find("did not start: listed"), std::string::npos)
+      << started.error().message();
+  auto text = util::read_file(seen);
+  ASSERT_TRUE(text);
+  // The shell's own descriptor (the script it reads) may sit above 3; no client
+  // descriptor does: the start lock and the pipe's read end stay with the client.
+  EXPECT_EQ(text->substr(0, text->find('\n')), "--ready-fd=3");
+  const std::string listing = text->substr(text->find('\n') + 1);
+  const auto fds = util::split(util::trim(listing), '\n');
+  std::vector<std::string> low;
+  for (const std::string_view fd : fds) {
+    if (fd.size() == 1) {
+      low.emplace_back(fd);
+    }
+  }
+  EXPECT_EQ(low, (std::vector<std::string>{"0", "1", "2", "3"}));
 }
 
 } // namespace
