@@ -198,10 +198,7 @@ util::Status add_inputs(const ActionContext& ctx,
   for (const auto& rf : ctx.command.response_files) {
     files.push_back(&rf);
   }
-  std::vector<std::string> builtin = ctx.toolchain.builtin_include_dirs_c;
-  builtin.insert(builtin.end(),
-                 ctx.toolchain.builtin_include_dirs_cxx.begin(),
-                 ctx.toolchain.builtin_include_dirs_cxx.end());
+  std::vector<std::string> builtin = ctx.toolchain.builtin_include_dirs;
   builtin.emplace_back("/usr/include");
   for (auto& d : builtin) {
     d = util::normalize_path(d);

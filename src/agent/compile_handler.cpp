@@ -298,8 +298,10 @@ CompileReply CompileHandler::decide(const CompileRequest& request, const Config&
     const auto identity =
         m_colors.knows_forcing(compiler)
             ? std::future<void>()
-            : std::async(std::launch::async | std::launch::deferred,
-                         [this, &compiler] { (void)m_services.toolchains.get(compiler); });
+            : std::async(std::launch::async | std::launch::deferred, [this, &compiler, &cmd] {
+                (void)m_services.toolchains.get(compiler,
+                                                cmd.language.value_or(toolchain::Language::c));
+              });
     if (auto options = m_colors.forcing_options(compiler, info.family, forcing, request.env);
         !options.empty()) {
       CompileRequest colored = request;

@@ -87,7 +87,11 @@ void check_compiler(const DoctorInputs& in, Report& r) {
     }
     path = *found;
   }
-  auto id = in.toolchains->get(path);
+  // The identity of what the name compiles by default: C, or C++ for g++ and the like.
+  const auto language = toolchain::classify_compiler_name(path).info.cxx_driver
+                            ? toolchain::Language::cxx
+                            : toolchain::Language::c;
+  auto id = in.toolchains->get(path, language);
   if (!id) {
     r.problem("compiler " + path + ": " + id.error().message());
     return;

@@ -537,7 +537,7 @@ util::Result<Outcome, Fallback> run_stages(const CompileRequest& request,
                                            PipelineServices& services,
                                            LocalCompiler& local,
                                            DependencySource& source) {
-  auto id = services.toolchains.get(compiler);
+  auto id = services.toolchains.get(compiler, cmd.language.value_or(toolchain::Language::c));
   if (!id) {
     return unexpected(fallback("compiler_identity", id.error().message()));
   }

@@ -278,11 +278,9 @@ util::Result<Closure> compute_closure(const ToolchainId& id, const ProbeRunner& 
     CCREX_TRY(b.add_path(util::normalize_path(found_path)));
   }
   std::set<std::string> dirs;
-  for (const auto* list : {&id.builtin_include_dirs_c, &id.builtin_include_dirs_cxx}) {
-    for (const auto& d : *list) {
-      if (d.starts_with('/') && !is_system_include_dir(d)) {
-        dirs.insert(util::normalize_path(d));
-      }
+  for (const auto& d : id.builtin_include_dirs) {
+    if (d.starts_with('/') && !is_system_include_dir(d)) {
+      dirs.insert(util::normalize_path(d));
     }
   }
   for (const auto& d : dirs) {

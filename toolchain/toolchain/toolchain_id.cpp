@@ -76,14 +76,27 @@ void append_list(std::string& out, std::string_view label, const std::vector<std
 } // namespace
 
 std::string ToolchainId::description() const {
-  std::string out = "ccrex-toolchain-id 1\n";
+  std::string out = "ccrex-toolchain-id 2\n";
   out += "family: " + std::string(family_name(family)) + "\n";
   out += "binary: " + binary_sha256 + "\n";
   out += "version: " + version + "\n";
   out += "target: " + target + "\n";
-  append_list(out, "c include dirs", builtin_include_dirs_c);
-  append_list(out, "c++ include dirs", builtin_include_dirs_cxx);
+  append_list(out, std::string(language_name(language)) + " include dirs", builtin_include_dirs);
   return out;
+}
+
+Language include_language(Language language) {
+  switch (language) {
+  case Language::cxx:
+  case Language::objcxx:
+  case Language::cxx_cpp_output:
+  case Language::objcxx_cpp_output:
+  case Language::cxx_header:
+  case Language::objcxx_header:
+    return Language::cxx;
+  default:
+    return Language::c;
+  }
 }
 
 std::vector<std::string> parse_include_search_list(std::string_view verbose_output) {
@@ -106,19 +119,25 @@ std::vector<std::string> parse_include_search_list(std::string_view verbose_outp
 }
 
 bool ToolchainIdCache::Key::operator<(const Key& other) const {
-  return std::tie(path, stamp.dev, stamp.ino, stamp.size, stamp.mtime_ns) < std::tie(
-             other.path, other.stamp.dev, other.stamp.ino, other.stamp.size, other.stamp.mtime_ns);
+  return std::tie(path, stamp.dev, stamp.ino, stamp.size, stamp.mtime_ns, language)
+         < std::tie(other.path,
+                    other.stamp.dev,
+                    other.stamp.ino,
+                    other.stamp.size,
+                    other.stamp.mtime_ns,
+                    other.language);
 }
 
 ToolchainIdCache::ToolchainIdCache(ProbeRunner runner) : m_runner(std::move(runner)) {}
 
 util::Result<std::shared_ptr<const ToolchainId>>
-ToolchainIdCache::get(const std::string& compiler_path) {
+ToolchainIdCache::get(const std::string& compiler_path, Language language) {
+  language = include_language(language);
   CCREX_ASSIGN_OR_RETURN(const auto stamp, stamp_file(compiler_path));
   std::shared_ptr<Slot> slot;
   {
     const std::lock_guard lock(m_mutex);
-    auto& entry = m_slots[Key{compiler_path, stamp}];
+    auto& entry = m_slots[Key{compiler_path, stamp, language}];
     if (!entry) {
       entry = std::make_shared<Slot>();
     }
@@ -126,19 +145,20 @@ ToolchainIdCache::get(const std::string& compiler_path) {
   }
   const std::lock_guard lock(slot->mutex);
   if (!slot->id) {
-    CCREX_ASSIGN_OR_RETURN(slot->id, compute(compiler_path));
+    CCREX_ASSIGN_OR_RETURN(slot->id, compute(compiler_path, language));
   }
   return slot->id;
 }
 
 util::Result<std::shared_ptr<const ToolchainId>>
-ToolchainIdCache::compute(const std::string& compiler_path) {
+ToolchainIdCache::compute(const std::string& compiler_path, Language language) {
   auto id = std::make_shared<ToolchainId>();
   id->compiler_path = compiler_path;
+  id->language = language;
   CCREX_ASSIGN_OR_RETURN(id->resolved_path, resolve(compiler_path));
   CCREX_ASSIGN_OR_RETURN(const auto digest, util::digest_file(id->resolved_path));
   id->binary_sha256 = digest.hash;
-  // The four probes are independent: run them at once (a compiler start is tens of
+  // The three probes are independent: run them at once (a compiler start is tens of
   // milliseconds, and the first compile of every new compiler waits for all of them).
   auto version_probe = std::async(k_concurrent_if_possible, [&] {
     return run_probe(m_runner, {compiler_path, "--version"});
@@ -146,12 +166,9 @@ ToolchainIdCache::compute(const std::string& compiler_path) {
   auto machine_probe = std::async(k_concurrent_if_possible, [&] {
     return run_probe(m_runner, {compiler_path, "-dumpmachine"});
   });
-  auto cxx_dirs_probe = std::async(
-      std::launch::async, [&] { return probe_include_dirs(m_runner, compiler_path, "c++"); });
-  auto c_dirs = probe_include_dirs(m_runner, compiler_path, "c");
+  auto dirs = probe_include_dirs(m_runner, compiler_path, language_name(language));
   auto version = version_probe.get();
   auto machine = machine_probe.get();
-  auto cxx_dirs = cxx_dirs_probe.get();
   if (!version) {
     return std::move(version).error();
   }
@@ -161,14 +178,10 @@ ToolchainIdCache::compute(const std::string& compiler_path) {
     return std::move(machine).error();
   }
   id->target = first_line(machine->stdout_data);
-  if (!c_dirs) {
-    return std::move(c_dirs).error();
+  if (!dirs) {
+    return std::move(dirs).error();
   }
-  id->builtin_include_dirs_c = std::move(c_dirs).value();
-  if (!cxx_dirs) {
-    return std::move(cxx_dirs).error();
-  }
-  id->builtin_include_dirs_cxx = std::move(cxx_dirs).value();
+  id->builtin_include_dirs = std::move(dirs).value();
   id->key = util::sha256_hex(id->description());
   return std::shared_ptr<const ToolchainId>(std::move(id));
 }

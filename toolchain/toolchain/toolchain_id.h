@@ -2,10 +2,13 @@
 
 // Compiler identity: what makes two compilers produce the same object from the same inputs.
 // It is the SHA-256 of the compiler binary (resolved through symlinks), its `--version`
-// first line, its `-dumpmachine` target and its built-in include directories for C and
-// C++, combined into one key that goes into the action key. Never assumed from the path.
+// first line, its `-dumpmachine` target and the built-in include directories of the
+// compile's language (C or C++: a compiler keeps one search list for each), combined into
+// one key that goes into the action key. Never assumed from the path. A C project never
+// starts the C++ front end to learn a list it does not use.
 
 #include "toolchain/compiler_family.h"
+#include "toolchain/language.h"
 #include "toolchain/probe.h"
 #include "util/result.h"
 
@@ -32,10 +35,11 @@ struct ToolchainId {
   std::string version;
   // Output of `-dumpmachine` ("x86_64-linux-gnu"): the platform-ish part of the identity.
   std::string target;
-  // The `#include <...>` search list printed by `-E -v` for C and for C++, in search order,
-  // exactly as the compiler printed them (framework-directory notes removed).
-  std::vector<std::string> builtin_include_dirs_c;
-  std::vector<std::string> builtin_include_dirs_cxx;
+  // Language::c or Language::cxx: whose built-in include directories these are.
+  Language language = Language::c;
+  // The `#include <...>` search list printed by `-x <language> -E -v`, in search order,
+  // exactly as the compiler printed it (framework-directory notes removed).
+  std::vector<std::string> builtin_include_dirs;
   // Lowercase hex SHA-256 of description(): the string to put into action keys.
   std::string key;
 
@@ -43,6 +47,10 @@ struct ToolchainId {
   // the same compiler installed elsewhere has the same key).
   std::string description() const;
 };
+
+// The search list a compile in `language` uses: Language::cxx for C++ and Objective-C++
+// (sources and preprocessed), Language::c for everything else (C, Objective-C, assembler).
+Language include_language(Language language);
 
 // Parse the stderr of `<compiler> -E -v` and return the directories between
 // "#include <...> search starts here:" and "End of search list.".
@@ -58,9 +66,10 @@ public:
   explicit ToolchainIdCache(ProbeRunner runner = default_probe_runner());
 
   // Return the identity of the compiler at `compiler_path` (absolute or cwd-relative,
-  // already resolved through PATH). Fails when the file is missing or a probe fails;
-  // failures are not cached.
-  util::Result<std::shared_ptr<const ToolchainId>> get(const std::string& compiler_path);
+  // already resolved through PATH) for compiles in `language` (see include_language()).
+  // Fails when the file is missing or a probe fails; failures are not cached.
+  util::Result<std::shared_ptr<const ToolchainId>> get(const std::string& compiler_path,
+                                                       Language language);
 
 private:
   struct Slot {
@@ -70,10 +79,12 @@ private:
   struct Key {
     std::string path;
     FileStamp stamp;
+    Language language;
     bool operator<(const Key& other) const;
   };
 
-  util::Result<std::shared_ptr<const ToolchainId>> compute(const std::string& compiler_path);
+  util::Result<std::shared_ptr<const ToolchainId>> compute(const std::string& compiler_path,
+                                                           Language language);
 
   ProbeRunner m_runner;
   std::mutex m_mutex;

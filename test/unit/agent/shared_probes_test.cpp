@@ -42,12 +42,12 @@ protected:
 
   // Find the dependencies of compiling `source` as the pipeline does: identity first.
   void scan(PipelineServices& services, const std::string& source) {
-    ASSERT_TRUE(services.toolchains.get(compiler()));
     toolchain::ParseOptions po;
     po.cwd = m_dir.path();
     const auto cmd = toolchain::parse_command(
         {compiler(), "-c", source, "-o", source + ".o"}, services.detector.detect(compiler()), po);
     ASSERT_TRUE(cmd.supported());
+    ASSERT_TRUE(services.toolchains.get(compiler(), *cmd.language));
     auto deps =
         services.dependencies.find(cmd, compiler(), m_dir.path(), {"HOME=/nonexistent"}, true);
     ASSERT_TRUE(deps) << deps.error().message();
@@ -64,6 +64,7 @@ protected:
 TEST_F(SharedProbesTest, ScannerTakesTheIdentityIncludeLists) {
   PipelineServices services;
   scan(services, "a.c");
+  EXPECT_EQ(runs_with("-x c++ -E -v /dev/null"), 0); // a C compile needs no C++ list
   scan(services, "b.cpp");
   EXPECT_EQ(runs_with("-x c -E -v /dev/null"), 1);
   EXPECT_EQ(runs_with("-x c++ -E -v /dev/null"), 1);

@@ -71,9 +71,10 @@ void expect_runs_alone(const Closure& c, const std::string& compiler) {
   EXPECT_EQ(find(c, "/usr/include/stdio.h"), nullptr);
 }
 
-util::Result<Closure> closure_of(const std::string& compiler) {
+// The closure for compiles in `language` (C++ by default: the larger one).
+util::Result<Closure> closure_of(const std::string& compiler, Language language = Language::cxx) {
   ToolchainIdCache ids;
-  auto id = ids.get(compiler);
+  auto id = ids.get(compiler, language);
   if (!id) {
     return id.error();
   }
@@ -158,6 +159,20 @@ TEST(Closure, GxxHasTheCxxHeaders) {
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_TRUE(has_file_named(*c, "cc1plus"));
   EXPECT_TRUE(has_file_named(*c, "iostream"));
+}
+
+// A C compile's closure carries the C search list's directories, not libstdc++'s headers.
+TEST(Closure, ACompileInCCarriesNoCxxHeaders) {
+  if (!util::path_exists("/usr/bin/gcc")) {
+    GTEST_SKIP() << "gcc is not installed";
+  }
+  auto c = closure_of("/usr/bin/gcc", Language::c);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_FALSE(has_file_named(*c, "iostream"));
+  EXPECT_TRUE(has_file_named(*c, "stddef.h")); // gcc's own include directory
+  auto cxx = closure_of("/usr/bin/gcc", Language::cxx);
+  ASSERT_TRUE(cxx) << cxx.error().message();
+  EXPECT_TRUE(has_file_named(*cxx, "iostream"));
 }
 
 TEST(Closure, Clang) {

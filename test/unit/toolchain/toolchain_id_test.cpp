@@ -69,7 +69,7 @@ TEST(ToolchainId, RealGcc) {
   }
   IdCountingRunner counting;
   ToolchainIdCache cache(counting.runner());
-  const auto id = cache.get("/usr/bin/gcc");
+  const auto id = cache.get("/usr/bin/gcc", Language::c);
   ASSERT_TRUE(id) << id.error().to_string();
   const auto& gcc = **id;
   EXPECT_EQ(gcc.family, CompilerFamily::gcc);
@@ -79,11 +79,44 @@ TEST(ToolchainId, RealGcc) {
   EXPECT_TRUE(util::is_valid_sha256_hex(gcc.key));
   EXPECT_EQ(gcc.version.find("(Debian"), 0U) << gcc.version;
   EXPECT_NE(gcc.target.find("linux"), std::string::npos) << gcc.target;
-  expect_existing_dirs(gcc.builtin_include_dirs_c);
-  expect_existing_dirs(gcc.builtin_include_dirs_cxx);
-  // The C++ list has the libstdc++ directories in front of the C ones.
-  EXPECT_GT(gcc.builtin_include_dirs_cxx.size(), gcc.builtin_include_dirs_c.size());
-  EXPECT_EQ(counting.calls->load(), 4);
+  EXPECT_EQ(gcc.language, Language::c);
+  expect_existing_dirs(gcc.builtin_include_dirs);
+  // A C compile never starts the C++ front end.
+  EXPECT_EQ(counting.calls->load(), 3);
+}
+
+// C and C++ compiles of one compiler have their own identities: the same compiler, each
+// with its own search list (the C++ one has the libstdc++ directories in front of the C
+// ones), and each probed once. Objective-C++ and preprocessed C++ share the C++ one.
+TEST(ToolchainId, CAndCxxCompilesHaveTheirOwnSearchListAndKey) {
+  if (!have("/usr/bin/gcc")) {
+    GTEST_SKIP() << "needs /usr/bin/gcc";
+  }
+  IdCountingRunner counting;
+  ToolchainIdCache cache(counting.runner());
+  const auto c = cache.get("/usr/bin/gcc", Language::c);
+  const auto cxx = cache.get("/usr/bin/gcc", Language::cxx);
+  ASSERT_TRUE(c && cxx);
+  EXPECT_EQ((*cxx)->language, Language::cxx);
+  EXPECT_EQ((*c)->binary_sha256, (*cxx)->binary_sha256);
+  EXPECT_EQ((*c)->version, (*cxx)->version);
+  EXPECT_NE((*c)->key, (*cxx)->key);
+  expect_existing_dirs((*cxx)->builtin_include_dirs);
+  EXPECT_GT((*cxx)->builtin_include_dirs.size(), (*c)->builtin_include_dirs.size());
+  EXPECT_NE((*cxx)->description().find("c++ include dirs:"), std::string::npos);
+  const int probes = counting.calls->load();
+  EXPECT_EQ(probes, 6);
+  for (const auto language : {Language::objcxx, Language::cxx_cpp_output, Language::cxx}) {
+    const auto same = cache.get("/usr/bin/gcc", language);
+    ASSERT_TRUE(same);
+    EXPECT_EQ(same->get(), cxx->get());
+  }
+  for (const auto language : {Language::c_cpp_output, Language::assembler_with_cpp}) {
+    const auto same = cache.get("/usr/bin/gcc", language);
+    ASSERT_TRUE(same);
+    EXPECT_EQ(same->get(), c->get());
+  }
+  EXPECT_EQ(counting.calls->load(), probes);
 }
 
 TEST(ToolchainId, StableAcrossCallsAndCachedPerStat) {
@@ -92,17 +125,17 @@ TEST(ToolchainId, StableAcrossCallsAndCachedPerStat) {
   }
   IdCountingRunner counting;
   ToolchainIdCache cache(counting.runner());
-  const auto first = cache.get("/usr/bin/gcc");
+  const auto first = cache.get("/usr/bin/gcc", Language::c);
   ASSERT_TRUE(first);
   const int probes = counting.calls->load();
-  const auto second = cache.get("/usr/bin/gcc");
+  const auto second = cache.get("/usr/bin/gcc", Language::c);
   ASSERT_TRUE(second);
   EXPECT_EQ(counting.calls->load(), probes); // cache hit: no compiler run
   EXPECT_EQ(first->get(), second->get());
 
   // A fresh cache computes the same key.
   ToolchainIdCache other;
-  const auto again = other.get("/usr/bin/gcc");
+  const auto again = other.get("/usr/bin/gcc", Language::c);
   ASSERT_TRUE(again);
   EXPECT_EQ((*again)->key, (*first)->key);
   EXPECT_EQ((*again)->description(), (*first)->description());
@@ -113,9 +146,9 @@ TEST(ToolchainId, GccGxxAndClangDiffer) {
     GTEST_SKIP() << "needs /usr/bin/gcc and /usr/bin/g++ and /usr/bin/clang";
   }
   ToolchainIdCache cache;
-  const auto gcc = cache.get("/usr/bin/gcc");
-  const auto gxx = cache.get("/usr/bin/g++");
-  const auto clang = cache.get("/usr/bin/clang");
+  const auto gcc = cache.get("/usr/bin/gcc", Language::c);
+  const auto gxx = cache.get("/usr/bin/g++", Language::c);
+  const auto clang = cache.get("/usr/bin/clang", Language::c);
   ASSERT_TRUE(gcc && gxx && clang);
   EXPECT_EQ((*clang)->family, CompilerFamily::clang);
   EXPECT_NE((*gcc)->key, (*clang)->key);
@@ -123,8 +156,7 @@ TEST(ToolchainId, GccGxxAndClangDiffer) {
   // g++ is a different driver binary than gcc.
   EXPECT_NE((*gcc)->key, (*gxx)->key);
   EXPECT_EQ((*gxx)->family, CompilerFamily::gcc);
-  expect_existing_dirs((*clang)->builtin_include_dirs_c);
-  expect_existing_dirs((*clang)->builtin_include_dirs_cxx);
+  expect_existing_dirs((*clang)->builtin_include_dirs);
   EXPECT_FALSE((*clang)->target.empty());
 }
 
@@ -136,8 +168,8 @@ TEST(ToolchainId, SameCompilerThroughSymlinkHasSameKey) {
   const std::string link = dir.path() + "/my-gcc";
   ASSERT_EQ(::symlink("/usr/bin/gcc", link.c_str()), 0);
   ToolchainIdCache cache;
-  const auto direct = cache.get("/usr/bin/gcc");
-  const auto via_link = cache.get(link);
+  const auto direct = cache.get("/usr/bin/gcc", Language::c);
+  const auto via_link = cache.get(link, Language::c);
   ASSERT_TRUE(direct && via_link);
   EXPECT_EQ((*direct)->key, (*via_link)->key);
 }
@@ -152,16 +184,16 @@ TEST(ToolchainId, ChangedBinaryIsProbedAgain) {
   ASSERT_TRUE(util::write_file_atomic(copy, "#!/bin/sh\nexec /usr/bin/gcc \"$@\"\n", 0755));
   IdCountingRunner counting;
   ToolchainIdCache cache(counting.runner());
-  const auto first = cache.get(copy);
+  const auto first = cache.get(copy, Language::c);
   ASSERT_TRUE(first) << first.error().to_string();
   const int probes = counting.calls->load();
-  ASSERT_TRUE(cache.get(copy));
+  ASSERT_TRUE(cache.get(copy, Language::c));
   EXPECT_EQ(counting.calls->load(), probes);
 
   // Same content, new mtime: the stamp differs, so the compiler is probed again.
   const struct timespec times[2] = {{1000, 0}, {1000, 0}};
   ASSERT_EQ(::utimensat(AT_FDCWD, copy.c_str(), times, 0), 0);
-  const auto second = cache.get(copy);
+  const auto second = cache.get(copy, Language::c);
   ASSERT_TRUE(second);
   EXPECT_EQ(counting.calls->load(), 2 * probes);
   EXPECT_EQ((*first)->key, (*second)->key);
@@ -177,7 +209,7 @@ TEST(ToolchainId, ConcurrentLookupsProbeOnce) {
   std::vector<std::thread> threads;
   for (size_t i = 0; i < keys.size(); ++i) {
     threads.emplace_back([&cache, &keys, i] {
-      const auto id = cache.get("/usr/bin/clang");
+      const auto id = cache.get("/usr/bin/clang", Language::c);
       keys[i] = id ? (*id)->key : "error";
     });
   }
@@ -188,22 +220,22 @@ TEST(ToolchainId, ConcurrentLookupsProbeOnce) {
     EXPECT_EQ(k, keys[0]);
   }
   EXPECT_NE(keys[0], "error");
-  EXPECT_EQ(counting.calls->load(), 4);
+  EXPECT_EQ(counting.calls->load(), 3);
 }
 
 TEST(ToolchainId, Failures) {
   ToolchainIdCache cache;
-  EXPECT_FALSE(cache.get("/nonexistent/gcc"));
+  EXPECT_FALSE(cache.get("/nonexistent/gcc", Language::c));
   util::TempDir dir;
   const std::string broken = dir.path() + "/gcc";
   ASSERT_TRUE(util::write_file_atomic(broken, "#!/bin/sh\nexit 3\n", 0755));
-  const auto r = cache.get(broken);
+  const auto r = cache.get(broken, Language::c);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("exited with 3"), std::string::npos) << r.error().message();
 }
 
-// The four probes of a new compiler run at once: each waits (up to five seconds) until all
-// four have started, so probes run one after another would find only themselves.
+// The three probes of a new compiler run at once: each waits (up to five seconds) until all
+// three have started, so probes run one after another would find only themselves.
 TEST(ToolchainId, ProbesRunAtOnce) {
   if (!have("/usr/bin/gcc")) {
     GTEST_SKIP() << "needs /usr/bin/gcc";
@@ -222,26 +254,30 @@ TEST(ToolchainId, ProbesRunAtOnce) {
       ++meeting->started;
       meeting->all_in.notify_all();
       if (meeting->all_in.wait_for(
-              lock, std::chrono::seconds(5), [&] { return meeting->started >= 4; })) {
+              lock, std::chrono::seconds(5), [&] { return meeting->started >= 3; })) {
         ++meeting->met;
       }
     }
     return real(argv);
   });
-  const auto id = cache.get("/usr/bin/gcc");
+  const auto id = cache.get("/usr/bin/gcc", Language::cxx);
   ASSERT_TRUE(id) << id.error().to_string();
-  EXPECT_EQ(meeting->started, 4);
-  EXPECT_EQ(meeting->met, 4);
-  EXPECT_FALSE((*id)->builtin_include_dirs_cxx.empty());
+  EXPECT_EQ(meeting->started, 3);
+  EXPECT_EQ(meeting->met, 3);
+  EXPECT_FALSE((*id)->builtin_include_dirs.empty());
 }
 
-// A probe that fails fails the identity, whichever of the four it is, and the others are
+// A probe that fails fails the identity, whichever of the three it is, and the others are
 // waited for (no thread outlives the call).
 TEST(ToolchainId, OneFailedProbeFailsTheIdentity) {
   if (!have("/usr/bin/gcc")) {
     GTEST_SKIP() << "needs /usr/bin/gcc";
   }
-  for (const std::string failing : {"--version", "-dumpmachine", "c", "c++"}) {
+  for (const auto& [failing, language] :
+       std::vector<std::pair<std::string, Language>>{{"--version", Language::c},
+                                                     {"-dumpmachine", Language::c},
+                                                     {"c", Language::c},
+                                                     {"c++", Language::cxx}}) {
     auto real = default_probe_runner();
     ToolchainIdCache cache([failing, real](const Strings& argv) -> util::Result<ProbeOutput> {
       if (argv.at(1) == failing || (argv.size() > 2 && argv.at(2) == failing)) {
@@ -249,7 +285,7 @@ TEST(ToolchainId, OneFailedProbeFailsTheIdentity) {
       }
       return real(argv);
     });
-    const auto id = cache.get("/usr/bin/gcc");
+    const auto id = cache.get("/usr/bin/gcc", language);
     ASSERT_FALSE(id) << failing;
     EXPECT_NE(id.error().message().find("probe refused"), std::string::npos)
         << failing << ": " << id.error().message();
