@@ -54,13 +54,30 @@ std::string normalized_version(std::string line, CompilerFamily family) {
   return line;
 }
 
-util::Result<std::vector<std::string>> probe_include_dirs(const ProbeRunner& runner,
-                                                          const std::string& compiler,
-                                                          std::string_view language) {
-  CCREX_ASSIGN_OR_RETURN(
-      auto output,
-      run_probe(runner, {compiler, "-x", std::string(language), "-E", "-v", "/dev/null"}));
-  return parse_include_search_list(output.stderr_data);
+// What `-E -v` says besides the search list: the driver's version line ("gcc version 12.2.0
+// (Debian 12.2.0-14)", "Debian clang version 14.0.6") and its "Target:" line, which is what
+// `-dumpmachine` prints. Empty fields where a line is missing.
+struct VerboseHeader {
+  CompilerFamily family = CompilerFamily::unknown;
+  std::string version;
+  std::string target;
+};
+
+VerboseHeader parse_verbose_header(std::string_view verbose_output) {
+  VerboseHeader h;
+  for (const auto line : util::split(verbose_output, '\n')) {
+    if (line.starts_with("Target: ") && h.target.empty()) {
+      h.target = std::string(util::trim(line.substr(8)));
+    } else if (h.version.empty() && line.starts_with("gcc version ")) {
+      h.family = CompilerFamily::gcc;
+      h.version = std::string(util::trim(line));
+    } else if (h.version.empty() && line.find("clang version ") != std::string_view::npos
+               && !line.starts_with(' ')) {
+      h.family = CompilerFamily::clang;
+      h.version = std::string(util::trim(line));
+    }
+  }
+  return h;
 }
 
 void append_list(std::string& out, std::string_view label, const std::vector<std::string>& list) {
@@ -158,30 +175,37 @@ ToolchainIdCache::compute(const std::string& compiler_path, Language language) {
   CCREX_ASSIGN_OR_RETURN(id->resolved_path, resolve(compiler_path));
   CCREX_ASSIGN_OR_RETURN(const auto digest, util::digest_file(id->resolved_path));
   id->binary_sha256 = digest.hash;
-  // The three probes are independent: run them at once (a compiler start is tens of
-  // milliseconds, and the first compile of every new compiler waits for all of them).
-  auto version_probe = std::async(k_concurrent_if_possible, [&] {
-    return run_probe(m_runner, {compiler_path, "--version"});
-  });
-  auto machine_probe = std::async(k_concurrent_if_possible, [&] {
-    return run_probe(m_runner, {compiler_path, "-dumpmachine"});
-  });
-  auto dirs = probe_include_dirs(m_runner, compiler_path, language_name(language));
-  auto version = version_probe.get();
-  auto machine = machine_probe.get();
-  if (!version) {
-    return std::move(version).error();
+  // One run of `-x <language> -E -v /dev/null` gives the search list, the version line and
+  // the target. Only a compiler whose output lacks those lines is asked for them apart.
+  auto verbose = run_probe(
+      m_runner,
+      {compiler_path, "-x", std::string(language_name(language)), "-E", "-v", "/dev/null"});
+  if (!verbose) {
+    return std::move(verbose).error();
   }
-  id->family = family_from_version_output(version->stdout_data);
-  id->version = normalized_version(first_line(version->stdout_data), id->family);
-  if (!machine) {
-    return std::move(machine).error();
+  id->builtin_include_dirs = parse_include_search_list(verbose->stderr_data);
+  const auto header = parse_verbose_header(verbose->stderr_data);
+  if (header.family != CompilerFamily::unknown && !header.target.empty()) {
+    id->family = header.family;
+    id->version = header.version;
+    id->target = header.target;
+  } else {
+    // Independent: run them at once (a compiler start costs milliseconds).
+    auto version_probe = std::async(k_concurrent_if_possible, [&] {
+      return run_probe(m_runner, {compiler_path, "--version"});
+    });
+    auto machine = run_probe(m_runner, {compiler_path, "-dumpmachine"});
+    auto version = version_probe.get();
+    if (!version) {
+      return std::move(version).error();
+    }
+    id->family = family_from_version_output(version->stdout_data);
+    id->version = normalized_version(first_line(version->stdout_data), id->family);
+    if (!machine) {
+      return std::move(machine).error();
+    }
+    id->target = first_line(machine->stdout_data);
   }
-  id->target = first_line(machine->stdout_data);
-  if (!dirs) {
-    return std::move(dirs).error();
-  }
-  id->builtin_include_dirs = std::move(dirs).value();
   id->key = util::sha256_hex(id->description());
   return std::shared_ptr<const ToolchainId>(std::move(id));
 }

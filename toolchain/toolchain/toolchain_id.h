@@ -1,11 +1,13 @@
 #pragma once
 
 // Compiler identity: what makes two compilers produce the same object from the same inputs.
-// It is the SHA-256 of the compiler binary (resolved through symlinks), its `--version`
-// first line, its `-dumpmachine` target and the built-in include directories of the
-// compile's language (C or C++: a compiler keeps one search list for each), combined into
-// one key that goes into the action key. Never assumed from the path. A C project never
-// starts the C++ front end to learn a list it does not use.
+// It is the SHA-256 of the compiler binary (resolved through symlinks), its version line,
+// its target and the built-in include directories of the compile's language (C or C++: a
+// compiler keeps one search list for each), combined into one key that goes into the
+// action key. Never assumed from the path. One compiler run, `-x <language> -E -v
+// /dev/null`, tells all three for gcc and clang (`--version` and `-dumpmachine` are asked
+// only of a compiler whose output lacks them), and a C project never starts the C++ front
+// end to learn a list it does not use.
 
 #include "toolchain/compiler_family.h"
 #include "toolchain/language.h"
@@ -30,10 +32,12 @@ struct ToolchainId {
   CompilerFamily family = CompilerFamily::unknown;
   // Lowercase hex SHA-256 of the resolved binary.
   std::string binary_sha256;
-  // First line of `--version`, without the program name gcc puts first ("(Debian
-  // 12.2.0-14) 12.2.0", "Debian clang version 14.0.6").
+  // The version line of `-v` ("gcc version 12.2.0 (Debian 12.2.0-14)", "Debian clang
+  // version 14.0.6"); failing that, the first line of `--version` without the program name
+  // gcc puts first.
   std::string version;
-  // Output of `-dumpmachine` ("x86_64-linux-gnu"): the platform-ish part of the identity.
+  // The "Target:" of `-v`, which is what `-dumpmachine` prints ("x86_64-linux-gnu"): the
+  // platform-ish part of the identity.
   std::string target;
   // Language::c or Language::cxx: whose built-in include directories these are.
   Language language = Language::c;

@@ -35,17 +35,18 @@ protected:
   }
 
   std::string project() const { return m_dir.path() + "/project"; }
-  std::string marker() const { return m_dir.path() + "/version-started"; }
+  std::string marker() const { return m_dir.path() + "/identity-started"; }
   std::string color_log() const { return m_dir.path() + "/color.log"; }
 
   // A gcc whose colour probe (the only run with -fdiagnostics-color=always and -E) waits up
-  // to ten seconds for an identity probe (`--version`) to start, and logs whether one did.
+  // to ten seconds for the identity probe (`-x c -E -v /dev/null`) to start, and logs
+  // whether it did.
   std::string waiting_compiler() const {
     const std::string path = m_dir.path() + "/gcc";
     const std::string mark = "'" + marker() + "'";
     std::string script = "#!/bin/sh\n";
     script += "case \"$*\" in\n";
-    script += "--version) : >" + mark + " ;;\n";
+    script += "'-x c -E -v /dev/null') : >" + mark + " ;;\n";
     script += "*-fdiagnostics-color=always*-E*)\n";
     script += "  i=0\n";
     script +=
