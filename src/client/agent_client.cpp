@@ -105,7 +105,8 @@ util::Result<UniqueFd> wait_for_started_agent(const AgentClientOptions& options,
     if (fd) {
       return fd; // listening (or another agent won the race and this one stepped aside)
     }
-    if (report.closed) {
+    // A whole line of reason is the agent's last word, whether or not it has exited yet.
+    if (report.closed || report.reason.find('\n') != std::string::npos) {
       std::string reason(util::trim(report.reason));
       if (const auto nl = reason.find('\n'); nl != std::string::npos) {
         reason.resize(nl);

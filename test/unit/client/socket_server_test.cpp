@@ -452,21 +452,22 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// An "agent" that runs `script` (a shell script) in place of ccrexd.
-std::string
-fake_agent(const util::TempDir& tmp, const std::string& name, const std::string& script) {
-  const std::string path = util::join_path(tmp.path(), name);
-  EXPECT_TRUE(util::write_file_atomic(path, "#!/bin/sh\n" + script, 0755));
-  return path;
+// Options for an agent directory in `tmp` whose agent is `script` (a shell script named
+// `name`, in place of ccrexd).
+AgentClientOptions
+with_fake_agent(const util::TempDir& tmp, const std::string& name, const std::string& script) {
+  AgentClientOptions options;
+  options.paths = protocol::agent_paths(util::join_path(tmp.path(), "agent"));
+  options.agent_bin = util::join_path(tmp.path(), name);
+  EXPECT_TRUE(util::write_file_atomic(options.agent_bin, "#!/bin/sh\n" + script, 0755));
+  return options;
 }
 
 TEST(AgentClient, AnAgentThatExitsFailsAtOnceAndIsRememberedForTheBackoffPeriod) {
   util::TempDir tmp;
-  AgentClientOptions options;
-  options.paths = protocol::agent_paths(util::join_path(tmp.path(), "agent"));
-  options.start_timeout = 5s;
   // Exits at once without ever listening: no need to wait out the start timeout.
-  options.agent_bin = fake_agent(tmp, "dead-agent", "exit 0\n");
+  auto options = with_fake_agent(tmp, "dead-agent", "exit 0\n");
+  options.start_timeout = 5s;
 
   auto begin = std::chrono::steady_clock::now();
   auto first = connect_or_start_agent(options);
@@ -491,16 +492,17 @@ TEST(AgentClient, AnAgentThatExitsFailsAtOnceAndIsRememberedForTheBackoffPeriod)
 
 TEST(AgentClient, TheAgentsReasonForNotStartingReachesTheClient) {
   util::TempDir tmp;
-  AgentClientOptions options;
-  options.paths = protocol::agent_paths(util::join_path(tmp.path(), "agent"));
-  // Writes its reason on the pipe named by --ready-fd=N (and exits a little later, so the
-  // reason is what ends the wait).
-  options.agent_bin = fake_agent(tmp,
+  // Writes its reason on the pipe named by --ready-fd=N, then lingers with the pipe open:
+  // the line is what ends the wait, not the agent's exit.
+  auto options = with_fake_agent(tmp,
                                  "refusing-agent",
                                  "fd=${1#--ready-fd=}\n"
                                  "eval \"echo 'CCREX_AGENT_DIR is not usable' >&$fd\"\n"
-                                 "exit 1\n");
+                                 "sleep 10\n");
+  options.start_timeout = 20s;
+  const auto begin = std::chrono::steady_clock::now();
   auto started = connect_or_start_agent(options);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 8s);
   ASSERT_FALSE(started);
   EXPECT_EQ(started.error().message(),
             "the agent " + options.agent_bin + " did not start: CCREX_AGENT_DIR is not usable");
@@ -509,11 +511,9 @@ TEST(AgentClient, TheAgentsReasonForNotStartingReachesTheClient) {
 
 TEST(AgentClient, AnAgentThatHangsIsWaitedForUntilTheStartTimeout) {
   util::TempDir tmp;
-  AgentClientOptions options;
-  options.paths = protocol::agent_paths(util::join_path(tmp.path(), "agent"));
-  options.start_timeout = 300ms;
   // Alive, holding the pipe, never listening.
-  options.agent_bin = fake_agent(tmp, "hung-agent", "exec sleep 3\n");
+  auto options = with_fake_agent(tmp, "hung-agent", "exec sleep 3\n");
+  options.start_timeout = 300ms;
   const auto begin = std::chrono::steady_clock::now();
   auto started = connect_or_start_agent(options);
   ASSERT_FALSE(started);
@@ -525,14 +525,12 @@ TEST(AgentClient, AnAgentThatHangsIsWaitedForUntilTheStartTimeout) {
 
 TEST(AgentClient, TheReadyPipeReachesTheAgentAloneAndOnDescriptorThree) {
   util::TempDir tmp;
-  AgentClientOptions options;
-  options.paths = protocol::agent_paths(util::join_path(tmp.path(), "agent"));
   const std::string seen = util::join_path(tmp.path(), "seen");
   // Records its arguments and open descriptors, then says why it stops.
-  options.agent_bin =
-      fake_agent(tmp,
-                 "listing-agent",
-                 "echo \"$@\" >" + seen + "\nls /proc/$$/fd >>" + seen + "\necho listed >&3\n");
+  const auto options = with_fake_agent(tmp,
+                                       "listing-agent",
+                                       "echo \"$@\" >" + seen + "\nls /proc/$$/fd >>" + seen
+                                           + "\necho listed >&3\n");
   auto started = connect_or_start_agent(options);
   ASSERT_FALSE(started);
   EXPECT_NE(started.error().message().find("did not start: listed"), std::string::npos)
