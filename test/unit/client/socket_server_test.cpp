@@ -523,6 +523,34 @@ TEST(AgentClient, AnAgentThatHangsIsWaitedForUntilTheStartTimeout) {
             "the agent " + options.agent_bin + " did not answer within 300 ms of starting");
 }
 
+// An agent that knows nothing of the pipe (an older ccrexd after an upgrade): it holds the
+// pipe open while it runs, and is found by connecting once it listens.
+TEST(AgentClient, AnAgentThatIgnoresThePipeIsFoundByConnecting) {
+  if (::access("/usr/bin/python3", X_OK) != 0) {
+    GTEST_SKIP() << "needs /usr/bin/python3 to listen on a socket";
+  }
+  util::TempDir tmp;
+  AgentClientOptions options = with_fake_agent(tmp, "old-agent", "");
+  ASSERT_TRUE(util::write_file_atomic(options.agent_bin,
+                                      "#!/usr/bin/python3\n"
+                                      "import socket, sys, time\n"
+                                      "s = socket.socket(socket.AF_UNIX)\n"
+                                      "s.bind(sys.argv[2])\n"
+                                      "s.listen(8)\n"
+                                      "time.sleep(3)\n",
+                                      0755));
+  // The socket's path reaches the stand-in through a wrapper, after the ready option.
+  const std::string wrapper = util::join_path(tmp.path(), "old-agent-wrapper");
+  ASSERT_TRUE(util::write_file_atomic(wrapper,
+                                      "#!/bin/sh\nexec " + options.agent_bin + " \"$1\" "
+                                          + options.paths.socket + "\n",
+                                      0755));
+  options.agent_bin = wrapper;
+  auto started = connect_or_start_agent(options);
+  ASSERT_TRUE(started) << started.error().message();
+  EXPECT_FALSE(util::path_exists(options.paths.start_failed));
+}
+
 TEST(AgentClient, TheReadyPipeReachesTheAgentAloneAndOnDescriptorThree) {
   util::TempDir tmp;
   const std::string seen = util::join_path(tmp.path(), "seen");
