@@ -530,22 +530,18 @@ TEST(AgentClient, AnAgentThatIgnoresThePipeIsFoundByConnecting) {
     GTEST_SKIP() << "needs /usr/bin/python3 to listen on a socket";
   }
   util::TempDir tmp;
-  AgentClientOptions options = with_fake_agent(tmp, "old-agent", "");
-  ASSERT_TRUE(util::write_file_atomic(options.agent_bin,
-                                      "#!/usr/bin/python3\n"
-                                      "import socket, sys, time\n"
-                                      "s = socket.socket(socket.AF_UNIX)\n"
-                                      "s.bind(sys.argv[2])\n"
-                                      "s.listen(8)\n"
-                                      "time.sleep(3)\n",
-                                      0755));
-  // The socket's path reaches the stand-in through a wrapper, after the ready option.
-  const std::string wrapper = util::join_path(tmp.path(), "old-agent-wrapper");
-  ASSERT_TRUE(util::write_file_atomic(wrapper,
-                                      "#!/bin/sh\nexec " + options.agent_bin + " \"$1\" "
-                                          + options.paths.socket + "\n",
-                                      0755));
-  options.agent_bin = wrapper;
+  // Listens on the socket (the agent directory's path, passed in the script) and ignores
+  // the descriptor it was given.
+  const std::string socket = util::join_path(tmp.path(), "agent/agent.sock");
+  const auto options = with_fake_agent(tmp,
+                                       "old-agent",
+                                       "exec /usr/bin/python3 -c 'import socket, sys, time\n"
+                                       "s = socket.socket(socket.AF_UNIX)\n"
+                                       "s.bind(sys.argv[1])\n"
+                                       "s.listen(8)\n"
+                                       "time.sleep(3)' "
+                                           + socket + "\n");
+  ASSERT_EQ(options.paths.socket, socket);
   auto started = connect_or_start_agent(options);
   ASSERT_TRUE(started) << started.error().message();
   EXPECT_FALSE(util::path_exists(options.paths.start_failed));
