@@ -13,11 +13,11 @@
 #include "server/sandbox.h"
 #include "server/startup_probes.h"
 #include "server/store_lock.h"
+#include "server/unimplemented_service.h"
 #include "util/file.h"
 #include "util/logging.h"
 #include "util/strings.h"
 
-#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/server_interceptor.h>
 
@@ -146,23 +146,6 @@ std::string with_port(const std::string& address, int port) {
   return address.substr(0, colon + 1) + std::to_string(port);
 }
 
-// Answers every call that no registered service handles: UNIMPLEMENTED naming the method.
-class UnimplementedFallback final : public grpc::CallbackGenericService {
-public:
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
-    class Reactor final : public grpc::ServerGenericBidiReactor {
-    public:
-      explicit Reactor(const std::string& method) {
-        Finish({grpc::StatusCode::UNIMPLEMENTED,
-                "ccrex-server does not implement " + (method.empty() ? "this method" : method)});
-      }
-      void OnDone() override { delete this; }
-    };
-    CCREX_LOG_INFO("server: call to unimplemented method " << ctx->method());
-    return new Reactor(ctx->method()); // NOLINT(cppcoreguidelines-owning-memory): OnDone frees
-  }
-};
-
 // Counts every finished call, by method and status, in Metrics.
 class CallCounter final : public grpc::experimental::Interceptor {
 public:
@@ -279,7 +262,6 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
   if (srv->m_execution && !srv->m_execution->sandbox().confines()) {
     srv->m_probes = std::make_unique<StartupProbes>();
   }
-  srv->m_fallback = std::make_unique<UnimplementedFallback>();
   if (store == StoreLockMode::shared) {
     CCREX_TRY(srv->m_lock->share()); // leftovers are gone: other agents may come in
   }
@@ -312,7 +294,7 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
   builder.RegisterService(execution_service);
   builder.RegisterService(srv->m_asset_fetch.get());
   builder.RegisterService(srv->m_asset_push.get());
-  builder.RegisterCallbackGenericService(srv->m_fallback.get());
+  srv->m_fallback = std::make_unique<UnimplementedService>(builder);
   srv->m_server = builder.BuildAndStart();
   if (!srv->m_server) {
     return util::Error(util::ErrorCode::unavailable,
@@ -321,6 +303,7 @@ LocalServer::start(const Config& config, const ServiceOverrides& overrides, Stor
                                   ? std::string()
                                   : " (is the TLS certificate valid and does the key match it?)"));
   }
+  srv->m_fallback->start();
   for (size_t i = 0; i < cfg.listen.size(); ++i) {
     const std::string addr = grpc_listen_address(cfg.listen[i]);
     if (is_unix(addr)) {
@@ -364,6 +347,7 @@ void LocalServer::shutdown() {
     m_execution->shutdown();
   }
   m_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  m_fallback->stop();
 }
 
 void LocalServer::wait() {

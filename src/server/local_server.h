@@ -9,10 +9,8 @@
 //   auto srv = server::LocalServer::start(cfg);   // Result<std::unique_ptr<LocalServer>>
 //   std::string addr = (*srv)->addresses()[0];    // "127.0.0.1:41234"
 //
-// Every call to a method the server does not serve (an unregistered service such as
-// google.longrunning.Operations, or a method newer than the packaged
-// protos) gets UNIMPLEMENTED with a message naming the method, never gRPC's default empty
-// message (which some clients misread as success).
+// Every call to a method the server does not serve gets UNIMPLEMENTED with a message naming
+// the method (unimplemented_service.h).
 //
 // Seam for tests: start() takes optional ServiceOverrides. A factory that is set builds the
 // service registered instead of the default one for that API (the default is then not
@@ -43,12 +41,12 @@ namespace grpc {
 class Server;
 class Channel;
 class Service;
-class CallbackGenericService;
 } // namespace grpc
 
 namespace ccrex::server {
 
 class LocalServer;
+class UnimplementedService;
 
 // Replacement services for LocalServer::start (see above). Each factory must return a
 // service implementing the API its member names.
@@ -130,7 +128,7 @@ private:
   std::unique_ptr<AssetFetchService> m_asset_fetch;
   std::unique_ptr<AssetPushService> m_asset_push;
   std::vector<std::unique_ptr<grpc::Service>> m_overrides;
-  std::unique_ptr<grpc::CallbackGenericService> m_fallback;
+  std::unique_ptr<UnimplementedService> m_fallback; // outlives m_server: its queue must
   std::unique_ptr<grpc::Server> m_server;
   std::vector<std::string> m_addresses;
   bool m_shut_down = false;
