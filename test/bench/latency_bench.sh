@@ -8,11 +8,12 @@
 # stream is open can add a few), calls per compile (the gRPC calls ccrex-server answered,
 # from its status port, without GetCapabilities) and the agent's CPU per compile. Ratios
 # are against the same measure at 0 ms in the same run. A single compile's time is the
-# median of its repetitions, each timed in this shell (no subshell or `date` per compile:
-# starting a process costs milliseconds on a small VM); a build's is its total over its
-# units. Two floors are measured beside them at every delay: the relay's own round trip
-# (a 100-byte echo through a second relay.py at the same delay) and starting and ending an
-# empty statically linked program (what any client costs before it does anything).
+# median of its repetitions (max_ms: the slowest of them), each timed in this shell (no
+# subshell or `date` per compile: starting a process costs milliseconds on a small VM); a
+# build's is its total over its units. Two floors are measured beside them at every delay:
+# the relay's own round trip (a 100-byte echo through a second relay.py at the same delay)
+# and starting and ending an empty statically linked program (what any client costs before
+# it does anything).
 #
 #   test/bench/latency_bench.sh [--quick]
 #
@@ -106,12 +107,13 @@ median_ms() {
   printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 }
     END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m / 1000 }'
 }
+max_ms() { printf '%s\n' "$@" | sort -n | tail -1 | awk '{ printf "%.1f", $1 / 1000 }'; }
 
 # measure NAME COUNT COMMAND...: run COMMAND (which compiles COUNT times); print one row:
 # the median of the compiles COMMAND timed with `timed`, else its total over COUNT.
 declare -A base_ms per_compile_ms
 measure() {
-  local name=$1 count=$2 t0 rt0 calls0 cpu0 ms rts ncalls cpu
+  local name=$1 count=$2 t0 rt0 calls0 cpu0 ms slowest="-" rts ncalls cpu
   shift 2
   rt0=$(round_trips)
   calls0=$(calls)
@@ -120,7 +122,10 @@ measure() {
   t0=$(now_us)
   "$@"
   ms=$(awk -v t="$(($(now_us) - t0))" -v n="$count" 'BEGIN { printf "%.1f", t / 1000 / n }')
-  ((${#samples[@]} == 0)) || ms=$(median_ms "${samples[@]}")
+  if ((${#samples[@]} > 0)); then
+    ms=$(median_ms "${samples[@]}")
+    slowest=$(max_ms "${samples[@]}")
+  fi
   rts=$(($(round_trips) - rt0))
   ncalls=$(($(calls) - calls0))
   cpu=$(($(agent_ticks) - cpu0))
@@ -131,8 +136,8 @@ measure() {
   elif [[ -n ${base_ms[$key]:-} ]]; then
     ratio=$(awk -v a="$ms" -v b="${base_ms[$key]}" 'BEGIN { printf "%.2f", a / b }')
   fi
-  printf "%-8s %-34s %10.1f %8s %12.2f %12.2f %12.2f\n" "$delay" "$name" \
-    "$ms" "$ratio" \
+  printf "%-8s %-34s %10.1f %8s %8s %12.2f %12.2f %12.2f\n" "$delay" "$name" \
+    "$ms" "$ratio" "$slowest" \
     "$(awk -v r="$rts" -v n="$count" 'BEGIN { print r / n }')" \
     "$(awk -v r="$ncalls" -v n="$count" 'BEGIN { print r / n }')" \
     "$(awk -v c="$cpu" -v n="$count" -v hz="$hz" 'BEGIN { print c * 1000 / hz / n }')"
@@ -233,8 +238,8 @@ printf 'int main(void) { return 0; }\n' >"$work/empty.c"
 gcc -O2 -static "$work/empty.c" -o "$work/empty" 2>/dev/null || gcc -O2 "$work/empty.c" -o "$work/empty"
 cd "$work"
 
-printf "%-8s %-34s %10s %8s %12s %12s %12s\n" delay_ms measure ms/compile "x 0 ms" trips/compile \
-  calls/compile agent_cpu_ms
+printf "%-8s %-34s %10s %8s %8s %12s %12s %12s\n" delay_ms measure ms/compile "x 0 ms" max_ms \
+  trips/compile calls/compile agent_cpu_ms
 for delay in "${delays[@]}"; do
   start "$delay"
   measure "floor: relay round trip (echo)" "$reps" relay_round_trip
