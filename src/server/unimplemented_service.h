@@ -13,7 +13,7 @@
 // waits, so a few percent of all calls took up to 100 ms more. Here the generic calls come
 // to a completion queue that takes no part in the server's polling (ServerBuilder's
 // `is_frequently_polled` false), served by one thread, and the services keep their own
-// pollers (LocalServerThreads.NoCallbackThreads checks that no callback thread exists).
+// pollers (ServerThreads.NoCallbackThreads checks that no callback thread exists).
 //
 //   UnimplementedService fallback(builder);   // before BuildAndStart
 //   auto server = builder.BuildAndStart();
