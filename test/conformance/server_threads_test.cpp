@@ -2,14 +2,11 @@
 #include "util/file.h"
 #include "util/strings.h"
 
-#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
 #include <dirent.h>
 
 #include <algorithm>
-#include <chrono>
-#include <future>
 #include <string>
 #include <vector>
 
@@ -40,24 +37,7 @@ size_t count_named(const std::vector<std::string>& names, const std::string& nam
   return static_cast<size_t>(std::count(names.begin(), names.end(), name));
 }
 
-class ServerThreads : public ReapiFixture {
-protected:
-  // A call to `method` with an empty message.
-  grpc::Status call(const std::string& method) {
-    grpc::GenericStub stub(
-        grpc::CreateChannel(server().address(), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    grpc::Slice empty("");
-    const grpc::ByteBuffer request(&empty, 1);
-    grpc::ByteBuffer response;
-    std::promise<grpc::Status> done;
-    stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status st) {
-      done.set_value(std::move(st));
-    });
-    return done.get_future().get();
-  }
-};
+using ServerThreads = ReapiFixture;
 
 // ccrex-server's services are synchronous ones, polled by gRPC's synchronous-server
 // threads. Any callback service (a callback generic service for unknown methods, say)
@@ -65,9 +45,9 @@ protected:
 // after each idle second, during which arriving calls wait (unimplemented_service.h). None
 // of those threads may exist while the server answers both kinds of call.
 TEST_F(ServerThreads, NoCallbackThreads) {
-  const auto served = call("/build.bazel.remote.execution.v2.Capabilities/GetCapabilities");
+  const auto served = raw_call("/build.bazel.remote.execution.v2.Capabilities/GetCapabilities");
   EXPECT_TRUE(served.ok()) << served.error_message();
-  const auto unknown = call("/no.such.Service/Method");
+  const auto unknown = raw_call("/no.such.Service/Method");
   EXPECT_EQ(unknown.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_NE(unknown.error_message().find("/no.such.Service/Method"), std::string::npos);
 

@@ -7,9 +7,12 @@
 #include "reapi/proto.h"
 #include "support/server_process.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -96,6 +99,23 @@ protected:
   }
 
   ServerProcess& server() { return *m_server; }
+
+  // Call `method` (any name, served or not) with an empty request through a generic stub
+  // on a channel of its own; return the final status.
+  grpc::Status raw_call(const std::string& method) {
+    grpc::GenericStub stub(
+        grpc::CreateChannel(m_server->address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Slice empty("");
+    const grpc::ByteBuffer request(&empty, 1);
+    grpc::ByteBuffer response;
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status st) {
+      done.set_value(std::move(st));
+    });
+    return done.get_future().get();
+  }
 
   std::unique_ptr<reapi::v2::ContentAddressableStorage::Stub> cas;
   std::unique_ptr<reapi::v2::ActionCache::Stub> ac;
