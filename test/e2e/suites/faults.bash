@@ -146,14 +146,20 @@ SUITE_faults() {
   expect_stats fallback_remote_unavailable=1
 
   TEST "engine killed with SIGKILL during an upload: local compile, counted"
-  # A 24 MiB header (comments) is uploaded through ByteStream; the server is killed once
-  # it holds part of it in its temporary directory. Pseudo-random digits, so that zstd
-  # does not shrink the upload to a blink. On a fast machine the whole upload can still
-  # slip between two looks: then the round is repeated with other header bytes (a new blob).
+  # A 24 MiB header (comments of pseudo-random digits, which zstd cannot shrink to a blink)
+  # is uploaded through ByteStream; the server is killed once it holds part of it in its
+  # temporary directory. On a fast machine the whole upload can still slip between two
+  # looks: then the round is repeated with other header bytes (a new blob).
   caught=0
   for round in 1 2 3 4 5; do
-    awk -v r="$round" 'BEGIN { srand(r); for (i = 0; i < 300000; i++) printf "/* %d %09d%09d%09d%09d%09d%09d%09d%010d */\n", r, rand() * 1e9, rand() * 1e9, rand() * 1e9, rand() * 1e9, rand() * 1e9, rand() * 1e9, rand() * 1e9, i }' \
-      >include/huge.h
+    awk -v r="$round" 'BEGIN {
+      srand(r)
+      for (i = 0; i < 300000; i++) {
+        digits = ""
+        for (j = 0; j < 7; j++) digits = digits sprintf("%09d", rand() * 1e9)
+        printf "/* %d %s%010d */\n", r, digits, i
+      }
+    }' >include/huge.h
     printf '#include "huge.h"\n' | cat - main.c >upload.c
     plain gcc -O1 -Iinclude -c upload.c -o plain.o
     "$CCREX" -z >/dev/null
