@@ -6,7 +6,8 @@
 // misread as success. Each such call is also logged.
 //
 // Why this is an asynchronous generic service with a thread of its own, not a callback one:
-// registering any callback service (1.51 and later, on Linux's default poller) turns the
+// registering any callback service (gRPC 1.51 as Debian 12 ships it, on Linux's default
+// poller, and any gRPC whose callback queue is not backed by its event engine) turns the
 // whole server into a "hybrid" one, whose synchronous services stop polling their own
 // queues and depend on gRPC's shared callback threads. Those threads wait at most one
 // second for work and then sleep 100 ms; while all of them sleep, a call that arrives
@@ -39,9 +40,9 @@ namespace ccrex::server {
 
 class UnimplementedService {
 public:
-  // Register with `builder`, which must outlive nothing of this (BuildAndStart copies).
+  // Register with `builder` (its own completion queue and the generic service).
   explicit UnimplementedService(grpc::ServerBuilder& builder);
-  // stop()s when start() ran; otherwise drains the queue.
+  // stop().
   ~UnimplementedService();
   UnimplementedService(const UnimplementedService&) = delete;
   UnimplementedService& operator=(const UnimplementedService&) = delete;
